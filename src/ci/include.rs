@@ -1,0 +1,760 @@
+//! `include:` in all its forms, `spec: inputs:` headers and `$[[ inputs.x ]]` interpolation.
+//!
+//! A file's content is its includes merged in order, with the file's own content deep-merged on top,
+//! as GitLab does. `local` and `project` includes (and components hosted in a snapshot project) are
+//! read from the snapshot; `remote`, `template` and unknown components are recorded as unresolved.
+
+use super::merge::deep_merge;
+use super::rules;
+use super::vars::Vars;
+use crate::diag::Diagnostic;
+use crate::snapshot::{RepoFile, Snapshot};
+use crate::source::{FileId, Span};
+use crate::yaml::{self, DuplicateKey, Key, Map, Node, Parsed, Value, YamlError};
+use regex::Regex;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
+
+/// GitLab's default limit on the number of includes in one pipeline.
+pub const MAX_INCLUDES: usize = 150;
+/// GitLab's limit on include nesting depth.
+pub const MAX_INCLUDE_DEPTH: usize = 100;
+
+/// Parsed files, shared by every pipeline: a template included by many projects is parsed once.
+#[derive(Default)]
+pub struct ParseCache {
+    map: Mutex<HashMap<FileId, Arc<Result<Parsed, YamlError>>>>,
+}
+
+impl ParseCache {
+    pub fn parse(&self, snap: &Snapshot, id: FileId) -> Arc<Result<Parsed, YamlError>> {
+        if let Some(hit) = self.map.lock().expect("parse cache").get(&id) {
+            return hit.clone();
+        }
+        let parsed = Arc::new(yaml::parse(&snap.sources, id));
+        self.map
+            .lock()
+            .expect("parse cache")
+            .entry(id)
+            .or_insert(parsed)
+            .clone()
+    }
+}
+
+/// An include that was read from the snapshot.
+#[derive(Clone, Debug, Serialize)]
+pub struct IncludeRecord {
+    /// `local`, `project` or `component`.
+    pub kind: &'static str,
+    pub project: String,
+    pub file: String,
+    /// Where the include is written.
+    #[serde(skip)]
+    pub from: Span,
+    /// The include has `rules:` whose outcome depends on the pipeline.
+    pub conditional: bool,
+}
+
+/// An include that could not be read: recorded, not fatal.
+#[derive(Clone, Debug, Serialize)]
+pub struct Unresolved {
+    pub kind: &'static str,
+    pub target: String,
+    pub reason: String,
+    #[serde(skip)]
+    pub from: Span,
+}
+
+pub struct Loader<'a> {
+    pub snap: &'a Snapshot,
+    pub cache: &'a ParseCache,
+    /// Variables usable in `include:` (the pipeline project's predefined variables).
+    pub vars: &'a Vars,
+    pub count: usize,
+    chain: Vec<(String, String)>,
+    pub diags: Vec<Diagnostic>,
+    pub includes: Vec<IncludeRecord>,
+    pub unresolved: Vec<Unresolved>,
+    pub duplicates: Vec<DuplicateKey>,
+}
+
+/// One file to include, after reading the include item.
+struct Target {
+    kind: &'static str,
+    project: String,
+    file: String,
+    inputs: Option<Node>,
+    from: Span,
+    conditional: bool,
+}
+
+impl<'a> Loader<'a> {
+    pub fn new(snap: &'a Snapshot, cache: &'a ParseCache, vars: &'a Vars) -> Self {
+        Loader {
+            snap,
+            cache,
+            vars,
+            count: 0,
+            chain: Vec::new(),
+            diags: Vec::new(),
+            includes: Vec::new(),
+            unresolved: Vec::new(),
+            duplicates: Vec::new(),
+        }
+    }
+
+    /// Load a file of `project`, interpolate its inputs and expand its includes.
+    /// `Err` means the file itself could not be used (for the root file: the project failed).
+    pub fn load(
+        &mut self,
+        project: &str,
+        path: &str,
+        inputs: Option<&Node>,
+        from: Option<Span>,
+    ) -> Result<Map, Diagnostic> {
+        let id = match self.snap.repo_file(project, path) {
+            RepoFile::Found(id) => id,
+            RepoFile::Missing(display) => {
+                let d =
+                    Diagnostic::error(format!("`{path}` does not exist in project `{project}`"))
+                        .in_file(display);
+                return Err(match from {
+                    Some(span) => Diagnostic {
+                        span: Some(span),
+                        ..d
+                    },
+                    None => d,
+                });
+            }
+            RepoFile::Failed(d) => {
+                return Err(match (from, d.span) {
+                    (Some(span), None) => Diagnostic {
+                        span: Some(span),
+                        message: format!("{} ({})", d.message, d.file.clone().unwrap_or_default()),
+                        ..d
+                    },
+                    _ => d,
+                });
+            }
+        };
+        let parsed = self.cache.parse(self.snap, id);
+        let parsed = match parsed.as_ref() {
+            Ok(p) => p,
+            Err(e) => return Err(Diagnostic::error(e.message.clone()).at(e.span)),
+        };
+        self.duplicates
+            .extend(parsed.duplicate_keys.iter().cloned());
+        let file_span = self.snap.sources.span(id, 0, 0);
+        let (header, content) = match parsed.docs.as_slice() {
+            [] => (None, None),
+            [one] => (None, Some(one)),
+            [h, c] if h.get("spec").is_some() => (Some(h), Some(c)),
+            [_, second, ..] => {
+                return Err(Diagnostic::error(
+                    "a CI file holds one YAML document, or a `spec:` header document and one content document",
+                )
+                .at(second.span));
+            }
+        };
+        let mut content = match content {
+            None => Map::default(),
+            Some(n) if n.is_null() => Map::default(),
+            Some(n) => match &n.value {
+                Value::Map(m) => m.clone(),
+                _ => {
+                    return Err(Diagnostic::error(format!(
+                        "a CI file must be a map of jobs and keywords, found {}",
+                        n.kind()
+                    ))
+                    .at(n.span));
+                }
+            },
+        };
+        let given = inputs.and_then(Node::as_map);
+        if header.is_some() || given.is_some_and(|m| !m.entries.is_empty()) {
+            let values = self.input_values(header, given, from.unwrap_or(file_span))?;
+            let mut errors = Vec::new();
+            interpolate_map(&mut content, &values, &mut errors);
+            if let Some(e) = errors.into_iter().next() {
+                return Err(e);
+            }
+        }
+        self.chain.push((project.to_string(), path.to_string()));
+        let out = self.expand(project, content);
+        self.chain.pop();
+        Ok(out)
+    }
+
+    /// Merge a file's includes under its content.
+    fn expand(&mut self, project: &str, mut content: Map) -> Map {
+        let Some((_, include)) = content.remove("include") else {
+            return content;
+        };
+        let mut acc = Map::default();
+        for t in self.targets(project, &include) {
+            if self
+                .chain
+                .iter()
+                .any(|(p, f)| *p == t.project && *f == t.file)
+            {
+                let mut cycle: Vec<String> =
+                    self.chain.iter().map(|(p, f)| format!("{p}:{f}")).collect();
+                cycle.push(format!("{}:{}", t.project, t.file));
+                self.diags.push(
+                    Diagnostic::error(format!("include cycle: {}", cycle.join(" -> "))).at(t.from),
+                );
+                continue;
+            }
+            self.count += 1;
+            if self.count > MAX_INCLUDES {
+                if self.count == MAX_INCLUDES + 1 {
+                    self.diags.push(
+                        Diagnostic::error(format!("more than {MAX_INCLUDES} includes (GitLab's limit); the rest are ignored")).at(t.from),
+                    );
+                }
+                continue;
+            }
+            if self.chain.len() >= MAX_INCLUDE_DEPTH {
+                self.diags.push(
+                    Diagnostic::error(format!(
+                        "includes nested deeper than {MAX_INCLUDE_DEPTH} levels (GitLab's limit)"
+                    ))
+                    .at(t.from),
+                );
+                continue;
+            }
+            // Recorded before loading so that nested includes are listed after the file that includes them.
+            let at = self.includes.len();
+            self.includes.push(IncludeRecord {
+                kind: t.kind,
+                project: t.project.clone(),
+                file: t.file.clone(),
+                from: t.from,
+                conditional: t.conditional,
+            });
+            match self.load(&t.project, &t.file, t.inputs.as_ref(), Some(t.from)) {
+                Ok(m) => deep_merge(&mut acc, m),
+                Err(d) => {
+                    self.includes.truncate(at);
+                    self.diags.push(d);
+                }
+            }
+        }
+        deep_merge(&mut acc, content);
+        acc
+    }
+
+    fn unresolved(&mut self, kind: &'static str, target: String, reason: &str, from: Span) {
+        self.unresolved.push(Unresolved {
+            kind,
+            target,
+            reason: reason.to_string(),
+            from,
+        });
+    }
+
+    /// The files an `include:` value names, in order.
+    fn targets(&mut self, project: &str, include: &Node) -> Vec<Target> {
+        let items: Vec<&Node> = match &include.value {
+            Value::Seq(s) => s.iter().collect(),
+            Value::Null => vec![],
+            _ => vec![include],
+        };
+        let mut out = Vec::new();
+        for item in items {
+            match &item.value {
+                Value::Str(s, _) => {
+                    let s = self.vars.expand(s);
+                    if s.starts_with("https://") || s.starts_with("http://") {
+                        self.unresolved("remote", s, "remote includes are not fetched", item.span);
+                    } else {
+                        self.local(project, &s, None, item.span, false, &mut out);
+                    }
+                }
+                Value::Map(m) => self.target_map(project, item, m, &mut out),
+                Value::Seq(_) | Value::Null => self.diags.push(
+                    Diagnostic::error(format!(
+                        "an include must be a string or a map, found {}",
+                        item.kind()
+                    ))
+                    .at(item.span),
+                ),
+            }
+        }
+        out
+    }
+
+    fn target_map(&mut self, project: &str, item: &Node, m: &Map, out: &mut Vec<Target>) {
+        let inputs = m.get("inputs").cloned();
+        let conditional = match m.get("rules") {
+            None => false,
+            Some(r) => match self.include_rules(project, r) {
+                Some(false) => return,
+                Some(true) => false,
+                None => true,
+            },
+        };
+        let s = |n: Option<&Node>| n.and_then(Node::as_str).map(|v| self.vars.expand(v));
+        if let Some(local) = s(m.get("local")) {
+            self.local(project, &local, inputs, item.span, conditional, out);
+        } else if let Some(p) = m.get("project") {
+            let Some(target_project) = s(Some(p)) else {
+                self.diags
+                    .push(Diagnostic::error("`include: project:` must be a string").at(p.span));
+                return;
+            };
+            let files: Vec<&Node> = match m.get("file").map(|f| &f.value) {
+                Some(Value::Seq(fs)) => fs.iter().collect(),
+                Some(Value::Str(..)) => vec![m.get("file").expect("checked")],
+                _ => {
+                    self.diags.push(
+                        Diagnostic::error(
+                            "`include: project:` needs `file:` (a path or a list of paths)",
+                        )
+                        .at(item.span),
+                    );
+                    return;
+                }
+            };
+            if !self.snap.manifest.projects.contains_key(&target_project)
+                && self.snap.list_repo(&target_project).is_empty()
+            {
+                for f in files {
+                    let file = f.as_str().unwrap_or_default();
+                    self.unresolved(
+                        "project",
+                        format!("{target_project}:{file}"),
+                        "the project is not in the snapshot",
+                        f.span,
+                    );
+                }
+                return;
+            }
+            for f in files {
+                match f.as_str() {
+                    Some(file) => out.push(Target {
+                        kind: "project",
+                        project: target_project.clone(),
+                        file: self.vars.expand(file),
+                        inputs: inputs.clone(),
+                        from: f.span,
+                        conditional,
+                    }),
+                    None => self
+                        .diags
+                        .push(Diagnostic::error("an include `file:` must be a string").at(f.span)),
+                }
+            }
+        } else if let Some(remote) = s(m.get("remote")) {
+            self.unresolved(
+                "remote",
+                remote,
+                "remote includes are not fetched",
+                item.span,
+            );
+        } else if let Some(t) = s(m.get("template")) {
+            self.unresolved(
+                "template",
+                t,
+                "GitLab's bundled templates are not part of the snapshot",
+                item.span,
+            );
+        } else if let Some(c) = s(m.get("component")) {
+            self.component(&c, inputs, item.span, conditional, out);
+        } else if m.contains("artifact") {
+            self.unresolved(
+                "artifact",
+                s(m.get("artifact")).unwrap_or_default(),
+                "generated child-pipeline configuration only exists at run time",
+                item.span,
+            );
+        } else {
+            self.diags.push(
+                Diagnostic::error(
+                    "an include needs one of `local`, `project`, `remote`, `template`, `component`",
+                )
+                .at(item.span),
+            );
+        }
+    }
+
+    /// Evaluate `rules:` on an include. `Some(false)`: certainly excluded; `None`: depends on the pipeline.
+    fn include_rules(&self, project: &str, rules: &Node) -> Option<bool> {
+        let Some(list) = rules.as_seq() else {
+            return None;
+        };
+        let lookup = |name: &str| -> Option<Option<String>> {
+            match self.vars.get(name) {
+                Some(v) => Some(Some(v.value.clone())),
+                None if name.starts_with("CI_") || name.starts_with("GITLAB_") => None,
+                None => None,
+            }
+        };
+        let mut unknown = false;
+        for rule in list {
+            let mut matched = Some(true);
+            if let Some(expr) = rule.get("if").and_then(Node::as_str) {
+                matched = rules::eval(expr, &lookup);
+            }
+            if let Some(exists) = rule.get("exists") {
+                let found = self.exists(project, exists);
+                matched = match (matched, found) {
+                    (Some(false), _) | (_, Some(false)) => Some(false),
+                    (Some(true), Some(true)) => Some(true),
+                    _ => None,
+                };
+            }
+            if rule.get("changes").is_some() && matched != Some(false) {
+                matched = None;
+            }
+            let never = rule.get("when").and_then(Node::as_str) == Some("never");
+            match matched {
+                Some(true) if !unknown => return Some(!never),
+                Some(true) => return if never { None } else { Some(true) },
+                Some(false) => {}
+                None => unknown = true,
+            }
+        }
+        if unknown { None } else { Some(false) }
+    }
+
+    fn exists(&self, project: &str, exists: &Node) -> Option<bool> {
+        let pats: Vec<&str> = match &exists.value {
+            Value::Seq(s) => s.iter().filter_map(Node::as_str).collect(),
+            Value::Str(s, _) => vec![s.as_str()],
+            Value::Map(m) => m
+                .get("paths")
+                .and_then(Node::as_seq)
+                .map(|s| s.iter().filter_map(Node::as_str).collect())
+                .unwrap_or_default(),
+            Value::Null => return None,
+        };
+        let files = self.snap.list_repo(project);
+        let res = pats.iter().any(|p| {
+            let re = glob_regex(p.trim_start_matches('/'));
+            files.iter().any(|f| re.is_match(f))
+        });
+        Some(res)
+    }
+
+    fn local(
+        &mut self,
+        project: &str,
+        path: &str,
+        inputs: Option<Node>,
+        from: Span,
+        conditional: bool,
+        out: &mut Vec<Target>,
+    ) {
+        if path.contains('*') {
+            let re = glob_regex(path.trim_start_matches('/'));
+            let files = self.snap.list_repo(project);
+            let matched: Vec<String> = files
+                .iter()
+                .filter(|f| (f.ends_with(".yml") || f.ends_with(".yaml")) && re.is_match(f))
+                .cloned()
+                .collect();
+            if matched.is_empty() {
+                self.diags.push(
+                    Diagnostic::warning(format!("`include: local: {path}` matches no file"))
+                        .at(from),
+                );
+            }
+            for file in matched {
+                out.push(Target {
+                    kind: "local",
+                    project: project.to_string(),
+                    file,
+                    inputs: inputs.clone(),
+                    from,
+                    conditional,
+                });
+            }
+            return;
+        }
+        out.push(Target {
+            kind: "local",
+            project: project.to_string(),
+            file: path.to_string(),
+            inputs,
+            from,
+            conditional,
+        });
+    }
+
+    /// `component: <host>/<project path>/<name>@<version>`: read when the project is in the snapshot.
+    fn component(
+        &mut self,
+        c: &str,
+        inputs: Option<Node>,
+        from: Span,
+        conditional: bool,
+        out: &mut Vec<Target>,
+    ) {
+        let addr = c.split('@').next().unwrap_or(c);
+        let (host, path) = addr.split_once('/').unwrap_or((addr, ""));
+        if !host.eq_ignore_ascii_case(&self.snap.manifest.instance.host) {
+            self.unresolved(
+                "component",
+                c.to_string(),
+                "the component is hosted on another instance",
+                from,
+            );
+            return;
+        }
+        let Some((proj, name)) = path.rsplit_once('/') else {
+            self.unresolved("component", c.to_string(), "not a component address", from);
+            return;
+        };
+        if !self.snap.manifest.projects.contains_key(proj) && self.snap.list_repo(proj).is_empty() {
+            self.unresolved(
+                "component",
+                c.to_string(),
+                "the component's project is not in the snapshot",
+                from,
+            );
+            return;
+        }
+        let files = self.snap.list_repo(proj);
+        let candidates = [
+            format!("templates/{name}.yml"),
+            format!("templates/{name}/template.yml"),
+        ];
+        match candidates.iter().find(|f| files.contains(f)) {
+            Some(file) => out.push(Target {
+                kind: "component",
+                project: proj.to_string(),
+                file: file.clone(),
+                inputs,
+                from,
+                conditional,
+            }),
+            None => self.unresolved(
+                "component",
+                c.to_string(),
+                "no templates/<name>.yml or templates/<name>/template.yml in the component's project",
+                from,
+            ),
+        }
+    }
+
+    /// Input values for a file: given values over `spec: inputs:` defaults, checked against the spec.
+    fn input_values(
+        &self,
+        header: Option<&Node>,
+        given: Option<&Map>,
+        at: Span,
+    ) -> Result<HashMap<String, Node>, Diagnostic> {
+        let mut values = HashMap::new();
+        let spec = header
+            .and_then(|h| h.get("spec"))
+            .and_then(|s| s.get("inputs"))
+            .and_then(Node::as_map);
+        if let Some(spec) = spec {
+            for (k, def) in &spec.entries {
+                let default = def.get("default");
+                match given.and_then(|g| g.get(&k.name)).or(default) {
+                    Some(v) => {
+                        if let Some(options) = def.get("options").and_then(Node::as_seq)
+                            && let Some(val) = v.as_str()
+                            && !options.iter().any(|o| o.as_str() == Some(val))
+                        {
+                            return Err(Diagnostic::error(format!(
+                                "input `{}`: `{val}` is not one of its options",
+                                k.name
+                            ))
+                            .at(v.span));
+                        }
+                        values.insert(k.name.clone(), v.clone());
+                    }
+                    None => {
+                        return Err(Diagnostic::error(format!(
+                            "input `{}` is required but was not given",
+                            k.name
+                        ))
+                        .at(at)
+                        .help(format!("declared at line {}", k.span.line)));
+                    }
+                }
+            }
+        }
+        if let Some(given) = given {
+            for (k, _) in &given.entries {
+                if spec.is_none_or(|s| !s.contains(&k.name)) {
+                    return Err(Diagnostic::error(format!(
+                        "unknown input `{}`: the included file does not declare it",
+                        k.name
+                    ))
+                    .at(k.span));
+                }
+            }
+        }
+        Ok(values)
+    }
+}
+
+/// A glob of `include: local` / `rules: exists` as a regex over repo paths: `**` any depth, `*` within a directory.
+pub fn glob_regex(glob: &str) -> Regex {
+    let mut re = String::from("^");
+    let mut chars = glob.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '*' if chars.peek() == Some(&'*') => {
+                chars.next();
+                if chars.peek() == Some(&'/') {
+                    chars.next();
+                    re.push_str("(?:.*/)?");
+                } else {
+                    re.push_str(".*");
+                }
+            }
+            '*' => re.push_str("[^/]*"),
+            '?' => re.push_str("[^/]"),
+            c => re.push_str(&regex::escape(&c.to_string())),
+        }
+    }
+    re.push('$');
+    Regex::new(&re).unwrap_or_else(|_| Regex::new("^$").expect("static regex"))
+}
+
+static INPUT_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\$\[\[\s*inputs\.([A-Za-z0-9_-]+)\s*((?:\|\s*[a-z_]+(?:\([^)]*\))?\s*)*)\]\]")
+        .expect("static regex")
+});
+
+fn input_text(n: &Node) -> String {
+    match &n.value {
+        Value::Str(s, _) => s.clone(),
+        Value::Null => String::new(),
+        Value::Seq(items) => {
+            let parts: Vec<String> = items
+                .iter()
+                .map(|i| format!("{:?}", input_text(i)))
+                .collect();
+            format!("[{}]", parts.join(","))
+        }
+        Value::Map(_) => "{}".to_string(),
+    }
+}
+
+fn apply_functions(mut v: String, funcs: &str) -> String {
+    for f in funcs.split('|').map(str::trim).filter(|f| !f.is_empty()) {
+        if let Some(args) = f
+            .strip_prefix("truncate(")
+            .and_then(|a| a.strip_suffix(')'))
+        {
+            let nums: Vec<usize> = args
+                .split(',')
+                .filter_map(|n| n.trim().parse().ok())
+                .collect();
+            if let [off, len] = nums[..] {
+                v = v.chars().skip(off).take(len).collect();
+            }
+        } else if f == "posix_escape" {
+            v = v
+                .chars()
+                .flat_map(|c| {
+                    let esc = !c.is_ascii_alphanumeric() && !"_-./,:=@".contains(c);
+                    esc.then_some('\\').into_iter().chain(std::iter::once(c))
+                })
+                .collect();
+        }
+        // `expand_vars` leaves `$VAR` for later expansion, which tokenscope does anyway.
+    }
+    v
+}
+
+/// Replace `$[[ inputs.x ]]` in one scalar. A scalar that is exactly one interpolation takes the
+/// input's value as it is (a list stays a list); otherwise the value is spliced into the text.
+fn interpolate_node(node: &mut Node, values: &HashMap<String, Node>, errors: &mut Vec<Diagnostic>) {
+    let Value::Str(s, _) = &node.value else {
+        return;
+    };
+    if !s.contains("$[[") {
+        return;
+    }
+    if let Some(c) = INPUT_RE.captures(s)
+        && c.get(0).map(|m| m.as_str().len()) == Some(s.trim().len())
+        && c[2].trim().is_empty()
+    {
+        match values.get(&c[1]) {
+            Some(v) => {
+                let span = node.span;
+                *node = v.clone();
+                if matches!(node.value, Value::Str(..)) {
+                    node.span = span;
+                }
+            }
+            None => errors.push(
+                Diagnostic::error(format!("unknown interpolation key `inputs.{}`", &c[1]))
+                    .at(node.span),
+            ),
+        }
+        return;
+    }
+    let mut missing = None;
+    let out = INPUT_RE
+        .replace_all(s, |c: &regex::Captures| match values.get(&c[1]) {
+            Some(v) => apply_functions(input_text(v), &c[2]),
+            None => {
+                missing.get_or_insert_with(|| c[1].to_string());
+                c[0].to_string()
+            }
+        })
+        .into_owned();
+    if let Some(m) = missing {
+        errors.push(
+            Diagnostic::error(format!("unknown interpolation key `inputs.{m}`")).at(node.span),
+        );
+    }
+    node.value = Value::Str(out, false);
+}
+
+fn interpolate_map(map: &mut Map, values: &HashMap<String, Node>, errors: &mut Vec<Diagnostic>) {
+    for (k, v) in map.entries.iter_mut() {
+        if k.name.contains("$[[") {
+            let mut kn = Node::str(k.span, k.name.clone());
+            interpolate_node(&mut kn, values, errors);
+            if let Some(s) = kn.as_str() {
+                *k = Key {
+                    name: s.to_string(),
+                    span: k.span,
+                };
+            }
+        }
+        interpolate(v, values, errors);
+    }
+}
+
+fn interpolate(node: &mut Node, values: &HashMap<String, Node>, errors: &mut Vec<Diagnostic>) {
+    match &mut node.value {
+        Value::Str(..) => interpolate_node(node, values, errors),
+        Value::Seq(items) => items
+            .iter_mut()
+            .for_each(|i| interpolate(i, values, errors)),
+        Value::Map(m) => interpolate_map(m, values, errors),
+        Value::Null => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        assert!(glob_regex("ci/*.yml").is_match("ci/a.yml"));
+        assert!(!glob_regex("ci/*.yml").is_match("ci/sub/a.yml"));
+        assert!(glob_regex("ci/**.yml").is_match("ci/sub/a.yml"));
+        assert!(glob_regex("**/*.yml").is_match("a.yml"));
+        assert!(glob_regex("**/*.yml").is_match("x/y/a.yml"));
+        assert!(!glob_regex("ci/*.yml").is_match("ci/a.yaml"));
+    }
+
+    #[test]
+    fn input_functions() {
+        assert_eq!(apply_functions("abcdef".into(), "| truncate(1,3)"), "bcd");
+        assert_eq!(apply_functions("a b".into(), "| posix_escape"), "a\\ b");
+    }
+}

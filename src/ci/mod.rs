@@ -1,0 +1,151 @@
+//! GitLab CI configuration, resolved the way GitLab resolves it, with provenance.
+//!
+//! For each project: read the root CI file, merge its includes (`include`), resolve `!reference`
+//! (`reference`), then `extends` (`extends`), then build jobs with defaults, variables and matrices
+//! (`jobs`). Every value keeps the span of the file and bytes it came from, so a job defined in a file
+//! included from another project still points there, while belonging to the including project.
+
+pub mod extends;
+pub mod include;
+pub mod jobs;
+pub mod merge;
+pub mod reference;
+pub mod rules;
+pub mod vars;
+
+use crate::diag::{Diagnostic, Severity};
+use crate::snapshot::{Project, RepoFile, Snapshot};
+use crate::yaml::DuplicateKey;
+pub use include::{IncludeRecord, ParseCache, Unresolved};
+pub use jobs::Job;
+use rayon::prelude::*;
+use serde::Serialize;
+use vars::{VarOrigin, Vars};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// Resolved without errors.
+    Ok,
+    /// The project has no CI configuration file: nothing to audit, not a failure.
+    NoCi,
+    /// Errors while resolving; what could be resolved is still used.
+    Failed,
+}
+
+/// One project's resolved pipeline configuration.
+pub struct Pipeline {
+    pub project: String,
+    pub status: Status,
+    /// The root CI file, as shown to users.
+    pub config_file: Option<String>,
+    pub jobs: Vec<Job>,
+    pub includes: Vec<IncludeRecord>,
+    pub unresolved: Vec<Unresolved>,
+    pub diagnostics: Vec<Diagnostic>,
+    pub duplicate_keys: Vec<DuplicateKey>,
+    /// Global `variables:` (with predefined ones), for lints that look at them.
+    pub global_vars: Vars,
+}
+
+/// A name that `extends` or `!reference` points at and that is defined nowhere. When some include
+/// could not be read, the definition is most likely there: a warning, not an error.
+pub(crate) fn missing_definition(
+    message: String,
+    span: crate::source::Span,
+    partial: bool,
+) -> Diagnostic {
+    if partial {
+        Diagnostic::warning(message)
+            .at(span)
+            .help("it is probably defined in an include that could not be read (see the unresolved includes)")
+    } else {
+        Diagnostic::error(message).at(span)
+    }
+}
+
+/// `ci_config_path` may name a file in another project: `path@group/project[:ref]`.
+fn config_location<'a>(project: &'a Project) -> Result<(String, &'a str), String> {
+    let p = project.ci_config_path.as_str();
+    if p.starts_with("http://") || p.starts_with("https://") {
+        return Err(format!(
+            "the CI configuration is a remote URL (`{p}`), which is not fetched"
+        ));
+    }
+    match p.split_once('@') {
+        Some((file, other)) => {
+            let other = other.split(':').next().unwrap_or(other);
+            Ok((other.to_string(), file))
+        }
+        None => Ok((project.path.clone(), p)),
+    }
+}
+
+/// Resolve one project's configuration.
+pub fn resolve(snap: &Snapshot, cache: &ParseCache, project: &Project) -> Pipeline {
+    let predefined = vars::predefined(&snap.manifest.instance, project);
+    let mut pipeline = Pipeline {
+        project: project.path.clone(),
+        status: Status::Ok,
+        config_file: None,
+        jobs: Vec::new(),
+        includes: Vec::new(),
+        unresolved: Vec::new(),
+        diagnostics: Vec::new(),
+        duplicate_keys: Vec::new(),
+        global_vars: predefined.clone(),
+    };
+    let (cfg_project, cfg_path) = match config_location(project) {
+        Ok(loc) => loc,
+        Err(e) => {
+            pipeline.status = Status::Failed;
+            pipeline
+                .diagnostics
+                .push(Diagnostic::error(e).at(project.span));
+            return pipeline;
+        }
+    };
+    if let RepoFile::Missing(display) = snap.repo_file(&cfg_project, cfg_path) {
+        pipeline.status = Status::NoCi;
+        pipeline.config_file = Some(display);
+        return pipeline;
+    }
+    pipeline.config_file = Some(snap.display_path(&cfg_project, cfg_path));
+    let mut loader = include::Loader::new(snap, cache, &predefined);
+    let root = loader.load(&cfg_project, cfg_path, None, None);
+    pipeline.includes = std::mem::take(&mut loader.includes);
+    pipeline.unresolved = std::mem::take(&mut loader.unresolved);
+    pipeline.duplicate_keys = std::mem::take(&mut loader.duplicates);
+    pipeline.diagnostics = std::mem::take(&mut loader.diags);
+    match root {
+        Err(d) => pipeline.diagnostics.insert(0, d),
+        Ok(mut top) => {
+            let partial = !pipeline.unresolved.is_empty();
+            reference::resolve(&mut top, partial, &mut pipeline.diagnostics);
+            extends::resolve(&mut top, partial, &mut pipeline.diagnostics);
+            if let Some(v) = top.get("variables") {
+                for var in jobs::read_variables(v, VarOrigin::Global, &mut Vec::new()) {
+                    pipeline.global_vars.set(var);
+                }
+            }
+            pipeline.jobs = jobs::build(&top, &predefined, &mut pipeline.diagnostics);
+        }
+    }
+    if pipeline
+        .diagnostics
+        .iter()
+        .any(|d| d.severity == Severity::Error)
+    {
+        pipeline.status = Status::Failed;
+    }
+    pipeline
+}
+
+/// Resolve every project of the snapshot (in parallel), in manifest order.
+pub fn resolve_all(snap: &Snapshot, cache: &ParseCache) -> Vec<Pipeline> {
+    let projects: Vec<&Project> = snap.manifest.projects.values().collect();
+    projects
+        .par_iter()
+        .map(|p| resolve(snap, cache, p))
+        .collect()
+}

@@ -1,0 +1,230 @@
+//! CI/CD variables: predefined ones derived from the snapshot, `variables:` blocks, and `$VAR` expansion.
+
+use crate::snapshot::manifest::{Instance, Project, Visibility};
+use crate::source::Span;
+use serde::Serialize;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VarOrigin {
+    Predefined,
+    Global,
+    Job,
+    Matrix,
+}
+
+#[derive(Clone, Debug)]
+pub struct Var {
+    pub name: String,
+    pub value: String,
+    /// `expand: false` variables are used as written.
+    pub expand: bool,
+    pub origin: VarOrigin,
+    pub span: Option<Span>,
+}
+
+/// An ordered set of variables; a later definition of a name replaces the earlier one.
+#[derive(Clone, Debug, Default)]
+pub struct Vars {
+    pub list: Vec<Var>,
+}
+
+impl Vars {
+    pub fn get(&self, name: &str) -> Option<&Var> {
+        self.list.iter().rev().find(|v| v.name == name)
+    }
+    pub fn set(&mut self, var: Var) {
+        self.list.retain(|v| v.name != var.name);
+        self.list.push(var);
+    }
+    /// Variables that are not predefined, in definition order.
+    pub fn defined(&self) -> impl Iterator<Item = &Var> {
+        self.list
+            .iter()
+            .filter(|v| v.origin != VarOrigin::Predefined)
+    }
+
+    /// Expand `$VAR` and `${VAR}` references, recursively through variable values (as the runner does).
+    /// `$$` stands for a literal `$`. Unknown variables stay as written, so callers can see what is unresolved.
+    pub fn expand(&self, s: &str) -> String {
+        self.expand_depth(s, 0)
+    }
+
+    fn expand_depth(&self, s: &str, depth: usize) -> String {
+        if !s.contains('$') {
+            return s.to_string();
+        }
+        let b = s.as_bytes();
+        let mut out = String::with_capacity(s.len());
+        let mut i = 0;
+        while i < b.len() {
+            if b[i] != b'$' {
+                let next = s[i..].find('$').map_or(s.len(), |o| i + o);
+                out.push_str(&s[i..next]);
+                i = next;
+                continue;
+            }
+            if b.get(i + 1) == Some(&b'$') {
+                out.push_str("$$");
+                i += 2;
+                continue;
+            }
+            let Some((name, end)) = var_ref(s, i) else {
+                out.push('$');
+                i += 1;
+                continue;
+            };
+            match self.get(name) {
+                Some(v) if depth < 10 => {
+                    if v.expand {
+                        out.push_str(&self.expand_depth(&v.value, depth + 1));
+                    } else {
+                        out.push_str(&v.value);
+                    }
+                }
+                _ => out.push_str(&s[i..end]),
+            }
+            i = end;
+        }
+        out
+    }
+}
+
+/// The variable referenced at `s[i] == '$'`: its name and the end of the reference.
+pub fn var_ref(s: &str, i: usize) -> Option<(&str, usize)> {
+    let rest = &s[i + 1..];
+    if let Some(inner) = rest.strip_prefix('{') {
+        let close = inner.find('}')?;
+        let name = &inner[..close];
+        let valid = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        return valid.then_some((name, i + 2 + close + 1));
+    }
+    let len = rest
+        .bytes()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == b'_')
+        .count();
+    (len > 0 && !rest.as_bytes()[0].is_ascii_digit()).then(|| (&rest[..len], i + 1 + len))
+}
+
+/// Lower-case, non-alphanumerics to `-`, at most 63 characters: GitLab's `_SLUG` form.
+pub fn slug(s: &str) -> String {
+    let mut out: String = s
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    out.truncate(63);
+    out.trim_matches('-').to_string()
+}
+
+/// Predefined variables that are fixed for a project's pipelines. Variables that depend on the pipeline
+/// (branch, merge request, pipeline source) are left out on purpose: they stay unresolved.
+pub fn predefined(instance: &Instance, project: &Project) -> Vars {
+    let mut vars = Vars::default();
+    let mut set = |name: &str, value: String| {
+        vars.list.push(Var {
+            name: name.to_string(),
+            value,
+            expand: false,
+            origin: VarOrigin::Predefined,
+            span: None,
+        })
+    };
+    let url = instance.url.clone();
+    let (protocol, _) = url.split_once("://").unwrap_or(("https", ""));
+    let fqdn = instance.host.clone();
+    let host = fqdn.split(':').next().unwrap_or(&fqdn).to_string();
+    let path = &project.path;
+    let (namespace, name) = path.rsplit_once('/').unwrap_or(("", path));
+    set("CI", "true".into());
+    set("GITLAB_CI", "true".into());
+    set("CI_SERVER", "yes".into());
+    set("CI_SERVER_URL", url.clone());
+    set("CI_SERVER_HOST", host.clone());
+    set("CI_SERVER_FQDN", fqdn.clone());
+    set("CI_SERVER_PROTOCOL", protocol.to_string());
+    set(
+        "CI_SERVER_PORT",
+        fqdn.split_once(':')
+            .map(|(_, p)| p.to_string())
+            .unwrap_or_else(|| if protocol == "http" { "80" } else { "443" }.into()),
+    );
+    set("CI_API_V4_URL", format!("{url}/api/v4"));
+    set("CI_API_GRAPHQL_URL", format!("{url}/api/graphql"));
+    set("CI_PROJECT_PATH", path.clone());
+    set("CI_PROJECT_PATH_SLUG", slug(path));
+    set("CI_PROJECT_NAMESPACE", namespace.to_string());
+    set("CI_PROJECT_NAMESPACE_SLUG", slug(namespace));
+    set(
+        "CI_PROJECT_ROOT_NAMESPACE",
+        path.split('/').next().unwrap_or("").to_string(),
+    );
+    set("CI_PROJECT_NAME", name.to_string());
+    set("CI_PROJECT_URL", format!("{url}/{path}"));
+    set(
+        "CI_PROJECT_VISIBILITY",
+        match project.visibility {
+            Visibility::Private => "private",
+            Visibility::Internal => "internal",
+            Visibility::Public => "public",
+        }
+        .into(),
+    );
+    set("CI_DEFAULT_BRANCH", project.default_branch.clone());
+    set("CI_CONFIG_PATH", project.ci_config_path.clone());
+    if let Some(id) = project.id {
+        set("CI_PROJECT_ID", id.to_string());
+    }
+    set("CI_REGISTRY_USER", "gitlab-ci-token".into());
+    set("CI_DEPENDENCY_PROXY_USER", "gitlab-ci-token".into());
+    set("CI_TEMPLATE_REGISTRY_HOST", "registry.gitlab.com".into());
+    if let Some(reg) = &instance.registry {
+        set("CI_REGISTRY", reg.clone());
+        set(
+            "CI_REGISTRY_IMAGE",
+            format!("{reg}/{}", path.to_ascii_lowercase()),
+        );
+    }
+    vars
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> Vars {
+        let mut v = Vars::default();
+        for (n, val) in pairs {
+            v.set(Var {
+                name: n.to_string(),
+                value: val.to_string(),
+                expand: true,
+                origin: VarOrigin::Global,
+                span: None,
+            });
+        }
+        v
+    }
+
+    #[test]
+    fn expands_both_forms_and_recursively() {
+        let v = vars(&[("HOST", "gitlab.example.com"), ("URL", "https://$HOST/api")]);
+        assert_eq!(
+            v.expand("${URL}/x and $HOST"),
+            "https://gitlab.example.com/api/x and gitlab.example.com"
+        );
+    }
+
+    #[test]
+    fn unknown_and_escaped_stay() {
+        let v = vars(&[("A", "1")]);
+        assert_eq!(v.expand("$B ${C} $$A $A"), "$B ${C} $$A 1");
+        assert_eq!(v.expand("cost $5"), "cost $5");
+    }
+
+    #[test]
+    fn self_reference_terminates() {
+        let v = vars(&[("A", "x$A")]);
+        assert!(v.expand("$A").starts_with("xxxx"));
+    }
+}

@@ -1,0 +1,13 @@
+//! tokenscope: audit GitLab CI/CD job-token allowlists.
+//!
+//! The flow, one module per stage: `snapshot` (manifest and repository files) -> `ci` (configuration
+//! resolved with provenance) -> `report` (what users see). `cli` wires the stages together.
+
+pub mod ci;
+pub mod cli;
+pub mod diag;
+pub mod redact;
+pub mod report;
+pub mod snapshot;
+pub mod source;
+pub mod yaml;

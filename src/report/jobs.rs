@@ -1,0 +1,218 @@
+//! `tokenscope jobs`: every project's resolved jobs, as text or JSON.
+
+use crate::ci::jobs::{Image, Line};
+use crate::ci::{Pipeline, Status};
+use crate::diag::Location;
+use crate::redact::redact;
+use crate::source::{SourceMap, Span};
+use serde_json::{Value, json};
+use std::fmt::Write;
+
+fn loc(sources: &SourceMap, span: Span) -> Location {
+    Location::of(sources, span)
+}
+
+fn lines_json(sources: &SourceMap, lines: &[Line]) -> Value {
+    lines
+        .iter()
+        .map(|l| json!({"text": redact(&l.text), "location": loc(sources, l.span)}))
+        .collect()
+}
+
+fn image_json(sources: &SourceMap, i: &Image) -> Value {
+    json!({"name": redact(&i.name), "location": loc(sources, i.span)})
+}
+
+fn status_str(s: Status) -> &'static str {
+    match s {
+        Status::Ok => "ok",
+        Status::NoCi => "no-ci",
+        Status::Failed => "failed",
+    }
+}
+
+/// The JSON document of `jobs --format json` (documented in docs/json-output.md).
+pub fn to_json(pipelines: &[&Pipeline], sources: &SourceMap) -> Value {
+    let projects: Vec<Value> = pipelines
+        .iter()
+        .map(|p| {
+            let jobs: Vec<Value> = p
+                .jobs
+                .iter()
+                .map(|j| {
+                    let vars: Vec<Value> = j
+                        .vars
+                        .defined()
+                        .map(|v| {
+                            json!({"name": v.name, "value": redact(&v.value), "origin": v.origin, "expand": v.expand,
+                                   "location": v.span.map(|s| loc(sources, s))})
+                        })
+                        .collect();
+                    let needs: Vec<Value> = j
+                        .needs
+                        .iter()
+                        .map(|n| {
+                            json!({"job": n.job, "project": n.project, "ref": n.reference, "pipeline": n.pipeline,
+                                   "artifacts": n.artifacts, "location": loc(sources, n.span)})
+                        })
+                        .collect();
+                    json!({
+                        "name": j.name,
+                        "stage": j.stage,
+                        "location": loc(sources, j.span),
+                        "image": j.image.as_ref().map(|i| image_json(sources, i)),
+                        "services": j.services.iter().map(|i| image_json(sources, i)).collect::<Vec<_>>(),
+                        "variables": vars,
+                        "before_script": lines_json(sources, &j.before_script),
+                        "script": lines_json(sources, &j.script),
+                        "after_script": lines_json(sources, &j.after_script),
+                        "needs": needs,
+                        "trigger": j.trigger.as_ref().map(|t| json!({"project": t.project, "branch": t.branch,
+                            "child": t.child, "location": loc(sources, t.span)})),
+                    })
+                })
+                .collect();
+            json!({
+                "path": p.project,
+                "status": status_str(p.status),
+                "config_file": p.config_file,
+                "errors": p.diagnostics.iter().map(|d| json!({"severity": d.severity, "message": redact(&d.message),
+                    "location": d.location(sources)})).collect::<Vec<_>>(),
+                "includes": p.includes.iter().map(|i| json!({"kind": i.kind, "project": i.project, "file": i.file,
+                    "conditional": i.conditional, "location": loc(sources, i.from)})).collect::<Vec<_>>(),
+                "unresolved_includes": p.unresolved.iter().map(|u| json!({"kind": u.kind, "target": redact(&u.target),
+                    "reason": u.reason, "location": loc(sources, u.from)})).collect::<Vec<_>>(),
+                "jobs": jobs,
+            })
+        })
+        .collect();
+    json!({"version": 1, "projects": projects})
+}
+
+/// Plain-text listing.
+pub fn to_text(pipelines: &[&Pipeline], sources: &SourceMap) -> String {
+    let mut o = String::new();
+    for p in pipelines {
+        let file = p.config_file.as_deref().unwrap_or("-");
+        let _ = writeln!(
+            o,
+            "{} ({file}): {}, {} jobs",
+            p.project,
+            status_str(p.status),
+            p.jobs.len()
+        );
+        for i in &p.includes {
+            let cond = if i.conditional { " (conditional)" } else { "" };
+            let _ = writeln!(
+                o,
+                "  include {} {}:{}{cond}  <- {}",
+                i.kind,
+                i.project,
+                i.file,
+                loc(sources, i.from)
+            );
+        }
+        for u in &p.unresolved {
+            let _ = writeln!(
+                o,
+                "  unresolved include {} {}: {}  <- {}",
+                u.kind,
+                redact(&u.target),
+                u.reason,
+                loc(sources, u.from)
+            );
+        }
+        for d in &p.diagnostics {
+            let _ = writeln!(o, "  {}", redact(&d.one_line(sources)));
+        }
+        for j in &p.jobs {
+            let _ = writeln!(
+                o,
+                "  job {}  [stage {}]  {}",
+                j.name,
+                j.stage,
+                loc(sources, j.span)
+            );
+            if let Some(i) = &j.image {
+                let _ = writeln!(
+                    o,
+                    "    image: {}  {}",
+                    redact(&i.name),
+                    loc(sources, i.span)
+                );
+            }
+            for s in &j.services {
+                let _ = writeln!(
+                    o,
+                    "    service: {}  {}",
+                    redact(&s.name),
+                    loc(sources, s.span)
+                );
+            }
+            for v in j.vars.defined() {
+                let at = v
+                    .span
+                    .map(|s| format!("  {}", loc(sources, s)))
+                    .unwrap_or_default();
+                let raw = if v.expand { "" } else { " (expand: false)" };
+                let origin = serde_json::to_value(v.origin)
+                    .ok()
+                    .and_then(|x| x.as_str().map(str::to_string))
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    o,
+                    "    var {}={}{raw}  [{origin}]{at}",
+                    v.name,
+                    redact(&v.value)
+                );
+            }
+            for (section, lines) in [
+                ("before_script", &j.before_script),
+                ("script", &j.script),
+                ("after_script", &j.after_script),
+            ] {
+                for l in lines.iter() {
+                    let first = l.text.lines().next().unwrap_or("");
+                    let more = if l.text.trim_end().contains('\n') {
+                        " ..."
+                    } else {
+                        ""
+                    };
+                    let _ = writeln!(
+                        o,
+                        "    {section}: {}{more}  {}",
+                        redact(first),
+                        loc(sources, l.span)
+                    );
+                }
+            }
+            for n in &j.needs {
+                if let Some(proj) = &n.project {
+                    let _ = writeln!(
+                        o,
+                        "    needs: project {proj} job {} ref {}  {}",
+                        n.job.as_deref().unwrap_or("?"),
+                        n.reference.as_deref().unwrap_or("?"),
+                        loc(sources, n.span)
+                    );
+                } else if let Some(job) = &n.job {
+                    let _ = writeln!(o, "    needs: {job}  {}", loc(sources, n.span));
+                }
+            }
+            if let Some(t) = &j.trigger {
+                match (&t.project, t.child) {
+                    (Some(proj), _) => {
+                        let _ =
+                            writeln!(o, "    trigger: project {proj}  {}", loc(sources, t.span));
+                    }
+                    (None, true) => {
+                        let _ =
+                            writeln!(o, "    trigger: child pipeline  {}", loc(sources, t.span));
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    o
+}

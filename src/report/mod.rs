@@ -1,0 +1,4 @@
+//! Rendering: every format a command can print.
+
+pub mod diagnostics;
+pub mod jobs;

@@ -1,0 +1,619 @@
+//! `tokenscope.yaml`: the instance, the projects and their job-token settings.
+//!
+//! The manifest is hand-written by users, so it is read strictly: an unknown key, a wrong type or a
+//! duplicate project is an error at its own line, and every error is reported, not just the first.
+
+use crate::diag::Diagnostic;
+use crate::source::Span;
+use crate::yaml::{Node, Value};
+use std::collections::{BTreeMap, BTreeSet};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tier {
+    Free,
+    Premium,
+    Ultimate,
+    Unknown,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Visibility {
+    Private,
+    Internal,
+    Public,
+}
+
+#[derive(Clone, Debug)]
+pub struct Instance {
+    pub url: String,
+    /// Host (and port, when not the default) of `url`: what marks a same-instance URL.
+    pub host: String,
+    pub registry: Option<String>,
+    pub tier: Tier,
+    pub enforce_allowlist: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EntryKind {
+    Project,
+    Group,
+}
+
+/// One entry of a project's inbound allowlist.
+#[derive(Clone, Debug)]
+pub struct AllowEntry {
+    pub kind: EntryKind,
+    pub path: String,
+    /// Fine-grained job-token policies; `None` means default permissions.
+    pub permissions: Option<Vec<String>>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct JobTokenSettings {
+    pub inbound_enabled: bool,
+    pub allowlist: Vec<AllowEntry>,
+    /// The removed outbound scope (`outbound_enabled`), when a snapshot still sets it.
+    pub outbound_enabled: Option<(bool, Span)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Project {
+    pub path: String,
+    pub id: Option<u64>,
+    pub visibility: Visibility,
+    pub archived: bool,
+    pub ci_config_path: String,
+    pub default_branch: String,
+    pub job_token: JobTokenSettings,
+    /// Span of the project's key in the manifest.
+    pub span: Span,
+    /// Span of `job_token:` (or of the project key when absent): where settings findings point.
+    pub settings_span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct AuthLogEntry {
+    pub accessed: String,
+    pub origin: String,
+    pub last_authorized_at: Option<String>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct Manifest {
+    pub instance: Instance,
+    pub repos_root: String,
+    pub projects: BTreeMap<String, Project>,
+    pub auth_log: Vec<AuthLogEntry>,
+    /// Every group: each path prefix of each project.
+    pub groups: BTreeSet<String>,
+    pub ids: BTreeMap<u64, String>,
+}
+
+/// The fine-grained job-token policies GitLab defines (see docs/snapshot-format.md).
+pub const KNOWN_PERMISSIONS: &[&str] = &[
+    "read_deployments",
+    "admin_deployments",
+    "read_environments",
+    "admin_environments",
+    "read_jobs",
+    "admin_jobs",
+    "read_packages",
+    "admin_packages",
+    "read_pipelines",
+    "admin_pipelines",
+    "read_releases",
+    "admin_releases",
+    "read_secure_files",
+    "admin_secure_files",
+    "read_terraform_state",
+    "admin_terraform_state",
+    "read_merge_requests",
+    "read_repositories",
+    "read_work_items",
+    "read_containers",
+    "admin_containers",
+];
+
+/// Checks that a project or group path is a plain GitLab path: no `..`, no empty or dot segments.
+pub fn valid_full_path(path: &str) -> bool {
+    !path.is_empty()
+        && path.split('/').all(|seg| {
+            !seg.is_empty()
+                && seg != "."
+                && seg != ".."
+                && seg
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        })
+}
+
+/// Host of an `http(s)://host[:port]/...` URL, lower-cased.
+pub fn url_host(url: &str) -> Option<String> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))?;
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+    let host = rest.split(['/', '?', '#']).next()?;
+    let host = host
+        .strip_suffix(":443")
+        .or_else(|| host.strip_suffix(":80"))
+        .unwrap_or(host);
+    (!host.is_empty()).then(|| host.to_ascii_lowercase())
+}
+
+struct Reader<'a> {
+    errors: &'a mut Vec<Diagnostic>,
+}
+
+impl Reader<'_> {
+    fn error(&mut self, span: Span, msg: impl Into<String>) {
+        self.errors.push(Diagnostic::error(msg).at(span));
+    }
+
+    /// The node as a map, checking that it has only `allowed` keys.
+    fn map<'n>(
+        &mut self,
+        node: &'n Node,
+        what: &str,
+        allowed: &[&str],
+    ) -> Option<&'n crate::yaml::Map> {
+        let Some(m) = node.as_map() else {
+            self.error(
+                node.span,
+                format!("{what} must be a map, found {}", node.kind()),
+            );
+            return None;
+        };
+        for (k, _) in &m.entries {
+            if !allowed.contains(&k.name.as_str()) {
+                self.errors.push(
+                    Diagnostic::error(format!("unknown key `{}` in {what}", k.name))
+                        .at(k.span)
+                        .help(format!("allowed keys: {}", allowed.join(", "))),
+                );
+            }
+        }
+        Some(m)
+    }
+
+    fn string(&mut self, node: &Node, what: &str) -> Option<String> {
+        match &node.value {
+            Value::Str(s, _) => Some(s.clone()),
+            _ => {
+                self.error(
+                    node.span,
+                    format!("{what} must be a string, found {}", node.kind()),
+                );
+                None
+            }
+        }
+    }
+
+    fn bool(&mut self, node: &Node, what: &str) -> Option<bool> {
+        let b = node.as_bool();
+        if b.is_none() {
+            self.error(
+                node.span,
+                format!("{what} must be true or false, found {}", describe(node)),
+            );
+        }
+        b
+    }
+
+    fn enum_value<T: Copy>(&mut self, node: &Node, what: &str, options: &[(&str, T)]) -> Option<T> {
+        let s = self.string(node, what)?;
+        match options.iter().find(|(n, _)| *n == s) {
+            Some((_, v)) => Some(*v),
+            None => {
+                let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
+                self.error(
+                    node.span,
+                    format!("{what} must be one of {}, found `{s}`", names.join(", ")),
+                );
+                None
+            }
+        }
+    }
+}
+
+fn describe(node: &Node) -> String {
+    match &node.value {
+        Value::Str(s, _) => format!("`{s}`"),
+        _ => node.kind().to_string(),
+    }
+}
+
+/// Read the manifest document. Returns `None` when anything is wrong, with every problem in `errors`.
+pub fn read(doc: &Node, errors: &mut Vec<Diagnostic>) -> Option<Manifest> {
+    let before = errors.len();
+    let mut r = Reader { errors };
+    let top = r.map(
+        doc,
+        "the manifest",
+        &["instance", "repos_root", "projects", "auth_log"],
+    )?;
+
+    let instance = match top.get("instance") {
+        None => {
+            r.error(
+                doc.span,
+                "the manifest has no `instance:` (its `url` is required)",
+            );
+            None
+        }
+        Some(n) => read_instance(&mut r, n),
+    };
+
+    let repos_root = match top.get("repos_root") {
+        None => Some("repos".to_string()),
+        Some(n) => r.string(n, "`repos_root`").and_then(|s| {
+            let ok = !s.starts_with('/')
+                && !s.contains('\\')
+                && s.split('/').all(|seg| seg != ".." && !seg.is_empty());
+            if ok {
+                Some(s)
+            } else {
+                r.error(
+                    n.span,
+                    format!(
+                        "`repos_root` must be a relative path inside the snapshot, found `{s}`"
+                    ),
+                );
+                None
+            }
+        }),
+    };
+
+    let mut projects = BTreeMap::new();
+    match top.get("projects") {
+        None => r.error(doc.span, "the manifest has no `projects:`"),
+        Some(n) if n.is_null() || n.as_map().is_some() => {}
+        Some(n) => r.error(
+            n.span,
+            format!(
+                "`projects` must be a map of project paths, found {}",
+                n.kind()
+            ),
+        ),
+    }
+    if let Some(m) = top.get("projects").and_then(Node::as_map) {
+        for (key, node) in &m.entries {
+            if !valid_full_path(&key.name) {
+                r.error(
+                    key.span,
+                    format!("`{}` is not a valid project path (segments of letters, digits, `_`, `-`, `.`; no `..`)", key.name),
+                );
+                continue;
+            }
+            if let Some(p) = read_project(&mut r, &key.name, key.span, node) {
+                projects.insert(key.name.clone(), p);
+            }
+        }
+    }
+
+    let mut auth_log = Vec::new();
+    if let Some(n) = top.get("auth_log").filter(|n| !n.is_null()) {
+        match n.as_seq() {
+            None => r.error(
+                n.span,
+                format!("`auth_log` must be a list, found {}", n.kind()),
+            ),
+            Some(items) => {
+                for item in items {
+                    let Some(m) = r.map(
+                        item,
+                        "an `auth_log` record",
+                        &["accessed", "origin", "last_authorized_at"],
+                    ) else {
+                        continue;
+                    };
+                    let accessed = m.get("accessed").and_then(|n| r.string(n, "`accessed`"));
+                    let origin = m.get("origin").and_then(|n| r.string(n, "`origin`"));
+                    let last = m
+                        .get("last_authorized_at")
+                        .and_then(|n| r.string(n, "`last_authorized_at`"));
+                    match (accessed, origin) {
+                        (Some(accessed), Some(origin)) => auth_log.push(AuthLogEntry {
+                            accessed,
+                            origin,
+                            last_authorized_at: last,
+                            span: item.span,
+                        }),
+                        _ => r.error(
+                            item.span,
+                            "an `auth_log` record needs `accessed` and `origin`",
+                        ),
+                    }
+                }
+            }
+        }
+    }
+
+    let mut ids = BTreeMap::new();
+    for p in projects.values() {
+        if let Some(id) = p.id
+            && let Some(other) = ids.insert(id, p.path.clone())
+        {
+            r.error(
+                p.span,
+                format!("project id {id} is used by both `{other}` and `{}`", p.path),
+            );
+        }
+    }
+
+    if r.errors.len() > before {
+        return None;
+    }
+    let mut groups = BTreeSet::new();
+    for path in projects.keys() {
+        let mut acc = String::new();
+        let segs: Vec<&str> = path.split('/').collect();
+        for seg in &segs[..segs.len() - 1] {
+            if !acc.is_empty() {
+                acc.push('/');
+            }
+            acc.push_str(seg);
+            groups.insert(acc.clone());
+        }
+    }
+    Some(Manifest {
+        instance: instance?,
+        repos_root: repos_root?,
+        projects,
+        auth_log,
+        groups,
+        ids,
+    })
+}
+
+fn read_instance(r: &mut Reader, n: &Node) -> Option<Instance> {
+    let m = r.map(
+        n,
+        "`instance`",
+        &["url", "registry", "tier", "enforce_allowlist"],
+    )?;
+    let url = match m.get("url") {
+        None => {
+            r.error(n.span, "`instance.url` is required");
+            None
+        }
+        Some(u) => r.string(u, "`instance.url`").and_then(|s| {
+            let host = url_host(&s);
+            if host.is_none() {
+                r.error(
+                    u.span,
+                    format!("`instance.url` must be an http(s) URL, found `{s}`"),
+                );
+            }
+            host.map(|h| (s.trim_end_matches('/').to_string(), h))
+        }),
+    };
+    let registry = m
+        .get("registry")
+        .filter(|n| !n.is_null())
+        .and_then(|n| r.string(n, "`instance.registry`"));
+    let tier = match m.get("tier").filter(|n| !n.is_null()) {
+        None => Some(Tier::Unknown),
+        Some(t) => r.enum_value(
+            t,
+            "`instance.tier`",
+            &[
+                ("free", Tier::Free),
+                ("premium", Tier::Premium),
+                ("ultimate", Tier::Ultimate),
+                ("unknown", Tier::Unknown),
+            ],
+        ),
+    };
+    let enforce = match m.get("enforce_allowlist") {
+        None => Some(false),
+        Some(b) => r.bool(b, "`instance.enforce_allowlist`"),
+    };
+    let (url, host) = url?;
+    Some(Instance {
+        url,
+        host,
+        registry: registry.map(|r| r.trim_end_matches('/').to_ascii_lowercase()),
+        tier: tier?,
+        enforce_allowlist: enforce?,
+    })
+}
+
+fn read_project(r: &mut Reader, path: &str, key_span: Span, n: &Node) -> Option<Project> {
+    let empty = crate::yaml::Map::default();
+    let m = if n.is_null() {
+        &empty
+    } else {
+        r.map(
+            n,
+            &format!("project `{path}`"),
+            &[
+                "id",
+                "visibility",
+                "archived",
+                "ci_config_path",
+                "default_branch",
+                "job_token",
+            ],
+        )?
+    };
+    let id = match m.get("id").filter(|n| !n.is_null()) {
+        None => None,
+        Some(i) => match i.as_str().and_then(|s| s.parse::<u64>().ok()) {
+            Some(v) => Some(v),
+            None => {
+                r.error(
+                    i.span,
+                    format!(
+                        "`id` must be a positive whole number, found {}",
+                        describe(i)
+                    ),
+                );
+                return None;
+            }
+        },
+    };
+    let visibility = match m.get("visibility") {
+        None => Visibility::Private,
+        Some(v) => r.enum_value(
+            v,
+            "`visibility`",
+            &[
+                ("private", Visibility::Private),
+                ("internal", Visibility::Internal),
+                ("public", Visibility::Public),
+            ],
+        )?,
+    };
+    let archived = match m.get("archived") {
+        None => false,
+        Some(b) => r.bool(b, "`archived`")?,
+    };
+    let ci_config_path = match m.get("ci_config_path").filter(|n| !n.is_null()) {
+        None => ".gitlab-ci.yml".to_string(),
+        Some(c) => {
+            let s = r.string(c, "`ci_config_path`")?;
+            if s.is_empty() {
+                ".gitlab-ci.yml".to_string()
+            } else {
+                s
+            }
+        }
+    };
+    let default_branch = match m.get("default_branch").filter(|n| !n.is_null()) {
+        None => "main".to_string(),
+        Some(b) => r.string(b, "`default_branch`")?,
+    };
+    let (job_token, settings_span) = match m.get_entry("job_token") {
+        None => (
+            JobTokenSettings {
+                inbound_enabled: true,
+                allowlist: Vec::new(),
+                outbound_enabled: None,
+            },
+            key_span,
+        ),
+        Some((k, jt)) => (read_job_token(r, path, jt)?, k.span),
+    };
+    Some(Project {
+        path: path.to_string(),
+        id,
+        visibility,
+        archived,
+        ci_config_path,
+        default_branch,
+        job_token,
+        span: key_span,
+        settings_span,
+    })
+}
+
+fn read_job_token(r: &mut Reader, path: &str, n: &Node) -> Option<JobTokenSettings> {
+    let m = r.map(
+        n,
+        &format!("`job_token` of `{path}`"),
+        &["inbound_enabled", "allowlist", "outbound_enabled"],
+    )?;
+    let inbound_enabled = match m.get("inbound_enabled") {
+        None => true,
+        Some(b) => r.bool(b, "`inbound_enabled`")?,
+    };
+    let outbound_enabled = match m.get("outbound_enabled") {
+        None => None,
+        Some(b) => Some((r.bool(b, "`outbound_enabled`")?, b.span)),
+    };
+    let mut allowlist = Vec::new();
+    let mut ok = true;
+    if let Some(list) = m.get("allowlist").filter(|n| !n.is_null()) {
+        let Some(items) = list.as_seq() else {
+            r.error(
+                list.span,
+                format!("`allowlist` must be a list, found {}", list.kind()),
+            );
+            return None;
+        };
+        for item in items {
+            match read_entry(r, item) {
+                Some(e) => {
+                    if allowlist
+                        .iter()
+                        .any(|x: &AllowEntry| x.kind == e.kind && x.path == e.path)
+                    {
+                        r.error(
+                            e.span,
+                            format!("`{}` is listed twice in the allowlist of `{path}`", e.path),
+                        );
+                        ok = false;
+                    }
+                    allowlist.push(e);
+                }
+                None => ok = false,
+            }
+        }
+    }
+    ok.then_some(JobTokenSettings {
+        inbound_enabled,
+        allowlist,
+        outbound_enabled,
+    })
+}
+
+fn read_entry(r: &mut Reader, item: &Node) -> Option<AllowEntry> {
+    let m = r.map(
+        item,
+        "an allowlist entry",
+        &["project", "group", "permissions"],
+    )?;
+    let (kind, target) = match (m.get("project"), m.get("group")) {
+        (Some(p), None) => (EntryKind::Project, p),
+        (None, Some(g)) => (EntryKind::Group, g),
+        _ => {
+            r.error(
+                item.span,
+                "an allowlist entry needs exactly one of `project:` or `group:`",
+            );
+            return None;
+        }
+    };
+    let path = r.string(target, "an allowlist entry's path")?;
+    if !valid_full_path(&path) {
+        r.error(
+            target.span,
+            format!("`{path}` is not a valid project or group path"),
+        );
+        return None;
+    }
+    let permissions = match m.get("permissions").filter(|n| !n.is_null()) {
+        None => None,
+        Some(p) => {
+            let Some(items) = p.as_seq() else {
+                r.error(
+                    p.span,
+                    format!("`permissions` must be a list, found {}", p.kind()),
+                );
+                return None;
+            };
+            let mut perms = Vec::new();
+            for it in items {
+                let s = r.string(it, "a permission")?;
+                if !KNOWN_PERMISSIONS.contains(&s.as_str()) {
+                    r.error(it.span, format!("unknown job-token permission `{s}`"));
+                    return None;
+                }
+                perms.push(s);
+            }
+            Some(perms)
+        }
+    };
+    Some(AllowEntry {
+        kind,
+        path,
+        permissions,
+        span: target.span,
+    })
+}

@@ -1,0 +1,287 @@
+//! A snapshot: a directory with `tokenscope.yaml` and the repositories' files.
+//!
+//! All file access for an audit goes through [`Snapshot`], which guarantees that nothing outside the
+//! snapshot directory is ever read (no `..`, no absolute paths, no symbolic links leading out), that
+//! no file larger than [`MAX_FILE_BYTES`] is read, and that each file is read once.
+
+pub mod manifest;
+
+use crate::diag::Diagnostic;
+use crate::source::{FileId, SourceFile, SourceMap};
+use crate::yaml;
+pub use manifest::{AllowEntry, EntryKind, Manifest, Project, Tier};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+pub const MANIFEST_NAME: &str = "tokenscope.yaml";
+/// Files larger than this are not read (GitLab's own CI size limits are far below it).
+pub const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
+/// At most this many entries are listed in one repository (for `include: local` globs).
+const MAX_LISTED_FILES: usize = 100_000;
+
+/// Outcome of reading a repository file.
+#[derive(Clone, Debug)]
+pub enum RepoFile {
+    Found(FileId),
+    /// The file does not exist; carries the path as shown to users.
+    Missing(String),
+    /// The file exists but may not or could not be read.
+    Failed(Diagnostic),
+}
+
+pub struct Snapshot {
+    /// Canonical path of the snapshot directory.
+    pub root: PathBuf,
+    /// The path the user gave, used to show file paths.
+    pub manifest: Manifest,
+    pub manifest_file: FileId,
+    pub sources: Arc<SourceMap>,
+    files: Mutex<HashMap<(String, String), RepoFile>>,
+    listings: Mutex<HashMap<String, Arc<Vec<String>>>>,
+}
+
+/// Read a file as text, with the checks every input gets: size, NUL bytes, UTF-8.
+/// On a content error the file is still registered so the error can point at its line and column.
+pub fn read_source(
+    sources: &SourceMap,
+    path: &Path,
+    display: String,
+    project: Option<&str>,
+    repo_path: Option<&str>,
+) -> Result<FileId, Diagnostic> {
+    let meta = std::fs::metadata(path)
+        .map_err(|e| Diagnostic::error(format!("cannot read: {e}")).in_file(&display))?;
+    if !meta.is_file() {
+        return Err(Diagnostic::error("not a regular file").in_file(&display));
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(Diagnostic::error(format!(
+            "file is {} bytes, larger than the {} MiB limit; not read",
+            meta.len(),
+            MAX_FILE_BYTES / 1024 / 1024
+        ))
+        .in_file(&display));
+    }
+    let bytes = std::fs::read(path)
+        .map_err(|e| Diagnostic::error(format!("cannot read: {e}")).in_file(&display))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(
+            Diagnostic::error("file grew past the size limit while being read").in_file(&display),
+        );
+    }
+    let (text, bad) = match String::from_utf8(bytes) {
+        Ok(t) => {
+            let nul = t.find('\0');
+            (
+                t,
+                nul.map(|at| (at, "the file contains a NUL byte; it is not a text file")),
+            )
+        }
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            let t = String::from_utf8_lossy(e.as_bytes()).into_owned();
+            (t, Some((at, "the file is not valid UTF-8")))
+        }
+    };
+    let id = sources.add(SourceFile::new(
+        display,
+        project.map(str::to_string),
+        repo_path.map(str::to_string),
+        Arc::from(text),
+    ));
+    match bad {
+        None => Ok(id),
+        Some((at, msg)) => {
+            Err(Diagnostic::error(msg).at(sources.span(id, at as u32, at as u32 + 1)))
+        }
+    }
+}
+
+/// Normalise a path inside a repository: strip a leading `/` or `./`, resolve `.` and `..` lexically.
+/// A path that climbs above the repository root is refused.
+pub fn normalize_repo_path(path: &str) -> Result<String, String> {
+    let mut out: Vec<&str> = Vec::new();
+    for seg in path.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                if out.pop().is_none() {
+                    return Err(format!("`{path}` climbs out of the repository"));
+                }
+            }
+            s => out.push(s),
+        }
+    }
+    if out.is_empty() {
+        return Err(format!("`{path}` does not name a file"));
+    }
+    if path.contains('\0') {
+        return Err("a path cannot contain a NUL byte".to_string());
+    }
+    Ok(out.join("/"))
+}
+
+impl Snapshot {
+    /// Load the manifest of the snapshot at `dir`. Errors are manifest errors: nothing can be audited.
+    pub fn load(dir: &Path, sources: Arc<SourceMap>) -> Result<Snapshot, Vec<Diagnostic>> {
+        let root = dir.canonicalize().map_err(|e| {
+            vec![
+                Diagnostic::error(format!("cannot open snapshot directory: {e}"))
+                    .in_file(dir.display().to_string()),
+            ]
+        })?;
+        let manifest_path = root.join(MANIFEST_NAME);
+        if !manifest_path.exists() {
+            return Err(vec![
+                Diagnostic::error(format!("no {MANIFEST_NAME} in the snapshot directory"))
+                    .in_file(dir.display().to_string())
+                    .help("a snapshot is a directory with a tokenscope.yaml manifest; see docs/snapshot-format.md"),
+            ]);
+        }
+        let manifest_file = read_source(
+            &sources,
+            &manifest_path,
+            MANIFEST_NAME.to_string(),
+            None,
+            None,
+        )
+        .map_err(|d| vec![d])?;
+        let parsed = yaml::parse(&sources, manifest_file)
+            .map_err(|e| vec![Diagnostic::error(e.message).at(e.span)])?;
+        let mut errors = Vec::new();
+        for d in &parsed.duplicate_keys {
+            errors.push(
+                Diagnostic::error(format!(
+                    "`{}` is defined twice; the first definition would be silently ignored",
+                    d.key
+                ))
+                .at(d.second)
+                .help(format!("first defined at line {}", d.first.line)),
+            );
+        }
+        let doc = match parsed.docs.as_slice() {
+            [doc] => doc,
+            [] => {
+                let span = sources.span(manifest_file, 0, 0);
+                return Err(vec![Diagnostic::error("the manifest is empty").at(span)]);
+            }
+            [_, second, ..] => {
+                return Err(vec![
+                    Diagnostic::error("the manifest must be a single YAML document")
+                        .at(second.span),
+                ]);
+            }
+        };
+        let manifest = manifest::read(doc, &mut errors);
+        match manifest {
+            Some(manifest) if errors.is_empty() => Ok(Snapshot {
+                root,
+                manifest,
+                manifest_file,
+                sources,
+                files: Mutex::new(HashMap::new()),
+                listings: Mutex::new(HashMap::new()),
+            }),
+            _ => Err(errors),
+        }
+    }
+
+    fn repo_dir(&self, project: &str) -> PathBuf {
+        self.root.join(&self.manifest.repos_root).join(project)
+    }
+
+    /// The path of a repository file as shown to users: relative to the snapshot root.
+    pub fn display_path(&self, project: &str, path: &str) -> String {
+        format!("{}/{}/{}", self.manifest.repos_root, project, path)
+    }
+
+    /// Read a file from a project's repository (once; later calls return the same result).
+    pub fn repo_file(&self, project: &str, path: &str) -> RepoFile {
+        if !manifest::valid_full_path(project) {
+            return RepoFile::Failed(Diagnostic::error(format!(
+                "`{project}` is not a valid project path; not read"
+            )));
+        }
+        let norm = match normalize_repo_path(path) {
+            Ok(n) => n,
+            Err(e) => return RepoFile::Failed(Diagnostic::error(format!("{e}; not read"))),
+        };
+        let key = (project.to_string(), norm.clone());
+        if let Some(hit) = self.files.lock().expect("file cache").get(&key) {
+            return hit.clone();
+        }
+        let result = self.read_uncached(project, &norm);
+        self.files
+            .lock()
+            .expect("file cache")
+            .insert(key, result.clone());
+        result
+    }
+
+    fn read_uncached(&self, project: &str, norm: &str) -> RepoFile {
+        let display = self.display_path(project, norm);
+        let full = self.repo_dir(project).join(norm);
+        let real = match full.canonicalize() {
+            Ok(r) => r,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return RepoFile::Missing(display);
+            }
+            Err(e) => {
+                return RepoFile::Failed(
+                    Diagnostic::error(format!("cannot read: {e}")).in_file(display),
+                );
+            }
+        };
+        if !real.starts_with(&self.root) {
+            return RepoFile::Failed(
+                Diagnostic::error(
+                    "the path leads outside the snapshot (a symbolic link?); not read",
+                )
+                .in_file(display),
+            );
+        }
+        match read_source(&self.sources, &real, display, Some(project), Some(norm)) {
+            Ok(id) => RepoFile::Found(id),
+            Err(d) => RepoFile::Failed(d),
+        }
+    }
+
+    /// Every file path in a project's repository (for `include: local` globs). Symbolic links are not followed.
+    pub fn list_repo(&self, project: &str) -> Arc<Vec<String>> {
+        if let Some(hit) = self.listings.lock().expect("listing cache").get(project) {
+            return hit.clone();
+        }
+        let mut out = Vec::new();
+        if manifest::valid_full_path(project) {
+            let base = self.repo_dir(project);
+            let mut stack = vec![base.clone()];
+            while let Some(dir) = stack.pop() {
+                let Ok(rd) = std::fs::read_dir(&dir) else {
+                    continue;
+                };
+                for entry in rd.flatten() {
+                    if out.len() >= MAX_LISTED_FILES {
+                        break;
+                    }
+                    let Ok(ft) = entry.file_type() else { continue };
+                    let p = entry.path();
+                    if ft.is_dir() {
+                        stack.push(p);
+                    } else if ft.is_file()
+                        && let Ok(rel) = p.strip_prefix(&base)
+                    {
+                        out.push(rel.to_string_lossy().replace('\\', "/"));
+                    }
+                }
+            }
+        }
+        out.sort();
+        let out = Arc::new(out);
+        self.listings
+            .lock()
+            .expect("listing cache")
+            .insert(project.to_string(), out.clone());
+        out
+    }
+}

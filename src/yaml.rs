@@ -1,0 +1,547 @@
+//! YAML with a span on every node.
+//!
+//! Built from saphyr-parser's event stream rather than a generic loader so that tokenscope controls
+//! what GitLab's loader does differently from a plain YAML 1.2 one, and what hostile input could abuse:
+//! - every node, key and scalar keeps its [`Span`];
+//! - `<<` merge keys (`<<: *a`, `<<: [*a, *b]`) are applied, explicit keys winning;
+//! - duplicate keys keep the last value, as GitLab does, and are recorded;
+//! - tags (`!reference`) are kept on the node;
+//! - nesting depth and the number of nodes after alias expansion are capped (alias bombs);
+//! - the tree is built with an explicit stack, so deep input cannot overflow the call stack.
+
+use crate::source::{FileId, SourceMap, Span};
+use saphyr_parser::{Event, Parser, ScalarStyle};
+use std::collections::HashMap;
+
+/// GitLab rejects CI YAML nested deeper than this (`max_yaml_depth`).
+pub const MAX_DEPTH: usize = 100;
+/// Cap on nodes in one file after alias expansion: far above any real configuration.
+pub const MAX_NODES: usize = 1_000_000;
+
+#[derive(Clone, Debug)]
+pub struct Node {
+    pub span: Span,
+    pub tag: Option<Box<str>>,
+    pub value: Value,
+}
+
+#[derive(Clone, Debug)]
+pub enum Value {
+    Null,
+    /// Any scalar that is not null. `plain` is false for quoted and block scalars.
+    Str(String, bool),
+    Seq(Vec<Node>),
+    Map(Map),
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Map {
+    pub entries: Vec<(Key, Node)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Key {
+    pub name: String,
+    pub span: Span,
+}
+
+/// A key that appeared twice in one mapping; the later value was kept.
+#[derive(Clone, Debug)]
+pub struct DuplicateKey {
+    pub key: String,
+    pub first: Span,
+    pub second: Span,
+}
+
+#[derive(Debug)]
+pub struct Parsed {
+    pub docs: Vec<Node>,
+    pub duplicate_keys: Vec<DuplicateKey>,
+}
+
+#[derive(Clone, Debug)]
+pub struct YamlError {
+    pub message: String,
+    pub span: Span,
+}
+
+impl Map {
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.entries
+            .iter()
+            .find(|(k, _)| k.name == key)
+            .map(|(_, v)| v)
+    }
+    pub fn get_entry(&self, key: &str) -> Option<(&Key, &Node)> {
+        self.entries
+            .iter()
+            .find(|(k, _)| k.name == key)
+            .map(|(k, v)| (k, v))
+    }
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut Node> {
+        self.entries
+            .iter_mut()
+            .find(|(k, _)| k.name == key)
+            .map(|(_, v)| v)
+    }
+    pub fn remove(&mut self, key: &str) -> Option<(Key, Node)> {
+        let i = self.entries.iter().position(|(k, _)| k.name == key)?;
+        Some(self.entries.remove(i))
+    }
+    /// Insert or replace, keeping the position of an existing key. Returns the replaced entry.
+    pub fn insert(&mut self, key: Key, value: Node) -> Option<(Key, Node)> {
+        if let Some(slot) = self.entries.iter_mut().find(|(k, _)| k.name == key.name) {
+            return Some(std::mem::replace(slot, (key, value)));
+        }
+        self.entries.push((key, value));
+        None
+    }
+    pub fn contains(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().map(|(k, _)| k.name.as_str())
+    }
+}
+
+impl Node {
+    pub fn new(span: Span, value: Value) -> Self {
+        Node {
+            span,
+            tag: None,
+            value,
+        }
+    }
+    pub fn str(span: Span, s: impl Into<String>) -> Self {
+        Node::new(span, Value::Str(s.into(), false))
+    }
+    pub fn as_map(&self) -> Option<&Map> {
+        match &self.value {
+            Value::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+    pub fn as_map_mut(&mut self) -> Option<&mut Map> {
+        match &mut self.value {
+            Value::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+    pub fn as_seq(&self) -> Option<&[Node]> {
+        match &self.value {
+            Value::Seq(s) => Some(s),
+            _ => None,
+        }
+    }
+    /// The scalar's text (numbers and booleans included, as written).
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.value {
+            Value::Str(s, _) => Some(s),
+            _ => None,
+        }
+    }
+    pub fn is_null(&self) -> bool {
+        matches!(self.value, Value::Null)
+    }
+    /// Booleans as GitLab's YAML 1.1 loader reads them (`true`, `yes`, `on`, ... when unquoted).
+    pub fn as_bool(&self) -> Option<bool> {
+        match &self.value {
+            Value::Str(s, true) => match s.as_str() {
+                "true" | "True" | "TRUE" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" => Some(true),
+                "false" | "False" | "FALSE" | "no" | "No" | "NO" | "off" | "Off" | "OFF" => {
+                    Some(false)
+                }
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.as_map().and_then(|m| m.get(key))
+    }
+    pub fn has_tag(&self, tag: &str) -> bool {
+        self.tag.as_deref() == Some(tag)
+    }
+    /// A short name of the node's type, for error messages.
+    pub fn kind(&self) -> &'static str {
+        match &self.value {
+            Value::Null => "null",
+            Value::Str(..) => "a string",
+            Value::Seq(_) => "a list",
+            Value::Map(_) => "a map",
+        }
+    }
+    /// Number of nodes in this tree.
+    pub fn size(&self) -> usize {
+        let mut n = 0;
+        let mut stack = vec![self];
+        while let Some(node) = stack.pop() {
+            n += 1;
+            match &node.value {
+                Value::Seq(s) => stack.extend(s.iter()),
+                Value::Map(m) => stack.extend(m.entries.iter().map(|(_, v)| v)),
+                _ => {}
+            }
+        }
+        n
+    }
+}
+
+/// Scalars that YAML reads as null when unquoted.
+fn is_null_plain(s: &str) -> bool {
+    matches!(s, "" | "~" | "null" | "Null" | "NULL")
+}
+
+enum Frame {
+    Seq {
+        start: Span,
+        anchor: usize,
+        tag: Option<Box<str>>,
+        items: Vec<Node>,
+        size: usize,
+    },
+    Map {
+        start: Span,
+        anchor: usize,
+        tag: Option<Box<str>>,
+        entries: Vec<(Key, Node)>,
+        /// Key read, waiting for its value.
+        key: Option<Key>,
+        /// Indexes into `entries` of `<<` merge values, applied when the mapping ends.
+        merges: Vec<usize>,
+        size: usize,
+    },
+}
+
+struct Builder {
+    stack: Vec<Frame>,
+    anchors: HashMap<usize, (Node, usize)>,
+    docs: Vec<Node>,
+    duplicates: Vec<DuplicateKey>,
+    nodes: usize,
+}
+
+/// Parse a registered file into its documents.
+pub fn parse(sources: &SourceMap, file: FileId) -> Result<Parsed, YamlError> {
+    let src = sources.get(file);
+    let mut text: std::borrow::Cow<str> = std::borrow::Cow::Borrowed(&src.text);
+    // saphyr-parser rejects a flow collection whose closing bracket sits at its parent's indentation
+    // (`key: [\n  "a",\n]`), which GitLab's loader accepts (saphyr-rs/saphyr#108). Such a bracket is
+    // moved to the end of the line before it: same length, same offsets, so every span stays exact.
+    for _ in 0..64 {
+        match parse_text(&text, &src, file) {
+            Err(e) if e.message == "invalid YAML: invalid indentation" => {
+                match reflow_bracket(&text, e.span.start as usize) {
+                    Some(fixed) => text = std::borrow::Cow::Owned(fixed),
+                    None => return Err(e),
+                }
+            }
+            other => return other,
+        }
+    }
+    parse_text(&text, &src, file)
+}
+
+/// `...\n   ]` becomes `...   ]\n` when the bracket is alone at `at` and the line before has no comment.
+fn reflow_bracket(text: &str, at: usize) -> Option<String> {
+    let b = text.as_bytes();
+    if !matches!(b.get(at), Some(b']' | b'}')) {
+        return None;
+    }
+    let line_start = text[..at].rfind('\n')?;
+    if !text[line_start + 1..at].bytes().all(|c| c == b' ') {
+        return None;
+    }
+    let prev_start = text[..line_start].rfind('\n').map_or(0, |i| i + 1);
+    if text[prev_start..line_start].contains('#') || text[prev_start..line_start].ends_with('\r') {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len());
+    out.push_str(&text[..line_start]);
+    out.push_str(&text[line_start + 1..=at]);
+    out.push('\n');
+    out.push_str(&text[at + 1..]);
+    Some(out)
+}
+
+fn parse_text(
+    text: &str,
+    src: &crate::source::SourceFile,
+    file: FileId,
+) -> Result<Parsed, YamlError> {
+    let mut b = Builder {
+        stack: Vec::new(),
+        anchors: HashMap::new(),
+        docs: Vec::new(),
+        duplicates: Vec::new(),
+        nodes: 0,
+    };
+    let to_span = |s: saphyr_parser::Span| -> Span {
+        let start = src.byte_of_char(s.start.index());
+        let end = src.byte_of_char(s.end.index());
+        Span {
+            file,
+            start,
+            end: end.max(start),
+            line: s.start.line() as u32,
+            col: s.start.col() as u32 + 1,
+        }
+    };
+    for ev in Parser::new_from_str(text) {
+        let (ev, span) = ev.map_err(|e| {
+            let m = e.marker();
+            let at = src.byte_of_char(m.index());
+            YamlError {
+                message: format!("invalid YAML: {}", e.info()),
+                span: Span {
+                    file,
+                    start: at,
+                    end: at,
+                    line: m.line() as u32,
+                    col: m.col() as u32 + 1,
+                },
+            }
+        })?;
+        b.event(ev, to_span(span))?;
+    }
+    Ok(Parsed {
+        docs: b.docs,
+        duplicate_keys: b.duplicates,
+    })
+}
+
+impl Builder {
+    fn err(&self, span: Span, message: impl Into<String>) -> YamlError {
+        YamlError {
+            message: message.into(),
+            span,
+        }
+    }
+
+    fn event(&mut self, ev: Event<'_>, span: Span) -> Result<(), YamlError> {
+        match ev {
+            Event::Scalar(text, style, anchor, tag) => {
+                let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix).into_boxed_str());
+                let plain = style == ScalarStyle::Plain;
+                let value = if plain && is_null_plain(&text) && tag.is_none() {
+                    Value::Null
+                } else {
+                    Value::Str(text.into_owned(), plain)
+                };
+                let node = Node { span, tag, value };
+                self.count(1, span)?;
+                if anchor > 0 {
+                    self.anchors.insert(anchor, (node.clone(), 1));
+                }
+                self.push(node, 1)
+            }
+            Event::Alias(id) => {
+                let Some((node, size)) = self.anchors.get(&id).cloned() else {
+                    return Err(self.err(span, "alias to an unknown anchor"));
+                };
+                self.count(size, span)?;
+                self.push(node, size)
+            }
+            Event::SequenceStart(anchor, tag) => {
+                self.open(span)?;
+                self.stack.push(Frame::Seq {
+                    start: span,
+                    anchor,
+                    tag: tag.map(|t| format!("{}{}", t.handle, t.suffix).into_boxed_str()),
+                    items: Vec::new(),
+                    size: 1,
+                });
+                Ok(())
+            }
+            Event::MappingStart(anchor, tag) => {
+                self.open(span)?;
+                self.stack.push(Frame::Map {
+                    start: span,
+                    anchor,
+                    tag: tag.map(|t| format!("{}{}", t.handle, t.suffix).into_boxed_str()),
+                    entries: Vec::new(),
+                    key: None,
+                    merges: Vec::new(),
+                    size: 1,
+                });
+                Ok(())
+            }
+            Event::SequenceEnd => {
+                let Some(Frame::Seq {
+                    start,
+                    anchor,
+                    tag,
+                    items,
+                    size,
+                }) = self.stack.pop()
+                else {
+                    return Err(self.err(span, "unbalanced sequence"));
+                };
+                let node = Node {
+                    span: self.join(start, span),
+                    tag,
+                    value: Value::Seq(items),
+                };
+                self.close(node, anchor, size)
+            }
+            Event::MappingEnd => {
+                let Some(Frame::Map {
+                    start,
+                    anchor,
+                    tag,
+                    entries,
+                    merges,
+                    size,
+                    ..
+                }) = self.stack.pop()
+                else {
+                    return Err(self.err(span, "unbalanced mapping"));
+                };
+                let map = self.apply_merges(entries, merges);
+                let node = Node {
+                    span: self.join(start, span),
+                    tag,
+                    value: Value::Map(map),
+                };
+                self.close(node, anchor, size)
+            }
+            Event::DocumentEnd | Event::StreamStart | Event::StreamEnd | Event::Nothing => Ok(()),
+            Event::DocumentStart(_) => Ok(()),
+        }
+    }
+
+    fn join(&self, start: Span, end: Span) -> Span {
+        let end_byte = end.end.max(start.end);
+        Span {
+            end: end_byte,
+            ..start
+        }
+    }
+
+    fn open(&mut self, span: Span) -> Result<(), YamlError> {
+        if self.stack.len() >= MAX_DEPTH {
+            return Err(self.err(
+                span,
+                format!("YAML nesting is deeper than {MAX_DEPTH} levels (GitLab's limit)"),
+            ));
+        }
+        self.count(1, span)
+    }
+
+    fn count(&mut self, n: usize, span: Span) -> Result<(), YamlError> {
+        self.nodes = self.nodes.saturating_add(n);
+        if self.nodes > MAX_NODES {
+            return Err(self.err(
+                span,
+                format!(
+                    "YAML expands to more than {MAX_NODES} nodes through aliases (an alias-expansion bomb?)"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn close(&mut self, node: Node, anchor: usize, size: usize) -> Result<(), YamlError> {
+        if anchor > 0 {
+            self.anchors.insert(anchor, (node.clone(), size));
+        }
+        self.push(node, size)
+    }
+
+    /// Attach a finished node to its parent (or make it a document).
+    fn push(&mut self, node: Node, node_size: usize) -> Result<(), YamlError> {
+        match self.stack.last_mut() {
+            None => {
+                self.docs.push(node);
+                Ok(())
+            }
+            Some(Frame::Seq { items, size, .. }) => {
+                items.push(node);
+                *size += node_size;
+                Ok(())
+            }
+            Some(Frame::Map {
+                entries,
+                key,
+                merges,
+                size,
+                ..
+            }) => {
+                *size += node_size;
+                match key.take() {
+                    None => {
+                        let name = match &node.value {
+                            Value::Str(s, _) => s.clone(),
+                            Value::Null => String::new(),
+                            _ => {
+                                let span = node.span;
+                                return Err(self.err(span, "a mapping key must be a scalar"));
+                            }
+                        };
+                        *key = Some(Key {
+                            name,
+                            span: node.span,
+                        });
+                        Ok(())
+                    }
+                    Some(k) => {
+                        if k.name == "<<" && !matches!(node.value, Value::Str(..)) {
+                            merges.push(entries.len());
+                            entries.push((k, node));
+                            return Ok(());
+                        }
+                        if let Some(slot) = entries
+                            .iter_mut()
+                            .find(|(e, _)| e.name == k.name && e.name != "<<")
+                        {
+                            self.duplicates.push(DuplicateKey {
+                                key: k.name.clone(),
+                                first: slot.0.span,
+                                second: k.span,
+                            });
+                            *slot = (k, node);
+                        } else {
+                            entries.push((k, node));
+                        }
+                        Ok(())
+                    }
+                }
+            }
+        }
+    }
+
+    /// Apply `<<` merge keys: merged entries never override keys written in the mapping itself, and
+    /// within `<<: [*a, *b]` the earlier mapping wins.
+    fn apply_merges(&self, entries: Vec<(Key, Node)>, merges: Vec<usize>) -> Map {
+        if merges.is_empty() {
+            return Map { entries };
+        }
+        let explicit: Vec<String> = entries
+            .iter()
+            .filter(|(k, _)| k.name != "<<")
+            .map(|(k, _)| k.name.clone())
+            .collect();
+        let mut out = Map::default();
+        for (k, v) in entries {
+            if k.name != "<<" {
+                out.entries.push((k, v));
+                continue;
+            }
+            let sources: Vec<Node> = match v.value {
+                Value::Map(_) => vec![v],
+                Value::Seq(items) => items,
+                _ => vec![],
+            };
+            for src in sources {
+                if let Value::Map(m) = src.value {
+                    for (mk, mv) in m.entries {
+                        if !explicit.contains(&mk.name) && !out.contains(&mk.name) {
+                            out.entries.push((mk, mv));
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+}
