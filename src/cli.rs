@@ -19,11 +19,7 @@ pub mod exit {
 }
 
 #[derive(Parser, Debug)]
-#[command(
-    name = "tokenscope",
-    version,
-    about = "Audit GitLab CI/CD job-token allowlists"
-)]
+#[command(name = "tokenscope", version, about = "Audit GitLab CI/CD job-token allowlists")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -57,11 +53,7 @@ pub fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() {
-                exit::USAGE
-            } else {
-                exit::OK
-            });
+            return ExitCode::from(if e.use_stderr() { exit::USAGE } else { exit::OK });
         }
     };
     ExitCode::from(match cli.command {
@@ -88,10 +80,7 @@ pub fn load_snapshot(dir: &std::path::Path) -> Result<Snapshot, u8> {
     let sources = Arc::new(SourceMap::new());
     Snapshot::load(dir, sources.clone()).map_err(|errors| {
         print_diagnostics(&errors, &sources);
-        eprintln!(
-            "error: the snapshot manifest has {} error(s); nothing was audited",
-            errors.len()
-        );
+        eprintln!("error: the snapshot manifest has {} error(s); nothing was audited", errors.len());
         exit::USAGE
     })
 }
@@ -104,10 +93,7 @@ fn select<'p>(pipelines: &'p [Pipeline], wanted: &[String]) -> Result<Vec<&'p Pi
             return Err(exit::USAGE);
         }
     }
-    Ok(pipelines
-        .iter()
-        .filter(|p| wanted.is_empty() || wanted.contains(&p.project))
-        .collect())
+    Ok(pipelines.iter().filter(|p| wanted.is_empty() || wanted.contains(&p.project)).collect())
 }
 
 fn jobs(args: JobsArgs) -> u8 {
@@ -131,9 +117,5 @@ fn jobs(args: JobsArgs) -> u8 {
             emit(&(serde_json::to_string_pretty(&doc).expect("JSON") + "\n"));
         }
     }
-    if selected.iter().any(|p| p.status == Status::Failed) {
-        exit::PARTIAL
-    } else {
-        exit::OK
-    }
+    if selected.iter().any(|p| p.status == Status::Failed) { exit::PARTIAL } else { exit::OK }
 }

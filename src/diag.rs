@@ -37,19 +37,10 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn error(message: impl Into<String>) -> Self {
-        Diagnostic {
-            severity: Severity::Error,
-            message: message.into(),
-            span: None,
-            file: None,
-            help: None,
-        }
+        Diagnostic { severity: Severity::Error, message: message.into(), span: None, file: None, help: None }
     }
     pub fn warning(message: impl Into<String>) -> Self {
-        Diagnostic {
-            severity: Severity::Warning,
-            ..Diagnostic::error(message)
-        }
+        Diagnostic { severity: Severity::Warning, ..Diagnostic::error(message) }
     }
     pub fn at(mut self, span: Span) -> Self {
         self.span = Some(span);
@@ -69,11 +60,7 @@ impl Diagnostic {
         if let Some(span) = self.span {
             return Some(Location::of(sources, span));
         }
-        self.file.as_ref().map(|f| Location {
-            file: f.clone(),
-            line: None,
-            column: None,
-        })
+        self.file.as_ref().map(|f| Location { file: f.clone(), line: None, column: None })
     }
 
     /// One line: `file:line:col: error: message`.
@@ -97,11 +84,7 @@ pub struct Location {
 
 impl Location {
     pub fn of(sources: &SourceMap, span: Span) -> Self {
-        Location {
-            file: sources.get(span.file).display.clone(),
-            line: Some(span.line),
-            column: Some(span.col),
-        }
+        Location { file: sources.get(span.file).display.clone(), line: Some(span.line), column: Some(span.col) }
     }
 }
 

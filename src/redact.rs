@@ -48,17 +48,11 @@ mod tests {
 
     #[test]
     fn redacts_tokens_and_keeps_the_rest() {
-        assert_eq!(
-            redact("TOKEN=glpat-abcdefgh12345678 x"),
-            "TOKEN=glpat-[REDACTED] x"
-        );
+        assert_eq!(redact("TOKEN=glpat-abcdefgh12345678 x"), "TOKEN=glpat-[REDACTED] x");
         assert_eq!(redact("GR1348941abcdefghijk"), "GR1348941[REDACTED]");
         assert_eq!(redact("glpat-short"), "glpat-short");
         assert_eq!(redact("$CI_JOB_TOKEN"), "$CI_JOB_TOKEN");
-        assert_eq!(
-            mask("a glpat-abcdefgh12 b").len(),
-            "a glpat-abcdefgh12 b".len()
-        );
+        assert_eq!(mask("a glpat-abcdefgh12 b").len(), "a glpat-abcdefgh12 b".len());
         assert_eq!(mask("a glpat-abcdefgh12 b"), "a glpat-************ b");
     }
 }

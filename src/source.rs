@@ -39,12 +39,7 @@ pub struct SourceFile {
 }
 
 impl SourceFile {
-    pub fn new(
-        display: String,
-        project: Option<String>,
-        repo_path: Option<String>,
-        text: Arc<str>,
-    ) -> Self {
+    pub fn new(display: String, project: Option<String>, repo_path: Option<String>, text: Arc<str>) -> Self {
         let char_bytes = if text.is_ascii() {
             None
         } else {
@@ -54,14 +49,7 @@ impl SourceFile {
         };
         let mut line_starts = vec![0u32];
         line_starts.extend(text.match_indices('\n').map(|(i, _)| i as u32 + 1));
-        SourceFile {
-            display,
-            project,
-            repo_path,
-            text,
-            char_bytes,
-            line_starts,
-        }
+        SourceFile { display, project, repo_path, text, char_bytes, line_starts }
     }
 
     /// Byte offset of a character index (the YAML parser counts characters).
@@ -80,10 +68,7 @@ impl SourceFile {
         };
         let start = self.line_starts[line_idx] as usize;
         let end = (byte as usize).min(self.text.len());
-        let col = self
-            .text
-            .get(start..end)
-            .map_or(end - start, |s| s.chars().count());
+        let col = self.text.get(start..end).map_or(end - start, |s| s.chars().count());
         (line_idx as u32 + 1, col as u32 + 1)
     }
 
@@ -93,10 +78,7 @@ impl SourceFile {
         let Some(&start) = self.line_starts.get(i) else {
             return "";
         };
-        let end = self
-            .line_starts
-            .get(i + 1)
-            .map_or(self.text.len(), |&e| e as usize);
+        let end = self.line_starts.get(i + 1).map_or(self.text.len(), |&e| e as usize);
         self.text[start as usize..end].trim_end_matches(['\n', '\r'])
     }
 }
@@ -126,13 +108,7 @@ impl SourceMap {
     pub fn span(&self, id: FileId, start: u32, end: u32) -> Span {
         let f = self.get(id);
         let (line, col) = f.line_col(start);
-        Span {
-            file: id,
-            start,
-            end: end.max(start),
-            line,
-            col,
-        }
+        Span { file: id, start, end: end.max(start), line, col }
     }
 
     /// Narrow `span` to the first place inside it where `needle` occurs in the source text, so a finding

@@ -67,22 +67,13 @@ pub struct YamlError {
 
 impl Map {
     pub fn get(&self, key: &str) -> Option<&Node> {
-        self.entries
-            .iter()
-            .find(|(k, _)| k.name == key)
-            .map(|(_, v)| v)
+        self.entries.iter().find(|(k, _)| k.name == key).map(|(_, v)| v)
     }
     pub fn get_entry(&self, key: &str) -> Option<(&Key, &Node)> {
-        self.entries
-            .iter()
-            .find(|(k, _)| k.name == key)
-            .map(|(k, v)| (k, v))
+        self.entries.iter().find(|(k, _)| k.name == key).map(|(k, v)| (k, v))
     }
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Node> {
-        self.entries
-            .iter_mut()
-            .find(|(k, _)| k.name == key)
-            .map(|(_, v)| v)
+        self.entries.iter_mut().find(|(k, _)| k.name == key).map(|(_, v)| v)
     }
     pub fn remove(&mut self, key: &str) -> Option<(Key, Node)> {
         let i = self.entries.iter().position(|(k, _)| k.name == key)?;
@@ -106,11 +97,7 @@ impl Map {
 
 impl Node {
     pub fn new(span: Span, value: Value) -> Self {
-        Node {
-            span,
-            tag: None,
-            value,
-        }
+        Node { span, tag: None, value }
     }
     pub fn str(span: Span, s: impl Into<String>) -> Self {
         Node::new(span, Value::Str(s.into(), false))
@@ -148,9 +135,7 @@ impl Node {
         match &self.value {
             Value::Str(s, true) => match s.as_str() {
                 "true" | "True" | "TRUE" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" => Some(true),
-                "false" | "False" | "FALSE" | "no" | "No" | "NO" | "off" | "Off" | "OFF" => {
-                    Some(false)
-                }
+                "false" | "False" | "FALSE" | "no" | "No" | "NO" | "off" | "Off" | "OFF" => Some(false),
                 _ => None,
             },
             _ => None,
@@ -171,6 +156,17 @@ impl Node {
             Value::Map(_) => "a map",
         }
     }
+    /// The node as JSON (scalars as strings, as written), with any token redacted.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value as J;
+        match &self.value {
+            Value::Null => J::Null,
+            Value::Str(s, _) => J::String(crate::redact::redact(s).into_owned()),
+            Value::Seq(items) => J::Array(items.iter().map(Node::to_json).collect()),
+            Value::Map(m) => J::Object(m.entries.iter().map(|(k, v)| (k.name.clone(), v.to_json())).collect()),
+        }
+    }
+
     /// Number of nodes in this tree.
     pub fn size(&self) -> usize {
         let mut n = 0;
@@ -264,28 +260,13 @@ fn reflow_bracket(text: &str, at: usize) -> Option<String> {
     Some(out)
 }
 
-fn parse_text(
-    text: &str,
-    src: &crate::source::SourceFile,
-    file: FileId,
-) -> Result<Parsed, YamlError> {
-    let mut b = Builder {
-        stack: Vec::new(),
-        anchors: HashMap::new(),
-        docs: Vec::new(),
-        duplicates: Vec::new(),
-        nodes: 0,
-    };
+fn parse_text(text: &str, src: &crate::source::SourceFile, file: FileId) -> Result<Parsed, YamlError> {
+    let mut b =
+        Builder { stack: Vec::new(), anchors: HashMap::new(), docs: Vec::new(), duplicates: Vec::new(), nodes: 0 };
     let to_span = |s: saphyr_parser::Span| -> Span {
         let start = src.byte_of_char(s.start.index());
         let end = src.byte_of_char(s.end.index());
-        Span {
-            file,
-            start,
-            end: end.max(start),
-            line: s.start.line() as u32,
-            col: s.start.col() as u32 + 1,
-        }
+        Span { file, start, end: end.max(start), line: s.start.line() as u32, col: s.start.col() as u32 + 1 }
     };
     for ev in Parser::new_from_str(text) {
         let (ev, span) = ev.map_err(|e| {
@@ -293,29 +274,17 @@ fn parse_text(
             let at = src.byte_of_char(m.index());
             YamlError {
                 message: format!("invalid YAML: {}", e.info()),
-                span: Span {
-                    file,
-                    start: at,
-                    end: at,
-                    line: m.line() as u32,
-                    col: m.col() as u32 + 1,
-                },
+                span: Span { file, start: at, end: at, line: m.line() as u32, col: m.col() as u32 + 1 },
             }
         })?;
         b.event(ev, to_span(span))?;
     }
-    Ok(Parsed {
-        docs: b.docs,
-        duplicate_keys: b.duplicates,
-    })
+    Ok(Parsed { docs: b.docs, duplicate_keys: b.duplicates })
 }
 
 impl Builder {
     fn err(&self, span: Span, message: impl Into<String>) -> YamlError {
-        YamlError {
-            message: message.into(),
-            span,
-        }
+        YamlError { message: message.into(), span }
     }
 
     fn event(&mut self, ev: Event<'_>, span: Span) -> Result<(), YamlError> {
@@ -367,42 +336,18 @@ impl Builder {
                 Ok(())
             }
             Event::SequenceEnd => {
-                let Some(Frame::Seq {
-                    start,
-                    anchor,
-                    tag,
-                    items,
-                    size,
-                }) = self.stack.pop()
-                else {
+                let Some(Frame::Seq { start, anchor, tag, items, size }) = self.stack.pop() else {
                     return Err(self.err(span, "unbalanced sequence"));
                 };
-                let node = Node {
-                    span: self.join(start, span),
-                    tag,
-                    value: Value::Seq(items),
-                };
+                let node = Node { span: self.join(start, span), tag, value: Value::Seq(items) };
                 self.close(node, anchor, size)
             }
             Event::MappingEnd => {
-                let Some(Frame::Map {
-                    start,
-                    anchor,
-                    tag,
-                    entries,
-                    merges,
-                    size,
-                    ..
-                }) = self.stack.pop()
-                else {
+                let Some(Frame::Map { start, anchor, tag, entries, merges, size, .. }) = self.stack.pop() else {
                     return Err(self.err(span, "unbalanced mapping"));
                 };
                 let map = self.apply_merges(entries, merges);
-                let node = Node {
-                    span: self.join(start, span),
-                    tag,
-                    value: Value::Map(map),
-                };
+                let node = Node { span: self.join(start, span), tag, value: Value::Map(map) };
                 self.close(node, anchor, size)
             }
             Event::DocumentEnd | Event::StreamStart | Event::StreamEnd | Event::Nothing => Ok(()),
@@ -412,18 +357,12 @@ impl Builder {
 
     fn join(&self, start: Span, end: Span) -> Span {
         let end_byte = end.end.max(start.end);
-        Span {
-            end: end_byte,
-            ..start
-        }
+        Span { end: end_byte, ..start }
     }
 
     fn open(&mut self, span: Span) -> Result<(), YamlError> {
         if self.stack.len() >= MAX_DEPTH {
-            return Err(self.err(
-                span,
-                format!("YAML nesting is deeper than {MAX_DEPTH} levels (GitLab's limit)"),
-            ));
+            return Err(self.err(span, format!("YAML nesting is deeper than {MAX_DEPTH} levels (GitLab's limit)")));
         }
         self.count(1, span)
     }
@@ -433,9 +372,7 @@ impl Builder {
         if self.nodes > MAX_NODES {
             return Err(self.err(
                 span,
-                format!(
-                    "YAML expands to more than {MAX_NODES} nodes through aliases (an alias-expansion bomb?)"
-                ),
+                format!("YAML expands to more than {MAX_NODES} nodes through aliases (an alias-expansion bomb?)"),
             ));
         }
         Ok(())
@@ -460,13 +397,7 @@ impl Builder {
                 *size += node_size;
                 Ok(())
             }
-            Some(Frame::Map {
-                entries,
-                key,
-                merges,
-                size,
-                ..
-            }) => {
+            Some(Frame::Map { entries, key, merges, size, .. }) => {
                 *size += node_size;
                 match key.take() {
                     None => {
@@ -478,10 +409,7 @@ impl Builder {
                                 return Err(self.err(span, "a mapping key must be a scalar"));
                             }
                         };
-                        *key = Some(Key {
-                            name,
-                            span: node.span,
-                        });
+                        *key = Some(Key { name, span: node.span });
                         Ok(())
                     }
                     Some(k) => {
@@ -490,10 +418,7 @@ impl Builder {
                             entries.push((k, node));
                             return Ok(());
                         }
-                        if let Some(slot) = entries
-                            .iter_mut()
-                            .find(|(e, _)| e.name == k.name && e.name != "<<")
-                        {
+                        if let Some(slot) = entries.iter_mut().find(|(e, _)| e.name == k.name && e.name != "<<") {
                             self.duplicates.push(DuplicateKey {
                                 key: k.name.clone(),
                                 first: slot.0.span,
@@ -516,11 +441,8 @@ impl Builder {
         if merges.is_empty() {
             return Map { entries };
         }
-        let explicit: Vec<String> = entries
-            .iter()
-            .filter(|(k, _)| k.name != "<<")
-            .map(|(k, _)| k.name.clone())
-            .collect();
+        let explicit: Vec<String> =
+            entries.iter().filter(|(k, _)| k.name != "<<").map(|(k, _)| k.name.clone()).collect();
         let mut out = Map::default();
         for (k, v) in entries {
             if k.name != "<<" {

@@ -17,14 +17,7 @@ pub fn resolve(top: &mut Map, partial: bool, diags: &mut Vec<Diagnostic>) {
     let mut memo: HashMap<String, Option<Node>> = HashMap::new();
     for (k, v) in top.entries.iter_mut() {
         if v.get("extends").is_some()
-            && let Some(resolved) = resolve_one(
-                &k.name,
-                &original,
-                partial,
-                &mut memo,
-                &mut Vec::new(),
-                diags,
-            )
+            && let Some(resolved) = resolve_one(&k.name, &original, partial, &mut memo, &mut Vec::new(), diags)
         {
             *v = resolved;
         }
@@ -51,17 +44,12 @@ fn resolve_one(
         return done.clone();
     }
     let node = top.get(name)?;
-    if node.as_map().is_none() {
-        return None;
-    }
+    node.as_map()?;
     stack.push(name.to_string());
     let mut acc = Map::default();
     for base in bases(node) {
         let Some(base_name) = base.as_str() else {
-            diags.push(
-                Diagnostic::error(format!("`{name}`: `extends` entries must be job names"))
-                    .at(base.span),
-            );
+            diags.push(Diagnostic::error(format!("`{name}`: `extends` entries must be job names")).at(base.span));
             continue;
         };
         if stack.iter().any(|s| s == base_name) {
@@ -76,8 +64,10 @@ fn resolve_one(
         }
         if stack.len() >= MAX_EXTENDS_DEPTH {
             diags.push(
-                Diagnostic::error(format!("`{name}`: `extends` nested deeper than {MAX_EXTENDS_DEPTH} levels (GitLab's limit)"))
-                    .at(base.span),
+                Diagnostic::error(format!(
+                    "`{name}`: `extends` nested deeper than {MAX_EXTENDS_DEPTH} levels (GitLab's limit)"
+                ))
+                .at(base.span),
             );
             continue;
         }
@@ -91,10 +81,8 @@ fn resolve_one(
             }
             Some(b) if b.as_map().is_none() => {
                 diags.push(
-                    Diagnostic::error(format!(
-                        "`{name}`: `{base_name}` in `extends` is not a job or template"
-                    ))
-                    .at(base.span),
+                    Diagnostic::error(format!("`{name}`: `{base_name}` in `extends` is not a job or template"))
+                        .at(base.span),
                 );
             }
             Some(_) => {
@@ -111,11 +99,7 @@ fn resolve_one(
     let mut own = node.as_map().cloned().unwrap_or_default();
     own.remove("extends");
     deep_merge(&mut acc, own);
-    let out = Node {
-        span: node.span,
-        tag: None,
-        value: Value::Map(acc),
-    };
+    let out = Node { span: node.span, tag: None, value: Value::Map(acc) };
     let out = Some(out);
     memo.insert(name.to_string(), out.clone());
     out

@@ -33,12 +33,7 @@ impl ParseCache {
             return hit.clone();
         }
         let parsed = Arc::new(yaml::parse(&snap.sources, id));
-        self.map
-            .lock()
-            .expect("parse cache")
-            .entry(id)
-            .or_insert(parsed)
-            .clone()
+        self.map.lock().expect("parse cache").entry(id).or_insert(parsed).clone()
     }
 }
 
@@ -116,14 +111,9 @@ impl<'a> Loader<'a> {
         let id = match self.snap.repo_file(project, path) {
             RepoFile::Found(id) => id,
             RepoFile::Missing(display) => {
-                let d =
-                    Diagnostic::error(format!("`{path}` does not exist in project `{project}`"))
-                        .in_file(display);
+                let d = Diagnostic::error(format!("`{path}` does not exist in project `{project}`")).in_file(display);
                 return Err(match from {
-                    Some(span) => Diagnostic {
-                        span: Some(span),
-                        ..d
-                    },
+                    Some(span) => Diagnostic { span: Some(span), ..d },
                     None => d,
                 });
             }
@@ -131,7 +121,10 @@ impl<'a> Loader<'a> {
                 return Err(match (from, d.span) {
                     (Some(span), None) => Diagnostic {
                         span: Some(span),
-                        message: format!("{} ({})", d.message, d.file.clone().unwrap_or_default()),
+                        message: match &d.file {
+                            Some(f) => format!("{}: {}", f, d.message),
+                            None => d.message.clone(),
+                        },
                         ..d
                     },
                     _ => d,
@@ -143,8 +136,7 @@ impl<'a> Loader<'a> {
             Ok(p) => p,
             Err(e) => return Err(Diagnostic::error(e.message.clone()).at(e.span)),
         };
-        self.duplicates
-            .extend(parsed.duplicate_keys.iter().cloned());
+        self.duplicates.extend(parsed.duplicate_keys.iter().cloned());
         let file_span = self.snap.sources.span(id, 0, 0);
         let (header, content) = match parsed.docs.as_slice() {
             [] => (None, None),
@@ -192,25 +184,24 @@ impl<'a> Loader<'a> {
             return content;
         };
         let mut acc = Map::default();
-        for t in self.targets(project, &include) {
-            if self
-                .chain
-                .iter()
-                .any(|(p, f)| *p == t.project && *f == t.file)
-            {
-                let mut cycle: Vec<String> =
-                    self.chain.iter().map(|(p, f)| format!("{p}:{f}")).collect();
+        for mut t in self.targets(project, &include) {
+            if let Ok(norm) = crate::snapshot::normalize_repo_path(&t.file) {
+                t.file = norm;
+            }
+            if self.chain.iter().any(|(p, f)| *p == t.project && *f == t.file) {
+                let mut cycle: Vec<String> = self.chain.iter().map(|(p, f)| format!("{p}:{f}")).collect();
                 cycle.push(format!("{}:{}", t.project, t.file));
-                self.diags.push(
-                    Diagnostic::error(format!("include cycle: {}", cycle.join(" -> "))).at(t.from),
-                );
+                self.diags.push(Diagnostic::error(format!("include cycle: {}", cycle.join(" -> "))).at(t.from));
                 continue;
             }
             self.count += 1;
             if self.count > MAX_INCLUDES {
                 if self.count == MAX_INCLUDES + 1 {
                     self.diags.push(
-                        Diagnostic::error(format!("more than {MAX_INCLUDES} includes (GitLab's limit); the rest are ignored")).at(t.from),
+                        Diagnostic::error(format!(
+                            "more than {MAX_INCLUDES} includes (GitLab's limit); the rest are ignored"
+                        ))
+                        .at(t.from),
                     );
                 }
                 continue;
@@ -246,12 +237,7 @@ impl<'a> Loader<'a> {
     }
 
     fn unresolved(&mut self, kind: &'static str, target: String, reason: &str, from: Span) {
-        self.unresolved.push(Unresolved {
-            kind,
-            target,
-            reason: reason.to_string(),
-            from,
-        });
+        self.unresolved.push(Unresolved { kind, target, reason: reason.to_string(), from });
     }
 
     /// The files an `include:` value names, in order.
@@ -274,11 +260,8 @@ impl<'a> Loader<'a> {
                 }
                 Value::Map(m) => self.target_map(project, item, m, &mut out),
                 Value::Seq(_) | Value::Null => self.diags.push(
-                    Diagnostic::error(format!(
-                        "an include must be a string or a map, found {}",
-                        item.kind()
-                    ))
-                    .at(item.span),
+                    Diagnostic::error(format!("an include must be a string or a map, found {}", item.kind()))
+                        .at(item.span),
                 ),
             }
         }
@@ -286,6 +269,11 @@ impl<'a> Loader<'a> {
     }
 
     fn target_map(&mut self, project: &str, item: &Node, m: &Map, out: &mut Vec<Target>) {
+        // Point at the include's main value rather than at the whole (multi-line) item.
+        let span = ["local", "project", "remote", "template", "component", "artifact"]
+            .iter()
+            .find_map(|k| m.get(k))
+            .map_or(item.span, |n| n.span);
         let inputs = m.get("inputs").cloned();
         let conditional = match m.get("rules") {
             None => false,
@@ -297,11 +285,10 @@ impl<'a> Loader<'a> {
         };
         let s = |n: Option<&Node>| n.and_then(Node::as_str).map(|v| self.vars.expand(v));
         if let Some(local) = s(m.get("local")) {
-            self.local(project, &local, inputs, item.span, conditional, out);
+            self.local(project, &local, inputs, span, conditional, out);
         } else if let Some(p) = m.get("project") {
             let Some(target_project) = s(Some(p)) else {
-                self.diags
-                    .push(Diagnostic::error("`include: project:` must be a string").at(p.span));
+                self.diags.push(Diagnostic::error("`include: project:` must be a string").at(p.span));
                 return;
             };
             let files: Vec<&Node> = match m.get("file").map(|f| &f.value) {
@@ -309,10 +296,7 @@ impl<'a> Loader<'a> {
                 Some(Value::Str(..)) => vec![m.get("file").expect("checked")],
                 _ => {
                     self.diags.push(
-                        Diagnostic::error(
-                            "`include: project:` needs `file:` (a path or a list of paths)",
-                        )
-                        .at(item.span),
+                        Diagnostic::error("`include: project:` needs `file:` (a path or a list of paths)").at(span),
                     );
                     return;
                 }
@@ -341,55 +325,36 @@ impl<'a> Loader<'a> {
                         from: f.span,
                         conditional,
                     }),
-                    None => self
-                        .diags
-                        .push(Diagnostic::error("an include `file:` must be a string").at(f.span)),
+                    None => self.diags.push(Diagnostic::error("an include `file:` must be a string").at(f.span)),
                 }
             }
         } else if let Some(remote) = s(m.get("remote")) {
-            self.unresolved(
-                "remote",
-                remote,
-                "remote includes are not fetched",
-                item.span,
-            );
+            self.unresolved("remote", remote, "remote includes are not fetched", span);
         } else if let Some(t) = s(m.get("template")) {
-            self.unresolved(
-                "template",
-                t,
-                "GitLab's bundled templates are not part of the snapshot",
-                item.span,
-            );
+            self.unresolved("template", t, "GitLab's bundled templates are not part of the snapshot", span);
         } else if let Some(c) = s(m.get("component")) {
-            self.component(&c, inputs, item.span, conditional, out);
+            self.component(&c, inputs, span, conditional, out);
         } else if m.contains("artifact") {
             self.unresolved(
                 "artifact",
                 s(m.get("artifact")).unwrap_or_default(),
                 "generated child-pipeline configuration only exists at run time",
-                item.span,
+                span,
             );
         } else {
             self.diags.push(
-                Diagnostic::error(
-                    "an include needs one of `local`, `project`, `remote`, `template`, `component`",
-                )
-                .at(item.span),
+                Diagnostic::error("an include needs one of `local`, `project`, `remote`, `template`, `component`")
+                    .at(span),
             );
         }
     }
 
     /// Evaluate `rules:` on an include. `Some(false)`: certainly excluded; `None`: depends on the pipeline.
     fn include_rules(&self, project: &str, rules: &Node) -> Option<bool> {
-        let Some(list) = rules.as_seq() else {
-            return None;
-        };
+        let list = rules.as_seq()?;
         let lookup = |name: &str| -> Option<Option<String>> {
-            match self.vars.get(name) {
-                Some(v) => Some(Some(v.value.clone())),
-                None if name.starts_with("CI_") || name.starts_with("GITLAB_") => None,
-                None => None,
-            }
+            // Only predefined variables are known; anything else may be set in the project's settings.
+            self.vars.get(name).map(|v| Some(v.value.clone()))
         };
         let mut unknown = false;
         for rule in list {
@@ -456,10 +421,7 @@ impl<'a> Loader<'a> {
                 .cloned()
                 .collect();
             if matched.is_empty() {
-                self.diags.push(
-                    Diagnostic::warning(format!("`include: local: {path}` matches no file"))
-                        .at(from),
-                );
+                self.diags.push(Diagnostic::warning(format!("`include: local: {path}` matches no file")).at(from));
             }
             for file in matched {
                 out.push(Target {
@@ -484,23 +446,11 @@ impl<'a> Loader<'a> {
     }
 
     /// `component: <host>/<project path>/<name>@<version>`: read when the project is in the snapshot.
-    fn component(
-        &mut self,
-        c: &str,
-        inputs: Option<Node>,
-        from: Span,
-        conditional: bool,
-        out: &mut Vec<Target>,
-    ) {
+    fn component(&mut self, c: &str, inputs: Option<Node>, from: Span, conditional: bool, out: &mut Vec<Target>) {
         let addr = c.split('@').next().unwrap_or(c);
         let (host, path) = addr.split_once('/').unwrap_or((addr, ""));
         if !host.eq_ignore_ascii_case(&self.snap.manifest.instance.host) {
-            self.unresolved(
-                "component",
-                c.to_string(),
-                "the component is hosted on another instance",
-                from,
-            );
+            self.unresolved("component", c.to_string(), "the component is hosted on another instance", from);
             return;
         }
         let Some((proj, name)) = path.rsplit_once('/') else {
@@ -508,19 +458,11 @@ impl<'a> Loader<'a> {
             return;
         };
         if !self.snap.manifest.projects.contains_key(proj) && self.snap.list_repo(proj).is_empty() {
-            self.unresolved(
-                "component",
-                c.to_string(),
-                "the component's project is not in the snapshot",
-                from,
-            );
+            self.unresolved("component", c.to_string(), "the component's project is not in the snapshot", from);
             return;
         }
         let files = self.snap.list_repo(proj);
-        let candidates = [
-            format!("templates/{name}.yml"),
-            format!("templates/{name}/template.yml"),
-        ];
+        let candidates = [format!("templates/{name}.yml"), format!("templates/{name}/template.yml")];
         match candidates.iter().find(|f| files.contains(f)) {
             Some(file) => out.push(Target {
                 kind: "component",
@@ -547,10 +489,7 @@ impl<'a> Loader<'a> {
         at: Span,
     ) -> Result<HashMap<String, Node>, Diagnostic> {
         let mut values = HashMap::new();
-        let spec = header
-            .and_then(|h| h.get("spec"))
-            .and_then(|s| s.get("inputs"))
-            .and_then(Node::as_map);
+        let spec = header.and_then(|h| h.get("spec")).and_then(|s| s.get("inputs")).and_then(Node::as_map);
         if let Some(spec) = spec {
             for (k, def) in &spec.entries {
                 let default = def.get("default");
@@ -569,12 +508,9 @@ impl<'a> Loader<'a> {
                         values.insert(k.name.clone(), v.clone());
                     }
                     None => {
-                        return Err(Diagnostic::error(format!(
-                            "input `{}` is required but was not given",
-                            k.name
-                        ))
-                        .at(at)
-                        .help(format!("declared at line {}", k.span.line)));
+                        return Err(Diagnostic::error(format!("input `{}` is required but was not given", k.name))
+                            .at(at)
+                            .help(format!("declared at line {}", k.span.line)));
                     }
                 }
             }
@@ -619,8 +555,7 @@ pub fn glob_regex(glob: &str) -> Regex {
 }
 
 static INPUT_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\$\[\[\s*inputs\.([A-Za-z0-9_-]+)\s*((?:\|\s*[a-z_]+(?:\([^)]*\))?\s*)*)\]\]")
-        .expect("static regex")
+    Regex::new(r"\$\[\[\s*inputs\.([A-Za-z0-9_-]+)\s*((?:\|\s*[a-z_]+(?:\([^)]*\))?\s*)*)\]\]").expect("static regex")
 });
 
 fn input_text(n: &Node) -> String {
@@ -628,10 +563,7 @@ fn input_text(n: &Node) -> String {
         Value::Str(s, _) => s.clone(),
         Value::Null => String::new(),
         Value::Seq(items) => {
-            let parts: Vec<String> = items
-                .iter()
-                .map(|i| format!("{:?}", input_text(i)))
-                .collect();
+            let parts: Vec<String> = items.iter().map(|i| format!("{:?}", input_text(i))).collect();
             format!("[{}]", parts.join(","))
         }
         Value::Map(_) => "{}".to_string(),
@@ -640,14 +572,8 @@ fn input_text(n: &Node) -> String {
 
 fn apply_functions(mut v: String, funcs: &str) -> String {
     for f in funcs.split('|').map(str::trim).filter(|f| !f.is_empty()) {
-        if let Some(args) = f
-            .strip_prefix("truncate(")
-            .and_then(|a| a.strip_suffix(')'))
-        {
-            let nums: Vec<usize> = args
-                .split(',')
-                .filter_map(|n| n.trim().parse().ok())
-                .collect();
+        if let Some(args) = f.strip_prefix("truncate(").and_then(|a| a.strip_suffix(')')) {
+            let nums: Vec<usize> = args.split(',').filter_map(|n| n.trim().parse().ok()).collect();
             if let [off, len] = nums[..] {
                 v = v.chars().skip(off).take(len).collect();
             }
@@ -686,10 +612,9 @@ fn interpolate_node(node: &mut Node, values: &HashMap<String, Node>, errors: &mu
                     node.span = span;
                 }
             }
-            None => errors.push(
-                Diagnostic::error(format!("unknown interpolation key `inputs.{}`", &c[1]))
-                    .at(node.span),
-            ),
+            None => {
+                errors.push(Diagnostic::error(format!("unknown interpolation key `inputs.{}`", &c[1])).at(node.span))
+            }
         }
         return;
     }
@@ -704,9 +629,7 @@ fn interpolate_node(node: &mut Node, values: &HashMap<String, Node>, errors: &mu
         })
         .into_owned();
     if let Some(m) = missing {
-        errors.push(
-            Diagnostic::error(format!("unknown interpolation key `inputs.{m}`")).at(node.span),
-        );
+        errors.push(Diagnostic::error(format!("unknown interpolation key `inputs.{m}`")).at(node.span));
     }
     node.value = Value::Str(out, false);
 }
@@ -717,10 +640,7 @@ fn interpolate_map(map: &mut Map, values: &HashMap<String, Node>, errors: &mut V
             let mut kn = Node::str(k.span, k.name.clone());
             interpolate_node(&mut kn, values, errors);
             if let Some(s) = kn.as_str() {
-                *k = Key {
-                    name: s.to_string(),
-                    span: k.span,
-                };
+                *k = Key { name: s.to_string(), span: k.span };
             }
         }
         interpolate(v, values, errors);
@@ -730,9 +650,7 @@ fn interpolate_map(map: &mut Map, values: &HashMap<String, Node>, errors: &mut V
 fn interpolate(node: &mut Node, values: &HashMap<String, Node>, errors: &mut Vec<Diagnostic>) {
     match &mut node.value {
         Value::Str(..) => interpolate_node(node, values, errors),
-        Value::Seq(items) => items
-            .iter_mut()
-            .for_each(|i| interpolate(i, values, errors)),
+        Value::Seq(items) => items.iter_mut().for_each(|i| interpolate(i, values, errors)),
         Value::Map(m) => interpolate_map(m, values, errors),
         Value::Null => {}
     }

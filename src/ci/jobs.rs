@@ -98,10 +98,7 @@ pub struct Job {
 impl Job {
     /// Every script line: `before_script`, `script`, then `after_script`.
     pub fn all_lines(&self) -> impl Iterator<Item = &Line> {
-        self.before_script
-            .iter()
-            .chain(&self.script)
-            .chain(&self.after_script)
+        self.before_script.iter().chain(&self.script).chain(&self.after_script)
     }
 }
 
@@ -109,10 +106,7 @@ impl Job {
 pub fn read_variables(node: &Node, origin: VarOrigin, diags: &mut Vec<Diagnostic>) -> Vec<Var> {
     let Some(m) = node.as_map() else {
         if !node.is_null() {
-            diags.push(
-                Diagnostic::error(format!("`variables` must be a map, found {}", node.kind()))
-                    .at(node.span),
-            );
+            diags.push(Diagnostic::error(format!("`variables` must be a map, found {}", node.kind())).at(node.span));
         }
         return vec![];
     };
@@ -124,30 +118,16 @@ pub fn read_variables(node: &Node, origin: VarOrigin, diags: &mut Vec<Diagnostic
             Value::Map(vm) => {
                 let value = vm.get("value");
                 let expand = vm.get("expand").and_then(Node::as_bool).unwrap_or(true);
-                (
-                    value.and_then(Node::as_str).unwrap_or_default().to_string(),
-                    expand,
-                    value.map_or(v.span, |n| n.span),
-                )
+                (value.and_then(Node::as_str).unwrap_or_default().to_string(), expand, value.map_or(v.span, |n| n.span))
             }
             Value::Seq(_) => {
                 diags.push(
-                    Diagnostic::error(format!(
-                        "variable `{}` must be a string, found a list",
-                        k.name
-                    ))
-                    .at(v.span),
+                    Diagnostic::error(format!("variable `{}` must be a string, found a list", k.name)).at(v.span),
                 );
                 continue;
             }
         };
-        out.push(Var {
-            name: k.name.clone(),
-            value,
-            expand,
-            origin,
-            span: Some(span),
-        });
+        out.push(Var { name: k.name.clone(), value, expand, origin, span: Some(span) });
     }
     out
 }
@@ -159,10 +139,7 @@ pub fn read_lines(node: Option<&Node>) -> Vec<Line> {
     let mut stack = vec![node];
     while let Some(n) = stack.pop() {
         match &n.value {
-            Value::Str(s, _) => out.push(Line {
-                text: s.clone(),
-                span: n.span,
-            }),
+            Value::Str(s, _) => out.push(Line { text: s.clone(), span: n.span }),
             Value::Seq(items) => stack.extend(items.iter().rev()),
             _ => {}
         }
@@ -172,16 +149,8 @@ pub fn read_lines(node: Option<&Node>) -> Vec<Line> {
 
 fn read_image(node: &Node) -> Option<Image> {
     match &node.value {
-        Value::Str(s, _) => Some(Image {
-            name: s.clone(),
-            span: node.span,
-        }),
-        Value::Map(m) => m.get("name").and_then(|n| {
-            n.as_str().map(|s| Image {
-                name: s.to_string(),
-                span: n.span,
-            })
-        }),
+        Value::Str(s, _) => Some(Image { name: s.clone(), span: node.span }),
+        Value::Map(m) => m.get("name").and_then(|n| n.as_str().map(|s| Image { name: s.to_string(), span: n.span })),
         _ => None,
     }
 }
@@ -221,12 +190,7 @@ fn read_needs(node: Option<&Node>) -> Vec<Need> {
 fn read_trigger(node: Option<&Node>) -> Option<Trigger> {
     let node = node?;
     match &node.value {
-        Value::Str(s, _) => Some(Trigger {
-            project: Some(s.clone()),
-            branch: None,
-            child: false,
-            span: node.span,
-        }),
+        Value::Str(s, _) => Some(Trigger { project: Some(s.clone()), branch: None, child: false, span: node.span }),
         Value::Map(m) => {
             let project = m.get("project");
             Some(Trigger {
@@ -252,11 +216,7 @@ fn inherits(job: &Map, section: &str, name: &str) -> bool {
 }
 
 /// The matrix combinations of `parallel: matrix:`, each a list of (name, value, span).
-fn matrix(
-    job_name: &str,
-    node: Option<&Node>,
-    diags: &mut Vec<Diagnostic>,
-) -> Vec<Vec<(String, String, Span)>> {
+fn matrix(job_name: &str, node: Option<&Node>, diags: &mut Vec<Diagnostic>) -> Vec<Vec<(String, String, Span)>> {
     let Some(entries) = node.and_then(|p| p.get("matrix")).and_then(Node::as_seq) else {
         return vec![];
     };
@@ -267,10 +227,7 @@ fn matrix(
         for (k, v) in &m.entries {
             let values: Vec<(String, Span)> = match &v.value {
                 Value::Str(s, _) => vec![(s.clone(), v.span)],
-                Value::Seq(items) => items
-                    .iter()
-                    .filter_map(|i| i.as_str().map(|s| (s.to_string(), i.span)))
-                    .collect(),
+                Value::Seq(items) => items.iter().filter_map(|i| i.as_str().map(|s| (s.to_string(), i.span))).collect(),
                 _ => vec![],
             };
             let mut next = Vec::new();
@@ -303,28 +260,15 @@ fn matrix(
 
 /// Build the jobs of a fully merged configuration (includes, `!reference` and `extends` resolved).
 pub fn build(top: &Map, predefined: &Vars, diags: &mut Vec<Diagnostic>) -> Vec<Job> {
-    let mut defaults = top
-        .get("default")
-        .and_then(Node::as_map)
-        .cloned()
-        .unwrap_or_default();
-    for key in [
-        "image",
-        "services",
-        "cache",
-        "before_script",
-        "after_script",
-    ] {
+    let mut defaults = top.get("default").and_then(Node::as_map).cloned().unwrap_or_default();
+    for key in ["image", "services", "cache", "before_script", "after_script"] {
         if !defaults.contains(key)
             && let Some((k, v)) = top.get_entry(key)
         {
             defaults.insert(k.clone(), v.clone());
         }
     }
-    let globals = top
-        .get("variables")
-        .map(|v| read_variables(v, VarOrigin::Global, diags))
-        .unwrap_or_default();
+    let globals = top.get("variables").map(|v| read_variables(v, VarOrigin::Global, diags)).unwrap_or_default();
 
     let mut jobs = Vec::new();
     for (key, node) in &top.entries {
@@ -334,30 +278,19 @@ pub fn build(top: &Map, predefined: &Vars, diags: &mut Vec<Diagnostic>) -> Vec<J
         let Some(own) = node.as_map() else {
             if !node.is_null() {
                 diags.push(
-                    Diagnostic::error(format!(
-                        "job `{}` must be a map of keywords, found {}",
-                        key.name,
-                        node.kind()
-                    ))
-                    .at(key.span),
+                    Diagnostic::error(format!("job `{}` must be a map of keywords, found {}", key.name, node.kind()))
+                        .at(key.span),
                 );
             }
             continue;
         };
         let mut m = own.clone();
         for (dk, dv) in &defaults.entries {
-            if DEFAULT_KEYS.contains(&dk.name.as_str())
-                && !m.contains(&dk.name)
-                && inherits(own, "default", &dk.name)
-            {
+            if DEFAULT_KEYS.contains(&dk.name.as_str()) && !m.contains(&dk.name) && inherits(own, "default", &dk.name) {
                 m.insert(dk.clone(), dv.clone());
             }
         }
-        let stage = m
-            .get("stage")
-            .and_then(Node::as_str)
-            .unwrap_or("test")
-            .to_string();
+        let stage = m.get("stage").and_then(Node::as_str).unwrap_or("test").to_string();
         let mut vars = predefined.clone();
         for g in &globals {
             if inherits(own, "variables", &g.name) {
@@ -369,11 +302,7 @@ pub fn build(top: &Map, predefined: &Vars, diags: &mut Vec<Diagnostic>) -> Vec<J
                 vars.set(var);
             }
         }
-        let resolved = Node {
-            span: node.span,
-            tag: None,
-            value: Value::Map(m),
-        };
+        let resolved = Node { span: node.span, tag: None, value: Value::Map(m) };
         let m = resolved.as_map().expect("built as a map");
         let base = Job {
             name: key.name.clone(),
@@ -418,10 +347,7 @@ pub fn build(top: &Map, predefined: &Vars, diags: &mut Vec<Diagnostic>) -> Vec<J
                 .collect()
         };
         for mut j in instances {
-            for (n, v) in [
-                ("CI_JOB_NAME", j.name.clone()),
-                ("CI_JOB_STAGE", stage.clone()),
-            ] {
+            for (n, v) in [("CI_JOB_NAME", j.name.clone()), ("CI_JOB_STAGE", stage.clone())] {
                 j.vars.set(Var {
                     name: n.to_string(),
                     value: v,

@@ -13,11 +13,7 @@ pub fn deep_merge(base: &mut Map, over: Map) {
                 }
             }
             (_, v) => {
-                let node = crate::yaml::Node {
-                    span: value.span,
-                    tag: value.tag,
-                    value: v,
-                };
+                let node = crate::yaml::Node { span: value.span, tag: value.tag, value: v };
                 base.insert(key, node);
             }
         }

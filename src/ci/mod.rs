@@ -50,11 +50,7 @@ pub struct Pipeline {
 
 /// A name that `extends` or `!reference` points at and that is defined nowhere. When some include
 /// could not be read, the definition is most likely there: a warning, not an error.
-pub(crate) fn missing_definition(
-    message: String,
-    span: crate::source::Span,
-    partial: bool,
-) -> Diagnostic {
+pub(crate) fn missing_definition(message: String, span: crate::source::Span, partial: bool) -> Diagnostic {
     if partial {
         Diagnostic::warning(message)
             .at(span)
@@ -65,12 +61,10 @@ pub(crate) fn missing_definition(
 }
 
 /// `ci_config_path` may name a file in another project: `path@group/project[:ref]`.
-fn config_location<'a>(project: &'a Project) -> Result<(String, &'a str), String> {
+fn config_location(project: &Project) -> Result<(String, &str), String> {
     let p = project.ci_config_path.as_str();
     if p.starts_with("http://") || p.starts_with("https://") {
-        return Err(format!(
-            "the CI configuration is a remote URL (`{p}`), which is not fetched"
-        ));
+        return Err(format!("the CI configuration is a remote URL (`{p}`), which is not fetched"));
     }
     match p.split_once('@') {
         Some((file, other)) => {
@@ -99,9 +93,7 @@ pub fn resolve(snap: &Snapshot, cache: &ParseCache, project: &Project) -> Pipeli
         Ok(loc) => loc,
         Err(e) => {
             pipeline.status = Status::Failed;
-            pipeline
-                .diagnostics
-                .push(Diagnostic::error(e).at(project.span));
+            pipeline.diagnostics.push(Diagnostic::error(e).at(project.span));
             return pipeline;
         }
     };
@@ -131,11 +123,7 @@ pub fn resolve(snap: &Snapshot, cache: &ParseCache, project: &Project) -> Pipeli
             pipeline.jobs = jobs::build(&top, &predefined, &mut pipeline.diagnostics);
         }
     }
-    if pipeline
-        .diagnostics
-        .iter()
-        .any(|d| d.severity == Severity::Error)
-    {
+    if pipeline.diagnostics.iter().any(|d| d.severity == Severity::Error) {
         pipeline.status = Status::Failed;
     }
     pipeline
@@ -144,8 +132,5 @@ pub fn resolve(snap: &Snapshot, cache: &ParseCache, project: &Project) -> Pipeli
 /// Resolve every project of the snapshot (in parallel), in manifest order.
 pub fn resolve_all(snap: &Snapshot, cache: &ParseCache) -> Vec<Pipeline> {
     let projects: Vec<&Project> = snap.manifest.projects.values().collect();
-    projects
-        .par_iter()
-        .map(|p| resolve(snap, cache, p))
-        .collect()
+    projects.par_iter().map(|p| resolve(snap, cache, p)).collect()
 }

@@ -33,13 +33,7 @@ pub fn resolve(top: &mut Map, partial: bool, diags: &mut Vec<Diagnostic>) {
     }
 }
 
-fn resolve_node(
-    node: &mut Node,
-    top: &Map,
-    depth: usize,
-    partial: bool,
-    diags: &mut Vec<Diagnostic>,
-) {
+fn resolve_node(node: &mut Node, top: &Map, depth: usize, partial: bool, diags: &mut Vec<Diagnostic>) {
     if node.has_tag("!reference") {
         match lookup(node, top) {
             Err((msg, not_found)) => {
@@ -72,42 +66,24 @@ fn resolve_node(
         return;
     }
     match &mut node.value {
-        Value::Seq(items) => items
-            .iter_mut()
-            .for_each(|i| resolve_node(i, top, depth, partial, diags)),
-        Value::Map(m) => m
-            .entries
-            .iter_mut()
-            .for_each(|(_, v)| resolve_node(v, top, depth, partial, diags)),
+        Value::Seq(items) => items.iter_mut().for_each(|i| resolve_node(i, top, depth, partial, diags)),
+        Value::Map(m) => m.entries.iter_mut().for_each(|(_, v)| resolve_node(v, top, depth, partial, diags)),
         _ => {}
     }
 }
 
 fn lookup<'t>(node: &Node, top: &'t Map) -> Result<&'t Node, (String, bool)> {
     let Some(path) = node.as_seq() else {
-        return Err((
-            "`!reference` takes a list: [.job, key, ...]".to_string(),
-            false,
-        ));
+        return Err(("`!reference` takes a list: [.job, key, ...]".to_string(), false));
     };
     let keys: Vec<&str> = path.iter().filter_map(Node::as_str).collect();
     if keys.len() != path.len() || keys.is_empty() {
-        return Err((
-            "`!reference` takes a list of keys: [.job, key, ...]".to_string(),
-            false,
-        ));
+        return Err(("`!reference` takes a list of keys: [.job, key, ...]".to_string(), false));
     }
     let shown = format!("!reference [{}]", keys.join(", "));
-    let mut cur = top.get(keys[0]).ok_or_else(|| {
-        (
-            format!("{shown} could not be found: no `{}`", keys[0]),
-            true,
-        )
-    })?;
+    let mut cur = top.get(keys[0]).ok_or_else(|| (format!("{shown} could not be found: no `{}`", keys[0]), true))?;
     for k in &keys[1..] {
-        cur = cur
-            .get(k)
-            .ok_or_else(|| (format!("{shown} could not be found: no `{k}`"), true))?;
+        cur = cur.get(k).ok_or_else(|| (format!("{shown} could not be found: no `{k}`"), true))?;
     }
     Ok(cur)
 }

@@ -177,11 +177,7 @@ impl P<'_> {
                 Some(if op == Tok::Eq { eq } else { !eq })
             }
             (Tok::Match | Tok::NoMatch, l, Val::Regex(p, ci)) => {
-                let re = regex::RegexBuilder::new(p)
-                    .case_insensitive(*ci)
-                    .size_limit(1 << 20)
-                    .build()
-                    .ok();
+                let re = regex::RegexBuilder::new(p).case_insensitive(*ci).size_limit(1 << 20).build().ok();
                 let m = match (re, l) {
                     (Some(re), Val::Str(s)) => Some(re.is_match(s)),
                     (Some(_), Val::Null) => Some(false),
@@ -213,11 +209,7 @@ impl P<'_> {
 /// Evaluate an `if:` expression. `None` when the result is not knowable (or the expression is not understood).
 pub fn eval(expr: &str, lookup: Lookup) -> Option<bool> {
     let toks = lex(expr)?;
-    let mut p = P {
-        toks,
-        pos: 0,
-        lookup,
-    };
+    let mut p = P { toks, pos: 0, lookup };
     let v = p.or(0)?;
     if p.pos != p.toks.len() {
         return None;
@@ -241,10 +233,7 @@ mod tests {
     #[test]
     fn known_comparisons() {
         assert_eq!(eval(r#"$CI_PROJECT_PATH == "acme/api""#, &look), Some(true));
-        assert_eq!(
-            eval(r#"$CI_PROJECT_PATH != 'acme/api'"#, &look),
-            Some(false)
-        );
+        assert_eq!(eval(r#"$CI_PROJECT_PATH != 'acme/api'"#, &look), Some(false));
         assert_eq!(eval(r#"$CI_PROJECT_PATH =~ /^acme\//"#, &look), Some(true));
         assert_eq!(eval(r#"$CI_PROJECT_PATH !~ /^ACME/i"#, &look), Some(false));
         assert_eq!(eval("$UNSET == null", &look), Some(true));
@@ -254,18 +243,9 @@ mod tests {
     #[test]
     fn unknown_propagates_through_logic() {
         assert_eq!(eval("$CI_COMMIT_BRANCH == 'main'", &look), None);
-        assert_eq!(
-            eval("$CI_COMMIT_BRANCH == 'main' && $UNSET", &look),
-            Some(false)
-        );
-        assert_eq!(
-            eval("$CI_COMMIT_BRANCH == 'main' || $CI_PROJECT_PATH", &look),
-            Some(true)
-        );
-        assert_eq!(
-            eval("($CI_COMMIT_BRANCH || $UNSET) && $CI_PROJECT_PATH", &look),
-            None
-        );
+        assert_eq!(eval("$CI_COMMIT_BRANCH == 'main' && $UNSET", &look), Some(false));
+        assert_eq!(eval("$CI_COMMIT_BRANCH == 'main' || $CI_PROJECT_PATH", &look), Some(true));
+        assert_eq!(eval("($CI_COMMIT_BRANCH || $UNSET) && $CI_PROJECT_PATH", &look), None);
     }
 
     #[test]

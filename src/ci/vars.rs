@@ -39,9 +39,7 @@ impl Vars {
     }
     /// Variables that are not predefined, in definition order.
     pub fn defined(&self) -> impl Iterator<Item = &Var> {
-        self.list
-            .iter()
-            .filter(|v| v.origin != VarOrigin::Predefined)
+        self.list.iter().filter(|v| v.origin != VarOrigin::Predefined)
     }
 
     /// Expand `$VAR` and `${VAR}` references, recursively through variable values (as the runner does).
@@ -99,20 +97,14 @@ pub fn var_ref(s: &str, i: usize) -> Option<(&str, usize)> {
         let valid = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         return valid.then_some((name, i + 2 + close + 1));
     }
-    let len = rest
-        .bytes()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == b'_')
-        .count();
+    let len = rest.bytes().take_while(|c| c.is_ascii_alphanumeric() || *c == b'_').count();
     (len > 0 && !rest.as_bytes()[0].is_ascii_digit()).then(|| (&rest[..len], i + 1 + len))
 }
 
 /// Lower-case, non-alphanumerics to `-`, at most 63 characters: GitLab's `_SLUG` form.
 pub fn slug(s: &str) -> String {
-    let mut out: String = s
-        .to_ascii_lowercase()
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect();
+    let mut out: String =
+        s.to_ascii_lowercase().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
     out.truncate(63);
     out.trim_matches('-').to_string()
 }
@@ -122,13 +114,7 @@ pub fn slug(s: &str) -> String {
 pub fn predefined(instance: &Instance, project: &Project) -> Vars {
     let mut vars = Vars::default();
     let mut set = |name: &str, value: String| {
-        vars.list.push(Var {
-            name: name.to_string(),
-            value,
-            expand: false,
-            origin: VarOrigin::Predefined,
-            span: None,
-        })
+        vars.list.push(Var { name: name.to_string(), value, expand: false, origin: VarOrigin::Predefined, span: None })
     };
     let url = instance.url.clone();
     let (protocol, _) = url.split_once("://").unwrap_or(("https", ""));
@@ -155,10 +141,7 @@ pub fn predefined(instance: &Instance, project: &Project) -> Vars {
     set("CI_PROJECT_PATH_SLUG", slug(path));
     set("CI_PROJECT_NAMESPACE", namespace.to_string());
     set("CI_PROJECT_NAMESPACE_SLUG", slug(namespace));
-    set(
-        "CI_PROJECT_ROOT_NAMESPACE",
-        path.split('/').next().unwrap_or("").to_string(),
-    );
+    set("CI_PROJECT_ROOT_NAMESPACE", path.split('/').next().unwrap_or("").to_string());
     set("CI_PROJECT_NAME", name.to_string());
     set("CI_PROJECT_URL", format!("{url}/{path}"));
     set(
@@ -180,10 +163,7 @@ pub fn predefined(instance: &Instance, project: &Project) -> Vars {
     set("CI_TEMPLATE_REGISTRY_HOST", "registry.gitlab.com".into());
     if let Some(reg) = &instance.registry {
         set("CI_REGISTRY", reg.clone());
-        set(
-            "CI_REGISTRY_IMAGE",
-            format!("{reg}/{}", path.to_ascii_lowercase()),
-        );
+        set("CI_REGISTRY_IMAGE", format!("{reg}/{}", path.to_ascii_lowercase()));
     }
     vars
 }
@@ -209,10 +189,7 @@ mod tests {
     #[test]
     fn expands_both_forms_and_recursively() {
         let v = vars(&[("HOST", "gitlab.example.com"), ("URL", "https://$HOST/api")]);
-        assert_eq!(
-            v.expand("${URL}/x and $HOST"),
-            "https://gitlab.example.com/api/x and gitlab.example.com"
-        );
+        assert_eq!(v.expand("${URL}/x and $HOST"), "https://gitlab.example.com/api/x and gitlab.example.com");
     }
 
     #[test]

@@ -3,9 +3,7 @@
 use crate::diag::{Diagnostic, Severity};
 use crate::redact::{mask, redact};
 use crate::source::SourceMap;
-use miette::{
-    GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, NamedSource, Report,
-};
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, NamedSource, Report};
 use std::io::IsTerminal;
 
 /// Whether to colour output: a terminal, and no `NO_COLOR`.
@@ -14,14 +12,8 @@ pub fn use_color() -> bool {
 }
 
 fn handler(color: bool) -> GraphicalReportHandler {
-    let theme = if color {
-        GraphicalTheme::unicode()
-    } else {
-        GraphicalTheme::unicode_nocolor()
-    };
-    GraphicalReportHandler::new_themed(theme)
-        .with_width(110)
-        .with_context_lines(1)
+    let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
+    GraphicalReportHandler::new_themed(theme).with_width(110).with_context_lines(1)
 }
 
 /// A diagnostic as miette draws it, with the source snippet when it has a span.
@@ -39,12 +31,8 @@ pub fn render(d: &Diagnostic, sources: &SourceMap, color: bool) -> String {
         Some(span) => {
             let file = sources.get(span.file);
             let len = (span.end - span.start) as usize;
-            let label = format!("{}:{}:{}", file.display, span.line, span.col);
-            md = md.with_label(LabeledSpan::new(Some(label), span.start as usize, len));
-            Report::new(md).with_source_code(NamedSource::new(
-                file.display.clone(),
-                mask(&file.text).into_owned(),
-            ))
+            md = md.with_label(LabeledSpan::new(None, span.start as usize, len));
+            Report::new(md).with_source_code(NamedSource::new(file.display.clone(), mask(&file.text).into_owned()))
         }
         None => {
             if let Some(f) = &d.file {
@@ -54,10 +42,7 @@ pub fn render(d: &Diagnostic, sources: &SourceMap, color: bool) -> String {
         }
     };
     let mut out = String::new();
-    if handler(color)
-        .render_report(&mut out, report.as_ref())
-        .is_err()
-    {
+    if handler(color).render_report(&mut out, report.as_ref()).is_err() {
         return d.one_line(sources);
     }
     out

@@ -13,10 +13,7 @@ fn loc(sources: &SourceMap, span: Span) -> Location {
 }
 
 fn lines_json(sources: &SourceMap, lines: &[Line]) -> Value {
-    lines
-        .iter()
-        .map(|l| json!({"text": redact(&l.text), "location": loc(sources, l.span)}))
-        .collect()
+    lines.iter().map(|l| json!({"text": redact(&l.text), "location": loc(sources, l.span)})).collect()
 }
 
 fn image_json(sources: &SourceMap, i: &Image) -> Value {
@@ -67,6 +64,7 @@ pub fn to_json(pipelines: &[&Pipeline], sources: &SourceMap) -> Value {
                         "script": lines_json(sources, &j.script),
                         "after_script": lines_json(sources, &j.after_script),
                         "needs": needs,
+                        "config": j.node.to_json(),
                         "trigger": j.trigger.as_ref().map(|t| json!({"project": t.project, "branch": t.branch,
                             "child": t.child, "location": loc(sources, t.span)})),
                     })
@@ -94,23 +92,10 @@ pub fn to_text(pipelines: &[&Pipeline], sources: &SourceMap) -> String {
     let mut o = String::new();
     for p in pipelines {
         let file = p.config_file.as_deref().unwrap_or("-");
-        let _ = writeln!(
-            o,
-            "{} ({file}): {}, {} jobs",
-            p.project,
-            status_str(p.status),
-            p.jobs.len()
-        );
+        let _ = writeln!(o, "{} ({file}): {}, {} jobs", p.project, status_str(p.status), p.jobs.len());
         for i in &p.includes {
             let cond = if i.conditional { " (conditional)" } else { "" };
-            let _ = writeln!(
-                o,
-                "  include {} {}:{}{cond}  <- {}",
-                i.kind,
-                i.project,
-                i.file,
-                loc(sources, i.from)
-            );
+            let _ = writeln!(o, "  include {} {}:{}{cond}  <- {}", i.kind, i.project, i.file, loc(sources, i.from));
         }
         for u in &p.unresolved {
             let _ = writeln!(
@@ -126,64 +111,29 @@ pub fn to_text(pipelines: &[&Pipeline], sources: &SourceMap) -> String {
             let _ = writeln!(o, "  {}", redact(&d.one_line(sources)));
         }
         for j in &p.jobs {
-            let _ = writeln!(
-                o,
-                "  job {}  [stage {}]  {}",
-                j.name,
-                j.stage,
-                loc(sources, j.span)
-            );
-            if let Some(i) = &j.image {
-                let _ = writeln!(
-                    o,
-                    "    image: {}  {}",
-                    redact(&i.name),
-                    loc(sources, i.span)
-                );
-            }
-            for s in &j.services {
-                let _ = writeln!(
-                    o,
-                    "    service: {}  {}",
-                    redact(&s.name),
-                    loc(sources, s.span)
-                );
+            let _ = writeln!(o, "  job {}  [stage {}]  {}", j.name, j.stage, loc(sources, j.span));
+            let images = j.image.iter().map(|i| ("image", i));
+            for (what, i) in images.chain(j.services.iter().map(|s| ("service", s))) {
+                let expanded = j.vars.expand(&i.name);
+                let shown = if expanded == i.name { String::new() } else { format!(" (= {})", redact(&expanded)) };
+                let _ = writeln!(o, "    {what}: {}{shown}  {}", redact(&i.name), loc(sources, i.span));
             }
             for v in j.vars.defined() {
-                let at = v
-                    .span
-                    .map(|s| format!("  {}", loc(sources, s)))
-                    .unwrap_or_default();
+                let at = v.span.map(|s| format!("  {}", loc(sources, s))).unwrap_or_default();
                 let raw = if v.expand { "" } else { " (expand: false)" };
                 let origin = serde_json::to_value(v.origin)
                     .ok()
                     .and_then(|x| x.as_str().map(str::to_string))
                     .unwrap_or_default();
-                let _ = writeln!(
-                    o,
-                    "    var {}={}{raw}  [{origin}]{at}",
-                    v.name,
-                    redact(&v.value)
-                );
+                let _ = writeln!(o, "    var {}={}{raw}  [{origin}]{at}", v.name, redact(&v.value));
             }
-            for (section, lines) in [
-                ("before_script", &j.before_script),
-                ("script", &j.script),
-                ("after_script", &j.after_script),
-            ] {
+            for (section, lines) in
+                [("before_script", &j.before_script), ("script", &j.script), ("after_script", &j.after_script)]
+            {
                 for l in lines.iter() {
                     let first = l.text.lines().next().unwrap_or("");
-                    let more = if l.text.trim_end().contains('\n') {
-                        " ..."
-                    } else {
-                        ""
-                    };
-                    let _ = writeln!(
-                        o,
-                        "    {section}: {}{more}  {}",
-                        redact(first),
-                        loc(sources, l.span)
-                    );
+                    let more = if l.text.trim_end().contains('\n') { " ..." } else { "" };
+                    let _ = writeln!(o, "    {section}: {}{more}  {}", redact(first), loc(sources, l.span));
                 }
             }
             for n in &j.needs {
@@ -202,12 +152,10 @@ pub fn to_text(pipelines: &[&Pipeline], sources: &SourceMap) -> String {
             if let Some(t) = &j.trigger {
                 match (&t.project, t.child) {
                     (Some(proj), _) => {
-                        let _ =
-                            writeln!(o, "    trigger: project {proj}  {}", loc(sources, t.span));
+                        let _ = writeln!(o, "    trigger: project {proj}  {}", loc(sources, t.span));
                     }
                     (None, true) => {
-                        let _ =
-                            writeln!(o, "    trigger: child pipeline  {}", loc(sources, t.span));
+                        let _ = writeln!(o, "    trigger: child pipeline  {}", loc(sources, t.span));
                     }
                     _ => {}
                 }

@@ -126,23 +126,16 @@ pub fn valid_full_path(path: &str) -> bool {
             !seg.is_empty()
                 && seg != "."
                 && seg != ".."
-                && seg
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+                && seg.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
         })
 }
 
 /// Host of an `http(s)://host[:port]/...` URL, lower-cased.
 pub fn url_host(url: &str) -> Option<String> {
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))?;
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"))?;
     let rest = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
     let host = rest.split(['/', '?', '#']).next()?;
-    let host = host
-        .strip_suffix(":443")
-        .or_else(|| host.strip_suffix(":80"))
-        .unwrap_or(host);
+    let host = host.strip_suffix(":443").or_else(|| host.strip_suffix(":80")).unwrap_or(host);
     (!host.is_empty()).then(|| host.to_ascii_lowercase())
 }
 
@@ -156,17 +149,9 @@ impl Reader<'_> {
     }
 
     /// The node as a map, checking that it has only `allowed` keys.
-    fn map<'n>(
-        &mut self,
-        node: &'n Node,
-        what: &str,
-        allowed: &[&str],
-    ) -> Option<&'n crate::yaml::Map> {
+    fn map<'n>(&mut self, node: &'n Node, what: &str, allowed: &[&str]) -> Option<&'n crate::yaml::Map> {
         let Some(m) = node.as_map() else {
-            self.error(
-                node.span,
-                format!("{what} must be a map, found {}", node.kind()),
-            );
+            self.error(node.span, format!("{what} must be a map, found {}", node.kind()));
             return None;
         };
         for (k, _) in &m.entries {
@@ -185,10 +170,7 @@ impl Reader<'_> {
         match &node.value {
             Value::Str(s, _) => Some(s.clone()),
             _ => {
-                self.error(
-                    node.span,
-                    format!("{what} must be a string, found {}", node.kind()),
-                );
+                self.error(node.span, format!("{what} must be a string, found {}", node.kind()));
                 None
             }
         }
@@ -197,10 +179,7 @@ impl Reader<'_> {
     fn bool(&mut self, node: &Node, what: &str) -> Option<bool> {
         let b = node.as_bool();
         if b.is_none() {
-            self.error(
-                node.span,
-                format!("{what} must be true or false, found {}", describe(node)),
-            );
+            self.error(node.span, format!("{what} must be true or false, found {}", describe(node)));
         }
         b
     }
@@ -211,10 +190,7 @@ impl Reader<'_> {
             Some((_, v)) => Some(*v),
             None => {
                 let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
-                self.error(
-                    node.span,
-                    format!("{what} must be one of {}, found `{s}`", names.join(", ")),
-                );
+                self.error(node.span, format!("{what} must be one of {}, found `{s}`", names.join(", ")));
                 None
             }
         }
@@ -232,18 +208,11 @@ fn describe(node: &Node) -> String {
 pub fn read(doc: &Node, errors: &mut Vec<Diagnostic>) -> Option<Manifest> {
     let before = errors.len();
     let mut r = Reader { errors };
-    let top = r.map(
-        doc,
-        "the manifest",
-        &["instance", "repos_root", "projects", "auth_log"],
-    )?;
+    let top = r.map(doc, "the manifest", &["instance", "repos_root", "projects", "auth_log"])?;
 
     let instance = match top.get("instance") {
         None => {
-            r.error(
-                doc.span,
-                "the manifest has no `instance:` (its `url` is required)",
-            );
+            r.error(doc.span, "the manifest has no `instance:` (its `url` is required)");
             None
         }
         Some(n) => read_instance(&mut r, n),
@@ -252,18 +221,11 @@ pub fn read(doc: &Node, errors: &mut Vec<Diagnostic>) -> Option<Manifest> {
     let repos_root = match top.get("repos_root") {
         None => Some("repos".to_string()),
         Some(n) => r.string(n, "`repos_root`").and_then(|s| {
-            let ok = !s.starts_with('/')
-                && !s.contains('\\')
-                && s.split('/').all(|seg| seg != ".." && !seg.is_empty());
+            let ok = !s.starts_with('/') && !s.contains('\\') && s.split('/').all(|seg| seg != ".." && !seg.is_empty());
             if ok {
                 Some(s)
             } else {
-                r.error(
-                    n.span,
-                    format!(
-                        "`repos_root` must be a relative path inside the snapshot, found `{s}`"
-                    ),
-                );
+                r.error(n.span, format!("`repos_root` must be a relative path inside the snapshot, found `{s}`"));
                 None
             }
         }),
@@ -273,20 +235,17 @@ pub fn read(doc: &Node, errors: &mut Vec<Diagnostic>) -> Option<Manifest> {
     match top.get("projects") {
         None => r.error(doc.span, "the manifest has no `projects:`"),
         Some(n) if n.is_null() || n.as_map().is_some() => {}
-        Some(n) => r.error(
-            n.span,
-            format!(
-                "`projects` must be a map of project paths, found {}",
-                n.kind()
-            ),
-        ),
+        Some(n) => r.error(n.span, format!("`projects` must be a map of project paths, found {}", n.kind())),
     }
     if let Some(m) = top.get("projects").and_then(Node::as_map) {
         for (key, node) in &m.entries {
             if !valid_full_path(&key.name) {
                 r.error(
                     key.span,
-                    format!("`{}` is not a valid project path (segments of letters, digits, `_`, `-`, `.`; no `..`)", key.name),
+                    format!(
+                        "`{}` is not a valid project path (segments of letters, digits, `_`, `-`, `.`; no `..`)",
+                        key.name
+                    ),
                 );
                 continue;
             }
@@ -299,35 +258,21 @@ pub fn read(doc: &Node, errors: &mut Vec<Diagnostic>) -> Option<Manifest> {
     let mut auth_log = Vec::new();
     if let Some(n) = top.get("auth_log").filter(|n| !n.is_null()) {
         match n.as_seq() {
-            None => r.error(
-                n.span,
-                format!("`auth_log` must be a list, found {}", n.kind()),
-            ),
+            None => r.error(n.span, format!("`auth_log` must be a list, found {}", n.kind())),
             Some(items) => {
                 for item in items {
-                    let Some(m) = r.map(
-                        item,
-                        "an `auth_log` record",
-                        &["accessed", "origin", "last_authorized_at"],
-                    ) else {
+                    let Some(m) = r.map(item, "an `auth_log` record", &["accessed", "origin", "last_authorized_at"])
+                    else {
                         continue;
                     };
                     let accessed = m.get("accessed").and_then(|n| r.string(n, "`accessed`"));
                     let origin = m.get("origin").and_then(|n| r.string(n, "`origin`"));
-                    let last = m
-                        .get("last_authorized_at")
-                        .and_then(|n| r.string(n, "`last_authorized_at`"));
+                    let last = m.get("last_authorized_at").and_then(|n| r.string(n, "`last_authorized_at`"));
                     match (accessed, origin) {
-                        (Some(accessed), Some(origin)) => auth_log.push(AuthLogEntry {
-                            accessed,
-                            origin,
-                            last_authorized_at: last,
-                            span: item.span,
-                        }),
-                        _ => r.error(
-                            item.span,
-                            "an `auth_log` record needs `accessed` and `origin`",
-                        ),
+                        (Some(accessed), Some(origin)) => {
+                            auth_log.push(AuthLogEntry { accessed, origin, last_authorized_at: last, span: item.span })
+                        }
+                        _ => r.error(item.span, "an `auth_log` record needs `accessed` and `origin`"),
                     }
                 }
             }
@@ -339,10 +284,7 @@ pub fn read(doc: &Node, errors: &mut Vec<Diagnostic>) -> Option<Manifest> {
         if let Some(id) = p.id
             && let Some(other) = ids.insert(id, p.path.clone())
         {
-            r.error(
-                p.span,
-                format!("project id {id} is used by both `{other}` and `{}`", p.path),
-            );
+            r.error(p.span, format!("project id {id} is used by both `{other}` and `{}`", p.path));
         }
     }
 
@@ -361,22 +303,11 @@ pub fn read(doc: &Node, errors: &mut Vec<Diagnostic>) -> Option<Manifest> {
             groups.insert(acc.clone());
         }
     }
-    Some(Manifest {
-        instance: instance?,
-        repos_root: repos_root?,
-        projects,
-        auth_log,
-        groups,
-        ids,
-    })
+    Some(Manifest { instance: instance?, repos_root: repos_root?, projects, auth_log, groups, ids })
 }
 
 fn read_instance(r: &mut Reader, n: &Node) -> Option<Instance> {
-    let m = r.map(
-        n,
-        "`instance`",
-        &["url", "registry", "tier", "enforce_allowlist"],
-    )?;
+    let m = r.map(n, "`instance`", &["url", "registry", "tier", "enforce_allowlist"])?;
     let url = match m.get("url") {
         None => {
             r.error(n.span, "`instance.url` is required");
@@ -385,18 +316,12 @@ fn read_instance(r: &mut Reader, n: &Node) -> Option<Instance> {
         Some(u) => r.string(u, "`instance.url`").and_then(|s| {
             let host = url_host(&s);
             if host.is_none() {
-                r.error(
-                    u.span,
-                    format!("`instance.url` must be an http(s) URL, found `{s}`"),
-                );
+                r.error(u.span, format!("`instance.url` must be an http(s) URL, found `{s}`"));
             }
             host.map(|h| (s.trim_end_matches('/').to_string(), h))
         }),
     };
-    let registry = m
-        .get("registry")
-        .filter(|n| !n.is_null())
-        .and_then(|n| r.string(n, "`instance.registry`"));
+    let registry = m.get("registry").filter(|n| !n.is_null()).and_then(|n| r.string(n, "`instance.registry`"));
     let tier = match m.get("tier").filter(|n| !n.is_null()) {
         None => Some(Tier::Unknown),
         Some(t) => r.enum_value(
@@ -432,74 +357,46 @@ fn read_project(r: &mut Reader, path: &str, key_span: Span, n: &Node) -> Option<
         r.map(
             n,
             &format!("project `{path}`"),
-            &[
-                "id",
-                "visibility",
-                "archived",
-                "ci_config_path",
-                "default_branch",
-                "job_token",
-            ],
+            &["id", "visibility", "archived", "ci_config_path", "default_branch", "job_token"],
         )?
     };
+    // Every field is read (and every problem reported) before the project is accepted or refused.
     let id = match m.get("id").filter(|n| !n.is_null()) {
-        None => None,
+        None => Some(None),
         Some(i) => match i.as_str().and_then(|s| s.parse::<u64>().ok()) {
-            Some(v) => Some(v),
+            Some(v) => Some(Some(v)),
             None => {
-                r.error(
-                    i.span,
-                    format!(
-                        "`id` must be a positive whole number, found {}",
-                        describe(i)
-                    ),
-                );
-                return None;
+                r.error(i.span, format!("`id` must be a positive whole number, found {}", describe(i)));
+                None
             }
         },
     };
     let visibility = match m.get("visibility") {
-        None => Visibility::Private,
+        None => Some(Visibility::Private),
         Some(v) => r.enum_value(
             v,
             "`visibility`",
-            &[
-                ("private", Visibility::Private),
-                ("internal", Visibility::Internal),
-                ("public", Visibility::Public),
-            ],
-        )?,
+            &[("private", Visibility::Private), ("internal", Visibility::Internal), ("public", Visibility::Public)],
+        ),
     };
-    let archived = match m.get("archived") {
-        None => false,
-        Some(b) => r.bool(b, "`archived`")?,
-    };
+    let archived = m.get("archived").map_or(Some(false), |b| r.bool(b, "`archived`"));
     let ci_config_path = match m.get("ci_config_path").filter(|n| !n.is_null()) {
-        None => ".gitlab-ci.yml".to_string(),
-        Some(c) => {
-            let s = r.string(c, "`ci_config_path`")?;
-            if s.is_empty() {
-                ".gitlab-ci.yml".to_string()
-            } else {
-                s
-            }
-        }
+        None => Some(".gitlab-ci.yml".to_string()),
+        Some(c) => r.string(c, "`ci_config_path`").map(|s| if s.is_empty() { ".gitlab-ci.yml".to_string() } else { s }),
     };
     let default_branch = match m.get("default_branch").filter(|n| !n.is_null()) {
-        None => "main".to_string(),
-        Some(b) => r.string(b, "`default_branch`")?,
+        None => Some("main".to_string()),
+        Some(b) => r.string(b, "`default_branch`"),
     };
-    let (job_token, settings_span) = match m.get_entry("job_token") {
-        None => (
-            JobTokenSettings {
-                inbound_enabled: true,
-                allowlist: Vec::new(),
-                outbound_enabled: None,
-            },
-            key_span,
-        ),
-        Some((k, jt)) => (read_job_token(r, path, jt)?, k.span),
+    let job_token = match m.get_entry("job_token") {
+        None => {
+            Some((JobTokenSettings { inbound_enabled: true, allowlist: Vec::new(), outbound_enabled: None }, key_span))
+        }
+        Some((k, jt)) => read_job_token(r, path, jt).map(|j| (j, k.span)),
     };
+    let (id, visibility, archived, ci_config_path, default_branch) =
+        (id?, visibility?, archived?, ci_config_path?, default_branch?);
+    let (job_token, settings_span) = job_token?;
     Some(Project {
         path: path.to_string(),
         id,
@@ -514,40 +411,36 @@ fn read_project(r: &mut Reader, path: &str, key_span: Span, n: &Node) -> Option<
 }
 
 fn read_job_token(r: &mut Reader, path: &str, n: &Node) -> Option<JobTokenSettings> {
-    let m = r.map(
-        n,
-        &format!("`job_token` of `{path}`"),
-        &["inbound_enabled", "allowlist", "outbound_enabled"],
-    )?;
+    let m = r.map(n, &format!("`job_token` of `{path}`"), &["inbound_enabled", "allowlist", "outbound_enabled"])?;
+    let mut ok = true;
     let inbound_enabled = match m.get("inbound_enabled") {
         None => true,
-        Some(b) => r.bool(b, "`inbound_enabled`")?,
+        Some(b) => r.bool(b, "`inbound_enabled`").unwrap_or_else(|| {
+            ok = false;
+            true
+        }),
     };
     let outbound_enabled = match m.get("outbound_enabled") {
         None => None,
-        Some(b) => Some((r.bool(b, "`outbound_enabled`")?, b.span)),
+        Some(b) => match r.bool(b, "`outbound_enabled`") {
+            Some(v) => Some((v, b.span)),
+            None => {
+                ok = false;
+                None
+            }
+        },
     };
     let mut allowlist = Vec::new();
-    let mut ok = true;
     if let Some(list) = m.get("allowlist").filter(|n| !n.is_null()) {
         let Some(items) = list.as_seq() else {
-            r.error(
-                list.span,
-                format!("`allowlist` must be a list, found {}", list.kind()),
-            );
+            r.error(list.span, format!("`allowlist` must be a list, found {}", list.kind()));
             return None;
         };
         for item in items {
             match read_entry(r, item) {
                 Some(e) => {
-                    if allowlist
-                        .iter()
-                        .any(|x: &AllowEntry| x.kind == e.kind && x.path == e.path)
-                    {
-                        r.error(
-                            e.span,
-                            format!("`{}` is listed twice in the allowlist of `{path}`", e.path),
-                        );
+                    if allowlist.iter().any(|x: &AllowEntry| x.kind == e.kind && x.path == e.path) {
+                        r.error(e.span, format!("`{}` is listed twice in the allowlist of `{path}`", e.path));
                         ok = false;
                     }
                     allowlist.push(e);
@@ -556,46 +449,29 @@ fn read_job_token(r: &mut Reader, path: &str, n: &Node) -> Option<JobTokenSettin
             }
         }
     }
-    ok.then_some(JobTokenSettings {
-        inbound_enabled,
-        allowlist,
-        outbound_enabled,
-    })
+    ok.then_some(JobTokenSettings { inbound_enabled, allowlist, outbound_enabled })
 }
 
 fn read_entry(r: &mut Reader, item: &Node) -> Option<AllowEntry> {
-    let m = r.map(
-        item,
-        "an allowlist entry",
-        &["project", "group", "permissions"],
-    )?;
+    let m = r.map(item, "an allowlist entry", &["project", "group", "permissions"])?;
     let (kind, target) = match (m.get("project"), m.get("group")) {
         (Some(p), None) => (EntryKind::Project, p),
         (None, Some(g)) => (EntryKind::Group, g),
         _ => {
-            r.error(
-                item.span,
-                "an allowlist entry needs exactly one of `project:` or `group:`",
-            );
+            r.error(item.span, "an allowlist entry needs exactly one of `project:` or `group:`");
             return None;
         }
     };
     let path = r.string(target, "an allowlist entry's path")?;
     if !valid_full_path(&path) {
-        r.error(
-            target.span,
-            format!("`{path}` is not a valid project or group path"),
-        );
+        r.error(target.span, format!("`{path}` is not a valid project or group path"));
         return None;
     }
     let permissions = match m.get("permissions").filter(|n| !n.is_null()) {
         None => None,
         Some(p) => {
             let Some(items) = p.as_seq() else {
-                r.error(
-                    p.span,
-                    format!("`permissions` must be a list, found {}", p.kind()),
-                );
+                r.error(p.span, format!("`permissions` must be a list, found {}", p.kind()));
                 return None;
             };
             let mut perms = Vec::new();
@@ -610,10 +486,5 @@ fn read_entry(r: &mut Reader, item: &Node) -> Option<AllowEntry> {
             Some(perms)
         }
     };
-    Some(AllowEntry {
-        kind,
-        path,
-        permissions,
-        span: target.span,
-    })
+    Some(AllowEntry { kind, path, permissions, span: target.span })
 }

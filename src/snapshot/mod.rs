@@ -50,8 +50,7 @@ pub fn read_source(
     project: Option<&str>,
     repo_path: Option<&str>,
 ) -> Result<FileId, Diagnostic> {
-    let meta = std::fs::metadata(path)
-        .map_err(|e| Diagnostic::error(format!("cannot read: {e}")).in_file(&display))?;
+    let meta = std::fs::metadata(path).map_err(|e| Diagnostic::error(format!("cannot read: {e}")).in_file(&display))?;
     if !meta.is_file() {
         return Err(Diagnostic::error("not a regular file").in_file(&display));
     }
@@ -63,20 +62,14 @@ pub fn read_source(
         ))
         .in_file(&display));
     }
-    let bytes = std::fs::read(path)
-        .map_err(|e| Diagnostic::error(format!("cannot read: {e}")).in_file(&display))?;
+    let bytes = std::fs::read(path).map_err(|e| Diagnostic::error(format!("cannot read: {e}")).in_file(&display))?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(
-            Diagnostic::error("file grew past the size limit while being read").in_file(&display),
-        );
+        return Err(Diagnostic::error("file grew past the size limit while being read").in_file(&display));
     }
     let (text, bad) = match String::from_utf8(bytes) {
         Ok(t) => {
             let nul = t.find('\0');
-            (
-                t,
-                nul.map(|at| (at, "the file contains a NUL byte; it is not a text file")),
-            )
+            (t, nul.map(|at| (at, "the file contains a NUL byte; it is not a text file")))
         }
         Err(e) => {
             let at = e.utf8_error().valid_up_to();
@@ -92,9 +85,7 @@ pub fn read_source(
     ));
     match bad {
         None => Ok(id),
-        Some((at, msg)) => {
-            Err(Diagnostic::error(msg).at(sources.span(id, at as u32, at as u32 + 1)))
-        }
+        Some((at, msg)) => Err(Diagnostic::error(msg).at(sources.span(id, at as u32, at as u32 + 1))),
     }
 }
 
@@ -126,10 +117,7 @@ impl Snapshot {
     /// Load the manifest of the snapshot at `dir`. Errors are manifest errors: nothing can be audited.
     pub fn load(dir: &Path, sources: Arc<SourceMap>) -> Result<Snapshot, Vec<Diagnostic>> {
         let root = dir.canonicalize().map_err(|e| {
-            vec![
-                Diagnostic::error(format!("cannot open snapshot directory: {e}"))
-                    .in_file(dir.display().to_string()),
-            ]
+            vec![Diagnostic::error(format!("cannot open snapshot directory: {e}")).in_file(dir.display().to_string())]
         })?;
         let manifest_path = root.join(MANIFEST_NAME);
         if !manifest_path.exists() {
@@ -139,16 +127,9 @@ impl Snapshot {
                     .help("a snapshot is a directory with a tokenscope.yaml manifest; see docs/snapshot-format.md"),
             ]);
         }
-        let manifest_file = read_source(
-            &sources,
-            &manifest_path,
-            MANIFEST_NAME.to_string(),
-            None,
-            None,
-        )
-        .map_err(|d| vec![d])?;
-        let parsed = yaml::parse(&sources, manifest_file)
-            .map_err(|e| vec![Diagnostic::error(e.message).at(e.span)])?;
+        let manifest_file =
+            read_source(&sources, &manifest_path, MANIFEST_NAME.to_string(), None, None).map_err(|d| vec![d])?;
+        let parsed = yaml::parse(&sources, manifest_file).map_err(|e| vec![Diagnostic::error(e.message).at(e.span)])?;
         let mut errors = Vec::new();
         for d in &parsed.duplicate_keys {
             errors.push(
@@ -167,10 +148,7 @@ impl Snapshot {
                 return Err(vec![Diagnostic::error("the manifest is empty").at(span)]);
             }
             [_, second, ..] => {
-                return Err(vec![
-                    Diagnostic::error("the manifest must be a single YAML document")
-                        .at(second.span),
-                ]);
+                return Err(vec![Diagnostic::error("the manifest must be a single YAML document").at(second.span)]);
             }
         };
         let manifest = manifest::read(doc, &mut errors);
@@ -199,9 +177,7 @@ impl Snapshot {
     /// Read a file from a project's repository (once; later calls return the same result).
     pub fn repo_file(&self, project: &str, path: &str) -> RepoFile {
         if !manifest::valid_full_path(project) {
-            return RepoFile::Failed(Diagnostic::error(format!(
-                "`{project}` is not a valid project path; not read"
-            )));
+            return RepoFile::Failed(Diagnostic::error(format!("`{project}` is not a valid project path; not read")));
         }
         let norm = match normalize_repo_path(path) {
             Ok(n) => n,
@@ -212,10 +188,7 @@ impl Snapshot {
             return hit.clone();
         }
         let result = self.read_uncached(project, &norm);
-        self.files
-            .lock()
-            .expect("file cache")
-            .insert(key, result.clone());
+        self.files.lock().expect("file cache").insert(key, result.clone());
         result
     }
 
@@ -228,17 +201,12 @@ impl Snapshot {
                 return RepoFile::Missing(display);
             }
             Err(e) => {
-                return RepoFile::Failed(
-                    Diagnostic::error(format!("cannot read: {e}")).in_file(display),
-                );
+                return RepoFile::Failed(Diagnostic::error(format!("cannot read: {e}")).in_file(display));
             }
         };
         if !real.starts_with(&self.root) {
             return RepoFile::Failed(
-                Diagnostic::error(
-                    "the path leads outside the snapshot (a symbolic link?); not read",
-                )
-                .in_file(display),
+                Diagnostic::error("the path leads outside the snapshot (a symbolic link?); not read").in_file(display),
             );
         }
         match read_source(&self.sources, &real, display, Some(project), Some(norm)) {
@@ -278,10 +246,7 @@ impl Snapshot {
         }
         out.sort();
         let out = Arc::new(out);
-        self.listings
-            .lock()
-            .expect("listing cache")
-            .insert(project.to_string(), out.clone());
+        self.listings.lock().expect("listing cache").insert(project.to_string(), out.clone());
         out
     }
 }

@@ -1,0 +1,82 @@
+//! Every case under fixtures/ci/ resolved by the real binary; the jobs it prints are snapshotted.
+
+mod common;
+
+fn case(name: &str) -> String {
+    format!("fixtures/ci/{name}")
+}
+
+macro_rules! ci_case {
+    ($test:ident, $name:literal) => {
+        #[test]
+        fn $test() {
+            insta::assert_snapshot!($name, common::run(&["jobs", &case($name)]));
+        }
+    };
+}
+
+ci_case!(include_forms, "include-forms");
+ci_case!(include_merge, "include-merge");
+ci_case!(extends_merge, "extends-merge");
+ci_case!(anchors, "anchors");
+ci_case!(reference, "reference");
+ci_case!(default_inherit, "default-inherit");
+ci_case!(global_keywords, "global-keywords");
+ci_case!(variables, "variables");
+ci_case!(matrix, "matrix");
+ci_case!(inputs, "inputs");
+ci_case!(trigger_needs, "trigger-needs");
+ci_case!(config_path, "config-path");
+ci_case!(errors, "errors");
+
+/// GitLab's documented merge results, checked on the resolved configuration itself.
+fn job_config(case_name: &str, job: &str) -> serde_json::Value {
+    let out = assert_cmd::Command::cargo_bin("tokenscope")
+        .unwrap()
+        .current_dir(common::root())
+        .args(["jobs", &case(case_name), "--format", "json"])
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    doc["projects"][0]["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["name"] == job)
+        .unwrap_or_else(|| panic!("no job {job}"))["config"]
+        .clone()
+}
+
+#[test]
+fn extends_merge_matches_gitlab_docs() {
+    // doc/ci/yaml/yaml_optimization.md, "Merge details": the result GitLab documents for `rspec`.
+    let expected = serde_json::json!({
+        "variables": {"URL": "http://docker-url.internal", "IMPORTANT_VAR": "the details", "GITLAB": "is-awesome"},
+        "rules": [{"if": "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"}, {"if": "$CI_COMMIT_BRANCH == \"stable\""}],
+        "tags": ["docker"],
+        "script": ["rake rspec"],
+        "image": "alpine"
+    });
+    let got = job_config("extends-merge", "rspec");
+    assert_eq!(got, expected);
+}
+
+#[test]
+fn include_merge_matches_gitlab_docs() {
+    // doc/ci/yaml/includes.md, "Override included configuration values": `production` keeps the
+    // template's script and environment name, with the URL from .gitlab-ci.yml.
+    let got = job_config("include-merge", "production");
+    assert_eq!(got["environment"], serde_json::json!({"name": "production", "url": "https://domain.com"}));
+    assert_eq!(got["script"], serde_json::json!(["install_dependencies", "deploy"]));
+    assert_eq!(got["stage"], "production");
+    assert_eq!(got["image"], "alpine:latest");
+}
+
+#[test]
+fn include_limit_is_gitlabs_150() {
+    let out = common::run(&["jobs", &case("include-limit"), "--format", "json"]);
+    assert!(out.starts_with("exit: 3\n"), "{out}");
+    assert!(out.contains("more than 150 includes (GitLab's limit); the rest are ignored"), "{out}");
+    assert!(out.contains(".gitlab-ci.yml:152:5"), "the error points at the 151st include: {out}");
+    assert_eq!(out.matches("\"kind\": \"local\"").count(), 150, "exactly 150 includes are read");
+}

@@ -1,0 +1,37 @@
+//! Helpers shared by the integration tests: run the real binary and capture what a user sees.
+#![allow(dead_code)]
+
+use assert_cmd::Command;
+use std::path::{Path, PathBuf};
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Run `tokenscope ARGS` in the project root; return "exit code + stdout + stderr" as one text.
+pub fn run(args: &[&str]) -> String {
+    run_in(&root(), args)
+}
+
+pub fn run_in(dir: &Path, args: &[&str]) -> String {
+    let out = Command::cargo_bin("tokenscope")
+        .expect("binary")
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("CI_PROJECT_PATH")
+        .args(args)
+        .output()
+        .expect("run tokenscope");
+    format!(
+        "exit: {}\n--- stdout\n{}--- stderr\n{}",
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// The shared corpus beside the checkout, when present.
+pub fn corpus() -> Option<PathBuf> {
+    let p = root().join("../shared/corpus");
+    p.is_dir().then_some(p)
+}
