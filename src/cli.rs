@@ -27,8 +27,44 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Audit a snapshot: find every job-token access, diff it against the allowlists, report what is
+    /// missing, unused or too broad.
+    Audit(AuditArgs),
     /// Print every project's resolved CI jobs (includes, extends, references, variables and matrices applied).
     Jobs(JobsArgs),
+    /// List every rule with its id, default severity, summary and documentation anchor.
+    Rules,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum AuditFormat {
+    Human,
+    Json,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Error,
+    Warning,
+    Note,
+    Never,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct AuditArgs {
+    /// Snapshot directory (holding tokenscope.yaml).
+    pub snapshot: PathBuf,
+    #[arg(long, value_enum, default_value_t = AuditFormat::Human)]
+    pub format: AuditFormat,
+    /// Exit with 1 when a finding is at or above this severity.
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
+    /// `overbroad-group-entry`: only group entries covering at least this many snapshot projects.
+    #[arg(long, default_value_t = 3)]
+    pub overbroad_min_projects: usize,
+    /// `overbroad-group-entry`: fires when fewer than this percentage of the covered projects are callers.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub overbroad_max_used_percent: u8,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -57,7 +93,9 @@ pub fn main() -> ExitCode {
         }
     };
     ExitCode::from(match cli.command {
+        Command::Audit(a) => audit(a),
         Command::Jobs(a) => jobs(a),
+        Command::Rules => rules(),
     })
 }
 
@@ -118,4 +156,61 @@ fn jobs(args: JobsArgs) -> u8 {
         }
     }
     if selected.iter().any(|p| p.status == Status::Failed) { exit::PARTIAL } else { exit::OK }
+}
+
+fn audit(args: AuditArgs) -> u8 {
+    let snap = match load_snapshot(&args.snapshot) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let cache = ParseCache::default();
+    let pipelines = ci::resolve_all(&snap, &cache);
+    for p in &pipelines {
+        print_diagnostics(&p.diagnostics, &snap.sources);
+    }
+    let config = crate::audit::AuditConfig {
+        overbroad_min_projects: args.overbroad_min_projects,
+        overbroad_max_used_percent: args.overbroad_max_used_percent as usize,
+    };
+    let (audit, findings) = crate::audit::run(&snap, &pipelines, config);
+    match args.format {
+        AuditFormat::Human => emit(&report::human::render(&audit, &findings, report::diagnostics::use_color())),
+        AuditFormat::Json => {
+            let doc = report::json::render(&audit, &findings);
+            emit(&(serde_json::to_string_pretty(&doc).expect("JSON") + "\n"));
+        }
+    }
+    let threshold = match args.fail_on {
+        FailOn::Error => Some(crate::diag::Severity::Error),
+        FailOn::Warning => Some(crate::diag::Severity::Warning),
+        FailOn::Note => Some(crate::diag::Severity::Note),
+        FailOn::Never => None,
+    };
+    if pipelines.iter().any(|p| p.status == Status::Failed) {
+        exit::PARTIAL
+    } else if threshold.is_some_and(|t| findings.iter().any(|f| f.severity >= t)) {
+        exit::FINDINGS
+    } else {
+        exit::OK
+    }
+}
+
+fn rules() -> u8 {
+    use tabled::{Table, Tabled, settings::Style};
+    #[derive(Tabled)]
+    struct Row {
+        id: &'static str,
+        severity: &'static str,
+        summary: &'static str,
+        docs: String,
+    }
+    let rows: Vec<Row> = crate::audit::registry()
+        .into_iter()
+        .map(|r| {
+            let m = r.meta();
+            Row { id: m.id, severity: m.severity.as_str(), summary: m.summary, docs: m.docs() }
+        })
+        .collect();
+    emit(&format!("{}\n", Table::new(rows).with(Style::sharp())));
+    exit::OK
 }

@@ -3,9 +3,13 @@
 //! The flow, one module per stage: `snapshot` (manifest and repository files) -> `ci` (configuration
 //! resolved with provenance) -> `report` (what users see). `cli` wires the stages together.
 
+pub mod audit;
 pub mod ci;
 pub mod cli;
+pub mod detect;
 pub mod diag;
+pub mod finding;
+pub mod graph;
 pub mod redact;
 pub mod report;
 pub mod snapshot;

@@ -178,8 +178,8 @@ impl<'a> Loader<'a> {
         Ok(out)
     }
 
-    /// Merge a file's includes under its content.
-    fn expand(&mut self, project: &str, mut content: Map) -> Map {
+    /// Merge a file's includes under its content (also used for a child pipeline's `trigger: include:`).
+    pub fn expand(&mut self, project: &str, mut content: Map) -> Map {
         let Some((_, include)) = content.remove("include") else {
             return content;
         };

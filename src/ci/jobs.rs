@@ -79,6 +79,8 @@ pub struct Job {
     pub name: String,
     /// Name of the job key.
     pub key: String,
+    /// For a job of a child pipeline: the trigger job that starts it (`parent-job` or `a > b` when nested).
+    pub child_of: Option<String>,
     /// Where the job key is written.
     pub span: Span,
     pub stage: String,
@@ -307,6 +309,7 @@ pub fn build(top: &Map, predefined: &Vars, diags: &mut Vec<Diagnostic>) -> Vec<J
         let base = Job {
             name: key.name.clone(),
             key: key.name.clone(),
+            child_of: None,
             span: key.span,
             stage: stage.clone(),
             image: m.get("image").and_then(read_image),

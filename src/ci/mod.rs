@@ -15,7 +15,7 @@ pub mod vars;
 
 use crate::diag::{Diagnostic, Severity};
 use crate::snapshot::{Project, RepoFile, Snapshot};
-use crate::yaml::DuplicateKey;
+use crate::yaml::{DuplicateKey, Key, Map, Node, Value};
 pub use include::{IncludeRecord, ParseCache, Unresolved};
 pub use jobs::Job;
 use rayon::prelude::*;
@@ -111,22 +111,77 @@ pub fn resolve(snap: &Snapshot, cache: &ParseCache, project: &Project) -> Pipeli
     pipeline.diagnostics = std::mem::take(&mut loader.diags);
     match root {
         Err(d) => pipeline.diagnostics.insert(0, d),
-        Ok(mut top) => {
+        Ok(top) => {
             let partial = !pipeline.unresolved.is_empty();
-            reference::resolve(&mut top, partial, &mut pipeline.diagnostics);
-            extends::resolve(&mut top, partial, &mut pipeline.diagnostics);
-            if let Some(v) = top.get("variables") {
-                for var in jobs::read_variables(v, VarOrigin::Global, &mut Vec::new()) {
-                    pipeline.global_vars.set(var);
-                }
-            }
-            pipeline.jobs = jobs::build(&top, &predefined, &mut pipeline.diagnostics);
+            let jobs = finish(top, partial, &predefined, &mut pipeline, true);
+            pipeline.jobs = jobs;
+            child_pipelines(snap, cache, &predefined, &mut pipeline);
         }
     }
     if pipeline.diagnostics.iter().any(|d| d.severity == Severity::Error) {
         pipeline.status = Status::Failed;
     }
     pipeline
+}
+
+/// `!reference`, `extends`, then jobs, for a merged configuration.
+fn finish(mut top: Map, partial: bool, predefined: &Vars, pipeline: &mut Pipeline, root: bool) -> Vec<Job> {
+    reference::resolve(&mut top, partial, &mut pipeline.diagnostics);
+    extends::resolve(&mut top, partial, &mut pipeline.diagnostics);
+    if root && let Some(v) = top.get("variables") {
+        for var in jobs::read_variables(v, VarOrigin::Global, &mut Vec::new()) {
+            pipeline.global_vars.set(var);
+        }
+    }
+    jobs::build(&top, predefined, &mut pipeline.diagnostics)
+}
+
+/// GitLab's limit on child-pipeline nesting (a child may start one more level).
+pub const MAX_CHILD_DEPTH: usize = 2;
+
+/// Child pipelines (`trigger: include:`) run in the same project with their own job tokens: their jobs
+/// are resolved and added to the project's. The trigger job's variables are forwarded to the child, over
+/// the child's own `variables:` (GitLab's `forward: yaml_variables`).
+fn child_pipelines(snap: &Snapshot, cache: &ParseCache, predefined: &Vars, pipeline: &mut Pipeline) {
+    let mut queue: Vec<(Job, usize)> =
+        pipeline.jobs.iter().filter(|j| j.trigger.as_ref().is_some_and(|t| t.child)).map(|j| (j.clone(), 1)).collect();
+    while let Some((trigger_job, depth)) = queue.pop() {
+        let Some(include) = trigger_job.node.get("trigger").and_then(|t| t.get("include")) else { continue };
+        let mut content = Map::default();
+        content.insert(Key { name: "include".into(), span: include.span }, include.clone());
+        let mut forwarded = Map::default();
+        for v in trigger_job.vars.defined() {
+            let span = v.span.unwrap_or(trigger_job.span);
+            forwarded.insert(Key { name: v.name.clone(), span }, Node::str(span, v.value.clone()));
+        }
+        if !forwarded.entries.is_empty() {
+            content.insert(
+                Key { name: "variables".into(), span: trigger_job.span },
+                Node::new(trigger_job.span, Value::Map(forwarded)),
+            );
+        }
+        let mut loader = include::Loader::new(snap, cache, predefined);
+        let top = loader.expand(&pipeline.project, content);
+        pipeline.includes.append(&mut loader.includes);
+        pipeline.unresolved.append(&mut loader.unresolved);
+        pipeline.duplicate_keys.append(&mut loader.duplicates);
+        pipeline.diagnostics.append(&mut loader.diags);
+        let partial = !pipeline.unresolved.is_empty();
+        let parent = match &trigger_job.child_of {
+            Some(p) => format!("{p} > {}", trigger_job.name),
+            None => trigger_job.name.clone(),
+        };
+        let mut jobs = finish(top, partial, predefined, pipeline, false);
+        for j in jobs.iter_mut() {
+            j.child_of = Some(parent.clone());
+        }
+        if depth < MAX_CHILD_DEPTH {
+            queue.extend(
+                jobs.iter().filter(|j| j.trigger.as_ref().is_some_and(|t| t.child)).map(|j| (j.clone(), depth + 1)),
+            );
+        }
+        pipeline.jobs.extend(jobs);
+    }
 }
 
 /// Resolve every project of the snapshot (in parallel), in manifest order.

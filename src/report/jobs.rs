@@ -55,6 +55,7 @@ pub fn to_json(pipelines: &[&Pipeline], sources: &SourceMap) -> Value {
                         .collect();
                     json!({
                         "name": j.name,
+                        "child_pipeline_of": j.child_of,
                         "stage": j.stage,
                         "location": loc(sources, j.span),
                         "image": j.image.as_ref().map(|i| image_json(sources, i)),
@@ -111,7 +112,8 @@ pub fn to_text(pipelines: &[&Pipeline], sources: &SourceMap) -> String {
             let _ = writeln!(o, "  {}", redact(&d.one_line(sources)));
         }
         for j in &p.jobs {
-            let _ = writeln!(o, "  job {}  [stage {}]  {}", j.name, j.stage, loc(sources, j.span));
+            let child = j.child_of.as_ref().map(|c| format!(" (child pipeline of `{c}`)")).unwrap_or_default();
+            let _ = writeln!(o, "  job {}{child}  [stage {}]  {}", j.name, j.stage, loc(sources, j.span));
             let images = j.image.iter().map(|i| ("image", i));
             for (what, i) in images.chain(j.services.iter().map(|s| ("service", s))) {
                 let expanded = j.vars.expand(&i.name);

@@ -1,4 +1,40 @@
-//! Rendering: every format a command can print.
+//! Rendering: every format is rendered from the same audit result (`Finding`s and edges).
 
 pub mod diagnostics;
+pub mod human;
 pub mod jobs;
+pub mod json;
+
+use crate::audit::{Audit, EdgeStatus};
+use crate::diag::Severity;
+use crate::finding::Finding;
+use std::collections::BTreeMap;
+
+/// Counts shown in every format's summary.
+pub struct Summary {
+    pub projects: usize,
+    pub failed: usize,
+    pub edges: usize,
+    pub by_status: BTreeMap<&'static str, usize>,
+    pub errors: usize,
+    pub warnings: usize,
+    pub notes: usize,
+}
+
+pub fn summary(audit: &Audit, findings: &[Finding]) -> Summary {
+    let token_edges: Vec<_> = audit.edges.iter().filter(|e| e.status != EdgeStatus::Relation).collect();
+    let mut by_status = BTreeMap::new();
+    for e in &token_edges {
+        *by_status.entry(e.status.as_str()).or_insert(0) += 1;
+    }
+    let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
+    Summary {
+        projects: audit.pipelines.len(),
+        failed: audit.pipelines.iter().filter(|p| p.status == crate::ci::Status::Failed).count(),
+        edges: token_edges.len(),
+        by_status,
+        errors: count(Severity::Error),
+        warnings: count(Severity::Warning),
+        notes: count(Severity::Note),
+    }
+}

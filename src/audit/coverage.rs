@@ -1,0 +1,83 @@
+//! GitLab's coverage rules for the inbound allowlist.
+//!
+//! Caller C may use its job token against project P when C is P; or P's effective enforcement is off; or
+//! P's allowlist has a project entry for C; or a group entry for any ancestor group of C, at any depth.
+//! Effective enforcement is P's `inbound_enabled` or the instance's `enforce_allowlist`. For fine-grained
+//! permissions the nearest entry decides: the project entry, else the closest ancestor group entry.
+
+use super::EdgeStatus;
+use crate::detect::Target;
+use crate::snapshot::{AllowEntry, EntryKind, Project, Snapshot};
+
+/// Whether P's allowlist is enforced.
+pub fn enforced(snap: &Snapshot, p: &Project) -> bool {
+    p.job_token.inbound_enabled || snap.manifest.instance.enforce_allowlist
+}
+
+/// Whether an entry lets `caller` in.
+pub fn covers(entry: &AllowEntry, caller: &str) -> bool {
+    match entry.kind {
+        EntryKind::Project => entry.path == caller,
+        EntryKind::Group => {
+            caller.len() > entry.path.len()
+                && caller.starts_with(&entry.path)
+                && caller.as_bytes()[entry.path.len()] == b'/'
+        }
+    }
+}
+
+/// The entry that decides for `caller`: its project entry, else the closest ancestor group entry.
+pub fn nearest_entry(p: &Project, caller: &str) -> Option<usize> {
+    let list = &p.job_token.allowlist;
+    if let Some(i) = list.iter().position(|e| e.kind == EntryKind::Project && e.path == caller) {
+        return Some(i);
+    }
+    list.iter()
+        .enumerate()
+        .filter(|(_, e)| e.kind == EntryKind::Group && covers(e, caller))
+        .max_by_key(|(_, e)| e.path.len())
+        .map(|(i, _)| i)
+}
+
+/// Status of a token edge caller -> callee, and the entry that covers it.
+pub fn status(snap: &Snapshot, caller: &str, callee: &str, target: Option<&Target>) -> (EdgeStatus, Option<usize>) {
+    match target {
+        Some(Target::Unresolved(_)) => return (EdgeStatus::Unresolved, None),
+        Some(Target::Foreign(_)) => return (EdgeStatus::External, None),
+        _ => {}
+    }
+    if caller == callee {
+        return (EdgeStatus::SelfAccess, None);
+    }
+    let Some(p) = snap.manifest.projects.get(callee) else {
+        return (EdgeStatus::External, None);
+    };
+    match nearest_entry(p, caller) {
+        Some(i) => (EdgeStatus::Allowed, Some(i)),
+        None if !enforced(snap, p) => (EdgeStatus::Unenforced, None),
+        None => (EdgeStatus::Missing, None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::Span;
+
+    fn entry(kind: EntryKind, path: &str) -> AllowEntry {
+        AllowEntry { kind, path: path.into(), permissions: None, span: Span::default() }
+    }
+
+    #[test]
+    fn group_entries_cover_descendants_at_any_depth_only() {
+        let g = entry(EntryKind::Group, "acme/tools");
+        assert!(covers(&g, "acme/tools/cli"));
+        assert!(covers(&g, "acme/tools/sub/deep/x"));
+        assert!(!covers(&g, "acme/tools"));
+        assert!(!covers(&g, "acme/toolsmith/x"));
+        assert!(!covers(&g, "acme/other"));
+        let p = entry(EntryKind::Project, "acme/api");
+        assert!(covers(&p, "acme/api"));
+        assert!(!covers(&p, "acme/api/sub"));
+    }
+}

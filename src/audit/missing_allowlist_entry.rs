@@ -1,0 +1,62 @@
+//! `missing-allowlist-entry`: a job-token access C -> P that P's allowlist does not cover.
+
+use super::{Audit, EdgeStatus, RuleMeta};
+use crate::diag::Severity;
+use crate::finding::Finding;
+
+pub static META: RuleMeta = RuleMeta {
+    id: "missing-allowlist-entry",
+    severity: Severity::Error,
+    summary: "a job uses its token against a project whose allowlist does not include the job's project",
+};
+
+pub struct Rule;
+
+impl super::Rule for Rule {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, audit: &Audit, out: &mut Vec<Finding>) {
+        for e in &audit.edges {
+            let (severity, consequence) = match e.status {
+                EdgeStatus::Missing => (Severity::Error, "the job fails with 403".to_string()),
+                EdgeStatus::Unenforced => (
+                    Severity::Warning,
+                    format!(
+                        "it works only because `{}` does not enforce its allowlist, and breaks the day enforcement is switched on",
+                        e.callee
+                    ),
+                ),
+                _ => continue,
+            };
+            let first = &audit.accesses[e.accesses[0]];
+            let kinds: Vec<&str> = e.kinds.iter().map(String::as_str).collect();
+            let message = format!(
+                "`{}` uses the job token against `{}` ({}, job `{}`), but `{}`'s allowlist does not include `{}`: {consequence}",
+                e.caller,
+                e.callee,
+                kinds.join(", "),
+                first.job,
+                e.callee,
+                e.caller
+            );
+            let perms: Vec<&str> = e.permissions.iter().copied().collect();
+            let with =
+                if perms.is_empty() { String::new() } else { format!(" with permissions [{}]", perms.join(", ")) };
+            let help = format!("add `- project: {}`{with} to the job token allowlist of `{}`", e.caller, e.callee);
+            let f = Finding::new(
+                META.id,
+                severity,
+                &e.callee,
+                Some(&e.caller),
+                Some(&e.callee),
+                None,
+                "",
+                message,
+                Some(first.span),
+            );
+            out.push(f.with_help(help));
+        }
+    }
+}

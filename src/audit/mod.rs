@@ -1,0 +1,211 @@
+//! The audit: job-token accesses diffed against each callee's allowlist, one module per rule.
+//!
+//! `run` detects every access (in parallel across projects), builds the graph once, computes each edge's
+//! status with GitLab's coverage rules (`coverage`), then runs every rule of the registry over the result.
+
+pub mod allowlist_disabled;
+pub mod allowlist_over_limit;
+pub mod coverage;
+pub mod missing_allowlist_entry;
+pub mod overbroad_group_entry;
+pub mod stale_allowlist_entry;
+pub mod unresolved_target;
+pub mod unused_allowlist_entry;
+
+use crate::ci::Pipeline;
+use crate::detect::{self, Access, Confidence, Target};
+use crate::diag::Severity;
+use crate::finding::Finding;
+use crate::graph::{OrgGraph, Relation, target_name};
+use crate::snapshot::Snapshot;
+use crate::source::Span;
+use rayon::prelude::*;
+use serde::Serialize;
+use std::collections::BTreeSet;
+
+/// A rule's identity, declared once next to the rule; it drives `tokenscope rules`, the docs and output.
+pub struct RuleMeta {
+    pub id: &'static str,
+    pub severity: Severity,
+    pub summary: &'static str,
+}
+
+impl RuleMeta {
+    /// Anchor of the rule's section in docs/rules.md.
+    pub fn docs(&self) -> String {
+        format!("docs/rules.md#{}", self.id)
+    }
+}
+
+pub trait Rule: Sync {
+    fn meta(&self) -> &'static RuleMeta;
+    fn check(&self, audit: &Audit, out: &mut Vec<Finding>);
+}
+
+/// Every rule, in a stable order.
+pub fn registry() -> Vec<&'static dyn Rule> {
+    vec![
+        &missing_allowlist_entry::Rule,
+        &unused_allowlist_entry::Rule,
+        &overbroad_group_entry::Rule,
+        &allowlist_disabled::Rule,
+        &stale_allowlist_entry::Rule,
+        &allowlist_over_limit::Rule,
+        &unresolved_target::Rule,
+    ]
+}
+
+#[derive(Clone, Debug)]
+pub struct AuditConfig {
+    /// `overbroad-group-entry` fires for a group entry covering at least this many snapshot projects...
+    pub overbroad_min_projects: usize,
+    /// ...of which fewer than this percentage reach the callee.
+    pub overbroad_max_used_percent: usize,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        AuditConfig { overbroad_min_projects: 3, overbroad_max_used_percent: 50 }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EdgeStatus {
+    /// Covered by an allowlist entry (or by an unenforced allowlist, see `Unenforced`).
+    Allowed,
+    /// The callee enforces its allowlist and no entry covers the caller: the job fails with 403.
+    Missing,
+    /// Not covered, but the callee does not enforce its allowlist: works today, breaks on enforcement.
+    Unenforced,
+    /// The project's own resources.
+    #[serde(rename = "self")]
+    SelfAccess,
+    /// Outside the snapshot: another host, or a project the snapshot does not hold.
+    External,
+    /// The target could not be determined.
+    Unresolved,
+    /// Not a job-token relation (`trigger:`, `include:`).
+    Relation,
+}
+
+impl EdgeStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EdgeStatus::Allowed => "allowed",
+            EdgeStatus::Missing => "missing",
+            EdgeStatus::Unenforced => "unenforced",
+            EdgeStatus::SelfAccess => "self",
+            EdgeStatus::External => "external",
+            EdgeStatus::Unresolved => "unresolved",
+            EdgeStatus::Relation => "relation",
+        }
+    }
+}
+
+/// An edge of the graph with what the audit concluded about it.
+#[derive(Clone, Debug)]
+pub struct Edge {
+    pub caller: String,
+    pub callee: String,
+    pub relation: Relation,
+    pub kinds: BTreeSet<String>,
+    pub permissions: BTreeSet<&'static str>,
+    pub status: EdgeStatus,
+    pub confidence: Confidence,
+    /// Indexes into `Audit::accesses`, one per distinct evidence span.
+    pub accesses: Vec<usize>,
+    /// Spans of non-token relations.
+    pub spans: Vec<Span>,
+    /// The allowlist entry (index into the callee's allowlist) that covers the caller.
+    pub entry: Option<usize>,
+}
+
+pub struct Audit<'a> {
+    pub snap: &'a Snapshot,
+    pub pipelines: &'a [Pipeline],
+    pub accesses: Vec<Access>,
+    pub graph: OrgGraph,
+    pub edges: Vec<Edge>,
+    pub config: AuditConfig,
+}
+
+impl<'a> Audit<'a> {
+    pub fn pipeline(&self, project: &str) -> Option<&'a Pipeline> {
+        self.pipelines.iter().find(|p| p.project == project)
+    }
+
+    /// Token edges into a callee.
+    pub fn edges_into<'s>(&'s self, callee: &'s str) -> impl Iterator<Item = &'s Edge> + 's {
+        self.edges.iter().filter(move |e| e.relation == Relation::Token && e.callee == callee)
+    }
+}
+
+/// Detect, build the graph, compute edges, run the rules. Findings come sorted (most severe first).
+pub fn run<'a>(snap: &'a Snapshot, pipelines: &'a [Pipeline], config: AuditConfig) -> (Audit<'a>, Vec<Finding>) {
+    let per_project: Vec<Vec<Access>> = pipelines.par_iter().map(|p| detect::detect(snap, p)).collect();
+    let accesses: Vec<Access> = per_project.into_iter().flatten().collect();
+    let graph = OrgGraph::build(snap.manifest.projects.keys().map(String::as_str), pipelines, &accesses);
+    let mut edges: Vec<Edge> = graph
+        .edges()
+        .map(|(caller, callee, data)| {
+            let mut seen = BTreeSet::new();
+            let mut idx: Vec<usize> = data.accesses.clone();
+            idx.sort_by_key(|&i| (std::cmp::Reverse(accesses[i].confidence), accesses[i].span));
+            idx.retain(|&i| seen.insert(accesses[i].span));
+            let kinds = data.accesses.iter().map(|&i| accesses[i].kind.name()).collect();
+            let permissions = data.accesses.iter().filter_map(|&i| accesses[i].permission).collect();
+            let confidence = data.accesses.iter().map(|&i| accesses[i].confidence).max().unwrap_or(Confidence::High);
+            let (status, entry) = match data.relation {
+                Relation::Token => {
+                    let target = data.accesses.first().map(|&i| &accesses[i].target);
+                    coverage::status(snap, caller, callee, target)
+                }
+                _ => (EdgeStatus::Relation, None),
+            };
+            let mut spans = data.spans.clone();
+            spans.sort();
+            spans.dedup();
+            Edge {
+                caller: caller.to_string(),
+                callee: callee.to_string(),
+                relation: data.relation,
+                kinds: if data.relation == Relation::Token {
+                    kinds
+                } else {
+                    [data.relation.as_str().to_string()].into()
+                },
+                permissions,
+                status,
+                confidence,
+                accesses: idx,
+                spans,
+                entry,
+            }
+        })
+        .collect();
+    edges.sort_by(|a, b| (&a.callee, &a.caller, a.relation).cmp(&(&b.callee, &b.caller, b.relation)));
+    let audit = Audit { snap, pipelines, accesses, graph, edges, config };
+    let mut findings = Vec::new();
+    for rule in registry() {
+        rule.check(&audit, &mut findings);
+    }
+    findings.sort_by(|a, b| {
+        (std::cmp::Reverse(a.severity), &a.project, a.rule, a.span, &a.fingerprint).cmp(&(
+            std::cmp::Reverse(b.severity),
+            &b.project,
+            b.rule,
+            b.span,
+            &b.fingerprint,
+        ))
+    });
+    (audit, findings)
+}
+
+/// The target name of an access (for messages).
+pub fn target_of(a: &Access) -> String {
+    match &a.target {
+        Target::Unresolved(raw) => raw.clone(),
+        t => target_name(t),
+    }
+}

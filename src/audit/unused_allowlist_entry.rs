@@ -1,0 +1,79 @@
+//! `unused-allowlist-entry`: an allowlist entry that no detected access and no authentication-log record uses.
+//!
+//! An entry is only reported when its use could have been seen: every snapshot project it covers resolved
+//! without errors and has no access whose target is unresolved. Otherwise deleting it could break a pipeline.
+
+use super::coverage::covers;
+use super::{Audit, EdgeStatus, RuleMeta};
+use crate::ci::Status;
+use crate::detect::Target;
+use crate::diag::Severity;
+use crate::finding::Finding;
+use crate::snapshot::EntryKind;
+
+pub static META: RuleMeta = RuleMeta {
+    id: "unused-allowlist-entry",
+    severity: Severity::Warning,
+    summary: "an allowlist entry that no job in the snapshot and no authentication-log record uses",
+};
+
+pub struct Rule;
+
+impl super::Rule for Rule {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, audit: &Audit, out: &mut Vec<Finding>) {
+        let m = &audit.snap.manifest;
+        for (path, p) in &m.projects {
+            let callers: Vec<&str> = audit
+                .edges_into(path)
+                .filter(|e| !matches!(e.status, EdgeStatus::Unresolved | EdgeStatus::External))
+                .map(|e| e.caller.as_str())
+                .collect();
+            for entry in &p.job_token.allowlist {
+                let used_by_job = callers.iter().any(|c| covers(entry, c));
+                let used_by_log = m.auth_log.iter().any(|r| r.accessed == *path && covers(entry, &r.origin));
+                let archived =
+                    entry.kind == EntryKind::Project && m.projects.get(&entry.path).is_some_and(|t| t.archived);
+                if used_by_job || used_by_log || archived {
+                    continue; // an archived project's entry is `stale-allowlist-entry`'s
+                }
+                let covered: Vec<&str> =
+                    m.projects.keys().map(String::as_str).filter(|c| covers(entry, c) && c != path).collect();
+                if covered.is_empty() {
+                    continue; // nothing of it is in the snapshot: its use cannot be seen
+                }
+                let blind = covered.iter().any(|c| {
+                    audit.pipeline(c).is_none_or(|pl| pl.status == Status::Failed)
+                        || audit.accesses.iter().any(|a| a.caller == *c && matches!(a.target, Target::Unresolved(_)))
+                });
+                if blind {
+                    continue;
+                }
+                let what = match entry.kind {
+                    EntryKind::Project => format!("project `{}`", entry.path),
+                    EntryKind::Group => {
+                        format!("group `{}` ({} project(s) in the snapshot)", entry.path, covered.len())
+                    }
+                };
+                let message = format!(
+                    "the allowlist of `{path}` lets {what} in, but no job in the snapshot uses the job token against `{path}` from there, and the authentication log has no record of it: standing access nobody needs"
+                );
+                let f = Finding::new(
+                    META.id,
+                    META.severity,
+                    path,
+                    None,
+                    Some(path),
+                    Some(&entry.path),
+                    "",
+                    message,
+                    Some(entry.span),
+                );
+                out.push(f.with_help(format!("remove `{}` from the allowlist of `{path}`", entry.path)));
+            }
+        }
+    }
+}

@@ -1,0 +1,212 @@
+//! REST calls with the job token: `curl`/`wget` (and httpie) commands that carry the token (a `JOB-TOKEN`
+//! header, `--user gitlab-ci-token:...`, a `token=`/`job_token=` form or query field) to
+//! `/api/v4/projects/<ref>/...` on the instance. `<ref>` is a full path, a URL-encoded path or a numeric id.
+
+use super::script::{Command, Script};
+use super::url::{self, find_urls, instance_path, project_ref};
+use super::{Access, Confidence, Ctx, Kind, Target};
+use crate::ci::jobs::Job;
+
+const CLIENTS: &[&str] = &["curl", "wget", "http", "https"];
+
+/// curl options that take a value (the value is not a URL to call, except `--url`).
+const CURL_VALUE_OPTS: &[&str] = &[
+    "-H",
+    "--header",
+    "-d",
+    "--data",
+    "--data-raw",
+    "--data-binary",
+    "--data-urlencode",
+    "--data-ascii",
+    "-F",
+    "--form",
+    "--form-string",
+    "-u",
+    "--user",
+    "-o",
+    "--output",
+    "-X",
+    "--request",
+    "-T",
+    "--upload-file",
+    "-w",
+    "--write-out",
+    "--cacert",
+    "--capath",
+    "--cert",
+    "--key",
+    "-A",
+    "--user-agent",
+    "-e",
+    "--referer",
+    "-b",
+    "--cookie",
+    "-c",
+    "--cookie-jar",
+    "--retry",
+    "--retry-delay",
+    "--retry-max-time",
+    "-m",
+    "--max-time",
+    "--connect-timeout",
+    "-x",
+    "--proxy",
+    "-K",
+    "--config",
+    "-r",
+    "--range",
+    "--resolve",
+    "--limit-rate",
+    "--output-dir",
+    "-E",
+    "--oauth2-bearer",
+];
+
+/// The HTTP method a command uses.
+fn method(c: &Command) -> String {
+    let w = &c.words;
+    let mut m = "GET".to_string();
+    let mut get_flag = false;
+    for (i, word) in w.iter().enumerate() {
+        let next = || w.get(i + 1).cloned().unwrap_or_default().to_ascii_uppercase();
+        match word.as_str() {
+            "-X" | "--request" => return next(),
+            "-T" | "--upload-file" => m = "PUT".into(),
+            "-d" | "--data" | "--data-raw" | "--data-binary" | "--data-urlencode" | "-F" | "--form" => {
+                if m == "GET" {
+                    m = "POST".into()
+                }
+            }
+            "-G" | "--get" => get_flag = true,
+            "-I" | "--head" => m = "HEAD".into(),
+            s if s.starts_with("-X") && s.len() > 2 => return s[2..].to_ascii_uppercase(),
+            s if s.starts_with("--method=") => return s["--method=".len()..].to_ascii_uppercase(),
+            s if s.starts_with("--post-data") || s.starts_with("--post-file") => m = "POST".into(),
+            s if w[0] != "curl" && (s == "POST" || s == "PUT" || s == "DELETE" || s == "PATCH") && i == 1 => {
+                return s.to_string();
+            }
+            _ => {}
+        }
+    }
+    if get_flag { "GET".into() } else { m }
+}
+
+/// Words of the command that are the URLs it calls.
+fn url_words(c: &Command) -> Vec<&String> {
+    let mut out = Vec::new();
+    let mut skip = false;
+    for (i, w) in c.words.iter().enumerate().skip(1) {
+        if skip {
+            skip = false;
+            continue;
+        }
+        if c.words[0] == "curl" && CURL_VALUE_OPTS.contains(&w.as_str()) {
+            skip = true;
+            continue;
+        }
+        if w == "--url" {
+            if let Some(u) = c.words.get(i + 1) {
+                out.push(u);
+            }
+            skip = true;
+            continue;
+        }
+        if w.starts_with('-') {
+            continue;
+        }
+        if w.contains("://") || w.starts_with('$') {
+            out.push(w);
+        }
+    }
+    out
+}
+
+/// Resource of a path under `/api/v4/`: the target project and the kind of access.
+pub fn classify(ctx: &Ctx, api_path: &str, raw: &str) -> Option<(Target, Kind)> {
+    let segs: Vec<&str> = api_path.trim_matches('/').split('/').collect();
+    match segs.as_slice() {
+        ["projects", r, rest @ ..] => {
+            let target = match project_ref(&ctx.snap.manifest, &ctx.pipeline.project, r) {
+                Target::Unresolved(_) if r.contains('$') => Target::Unresolved(raw.to_string()),
+                t => t,
+            };
+            let kind = match rest {
+                ["packages", t, ..] => Kind::Packages(t.to_string()),
+                ["packages"] => Kind::Packages(String::new()),
+                ["jobs", "artifacts", ..] | ["jobs", _, "artifacts", ..] => Kind::JobArtifacts,
+                ["trigger", "pipeline", ..] => Kind::TriggerPipeline,
+                ["terraform", ..] => Kind::TerraformState,
+                ["releases", ..] => Kind::Releases,
+                ["repository", ..] => Kind::Repository,
+                ["deployments", ..] => Kind::Deployments,
+                ["environments", ..] => Kind::Environments,
+                ["secure_files", ..] => Kind::SecureFiles,
+                ["pipelines", ..] | ["pipeline", ..] => Kind::Pipelines,
+                ["merge_requests", ..] => Kind::MergeRequests,
+                _ => Kind::Api,
+            };
+            Some((target, kind))
+        }
+        ["jobs", id, "artifacts", ..] => {
+            let target = if *id == "$CI_JOB_ID" || *id == "${CI_JOB_ID}" {
+                Target::Project(ctx.pipeline.project.clone())
+            } else {
+                Target::Unresolved(raw.to_string())
+            };
+            Some((target, Kind::JobArtifacts))
+        }
+        _ => None,
+    }
+}
+
+pub fn detect(ctx: &Ctx, job: &Job, script: &Script, out: &mut Vec<Access>) {
+    for c in &script.commands {
+        if !c.words.first().is_some_and(|w| CLIENTS.contains(&w.as_str())) || !script.has_token(&c.text) {
+            continue;
+        }
+        let method = method(c);
+        let write = !matches!(method.as_str(), "GET" | "HEAD");
+        for w in url_words(c) {
+            let expanded = script.expand(w);
+            let span = ctx.snap.sources.locate(c.line, w);
+            let span = if span == c.line { c.span } else { span };
+            let urls = find_urls(&expanded);
+            if urls.is_empty() {
+                if expanded.starts_with('$') {
+                    let access = ctx.access(
+                        job,
+                        Target::Unresolved(w.clone()),
+                        Kind::Api,
+                        write,
+                        Confidence::High,
+                        span,
+                        format!("{method} {w}"),
+                    );
+                    out.push(access);
+                }
+                continue;
+            }
+            for (_, u) in urls {
+                let Some(parsed) = url::parse(u) else { continue };
+                let (target, kind) = if parsed.host.contains('$') {
+                    (Target::Unresolved(w.clone()), Kind::Api)
+                } else if let Some(p) = instance_path(&ctx.snap.manifest, &parsed) {
+                    let Some(api) = p.strip_prefix("/api/v4") else { continue };
+                    match classify(ctx, api, w) {
+                        Some(tk) => tk,
+                        None => continue,
+                    }
+                } else {
+                    let kind = match parsed.path.find("/api/v4/") {
+                        Some(i) => classify(ctx, &parsed.path[i + "/api/v4".len()..], w).map_or(Kind::Api, |(_, k)| k),
+                        None => Kind::Api,
+                    };
+                    (Target::Foreign(format!("{}{}", parsed.host, parsed.path)), kind)
+                };
+                let shown = format!("{method} {}", crate::redact::redact(u));
+                out.push(ctx.access(job, target, kind, write, Confidence::High, span, shown));
+            }
+        }
+    }
+}

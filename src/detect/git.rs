@@ -1,0 +1,188 @@
+//! Git over HTTPS with the job token:
+//! - `git clone|fetch|pull|ls-remote|submodule add|remote add` of `https://gitlab-ci-token:${CI_JOB_TOKEN}@host/path(.git)`;
+//! - `git config url."https://gitlab-ci-token:${CI_JOB_TOKEN}@host/".insteadOf "https://host/"` (or a credential
+//!   helper that prints the job token): every later same-host git URL in the job carries the token;
+//! - runner submodules: `GIT_SUBMODULE_STRATEGY: normal|recursive` with same-host or relative URLs in `.gitmodules`.
+
+use super::script::{Command, Script};
+use super::url::{self, instance_path, repo_path};
+use super::{Access, Confidence, Ctx, Kind, Target};
+use crate::ci::jobs::Job;
+use crate::snapshot::RepoFile;
+
+const URL_SUBCOMMANDS: &[&str] = &["clone", "fetch", "pull", "ls-remote", "submodule", "remote"];
+
+/// The git subcommand and the index of the word after it (global options like `-c k=v`, `-C dir` skipped).
+fn subcommand(words: &[String]) -> Option<(&str, usize)> {
+    if words.first().map(String::as_str) != Some("git") {
+        return None;
+    }
+    let mut i = 1;
+    while i < words.len() && words[i].starts_with('-') {
+        if matches!(words[i].as_str(), "-c" | "-C") {
+            i += 1;
+        }
+        i += 1;
+    }
+    words.get(i).map(|s| (s.as_str(), i + 1))
+}
+
+/// `git@host:group/proj.git` as an https URL, for matching and resolution.
+fn normalize_scp(word: &str) -> Option<String> {
+    let rest = word.strip_prefix("git@")?;
+    let (host, path) = rest.split_once(':')?;
+    (!path.starts_with("//")).then(|| format!("https://{host}/{path}"))
+}
+
+/// Where a git URL leads.
+fn target_of(ctx: &Ctx, raw: &str, expanded: &str) -> Target {
+    let as_url = normalize_scp(expanded).unwrap_or_else(|| expanded.to_string());
+    match url::parse(&as_url) {
+        None => Target::Unresolved(raw.to_string()),
+        Some(u) if u.host.contains('$') => Target::Unresolved(raw.to_string()),
+        Some(u) => match instance_path(&ctx.snap.manifest, &u) {
+            Some(p) => {
+                let path = repo_path(p);
+                if path.contains('$') || path.is_empty() {
+                    Target::Unresolved(raw.to_string())
+                } else {
+                    Target::Project(path)
+                }
+            }
+            None => Target::Foreign(format!("{}{}", u.host, u.path.trim_end_matches(".git"))),
+        },
+    }
+}
+
+/// A rewrite that gives the job token to git URLs: `url.<base>.insteadOf <prefix>` (URLs starting with
+/// `prefix` are fetched from `base` instead, with the token in `base`), or a credential helper that prints
+/// the token (URLs under the helper's scope, or the instance, keep their address and get the token).
+struct Rewrite {
+    prefix: String,
+    base: String,
+}
+
+fn rewrite(ctx: &Ctx, script: &Script, c: &Command, args: &[String]) -> Option<Rewrite> {
+    for (i, w) in args.iter().enumerate() {
+        let lower = w.to_ascii_lowercase();
+        if let Some(base) = lower.strip_prefix("url.").and_then(|r| r.strip_suffix(".insteadof")) {
+            let base_raw = &w[4..4 + base.len()];
+            if !script.has_token(base_raw) {
+                continue;
+            }
+            let prefix = script.expand(args.get(i + 1)?);
+            return Some(Rewrite { prefix: normalize_scp(&prefix).unwrap_or(prefix), base: script.expand(base_raw) });
+        }
+        if lower == "credential.helper" || lower.starts_with("credential.") && lower.ends_with(".helper") {
+            let helper = args.get(i + 1).map(String::as_str).unwrap_or("");
+            if script.has_token(helper) || script.has_token(&c.text) {
+                let scope = w.get("credential.".len()..w.len() - ".helper".len()).filter(|s| !s.is_empty());
+                let prefix =
+                    scope.map_or_else(|| format!("https://{}/", ctx.snap.manifest.instance.host), |s| script.expand(s));
+                return Some(Rewrite { base: prefix.clone(), prefix });
+            }
+        }
+    }
+    None
+}
+
+pub fn detect(ctx: &Ctx, job: &Job, script: &Script, out: &mut Vec<Access>) {
+    let mut rewrites: Vec<Rewrite> = Vec::new();
+    for c in &script.commands {
+        let Some((sub, at)) = subcommand(&c.words) else { continue };
+        let args = &c.words[at..];
+        if sub == "config" {
+            rewrites.extend(rewrite(ctx, script, c, args));
+            continue;
+        }
+        if !URL_SUBCOMMANDS.contains(&sub) {
+            continue;
+        }
+        for w in args {
+            if !w.contains("://") && !w.starts_with("git@") {
+                continue;
+            }
+            let expanded = script.expand(w);
+            let explicit = script.has_token(w);
+            let as_url = normalize_scp(&expanded).unwrap_or_else(|| expanded.clone());
+            // The longest matching prefix wins, as in git.
+            let rewritten =
+                rewrites.iter().filter(|r| as_url.starts_with(r.prefix.as_str())).max_by_key(|r| r.prefix.len());
+            if !explicit && rewritten.is_none() {
+                continue;
+            }
+            let effective = match (explicit, rewritten) {
+                (false, Some(r)) => format!("{}{}", r.base, &as_url[r.prefix.len()..]),
+                _ => expanded.clone(),
+            };
+            let target = target_of(ctx, w, &effective);
+            let span = ctx.snap.sources.locate(c.line, w);
+            let span = if span == c.line { c.span } else { span };
+            let (confidence, how) = if explicit {
+                (Confidence::High, "")
+            } else {
+                (Confidence::Medium, " (token from a git url/credential rewrite)")
+            };
+            out.push(ctx.access(job, target, Kind::Git, false, confidence, span, format!("git {sub}{how}")));
+        }
+    }
+    submodules(ctx, job, out);
+}
+
+/// Submodules the runner fetches with the job token.
+fn submodules(ctx: &Ctx, job: &Job, out: &mut Vec<Access>) {
+    let strategy = job.vars.get("GIT_SUBMODULE_STRATEGY").map(|v| job.vars.expand(&v.value));
+    if !matches!(strategy.as_deref(), Some("normal" | "recursive")) {
+        return;
+    }
+    let force_https = job.vars.get("GIT_SUBMODULE_FORCE_HTTPS").is_some_and(|v| v.value == "true");
+    let caller = &ctx.pipeline.project;
+    let RepoFile::Found(id) = ctx.snap.repo_file(caller, ".gitmodules") else { return };
+    let file = ctx.snap.sources.get(id);
+    let mut offset = 0usize;
+    for line in file.text.split_inclusive('\n') {
+        let start = offset;
+        offset += line.len();
+        let t = line.trim();
+        let Some(value) = t.strip_prefix("url").map(str::trim_start).and_then(|r| r.strip_prefix('=')).map(str::trim)
+        else {
+            continue;
+        };
+        let value_at = start + line.find(value).unwrap_or(0);
+        let span = ctx.snap.sources.span(id, value_at as u32, (value_at + value.len()) as u32);
+        let target = if value.starts_with("../") || value.starts_with("./") {
+            let mut segs: Vec<&str> = caller.split('/').collect();
+            let mut rest = value;
+            loop {
+                if let Some(r) = rest.strip_prefix("../") {
+                    segs.pop();
+                    rest = r;
+                } else if let Some(r) = rest.strip_prefix("./") {
+                    rest = r;
+                } else {
+                    break;
+                }
+            }
+            // Relative URLs resolve against the superproject's URL, whose last segment is the project itself.
+            let mut base: Vec<&str> = segs;
+            base.push(rest);
+            Target::Project(repo_path(&base.join("/")))
+        } else if value.starts_with("git@") && !force_https {
+            continue; // SSH submodules use the runner's SSH credentials, not the job token
+        } else {
+            match target_of(ctx, value, value) {
+                Target::Foreign(_) => continue, // the runner sends the token only to its own instance
+                t => t,
+            }
+        };
+        out.push(ctx.access(
+            job,
+            target,
+            Kind::Submodule,
+            false,
+            Confidence::Medium,
+            span,
+            "runner submodule checkout".into(),
+        ));
+    }
+}

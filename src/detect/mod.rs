@@ -1,0 +1,167 @@
+//! Detection: from resolved jobs to job-token accesses, one module per way a job spends its token.
+//!
+//! Each detector looks at one job (its scripts, variables, images, `needs:`) and returns the accesses it
+//! proves, each with the span of the text that proves it, the job, a confidence, and the fine-grained
+//! job-token permission the access needs where GitLab defines one. A target that cannot be resolved
+//! statically is reported as such, never guessed.
+
+pub mod api;
+pub mod git;
+pub mod needs;
+pub mod registry;
+pub mod script;
+pub mod terraform;
+pub mod url;
+
+use crate::ci::Pipeline;
+use crate::ci::jobs::Job;
+use crate::snapshot::Snapshot;
+use crate::source::Span;
+use script::Script;
+use serde::Serialize;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    Low,
+    Medium,
+    High,
+}
+
+/// What an access reaches.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Target {
+    /// A project on this instance, by full path (it may or may not be in the snapshot).
+    Project(String),
+    /// Another host: the job token leaves the instance.
+    Foreign(String),
+    /// Not resolvable statically: the expression as written.
+    Unresolved(String),
+}
+
+/// The kind of access, named as in output.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    Git,
+    Submodule,
+    NeedsProject,
+    Registry,
+    TerraformState,
+    Packages(String),
+    JobArtifacts,
+    TriggerPipeline,
+    Releases,
+    Repository,
+    Deployments,
+    Environments,
+    SecureFiles,
+    Pipelines,
+    MergeRequests,
+    Api,
+}
+
+impl Kind {
+    pub fn name(&self) -> String {
+        match self {
+            Kind::Git => "git".into(),
+            Kind::Submodule => "submodule".into(),
+            Kind::NeedsProject => "needs:project".into(),
+            Kind::Registry => "registry".into(),
+            Kind::TerraformState => "terraform-state".into(),
+            Kind::Packages(t) if t.is_empty() => "packages".into(),
+            Kind::Packages(t) => format!("packages:{t}"),
+            Kind::JobArtifacts => "job-artifacts".into(),
+            Kind::TriggerPipeline => "trigger-pipeline".into(),
+            Kind::Releases => "releases".into(),
+            Kind::Repository => "repository".into(),
+            Kind::Deployments => "deployments".into(),
+            Kind::Environments => "environments".into(),
+            Kind::SecureFiles => "secure-files".into(),
+            Kind::Pipelines => "pipelines".into(),
+            Kind::MergeRequests => "merge-requests".into(),
+            Kind::Api => "api".into(),
+        }
+    }
+
+    /// The fine-grained job-token permission this access needs (`write`: the call changes something).
+    /// `None` where GitLab defines no policy (the container registry) or for unclassified API calls.
+    pub fn permission(&self, write: bool) -> Option<&'static str> {
+        let (read, admin) = match self {
+            Kind::Git | Kind::Submodule | Kind::Repository => ("read_repositories", "read_repositories"),
+            Kind::NeedsProject | Kind::JobArtifacts => ("read_jobs", "read_jobs"),
+            Kind::Packages(_) => ("read_packages", "admin_packages"),
+            Kind::TerraformState => ("read_terraform_state", "admin_terraform_state"),
+            Kind::Releases => ("read_releases", "admin_releases"),
+            Kind::Deployments => ("read_deployments", "admin_deployments"),
+            Kind::Environments => ("read_environments", "admin_environments"),
+            Kind::SecureFiles => ("read_secure_files", "admin_secure_files"),
+            Kind::Pipelines | Kind::TriggerPipeline => ("read_pipelines", "admin_pipelines"),
+            Kind::MergeRequests => ("read_merge_requests", "read_merge_requests"),
+            Kind::Registry | Kind::Api => return None,
+        };
+        Some(if write { admin } else { read })
+    }
+}
+
+/// One use of the job token, with its proof.
+#[derive(Clone, Debug)]
+pub struct Access {
+    /// The project whose pipeline runs the job.
+    pub caller: String,
+    pub target: Target,
+    pub kind: Kind,
+    pub permission: Option<&'static str>,
+    pub confidence: Confidence,
+    pub job: String,
+    /// The text that proves the access.
+    pub span: Span,
+    /// A short description of the access, for messages ("git clone", "GET .../packages/npm/...").
+    pub detail: String,
+}
+
+/// What detectors need besides the job.
+pub struct Ctx<'a> {
+    pub snap: &'a Snapshot,
+    pub pipeline: &'a Pipeline,
+}
+
+impl Ctx<'_> {
+    /// The access record for a job, filled with the common fields.
+    pub fn access(
+        &self,
+        job: &Job,
+        target: Target,
+        kind: Kind,
+        write: bool,
+        confidence: Confidence,
+        span: Span,
+        detail: String,
+    ) -> Access {
+        let permission = kind.permission(write);
+        Access {
+            caller: self.pipeline.project.clone(),
+            target,
+            kind,
+            permission,
+            confidence,
+            job: job.name.clone(),
+            span,
+            detail,
+        }
+    }
+}
+
+/// Every job-token access of a pipeline.
+pub fn detect(snap: &Snapshot, pipeline: &Pipeline) -> Vec<Access> {
+    let ctx = Ctx { snap, pipeline };
+    let mut out = Vec::new();
+    for job in &pipeline.jobs {
+        let script = Script::parse(job, &snap.sources);
+        git::detect(&ctx, job, &script, &mut out);
+        api::detect(&ctx, job, &script, &mut out);
+        needs::detect(&ctx, job, &mut out);
+        registry::detect(&ctx, job, &script, &mut out);
+        terraform::detect(&ctx, job, &script, &mut out);
+    }
+    out
+}

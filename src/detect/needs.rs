@@ -1,0 +1,29 @@
+//! `needs: - project:`: the runner downloads another project's job artifacts with the job token.
+
+use super::{Access, Confidence, Ctx, Kind, Target};
+use crate::ci::jobs::Job;
+
+pub fn detect(ctx: &Ctx, job: &Job, out: &mut Vec<Access>) {
+    for n in &job.needs {
+        let Some(project) = &n.project else { continue };
+        if !n.artifacts {
+            continue; // without artifacts nothing is downloaded
+        }
+        let expanded = job.vars.expand(project);
+        let target = if expanded.contains('$') || expanded.is_empty() {
+            Target::Unresolved(project.clone())
+        } else {
+            Target::Project(expanded.trim_matches('/').to_string())
+        };
+        let job_name = n.job.as_deref().unwrap_or("?");
+        out.push(ctx.access(
+            job,
+            target,
+            Kind::NeedsProject,
+            false,
+            Confidence::High,
+            n.span,
+            format!("needs artifacts of job `{job_name}`"),
+        ));
+    }
+}

@@ -1,0 +1,373 @@
+//! A job's scripts as shell commands, for detectors.
+//!
+//! Script entries are joined into logical lines (backslash continuations), split into commands at
+//! unquoted `&&`, `||`, `;` and `|`, and tokenized into words with quotes removed. Heredoc bodies are kept
+//! apart as data (they are file contents, not commands). Shell assignments (`TOKEN=$CI_JOB_TOKEN`,
+//! `export URL=...`) are tracked so a later command's `$TOKEN` is known to be the job token.
+
+use crate::ci::jobs::{Job, Line};
+use crate::ci::vars::{Var, VarOrigin, Vars, var_ref};
+use crate::source::{SourceMap, Span};
+
+/// Variables that hold the job token without naming it.
+const TOKEN_ALIASES: &[&str] = &["CI_JOB_TOKEN", "CI_REGISTRY_PASSWORD", "CI_DEPENDENCY_PROXY_PASSWORD"];
+
+#[derive(Clone, Debug)]
+pub struct Command {
+    /// Words with quotes removed, variables not yet expanded.
+    pub words: Vec<String>,
+    /// The command as written (one logical line segment).
+    pub text: String,
+    /// Where the command starts in the source.
+    pub span: Span,
+    /// The script entry it comes from.
+    pub line: Span,
+    /// The command's input is piped from the previous command.
+    pub piped: bool,
+    /// The command reads the job token from a pipe (`echo $CI_JOB_TOKEN | docker login --password-stdin`).
+    pub token_on_stdin: bool,
+    /// Index of the command in the job, in execution order.
+    pub index: usize,
+}
+
+/// Heredoc content or other data written by the script (e.g. `cat > .npmrc <<EOF`).
+#[derive(Clone, Debug)]
+pub struct Data {
+    pub text: String,
+    pub span: Span,
+}
+
+/// A job's scripts, parsed once, with the variables needed to read them.
+pub struct Script {
+    pub commands: Vec<Command>,
+    pub data: Vec<Data>,
+    /// Job variables plus shell assignments (the last assignment wins).
+    pub vars: Vars,
+    /// Names of variables whose value is the job token.
+    pub token_vars: Vec<String>,
+}
+
+impl Script {
+    pub fn parse(job: &Job, sources: &SourceMap) -> Script {
+        let mut vars = job.vars.clone();
+        let mut token_vars: Vec<String> = TOKEN_ALIASES.iter().map(|s| s.to_string()).collect();
+        // CI/CD variables whose value is the job token (`API_TOKEN: $CI_JOB_TOKEN`).
+        for v in job.vars.list.iter() {
+            if v.origin != VarOrigin::Predefined && refs_any(&v.value, &token_vars) {
+                token_vars.push(v.name.clone());
+            }
+        }
+        let mut commands = Vec::new();
+        let mut data = Vec::new();
+        for line in job.all_lines() {
+            split_entry(line, sources, &mut commands, &mut data);
+        }
+        for (i, c) in commands.iter_mut().enumerate() {
+            c.index = i;
+        }
+        // Shell assignments, in order: `X=value`, `export X=value`, `X="$(...)"` (value kept as written).
+        for c in &commands {
+            let mut words = c.words.iter().map(String::as_str).peekable();
+            if matches!(words.peek(), Some(&("export" | "local" | "declare" | "readonly"))) {
+                words.next();
+            }
+            let assignments: Vec<&str> = words.take_while(|w| is_assignment(w)).collect();
+            let only_assignments = assignments.len() == c.words.len()
+                || (c.words.first().is_some_and(|w| matches!(w.as_str(), "export" | "local" | "declare" | "readonly"))
+                    && assignments.len() + 1 == c.words.len());
+            if !only_assignments {
+                continue;
+            }
+            for a in assignments {
+                let (name, value) = a.split_once('=').expect("checked");
+                if refs_any(value, &token_vars) && !token_vars.iter().any(|t| t == name) {
+                    token_vars.push(name.to_string());
+                }
+                let expanded = vars.expand(value);
+                vars.set(Var {
+                    name: name.to_string(),
+                    value: expanded,
+                    expand: true,
+                    origin: VarOrigin::Job,
+                    span: Some(c.span),
+                });
+            }
+        }
+        for i in 1..commands.len() {
+            let prev = &commands[i - 1];
+            let echoes = matches!(prev.words.first().map(String::as_str), Some("echo" | "printf" | "cat"))
+                && refs_any(&prev.text, &token_vars);
+            commands[i].token_on_stdin = commands[i].piped && echoes;
+        }
+        Script { commands, data, vars, token_vars }
+    }
+
+    /// Whether a text references the job token (directly or through an alias variable).
+    pub fn has_token(&self, s: &str) -> bool {
+        refs_any(s, &self.token_vars)
+    }
+
+    /// Expand job and shell variables.
+    pub fn expand(&self, s: &str) -> String {
+        self.vars.expand(s)
+    }
+}
+
+fn is_assignment(w: &str) -> bool {
+    match w.split_once('=') {
+        Some((name, _)) => {
+            !name.is_empty()
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                && !name.starts_with(|c: char| c.is_ascii_digit())
+        }
+        None => false,
+    }
+}
+
+/// Whether `s` references any of the variables (`$X` or `${X}`).
+pub fn refs_any(s: &str, names: &[String]) -> bool {
+    let mut i = 0;
+    while let Some(off) = s[i..].find('$') {
+        let at = i + off;
+        if let Some((name, end)) = var_ref(s, at) {
+            if names.iter().any(|n| n == name) {
+                return true;
+            }
+            i = end;
+        } else {
+            i = at + 1;
+        }
+    }
+    false
+}
+
+/// Split one script entry into commands and heredoc data.
+fn split_entry(line: &Line, sources: &SourceMap, commands: &mut Vec<Command>, data: &mut Vec<Data>) {
+    let mut logical = String::new();
+    let mut heredoc: Option<(String, String)> = None; // (terminator, body)
+    let physical: Vec<&str> = line.text.split('\n').collect();
+    for raw in physical {
+        let raw = raw.strip_suffix('\r').unwrap_or(raw);
+        if let Some((term, body)) = heredoc.as_mut() {
+            if raw.trim() == term {
+                let text = std::mem::take(body);
+                let first = text.lines().next().unwrap_or("").trim().to_string();
+                data.push(Data { span: sources.locate(line.span, &first), text });
+                heredoc = None;
+            } else {
+                body.push_str(raw);
+                body.push('\n');
+            }
+            continue;
+        }
+        if let Some(cont) = raw.strip_suffix('\\') {
+            logical.push_str(cont);
+            logical.push(' ');
+            continue;
+        }
+        logical.push_str(raw);
+        let text = std::mem::take(&mut logical);
+        if let Some(term) = heredoc_terminator(&text) {
+            heredoc = Some((term, String::new()));
+        }
+        push_commands(&text, line.span, sources, commands);
+    }
+    if !logical.trim().is_empty() {
+        push_commands(&logical, line.span, sources, commands);
+    }
+    if let Some((_, body)) = heredoc
+        && !body.is_empty()
+    {
+        let first = body.lines().next().unwrap_or("").trim().to_string();
+        data.push(Data { span: sources.locate(line.span, &first), text: body });
+    }
+}
+
+/// `<<EOF`, `<<-EOF`, `<<'EOF'`, `<<"EOF"` (not `<<<`).
+fn heredoc_terminator(text: &str) -> Option<String> {
+    let mut i = 0;
+    while let Some(off) = text[i..].find("<<") {
+        let at = i + off;
+        let rest = &text[at + 2..];
+        if rest.starts_with('<') {
+            i = at + 3;
+            continue;
+        }
+        let rest = rest.strip_prefix('-').unwrap_or(rest).trim_start();
+        let word: String = rest
+            .trim_start_matches(['\'', '"'])
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        if !word.is_empty() {
+            return Some(word);
+        }
+        i = at + 2;
+    }
+    None
+}
+
+/// Split a logical line at unquoted `&&`, `||`, `;`, `|` and push each command.
+fn push_commands(text: &str, entry: Span, sources: &SourceMap, commands: &mut Vec<Command>) {
+    let mut segments: Vec<(String, bool)> = Vec::new(); // (segment, follows a pipe)
+    let mut cur = String::new();
+    let (mut sq, mut dq) = (false, false);
+    let mut after_pipe = false;
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            '\\' if !sq => {
+                cur.push(c);
+                if let Some(&n) = chars.get(i + 1) {
+                    cur.push(n);
+                    i += 1;
+                }
+            }
+            '\'' if !dq => {
+                sq = !sq;
+                cur.push(c);
+            }
+            '"' if !sq => {
+                dq = !dq;
+                cur.push(c);
+            }
+            '#' if !sq && !dq && (cur.is_empty() || cur.ends_with(char::is_whitespace)) => break,
+            '&' | '|' | ';' if !sq && !dq => {
+                let double = chars.get(i + 1) == Some(&c);
+                if c == '&' && !double {
+                    cur.push(c); // `2>&1`, background `&`
+                } else {
+                    segments.push((std::mem::take(&mut cur), after_pipe));
+                    after_pipe = c == '|' && !double;
+                    if double {
+                        i += 1;
+                    }
+                }
+            }
+            _ => cur.push(c),
+        }
+        i += 1;
+    }
+    segments.push((cur, after_pipe));
+    for (seg, piped) in segments {
+        let seg = seg.trim().to_string();
+        if seg.is_empty() {
+            continue;
+        }
+        let words = strip_prefix_words(shell_words(&seg));
+        let first_fragment: String = seg.chars().take(60).collect();
+        let first_fragment = first_fragment.lines().next().unwrap_or("").to_string();
+        commands.push(Command {
+            span: sources.locate(entry, &first_fragment),
+            words,
+            text: seg,
+            line: entry,
+            piped,
+            token_on_stdin: false,
+            index: 0,
+        });
+    }
+}
+
+/// Words that only prefix the real command (`if ! git clone ...`, `sudo -E docker pull`, `FOO=1 curl ...`).
+const PREFIX_WORDS: &[&str] = &[
+    "if", "then", "else", "elif", "do", "while", "until", "!", "time", "sudo", "exec", "command", "nohup", "{", "(",
+    "retry", "eval",
+];
+
+/// The command's own words: prefix keywords and leading environment assignments removed
+/// (a command made only of assignments is kept as it is).
+pub fn strip_prefix_words(words: Vec<String>) -> Vec<String> {
+    let mut i = 0;
+    while i < words.len() {
+        let w = words[i].as_str();
+        if PREFIX_WORDS.contains(&w) || (w.starts_with('-') && i > 0 && words[i - 1] == "sudo") {
+            i += 1;
+        } else if w == "env" && i + 1 < words.len() {
+            i += 1;
+        } else if is_assignment(w) && words[i + 1..].iter().any(|x| !is_assignment(x)) && i + 1 < words.len() {
+            i += 1;
+        } else {
+            break;
+        }
+    }
+    words[i..].to_vec()
+}
+
+/// Shell words with quotes removed (variables are not expanded).
+pub fn shell_words(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let (mut sq, mut dq) = (false, false);
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' if !dq => {
+                sq = !sq;
+                in_word = true;
+            }
+            '"' if !sq => {
+                dq = !dq;
+                in_word = true;
+            }
+            '\\' if !sq => {
+                if let Some(n) = chars.next() {
+                    cur.push(n);
+                }
+                in_word = true;
+            }
+            c if c.is_whitespace() && !sq && !dq => {
+                if in_word {
+                    out.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            c => {
+                cur.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if in_word {
+        out.push(cur);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_and_quotes() {
+        assert_eq!(shell_words(r#"curl -H "JOB-TOKEN: $T" 'a b' c\ d"#), ["curl", "-H", "JOB-TOKEN: $T", "a b", "c d"]);
+    }
+
+    #[test]
+    fn prefix_words_are_dropped() {
+        let w = |s: &str| strip_prefix_words(shell_words(s));
+        assert_eq!(w("if ! git clone x; then")[0], "git");
+        assert_eq!(w("sudo -E docker pull img")[0], "docker");
+        assert_eq!(w("GIT_TRACE=1 git fetch")[0], "git");
+        assert_eq!(w("TOKEN=$CI_JOB_TOKEN"), ["TOKEN=$CI_JOB_TOKEN"]);
+    }
+
+    #[test]
+    fn heredoc_terminators() {
+        assert_eq!(heredoc_terminator("cat > .npmrc <<EOF").as_deref(), Some("EOF"));
+        assert_eq!(heredoc_terminator("cat <<-'END'").as_deref(), Some("END"));
+        assert_eq!(heredoc_terminator("cat <<< \"$X\""), None);
+    }
+
+    #[test]
+    fn token_references() {
+        let names = vec!["CI_JOB_TOKEN".to_string()];
+        assert!(refs_any("a ${CI_JOB_TOKEN} b", &names));
+        assert!(refs_any("$CI_JOB_TOKEN", &names));
+        assert!(!refs_any("$CI_JOB_TOKEN_X", &names));
+        assert!(!refs_any("CI_JOB_TOKEN", &names));
+    }
+}

@@ -1,0 +1,89 @@
+//! The default output: findings as miette diagnostics with source snippets, then the edge table and a summary.
+
+use super::diagnostics::{Parts, render_parts};
+use super::summary;
+use crate::audit::{Audit, EdgeStatus};
+use crate::finding::Finding;
+use crate::redact::redact;
+use std::fmt::Write;
+use tabled::settings::Style;
+use tabled::{Table, Tabled};
+
+#[derive(Tabled)]
+struct Row {
+    caller: String,
+    callee: String,
+    kinds: String,
+    permissions: String,
+    status: String,
+    evidence: String,
+}
+
+pub fn render(audit: &Audit, findings: &[Finding], color: bool) -> String {
+    let sources = &audit.snap.sources;
+    let mut o = String::new();
+    for f in findings {
+        let parts = Parts {
+            severity: f.severity,
+            code: Some(f.rule),
+            message: &f.message,
+            span: f.span,
+            file: None,
+            help: f.help.as_deref(),
+        };
+        o.push_str(&render_parts(&parts, sources, color));
+        o.push('\n');
+    }
+    let rows: Vec<Row> = audit
+        .edges
+        .iter()
+        .filter(|e| e.status != EdgeStatus::Relation)
+        .map(|e| {
+            let evidence = match e.accesses.first() {
+                Some(&i) => {
+                    let a = &audit.accesses[i];
+                    let more =
+                        if e.accesses.len() > 1 { format!(" (+{} more)", e.accesses.len() - 1) } else { String::new() };
+                    format!("{}:{}{more}", sources.get(a.span.file).display, a.span.line)
+                }
+                None => String::new(),
+            };
+            Row {
+                caller: e.caller.clone(),
+                callee: redact(&e.callee).into_owned(),
+                kinds: e.kinds.iter().cloned().collect::<Vec<_>>().join(", "),
+                permissions: e.permissions.iter().copied().collect::<Vec<_>>().join(", "),
+                status: e.status.as_str().to_string(),
+                evidence,
+            }
+        })
+        .collect();
+    if rows.is_empty() {
+        o.push_str("No job-token accesses found.\n");
+    } else {
+        let _ = writeln!(o, "Job-token edges:");
+        let _ = writeln!(o, "{}", Table::new(rows).with(Style::sharp()));
+    }
+    for p in audit.pipelines.iter().filter(|p| p.status == crate::ci::Status::Failed) {
+        let _ = writeln!(
+            o,
+            "project `{}` could not be fully resolved ({} error(s), see above)",
+            p.project,
+            p.diagnostics.len()
+        );
+    }
+    let s = summary(audit, findings);
+    let statuses: Vec<String> = s.by_status.iter().map(|(k, v)| format!("{v} {k}")).collect();
+    let failed = if s.failed > 0 { format!(" ({} failed)", s.failed) } else { String::new() };
+    let _ = writeln!(
+        o,
+        "{} projects{failed}, {} job-token edges ({}), findings: {} error(s), {} warning(s), {} note(s)",
+        s.projects,
+        s.edges,
+        if statuses.is_empty() { "none".to_string() } else { statuses.join(", ") },
+        s.errors,
+        s.warnings,
+        s.notes
+    );
+    o
+}
