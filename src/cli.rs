@@ -56,15 +56,18 @@ pub struct AuditArgs {
     pub snapshot: PathBuf,
     #[arg(long, value_enum, default_value_t = AuditFormat::Human)]
     pub format: AuditFormat,
-    /// Exit with 1 when a finding is at or above this severity.
-    #[arg(long, value_enum, default_value_t = FailOn::Error)]
-    pub fail_on: FailOn,
-    /// `overbroad-group-entry`: only group entries covering at least this many snapshot projects.
-    #[arg(long, default_value_t = 3)]
-    pub overbroad_min_projects: usize,
-    /// `overbroad-group-entry`: fires when fewer than this percentage of the covered projects are callers.
-    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u8).range(1..=100))]
-    pub overbroad_max_used_percent: u8,
+    /// Audit policy (rules, severities, thresholds, fail_on); default: `.tokenscope.yml` in the snapshot.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Exit with 1 when a finding is at or above this severity [default: error, or the policy's `fail_on`].
+    #[arg(long, value_enum)]
+    pub fail_on: Option<FailOn>,
+    /// `overbroad-group-entry`: only group entries covering at least this many snapshot projects [default: 3].
+    #[arg(long)]
+    pub overbroad_min_projects: Option<usize>,
+    /// `overbroad-group-entry`: fires when fewer than this percentage of the covered projects are callers [default: 50].
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub overbroad_max_used_percent: Option<u8>,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -168,11 +171,17 @@ fn audit(args: AuditArgs) -> u8 {
     for p in &pipelines {
         print_diagnostics(&p.diagnostics, &snap.sources);
     }
-    let config = crate::audit::AuditConfig {
-        overbroad_min_projects: args.overbroad_min_projects,
-        overbroad_max_used_percent: args.overbroad_max_used_percent as usize,
+    let mut policy = match load_policy(&args, &snap) {
+        Ok(p) => p,
+        Err(code) => return code,
     };
-    let (audit, findings) = crate::audit::run(&snap, &pipelines, config);
+    if let Some(n) = args.overbroad_min_projects {
+        policy.overbroad_min_projects = Some(n);
+    }
+    if let Some(n) = args.overbroad_max_used_percent {
+        policy.overbroad_max_used_percent = Some(n as usize);
+    }
+    let (audit, findings) = crate::audit::run(&snap, &pipelines, &policy);
     match args.format {
         AuditFormat::Human => emit(&report::human::render(&audit, &findings, report::diagnostics::use_color())),
         AuditFormat::Json => {
@@ -180,11 +189,17 @@ fn audit(args: AuditArgs) -> u8 {
             emit(&(serde_json::to_string_pretty(&doc).expect("JSON") + "\n"));
         }
     }
-    let threshold = match args.fail_on {
-        FailOn::Error => Some(crate::diag::Severity::Error),
-        FailOn::Warning => Some(crate::diag::Severity::Warning),
-        FailOn::Note => Some(crate::diag::Severity::Note),
-        FailOn::Never => None,
+    use crate::config::FailOn as Policy;
+    let fail_on = match args.fail_on {
+        Some(FailOn::Error) => Policy::At(crate::diag::Severity::Error),
+        Some(FailOn::Warning) => Policy::At(crate::diag::Severity::Warning),
+        Some(FailOn::Note) => Policy::At(crate::diag::Severity::Note),
+        Some(FailOn::Never) => Policy::Never,
+        None => policy.fail_on.unwrap_or(Policy::At(crate::diag::Severity::Error)),
+    };
+    let threshold = match fail_on {
+        Policy::At(s) => Some(s),
+        Policy::Never => None,
     };
     if pipelines.iter().any(|p| p.status == Status::Failed) {
         exit::PARTIAL
@@ -213,4 +228,24 @@ fn rules() -> u8 {
         .collect();
     emit(&format!("{}\n", Table::new(rows).with(Style::sharp())));
     exit::OK
+}
+
+/// The audit policy: `--config FILE`, else `.tokenscope.yml` in the snapshot, else the defaults.
+fn load_policy(args: &AuditArgs, snap: &Snapshot) -> Result<crate::config::Config, u8> {
+    let ids: Vec<&str> = crate::audit::registry().iter().map(|r| r.meta().id).collect();
+    let (path, display) = match &args.config {
+        Some(p) => (p.clone(), p.display().to_string()),
+        None => {
+            let p = snap.root.join(crate::config::CONFIG_NAME);
+            if !p.is_file() {
+                return Ok(crate::config::Config::default());
+            }
+            (p, crate::config::CONFIG_NAME.to_string())
+        }
+    };
+    crate::config::load(&path, &display, &snap.sources, &ids).map_err(|errors| {
+        print_diagnostics(&errors, &snap.sources);
+        eprintln!("error: the audit policy has {} error(s); nothing was audited", errors.len());
+        exit::USAGE
+    })
 }

@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod ci;
 pub mod cli;
+pub mod config;
 pub mod detect;
 pub mod diag;
 pub mod finding;

@@ -53,6 +53,6 @@ mod tests {
         assert_eq!(redact("glpat-short"), "glpat-short");
         assert_eq!(redact("$CI_JOB_TOKEN"), "$CI_JOB_TOKEN");
         assert_eq!(mask("a glpat-abcdefgh12 b").len(), "a glpat-abcdefgh12 b".len());
-        assert_eq!(mask("a glpat-abcdefgh12 b"), "a glpat-************ b");
+        assert_eq!(mask("a glpat-abcdefgh12 b"), "a glpat-********** b");
     }
 }

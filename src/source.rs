@@ -128,6 +128,13 @@ impl SourceMap {
         span
     }
 
+    /// Compare two spans by file path, then position. File ids depend on the order in which threads read
+    /// files, so output is always ordered with this, never by `Span`'s own order.
+    pub fn cmp_spans(&self, a: Span, b: Span) -> std::cmp::Ordering {
+        let (fa, fb) = (self.get(a.file), self.get(b.file));
+        (fa.display.as_str(), a.start, a.end).cmp(&(fb.display.as_str(), b.start, b.end))
+    }
+
     /// `file:line:column` of a span.
     pub fn describe(&self, span: Span) -> String {
         format!("{}:{}:{}", self.get(span.file).display, span.line, span.col)

@@ -22,10 +22,10 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-fn jobs_json(snapshot: &Path) -> serde_json::Value {
+fn audit_json(snapshot: &Path) -> serde_json::Value {
     let out = assert_cmd::Command::cargo_bin("tokenscope")
         .unwrap()
-        .args(["jobs", snapshot.to_str().unwrap(), "--format", "json"])
+        .args(["audit", snapshot.to_str().unwrap(), "--format", "json", "--fail-on", "never"])
         .output()
         .unwrap();
     assert!(matches!(out.status.code(), Some(0 | 3)), "tokenscope crashed: {}", String::from_utf8_lossy(&out.stderr));
@@ -65,7 +65,7 @@ fn corpus_projects_resolve() {
         }
     }
     fs::write(tmp.path().join("tokenscope.yaml"), manifest).unwrap();
-    let doc = jobs_json(tmp.path());
+    let doc = audit_json(tmp.path());
     let projects = doc["projects"].as_array().unwrap();
     assert_eq!(projects.len(), names.len());
 
@@ -73,8 +73,8 @@ fn corpus_projects_resolve() {
     let mut problems: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for p in projects {
         let path = p["path"].as_str().unwrap();
-        let n_jobs = p["jobs"].as_array().unwrap().len();
-        let n_files = 1 + p["includes"].as_array().unwrap().len();
+        let n_jobs = p["jobs"].as_u64().unwrap() as usize;
+        let n_files = p["files"].as_u64().unwrap() as usize;
         files += n_files;
         jobs += n_jobs;
         println!(
@@ -91,6 +91,18 @@ fn corpus_projects_resolve() {
         assert_ne!(p["status"], "no-ci", "{path}: root file not found");
     }
     println!("corpus: {} roots, {files} files, {jobs} jobs resolved", projects.len());
+    for e in doc["edges"].as_array().unwrap() {
+        let ev = &e["evidence"][0];
+        println!(
+            "  access {} -> {} [{}] {} at {}:{}",
+            e["caller"].as_str().unwrap(),
+            e["callee"].as_str().unwrap(),
+            e["kinds"].as_array().unwrap().iter().filter_map(|k| k.as_str()).collect::<Vec<_>>().join(","),
+            e["status"].as_str().unwrap(),
+            ev["file"].as_str().unwrap(),
+            ev["line"]
+        );
+    }
     assert!(jobs > 2000, "expected the corpus's ~2,500 jobs, got {jobs}");
     assert!(problems.is_empty(), "errors on files GitLab accepts: {problems:#?}");
 }
@@ -120,10 +132,10 @@ fn schema_positive_files_load() {
         }
     }
     fs::write(tmp.path().join("tokenscope.yaml"), manifest).unwrap();
-    let doc = jobs_json(tmp.path());
+    let doc = audit_json(tmp.path());
     let mut jobs = 0;
     for p in doc["projects"].as_array().unwrap() {
-        jobs += p["jobs"].as_array().unwrap().len();
+        jobs += p["jobs"].as_u64().unwrap() as usize;
         for e in p["errors"].as_array().unwrap() {
             let msg = e["message"].as_str().unwrap();
             // The schema tests name include files that are not part of the test set.

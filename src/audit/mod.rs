@@ -13,6 +13,7 @@ pub mod unresolved_target;
 pub mod unused_allowlist_entry;
 
 use crate::ci::Pipeline;
+use crate::config::Config;
 use crate::detect::{self, Access, Confidence, Target};
 use crate::diag::Severity;
 use crate::finding::Finding;
@@ -142,7 +143,8 @@ impl<'a> Audit<'a> {
 }
 
 /// Detect, build the graph, compute edges, run the rules. Findings come sorted (most severe first).
-pub fn run<'a>(snap: &'a Snapshot, pipelines: &'a [Pipeline], config: AuditConfig) -> (Audit<'a>, Vec<Finding>) {
+pub fn run<'a>(snap: &'a Snapshot, pipelines: &'a [Pipeline], policy: &Config) -> (Audit<'a>, Vec<Finding>) {
+    let config = policy.audit_config();
     let per_project: Vec<Vec<Access>> = pipelines.par_iter().map(|p| detect::detect(snap, p)).collect();
     let accesses: Vec<Access> = per_project.into_iter().flatten().collect();
     let graph = OrgGraph::build(snap.manifest.projects.keys().map(String::as_str), pipelines, &accesses);
@@ -151,7 +153,11 @@ pub fn run<'a>(snap: &'a Snapshot, pipelines: &'a [Pipeline], config: AuditConfi
         .map(|(caller, callee, data)| {
             let mut seen = BTreeSet::new();
             let mut idx: Vec<usize> = data.accesses.clone();
-            idx.sort_by_key(|&i| (std::cmp::Reverse(accesses[i].confidence), accesses[i].span));
+            let src = &snap.sources;
+            idx.sort_by(|&x, &y| {
+                let (a, b) = (&accesses[x], &accesses[y]);
+                b.confidence.cmp(&a.confidence).then_with(|| src.cmp_spans(a.span, b.span))
+            });
             idx.retain(|&i| seen.insert(accesses[i].span));
             let kinds = data.accesses.iter().map(|&i| accesses[i].kind.name()).collect();
             let permissions = data.accesses.iter().filter_map(|&i| accesses[i].permission).collect();
@@ -164,7 +170,7 @@ pub fn run<'a>(snap: &'a Snapshot, pipelines: &'a [Pipeline], config: AuditConfi
                 _ => (EdgeStatus::Relation, None),
             };
             let mut spans = data.spans.clone();
-            spans.sort();
+            spans.sort_by(|a, b| snap.sources.cmp_spans(*a, *b));
             spans.dedup();
             Edge {
                 caller: caller.to_string(),
@@ -187,17 +193,22 @@ pub fn run<'a>(snap: &'a Snapshot, pipelines: &'a [Pipeline], config: AuditConfi
     edges.sort_by(|a, b| (&a.callee, &a.caller, a.relation).cmp(&(&b.callee, &b.caller, b.relation)));
     let audit = Audit { snap, pipelines, accesses, graph, edges, config };
     let mut findings = Vec::new();
-    for rule in registry() {
+    for rule in registry().into_iter().filter(|r| policy.enabled(r.meta().id)) {
+        let start = findings.len();
         rule.check(&audit, &mut findings);
+        if let Some(severity) = policy.severity(rule.meta().id) {
+            findings[start..].iter_mut().for_each(|f| f.severity = severity);
+        }
     }
+    let src = &snap.sources;
     findings.sort_by(|a, b| {
-        (std::cmp::Reverse(a.severity), &a.project, a.rule, a.span, &a.fingerprint).cmp(&(
-            std::cmp::Reverse(b.severity),
-            &b.project,
-            b.rule,
-            b.span,
-            &b.fingerprint,
-        ))
+        (std::cmp::Reverse(a.severity), &a.project, a.rule)
+            .cmp(&(std::cmp::Reverse(b.severity), &b.project, b.rule))
+            .then_with(|| match (a.span, b.span) {
+                (Some(x), Some(y)) => src.cmp_spans(x, y),
+                (x, y) => x.is_some().cmp(&y.is_some()),
+            })
+            .then_with(|| a.fingerprint.cmp(&b.fingerprint))
     });
     (audit, findings)
 }

@@ -5,6 +5,7 @@ use super::vars::{Var, VarOrigin, Vars};
 use crate::diag::Diagnostic;
 use crate::source::Span;
 use crate::yaml::{Map, Node, Value};
+use std::sync::Arc;
 
 /// Top-level keys that are keywords, not jobs.
 pub const RESERVED: &[&str] = &[
@@ -271,6 +272,12 @@ pub fn build(top: &Map, predefined: &Vars, diags: &mut Vec<Diagnostic>) -> Vec<J
         }
     }
     let globals = top.get("variables").map(|v| read_variables(v, VarOrigin::Global, diags)).unwrap_or_default();
+    // Jobs that inherit every global variable (the usual case) share one base set.
+    let mut all_globals = predefined.clone();
+    for g in &globals {
+        all_globals.set(g.clone());
+    }
+    let (predefined_base, globals_base) = (Arc::new(predefined.clone()), Arc::new(all_globals));
 
     let mut jobs = Vec::new();
     for (key, node) in &top.entries {
@@ -293,12 +300,16 @@ pub fn build(top: &Map, predefined: &Vars, diags: &mut Vec<Diagnostic>) -> Vec<J
             }
         }
         let stage = m.get("stage").and_then(Node::as_str).unwrap_or("test").to_string();
-        let mut vars = predefined.clone();
-        for g in &globals {
-            if inherits(own, "variables", &g.name) {
-                vars.set(g.clone());
+        let mut vars = match own.get("inherit").and_then(|i| i.get("variables")) {
+            None => Vars::over(globals_base.clone()),
+            Some(_) => {
+                let mut v = Vars::over(predefined_base.clone());
+                for g in globals.iter().filter(|g| inherits(own, "variables", &g.name)) {
+                    v.set(g.clone());
+                }
+                v
             }
-        }
+        };
         if let Some(v) = m.get("variables") {
             for var in read_variables(v, VarOrigin::Job, diags) {
                 vars.set(var);
@@ -306,7 +317,7 @@ pub fn build(top: &Map, predefined: &Vars, diags: &mut Vec<Diagnostic>) -> Vec<J
         }
         let resolved = Node { span: node.span, tag: None, value: Value::Map(m) };
         let m = resolved.as_map().expect("built as a map");
-        let base = Job {
+        let mut base = Job {
             name: key.name.clone(),
             key: key.name.clone(),
             child_of: None,
@@ -324,9 +335,10 @@ pub fn build(top: &Map, predefined: &Vars, diags: &mut Vec<Diagnostic>) -> Vec<J
             vars,
             needs: read_needs(m.get("needs")),
             trigger: read_trigger(m.get("trigger")),
-            node: resolved.clone(),
+            node: Node::new(resolved.span, Value::Null),
         };
         let combos = matrix(&key.name, m.get("parallel"), diags);
+        base.node = resolved;
         let instances: Vec<Job> = if combos.is_empty() {
             vec![base]
         } else {

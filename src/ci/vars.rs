@@ -3,6 +3,7 @@
 use crate::snapshot::manifest::{Instance, Project, Visibility};
 use crate::source::Span;
 use serde::Serialize;
+use std::sync::Arc;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -24,22 +25,48 @@ pub struct Var {
 }
 
 /// An ordered set of variables; a later definition of a name replaces the earlier one.
+///
+/// Sets are layered: a job's variables sit on a shared base (predefined and global variables) instead of
+/// copying it, so thousands of jobs do not each hold their own copy of the same variables.
 #[derive(Clone, Debug, Default)]
 pub struct Vars {
-    pub list: Vec<Var>,
+    base: Option<Arc<Vars>>,
+    list: Vec<Var>,
 }
 
 impl Vars {
+    /// An empty layer on top of `base`.
+    pub fn over(base: Arc<Vars>) -> Vars {
+        Vars { base: Some(base), list: Vec::new() }
+    }
     pub fn get(&self, name: &str) -> Option<&Var> {
-        self.list.iter().rev().find(|v| v.name == name)
+        match self.list.iter().rev().find(|v| v.name == name) {
+            Some(v) => Some(v),
+            None => self.base.as_ref().and_then(|b| b.get(name)),
+        }
     }
     pub fn set(&mut self, var: Var) {
         self.list.retain(|v| v.name != var.name);
         self.list.push(var);
     }
+    /// Every variable in effect, in definition order (a redefinition moves the name to its new place).
+    pub fn all(&self) -> Vec<&Var> {
+        let mut layers: Vec<&[Var]> = Vec::new();
+        let mut cur = Some(self);
+        while let Some(v) = cur {
+            layers.push(&v.list);
+            cur = v.base.as_deref();
+        }
+        // Walk from the newest definition back, keeping the first seen of each name, then restore order.
+        let mut seen = std::collections::HashSet::new();
+        let mut out: Vec<&Var> =
+            layers.iter().flat_map(|l| l.iter().rev()).filter(|v| seen.insert(v.name.as_str())).collect();
+        out.reverse();
+        out
+    }
     /// Variables that are not predefined, in definition order.
     pub fn defined(&self) -> impl Iterator<Item = &Var> {
-        self.list.iter().filter(|v| v.origin != VarOrigin::Predefined)
+        self.all().into_iter().filter(|v| v.origin != VarOrigin::Predefined)
     }
 
     /// Expand `$VAR` and `${VAR}` references, recursively through variable values (as the runner does).
@@ -114,7 +141,7 @@ pub fn slug(s: &str) -> String {
 pub fn predefined(instance: &Instance, project: &Project) -> Vars {
     let mut vars = Vars::default();
     let mut set = |name: &str, value: String| {
-        vars.list.push(Var { name: name.to_string(), value, expand: false, origin: VarOrigin::Predefined, span: None })
+        vars.set(Var { name: name.to_string(), value, expand: false, origin: VarOrigin::Predefined, span: None })
     };
     let url = instance.url.clone();
     let (protocol, _) = url.split_once("://").unwrap_or(("https", ""));

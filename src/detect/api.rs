@@ -73,10 +73,8 @@ fn method(c: &Command) -> String {
         match word.as_str() {
             "-X" | "--request" => return next(),
             "-T" | "--upload-file" => m = "PUT".into(),
-            "-d" | "--data" | "--data-raw" | "--data-binary" | "--data-urlencode" | "-F" | "--form" => {
-                if m == "GET" {
-                    m = "POST".into()
-                }
+            "-d" | "--data" | "--data-raw" | "--data-binary" | "--data-urlencode" | "-F" | "--form" if m == "GET" => {
+                m = "POST".into()
             }
             "-G" | "--get" => get_flag = true,
             "-I" | "--head" => m = "HEAD".into(),

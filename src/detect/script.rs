@@ -52,8 +52,8 @@ impl Script {
         let mut vars = job.vars.clone();
         let mut token_vars: Vec<String> = TOKEN_ALIASES.iter().map(|s| s.to_string()).collect();
         // CI/CD variables whose value is the job token (`API_TOKEN: $CI_JOB_TOKEN`).
-        for v in job.vars.list.iter() {
-            if v.origin != VarOrigin::Predefined && refs_any(&v.value, &token_vars) {
+        for v in job.vars.defined() {
+            if refs_any(&v.value, &token_vars) {
                 token_vars.push(v.name.clone());
             }
         }
@@ -279,21 +279,22 @@ const PREFIX_WORDS: &[&str] = &[
 
 /// The command's own words: prefix keywords and leading environment assignments removed
 /// (a command made only of assignments is kept as it is).
-pub fn strip_prefix_words(words: Vec<String>) -> Vec<String> {
+pub fn strip_prefix_words(mut words: Vec<String>) -> Vec<String> {
     let mut i = 0;
     while i < words.len() {
         let w = words[i].as_str();
-        if PREFIX_WORDS.contains(&w) || (w.starts_with('-') && i > 0 && words[i - 1] == "sudo") {
-            i += 1;
-        } else if w == "env" && i + 1 < words.len() {
-            i += 1;
-        } else if is_assignment(w) && words[i + 1..].iter().any(|x| !is_assignment(x)) && i + 1 < words.len() {
-            i += 1;
-        } else {
+        let rest_is_command = words[i + 1..].iter().any(|x| !is_assignment(x));
+        let prefix = PREFIX_WORDS.contains(&w)
+            || (w.starts_with('-') && i > 0 && words[i - 1] == "sudo")
+            || (w == "env" && i + 1 < words.len())
+            || (is_assignment(w) && rest_is_command);
+        if !prefix {
             break;
         }
+        i += 1;
     }
-    words[i..].to_vec()
+    words.drain(..i);
+    words
 }
 
 /// Shell words with quotes removed (variables are not expanded).

@@ -1,6 +1,7 @@
 //! `tokenscope jobs`: every project's resolved jobs, as text or JSON.
 
-use crate::ci::jobs::{Image, Line};
+use crate::ci::jobs::{Image, Job, Line};
+use crate::ci::vars::{Var, VarOrigin};
 use crate::ci::{Pipeline, Status};
 use crate::diag::Location;
 use crate::redact::redact;
@@ -20,6 +21,47 @@ fn image_json(sources: &SourceMap, i: &Image) -> Value {
     json!({"name": redact(&i.name), "location": loc(sources, i.span)})
 }
 
+/// The variables a job adds to its project's global ones: job-level, matrix, forwarded to a child
+/// pipeline, or a global the child pipeline defines differently. Globals are listed once per project.
+fn own_vars<'j>(j: &'j Job, p: &Pipeline) -> Vec<&'j Var> {
+    j.vars
+        .defined()
+        .filter(|v| {
+            v.origin != VarOrigin::Global
+                || p.global_vars.get(&v.name).is_none_or(|g| g.value != v.value || g.span != v.span)
+        })
+        .collect()
+}
+
+/// Which of the project's global variables the job inherits: "all", "none", or the names.
+fn inherited_globals(j: &Job, p: &Pipeline) -> Value {
+    let globals: Vec<&Var> = p.global_vars.defined().collect();
+    let inherited: Vec<&str> = globals
+        .iter()
+        .filter(|g| j.vars.get(&g.name).is_some_and(|v| v.span == g.span || v.origin != VarOrigin::Global))
+        .map(|g| g.name.as_str())
+        .collect();
+    if inherited.len() == globals.len() {
+        json!("all")
+    } else if inherited.is_empty() {
+        json!("none")
+    } else {
+        json!(inherited)
+    }
+}
+
+fn var_json(v: &Var, sources: &SourceMap) -> Value {
+    json!({"name": v.name, "value": redact(&v.value), "origin": v.origin, "expand": v.expand,
+           "location": v.span.map(|s| loc(sources, s))})
+}
+
+fn var_line(o: &mut String, indent: &str, v: &Var, sources: &SourceMap) {
+    let at = v.span.map(|s| format!("  {}", loc(sources, s))).unwrap_or_default();
+    let raw = if v.expand { "" } else { " (expand: false)" };
+    let origin = serde_json::to_value(v.origin).ok().and_then(|x| x.as_str().map(str::to_string)).unwrap_or_default();
+    let _ = writeln!(o, "{indent}var {}={}{raw}  [{origin}]{at}", v.name, redact(&v.value));
+}
+
 fn status_str(s: Status) -> &'static str {
     match s {
         Status::Ok => "ok",
@@ -37,14 +79,7 @@ pub fn to_json(pipelines: &[&Pipeline], sources: &SourceMap) -> Value {
                 .jobs
                 .iter()
                 .map(|j| {
-                    let vars: Vec<Value> = j
-                        .vars
-                        .defined()
-                        .map(|v| {
-                            json!({"name": v.name, "value": redact(&v.value), "origin": v.origin, "expand": v.expand,
-                                   "location": v.span.map(|s| loc(sources, s))})
-                        })
-                        .collect();
+                    let vars: Vec<Value> = own_vars(j, p).into_iter().map(|v| var_json(v, sources)).collect();
                     let needs: Vec<Value> = j
                         .needs
                         .iter()
@@ -61,6 +96,7 @@ pub fn to_json(pipelines: &[&Pipeline], sources: &SourceMap) -> Value {
                         "image": j.image.as_ref().map(|i| image_json(sources, i)),
                         "services": j.services.iter().map(|i| image_json(sources, i)).collect::<Vec<_>>(),
                         "variables": vars,
+                        "global_variables": inherited_globals(j, p),
                         "before_script": lines_json(sources, &j.before_script),
                         "script": lines_json(sources, &j.script),
                         "after_script": lines_json(sources, &j.after_script),
@@ -71,8 +107,10 @@ pub fn to_json(pipelines: &[&Pipeline], sources: &SourceMap) -> Value {
                     })
                 })
                 .collect();
+            let globals: Vec<Value> = p.global_vars.defined().map(|v| var_json(v, sources)).collect();
             json!({
                 "path": p.project,
+                "variables": globals,
                 "status": status_str(p.status),
                 "config_file": p.config_file,
                 "errors": p.diagnostics.iter().map(|d| json!({"severity": d.severity, "message": redact(&d.message),
@@ -111,6 +149,9 @@ pub fn to_text(pipelines: &[&Pipeline], sources: &SourceMap) -> String {
         for d in &p.diagnostics {
             let _ = writeln!(o, "  {}", redact(&d.one_line(sources)));
         }
+        for v in p.global_vars.defined() {
+            var_line(&mut o, "  ", v, sources);
+        }
         for j in &p.jobs {
             let child = j.child_of.as_ref().map(|c| format!(" (child pipeline of `{c}`)")).unwrap_or_default();
             let _ = writeln!(o, "  job {}{child}  [stage {}]  {}", j.name, j.stage, loc(sources, j.span));
@@ -120,14 +161,18 @@ pub fn to_text(pipelines: &[&Pipeline], sources: &SourceMap) -> String {
                 let shown = if expanded == i.name { String::new() } else { format!(" (= {})", redact(&expanded)) };
                 let _ = writeln!(o, "    {what}: {}{shown}  {}", redact(&i.name), loc(sources, i.span));
             }
-            for v in j.vars.defined() {
-                let at = v.span.map(|s| format!("  {}", loc(sources, s))).unwrap_or_default();
-                let raw = if v.expand { "" } else { " (expand: false)" };
-                let origin = serde_json::to_value(v.origin)
-                    .ok()
-                    .and_then(|x| x.as_str().map(str::to_string))
-                    .unwrap_or_default();
-                let _ = writeln!(o, "    var {}={}{raw}  [{origin}]{at}", v.name, redact(&v.value));
+            match inherited_globals(j, p) {
+                Value::String(s) if s == "all" => {}
+                Value::String(s) => {
+                    let _ = writeln!(o, "    inherits global variables: {s}");
+                }
+                v => {
+                    let names: Vec<&str> = v.as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+                    let _ = writeln!(o, "    inherits global variables: {}", names.join(", "));
+                }
+            }
+            for v in own_vars(j, p) {
+                var_line(&mut o, "    ", v, sources);
             }
             for (section, lines) in
                 [("before_script", &j.before_script), ("script", &j.script), ("after_script", &j.after_script)]

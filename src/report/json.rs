@@ -31,7 +31,8 @@ pub fn render(audit: &Audit, findings: &[Finding]) -> Value {
                 .iter()
                 .map(|u| json!({"kind": u.kind, "target": redact(&u.target), "reason": u.reason, "location": Location::of(sources, u.from)}))
                 .collect();
-            json!({"path": p.project, "status": status, "errors": errors, "unresolved_includes": unresolved})
+            json!({"path": p.project, "status": status, "jobs": p.jobs.len(), "files": 1 + p.includes.len(),
+                   "errors": errors, "unresolved_includes": unresolved})
         })
         .collect();
     let mut edges = Vec::new();

@@ -1,0 +1,199 @@
+//! Audit policy: which rules run, at which severity, with which thresholds, and what fails the run.
+//!
+//! Read from `--config FILE`, else `.tokenscope.yml` at the snapshot root. `policies/` holds ready-made
+//! policies. Read strictly, like the manifest: every problem is an error at its line.
+
+use crate::audit::AuditConfig;
+use crate::diag::{Diagnostic, Severity};
+use crate::source::{SourceFile, SourceMap};
+use crate::yaml::{self, Node};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+pub const CONFIG_NAME: &str = ".tokenscope.yml";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailOn {
+    At(Severity),
+    Never,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct RuleSetting {
+    pub enabled: Option<bool>,
+    pub severity: Option<Severity>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Config {
+    pub fail_on: Option<FailOn>,
+    pub rules: BTreeMap<String, RuleSetting>,
+    pub overbroad_min_projects: Option<usize>,
+    pub overbroad_max_used_percent: Option<usize>,
+}
+
+impl Config {
+    pub fn enabled(&self, rule: &str) -> bool {
+        self.rules.get(rule).and_then(|r| r.enabled).unwrap_or(true)
+    }
+
+    pub fn severity(&self, rule: &str) -> Option<Severity> {
+        self.rules.get(rule).and_then(|r| r.severity)
+    }
+
+    /// The thresholds the audit uses, over the defaults.
+    pub fn audit_config(&self) -> AuditConfig {
+        let d = AuditConfig::default();
+        AuditConfig {
+            overbroad_min_projects: self.overbroad_min_projects.unwrap_or(d.overbroad_min_projects),
+            overbroad_max_used_percent: self.overbroad_max_used_percent.unwrap_or(d.overbroad_max_used_percent),
+        }
+    }
+}
+
+fn severity(s: &str) -> Option<Severity> {
+    match s {
+        "error" => Some(Severity::Error),
+        "warning" => Some(Severity::Warning),
+        "note" => Some(Severity::Note),
+        _ => None,
+    }
+}
+
+pub fn fail_on(s: &str) -> Option<FailOn> {
+    if s == "never" { Some(FailOn::Never) } else { severity(s).map(FailOn::At) }
+}
+
+/// Load a config file. `known_rules` are the registry's ids: an unknown id is an error.
+pub fn load(path: &Path, display: &str, sources: &SourceMap, known_rules: &[&str]) -> Result<Config, Vec<Diagnostic>> {
+    let id = crate::snapshot::read_source(sources, path, display.to_string(), None, None).map_err(|d| vec![d])?;
+    parse(sources, id, known_rules)
+}
+
+/// Parse a registered config file.
+pub fn parse(sources: &SourceMap, id: crate::source::FileId, known_rules: &[&str]) -> Result<Config, Vec<Diagnostic>> {
+    let parsed = yaml::parse(sources, id).map_err(|e| vec![Diagnostic::error(e.message).at(e.span)])?;
+    let mut errors = Vec::new();
+    let mut cfg = Config::default();
+    let Some(doc) = parsed.docs.first() else { return Ok(cfg) };
+    if doc.is_null() {
+        return Ok(cfg);
+    }
+    let Some(top) = doc.as_map() else {
+        return Err(vec![Diagnostic::error(format!("the config must be a map, found {}", doc.kind())).at(doc.span)]);
+    };
+    for (k, v) in &top.entries {
+        match k.name.as_str() {
+            "fail_on" => match v.as_str().and_then(fail_on) {
+                Some(f) => cfg.fail_on = Some(f),
+                None => errors.push(Diagnostic::error("`fail_on` must be error, warning, note or never").at(v.span)),
+            },
+            "rules" => read_rules(v, known_rules, &mut cfg, &mut errors),
+            other => errors.push(
+                Diagnostic::error(format!("unknown key `{other}` in the config"))
+                    .at(k.span)
+                    .help("allowed keys: fail_on, rules"),
+            ),
+        }
+    }
+    if errors.is_empty() { Ok(cfg) } else { Err(errors) }
+}
+
+fn read_rules(node: &Node, known: &[&str], cfg: &mut Config, errors: &mut Vec<Diagnostic>) {
+    let Some(m) = node.as_map() else {
+        errors
+            .push(Diagnostic::error(format!("`rules` must be a map of rule ids, found {}", node.kind())).at(node.span));
+        return;
+    };
+    for (k, v) in &m.entries {
+        if !known.contains(&k.name.as_str()) {
+            errors.push(
+                Diagnostic::error(format!("unknown rule `{}`", k.name))
+                    .at(k.span)
+                    .help("`tokenscope rules` lists the rule ids"),
+            );
+            continue;
+        }
+        let mut setting = RuleSetting::default();
+        if let Some(b) = v.as_bool() {
+            setting.enabled = Some(b);
+        } else if v.as_str() == Some("off") {
+            setting.enabled = Some(false);
+        } else if let Some(s) = v.as_str().and_then(severity) {
+            setting.severity = Some(s);
+        } else if let Some(rm) = v.as_map() {
+            for (rk, rv) in &rm.entries {
+                let number = || rv.as_str().and_then(|s| s.parse::<usize>().ok());
+                match (rk.name.as_str(), k.name.as_str()) {
+                    ("enabled", _) => match rv.as_bool() {
+                        Some(b) => setting.enabled = Some(b),
+                        None => errors.push(Diagnostic::error("`enabled` must be true or false").at(rv.span)),
+                    },
+                    ("severity", _) => match rv.as_str().and_then(severity) {
+                        Some(s) => setting.severity = Some(s),
+                        None => errors.push(Diagnostic::error("`severity` must be error, warning or note").at(rv.span)),
+                    },
+                    ("min_projects", "overbroad-group-entry") => match number().filter(|n| *n >= 1) {
+                        Some(n) => cfg.overbroad_min_projects = Some(n),
+                        None => errors
+                            .push(Diagnostic::error("`min_projects` must be a whole number, at least 1").at(rv.span)),
+                    },
+                    ("max_used_percent", "overbroad-group-entry") => match number().filter(|n| (1..=100).contains(n)) {
+                        Some(n) => cfg.overbroad_max_used_percent = Some(n),
+                        None => errors.push(
+                            Diagnostic::error("`max_used_percent` must be a whole number from 1 to 100").at(rv.span),
+                        ),
+                    },
+                    (other, rule) => {
+                        errors.push(Diagnostic::error(format!("unknown setting `{other}` for `{rule}`")).at(rk.span))
+                    }
+                }
+            }
+        } else {
+            errors.push(
+                Diagnostic::error(format!("rule `{}`: expected true, false, off, a severity, or a map", k.name))
+                    .at(v.span),
+            );
+            continue;
+        }
+        cfg.rules.insert(k.name.clone(), setting);
+    }
+}
+
+/// A config from text (tests).
+pub fn from_str(text: &str, known_rules: &[&str]) -> Result<Config, Vec<Diagnostic>> {
+    let sources = SourceMap::new();
+    let id = sources.add(SourceFile::new("config".into(), None, None, std::sync::Arc::from(text)));
+    parse(&sources, id, known_rules)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RULES: &[&str] = &["unused-allowlist-entry", "overbroad-group-entry", "allowlist-disabled"];
+
+    #[test]
+    fn reads_every_form() {
+        let c = from_str(
+            "fail_on: warning\nrules:\n  allowlist-disabled: off\n  unused-allowlist-entry: error\n  overbroad-group-entry:\n    min_projects: 2\n    max_used_percent: 30\n",
+            RULES,
+        )
+        .unwrap();
+        assert_eq!(c.fail_on, Some(FailOn::At(Severity::Warning)));
+        assert!(!c.enabled("allowlist-disabled"));
+        assert_eq!(c.severity("unused-allowlist-entry"), Some(Severity::Error));
+        assert_eq!(c.audit_config().overbroad_min_projects, 2);
+        assert_eq!(c.audit_config().overbroad_max_used_percent, 30);
+    }
+
+    #[test]
+    fn rejects_unknown_rules_keys_and_values() {
+        let errs = from_str("rules:\n  no-such-rule: off\n  allowlist-disabled: loud\nfailon: x\n", RULES).unwrap_err();
+        let msgs: Vec<String> = errs.iter().map(|d| d.message.clone()).collect();
+        assert_eq!(msgs.len(), 3, "{msgs:?}");
+        assert!(msgs[0].contains("unknown rule `no-such-rule`"));
+        assert!(msgs[1].contains("expected true, false, off, a severity"));
+        assert!(msgs[2].contains("unknown key `failon`"));
+    }
+}

@@ -1,0 +1,201 @@
+//! `tokenscope audit` run by the real binary on fixtures: what a user sees, snapshotted.
+//! Every rule has cases that must fire and close cases that must not (see the comments in the fixtures).
+
+mod common;
+
+use std::collections::BTreeSet;
+
+fn audit_json(dir: &str) -> serde_json::Value {
+    let out = assert_cmd::Command::cargo_bin("tokenscope")
+        .unwrap()
+        .current_dir(common::root())
+        .args(["audit", dir, "--format", "json"])
+        .output()
+        .unwrap();
+    serde_json::from_slice(&out.stdout).expect("JSON")
+}
+
+fn rules_fired(doc: &serde_json::Value) -> BTreeSet<String> {
+    doc["findings"].as_array().unwrap().iter().map(|f| f["rule"].as_str().unwrap().to_string()).collect()
+}
+
+#[test]
+fn demo_org_human() {
+    insta::assert_snapshot!("demo-org", common::run(&["audit", "fixtures/demo-org"]));
+}
+
+#[test]
+fn demo_org_json() {
+    insta::assert_json_snapshot!("demo-org-json", audit_json("fixtures/demo-org"));
+}
+
+#[test]
+fn demo_org_fires_every_rule() {
+    let fired = rules_fired(&audit_json("fixtures/demo-org"));
+    let all: BTreeSet<String> = tokenscope::audit::registry().iter().map(|r| r.meta().id.to_string()).collect();
+    assert_eq!(fired, all);
+}
+
+#[test]
+fn coverage_cases() {
+    insta::assert_snapshot!("coverage", common::run(&["audit", "fixtures/audit/coverage"]));
+}
+
+#[test]
+fn instance_enforcement_overrides_project_setting() {
+    let out = common::run(&["audit", "fixtures/audit/instance-enforced"]);
+    assert!(!out.contains("allowlist-disabled"), "{out}");
+    insta::assert_snapshot!("instance-enforced", out);
+}
+
+#[test]
+fn allowlist_entry_cases() {
+    insta::assert_snapshot!("entries", common::run(&["audit", "fixtures/audit/entries"]));
+}
+
+#[test]
+fn target_resolution_cases() {
+    insta::assert_snapshot!("targets", common::run(&["audit", "fixtures/audit/targets"]));
+}
+
+#[test]
+fn near_misses_do_not_fire() {
+    let doc = audit_json("fixtures/audit/entries");
+    let about = |rule: &str| -> Vec<String> {
+        doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["rule"] == rule)
+            .map(|f| format!("{}|{}", f["project"].as_str().unwrap(), f["entry"].as_str().unwrap_or("")))
+            .collect()
+    };
+    // Exactly the entries that must fire; the auth-log, broken, vague, group-used, outside and archived ones must not.
+    assert_eq!(about("unused-allowlist-entry"), ["p/callee|p/idle"]);
+    assert_eq!(about("stale-allowlist-entry"), ["p/callee|p/archived"]);
+    assert_eq!(about("overbroad-group-entry"), ["q/callee|q"]);
+    assert_eq!(about("allowlist-over-limit"), ["t/callee|"]);
+}
+
+#[test]
+fn rules_list() {
+    insta::assert_snapshot!("rules", common::run(&["rules"]));
+}
+
+#[test]
+fn exit_codes() {
+    let code = |args: &[&str]| common::run(args).lines().next().unwrap().to_string();
+    assert_eq!(code(&["audit", "fixtures/demo-org"]), "exit: 1", "errors found");
+    assert_eq!(code(&["audit", "fixtures/demo-org", "--fail-on", "never"]), "exit: 0");
+    assert_eq!(code(&["audit", "fixtures/audit/targets"]), "exit: 0", "warnings only, fail-on error");
+    assert_eq!(code(&["audit", "fixtures/audit/targets", "--fail-on", "warning"]), "exit: 1");
+    assert_eq!(code(&["audit", "fixtures/ci/errors"]), "exit: 3", "a project failed to load");
+    assert_eq!(code(&["audit", "fixtures/manifest/unknown-key"]), "exit: 2", "manifest error");
+    assert_eq!(code(&["audit"]), "exit: 2", "usage error");
+}
+
+#[test]
+fn fingerprints_do_not_depend_on_lines() {
+    let tmp = tempfile::tempdir().unwrap();
+    let copy = |from: &std::path::Path, to: &std::path::Path| {
+        for e in walk(from) {
+            let rel = e.strip_prefix(from).unwrap();
+            std::fs::create_dir_all(to.join(rel).parent().unwrap()).unwrap();
+            std::fs::copy(&e, to.join(rel)).unwrap();
+        }
+    };
+    let src = common::root().join("fixtures/demo-org");
+    copy(&src, tmp.path());
+    let before = audit_json(src.to_str().unwrap());
+    // Move every line of every CI file and of the manifest down.
+    for e in walk(tmp.path()) {
+        if e.extension().is_some_and(|x| x == "yml" || x == "yaml") {
+            let text = std::fs::read_to_string(&e).unwrap();
+            std::fs::write(&e, format!("# moved\n# down\n\n{text}")).unwrap();
+        }
+    }
+    let after = audit_json(tmp.path().to_str().unwrap());
+    // (rule, fingerprint, line in a file the test moved, or 0)
+    let prints = |d: &serde_json::Value| -> Vec<(String, String, u64)> {
+        d["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                let file = f["location"]["file"].as_str().unwrap_or("");
+                let moved = file.ends_with(".yml") || file.ends_with(".yaml");
+                let line = if moved { f["location"]["line"].as_u64().unwrap_or(0) } else { 0 };
+                (f["rule"].as_str().unwrap().to_string(), f["fingerprint"].as_str().unwrap().to_string(), line)
+            })
+            .collect()
+    };
+    let (b, a) = (prints(&before), prints(&after));
+    assert_eq!(b.len(), a.len());
+    for (x, y) in b.iter().zip(&a) {
+        assert_eq!((&x.0, &x.1), (&y.0, &y.1), "same finding, same fingerprint");
+        if x.2 > 0 {
+            assert_eq!(x.2 + 3, y.2, "the line did move");
+        }
+    }
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() { stack.push(p) } else { out.push(p) }
+        }
+    }
+    out
+}
+
+#[test]
+fn policy_presets_change_severities_and_failure() {
+    let strict = audit_with(&["fixtures/demo-org", "--config", "policies/strict.yml"]);
+    // Under strict.yml only unresolved-target and the unenforced missing entry stay warnings.
+    assert_eq!(strict["summary"]["findings"]["warning"], 2, "{}", strict["summary"]);
+    assert_eq!(strict["summary"]["findings"]["error"], 7, "{}", strict["summary"]);
+    let rollout = audit_with(&["fixtures/audit/coverage", "--config", "policies/enforcement-rollout.yml"]);
+    let severities: Vec<(&str, &str)> = rollout["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["rule"].as_str().unwrap(), f["severity"].as_str().unwrap()))
+        .collect();
+    // The unenforced access becomes an error; allowlist-disabled becomes a note.
+    assert!(severities.iter().all(|(r, s)| *r != "missing-allowlist-entry" || *s == "error"), "{severities:?}");
+    assert!(severities.contains(&("allowlist-disabled", "note")), "{severities:?}");
+    let code = |args: &[&str]| common::run(args).lines().next().unwrap().to_string();
+    assert_eq!(code(&["audit", "fixtures/audit/targets", "--config", "policies/strict.yml"]), "exit: 1");
+    assert_eq!(
+        code(&["audit", "fixtures/audit/targets", "--config", "policies/strict.yml", "--fail-on", "error"]),
+        "exit: 0"
+    );
+}
+
+#[test]
+fn snapshot_policy_is_found_at_the_root() {
+    let doc = audit_json("fixtures/audit/policy");
+    assert!(!rules_fired(&doc).contains("allowlist-disabled"));
+    assert!(doc["findings"].as_array().unwrap().iter().all(|f| f["severity"] == "warning"));
+    assert_eq!(common::run(&["audit", "fixtures/audit/policy"]).lines().next().unwrap(), "exit: 0");
+}
+
+#[test]
+fn a_bad_policy_is_a_usage_error_at_its_lines() {
+    insta::assert_snapshot!(
+        "bad-policy",
+        common::run(&["audit", "fixtures/demo-org", "--config", "fixtures/config/bad.yml"])
+    );
+}
+
+fn audit_with(args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["audit"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--format", "json"]);
+    let out =
+        assert_cmd::Command::cargo_bin("tokenscope").unwrap().current_dir(common::root()).args(&all).output().unwrap();
+    serde_json::from_slice(&out.stdout).expect("JSON")
+}
