@@ -49,7 +49,7 @@ const KNOWN_GAPS: &[(&str, &str)] = &[];
 #[test]
 fn corpus_projects_resolve() {
     let Some(corpus) = common::corpus() else {
-        println!("skipped: ../shared/corpus is not present beside the checkout");
+        common::say("corpus test skipped: ../shared/corpus is not present beside the checkout");
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
@@ -90,7 +90,7 @@ fn corpus_projects_resolve() {
         }
         assert_ne!(p["status"], "no-ci", "{path}: root file not found");
     }
-    println!("corpus: {} roots, {files} files, {jobs} jobs resolved", projects.len());
+    common::say(&format!("corpus: {} roots, {files} files, {jobs} jobs resolved, {} job-token edges", projects.len(), doc["edges"].as_array().unwrap().len()));
     for e in doc["edges"].as_array().unwrap() {
         let ev = &e["evidence"][0];
         println!(
@@ -110,7 +110,7 @@ fn corpus_projects_resolve() {
 #[test]
 fn schema_positive_files_load() {
     let Some(corpus) = common::corpus() else {
-        println!("skipped: ../shared/corpus is not present beside the checkout");
+        common::say("corpus test skipped: ../shared/corpus is not present beside the checkout");
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
@@ -143,6 +143,6 @@ fn schema_positive_files_load() {
             println!("  {}: {msg} (the schema tests do not ship their include targets)", p["path"]);
         }
     }
-    println!("schema-tests/positive: {count} files loaded, {jobs} jobs");
+    common::say(&format!("schema-tests/positive: {count} files loaded, {jobs} jobs"));
     assert!(count >= 30);
 }

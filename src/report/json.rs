@@ -31,7 +31,10 @@ pub fn render(audit: &Audit, findings: &[Finding]) -> Value {
                 .iter()
                 .map(|u| json!({"kind": u.kind, "target": redact(&u.target), "reason": u.reason, "location": Location::of(sources, u.from)}))
                 .collect();
-            json!({"path": p.project, "status": status, "jobs": p.jobs.len(), "files": 1 + p.includes.len(),
+            let files: std::collections::BTreeSet<(&str, &str)> =
+                p.includes.iter().map(|i| (i.project.as_str(), i.file.as_str())).collect();
+            let files = files.len() + usize::from(p.config_file.is_some());
+            json!({"path": p.project, "status": status, "jobs": p.jobs.len(), "files": files,
                    "errors": errors, "unresolved_includes": unresolved})
         })
         .collect();

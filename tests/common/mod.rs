@@ -35,3 +35,10 @@ pub fn corpus() -> Option<PathBuf> {
     let p = root().join("../shared/corpus");
     p.is_dir().then_some(p)
 }
+
+/// Say something the test harness does not capture (it captures `println!`/`eprintln!`, not direct
+/// writes to stderr), so that a skipped test is visible in every run.
+pub fn say(msg: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{msg}");
+}
