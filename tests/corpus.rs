@@ -90,7 +90,11 @@ fn corpus_projects_resolve() {
         }
         assert_ne!(p["status"], "no-ci", "{path}: root file not found");
     }
-    common::say(&format!("corpus: {} roots, {files} files, {jobs} jobs resolved, {} job-token edges", projects.len(), doc["edges"].as_array().unwrap().len()));
+    common::say(&format!(
+        "corpus: {} roots, {files} files, {jobs} jobs resolved, {} job-token edges",
+        projects.len(),
+        doc["edges"].as_array().unwrap().len()
+    ));
     for e in doc["edges"].as_array().unwrap() {
         let ev = &e["evidence"][0];
         println!(

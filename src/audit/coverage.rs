@@ -8,6 +8,7 @@
 use super::EdgeStatus;
 use crate::detect::Target;
 use crate::snapshot::{AllowEntry, EntryKind, Project, Snapshot};
+use std::collections::BTreeSet;
 
 /// Whether P's allowlist is enforced.
 pub fn enforced(snap: &Snapshot, p: &Project) -> bool {
@@ -39,23 +40,40 @@ pub fn nearest_entry(p: &Project, caller: &str) -> Option<usize> {
         .map(|(i, _)| i)
 }
 
-/// Status of a token edge caller -> callee, and the entry that covers it.
-pub fn status(snap: &Snapshot, caller: &str, callee: &str, target: Option<&Target>) -> (EdgeStatus, Option<usize>) {
+/// Status of a token edge caller -> callee, the entry that decides, and the permissions `needed` that the
+/// deciding entry's fine-grained permissions lack (the access then fails: "Insufficient permissions").
+pub fn status(
+    snap: &Snapshot,
+    caller: &str,
+    callee: &str,
+    target: Option<&Target>,
+    needed: &BTreeSet<&'static str>,
+) -> (EdgeStatus, Option<usize>, Vec<&'static str>) {
     match target {
-        Some(Target::Unresolved(_)) => return (EdgeStatus::Unresolved, None),
-        Some(Target::Foreign(_)) => return (EdgeStatus::External, None),
+        Some(Target::Unresolved(_)) => return (EdgeStatus::Unresolved, None, vec![]),
+        Some(Target::Foreign(_)) => return (EdgeStatus::External, None, vec![]),
         _ => {}
     }
     if caller == callee {
-        return (EdgeStatus::SelfAccess, None);
+        return (EdgeStatus::SelfAccess, None, vec![]);
     }
     let Some(p) = snap.manifest.projects.get(callee) else {
-        return (EdgeStatus::External, None);
+        return (EdgeStatus::External, None, vec![]);
     };
+    let enforced = enforced(snap, p);
     match nearest_entry(p, caller) {
-        Some(i) => (EdgeStatus::Allowed, Some(i)),
-        None if !enforced(snap, p) => (EdgeStatus::Unenforced, None),
-        None => (EdgeStatus::Missing, None),
+        Some(i) => {
+            let lacking: Vec<&'static str> = match &p.job_token.allowlist[i].permissions {
+                Some(granted) if enforced => {
+                    needed.iter().copied().filter(|n| !granted.iter().any(|g| g == n)).collect()
+                }
+                _ => vec![],
+            };
+            let status = if lacking.is_empty() { EdgeStatus::Allowed } else { EdgeStatus::Missing };
+            (status, Some(i), lacking)
+        }
+        None if !enforced => (EdgeStatus::Unenforced, None, vec![]),
+        None => (EdgeStatus::Missing, None, vec![]),
     }
 }
 

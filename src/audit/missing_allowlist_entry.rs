@@ -30,6 +30,39 @@ impl super::Rule for Rule {
                 ),
                 _ => continue,
             };
+            if !e.lacking.is_empty() {
+                // Covered by an entry whose fine-grained permissions are too narrow.
+                let entry = e
+                    .entry
+                    .map(|i| audit.snap.manifest.projects[&e.callee].job_token.allowlist[i].path.clone())
+                    .unwrap_or_default();
+                let first = e
+                    .accesses
+                    .iter()
+                    .map(|&i| &audit.accesses[i])
+                    .find(|a| a.permission.is_some_and(|p| e.lacking.contains(&p)));
+                let first = first.unwrap_or(&audit.accesses[e.accesses[0]]);
+                let lacking = e.lacking.join(", ");
+                let message = format!(
+                    "`{}` uses the job token against `{}` (job `{}`), and `{}`'s allowlist entry `{entry}` does not grant [{lacking}]: the job fails with \"Insufficient permissions\"",
+                    e.caller, e.callee, first.job, e.callee
+                );
+                let help =
+                    format!("add [{lacking}] to the permissions of `{entry}` in the allowlist of `{}`", e.callee);
+                let f = Finding::new(
+                    META.id,
+                    Severity::Error,
+                    &e.callee,
+                    Some(&e.caller),
+                    Some(&e.callee),
+                    Some(&entry),
+                    "permissions",
+                    message,
+                    Some(first.span),
+                );
+                out.push(f.with_help(help));
+                continue;
+            }
             let first = &audit.accesses[e.accesses[0]];
             let kinds: Vec<&str> = e.kinds.iter().map(String::as_str).collect();
             let message = format!(

@@ -6,9 +6,17 @@
 pub mod allowlist_disabled;
 pub mod allowlist_over_limit;
 pub mod coverage;
+pub mod hardcoded_gitlab_token;
+pub mod job_token_in_url;
+pub mod job_token_overridden;
+pub mod job_token_to_foreign_host;
 pub mod missing_allowlist_entry;
+pub mod outbound_scope_deprecated;
 pub mod overbroad_group_entry;
+pub mod overbroad_permissions;
+pub mod silenced_auth_failure;
 pub mod stale_allowlist_entry;
+pub mod tier_unsupported_job_token_auth;
 pub mod unresolved_target;
 pub mod unused_allowlist_entry;
 
@@ -53,7 +61,21 @@ pub fn registry() -> Vec<&'static dyn Rule> {
         &stale_allowlist_entry::Rule,
         &allowlist_over_limit::Rule,
         &unresolved_target::Rule,
+        &overbroad_permissions::Rule,
+        &job_token_overridden::Rule,
+        &job_token_in_url::Rule,
+        &tier_unsupported_job_token_auth::Rule,
+        &silenced_auth_failure::Rule,
+        &hardcoded_gitlab_token::Rule,
+        &job_token_to_foreign_host::Rule,
+        &outbound_scope_deprecated::Rule,
     ]
+}
+
+/// The project where a CI finding is fixed: the one whose repository holds the file (a templates project
+/// for a line in a shared template), else `fallback`.
+pub fn file_project(audit: &Audit, span: Span, fallback: &str) -> String {
+    audit.snap.sources.get(span.file).project.clone().unwrap_or_else(|| fallback.to_string())
 }
 
 #[derive(Clone, Debug)]
@@ -120,6 +142,8 @@ pub struct Edge {
     pub spans: Vec<Span>,
     /// The allowlist entry (index into the callee's allowlist) that covers the caller.
     pub entry: Option<usize>,
+    /// Permissions the accesses need that the deciding entry's fine-grained permissions do not grant.
+    pub lacking: Vec<&'static str>,
 }
 
 pub struct Audit<'a> {
@@ -162,12 +186,14 @@ pub fn run<'a>(snap: &'a Snapshot, pipelines: &'a [Pipeline], policy: &Config) -
             let kinds = data.accesses.iter().map(|&i| accesses[i].kind.name()).collect();
             let permissions = data.accesses.iter().filter_map(|&i| accesses[i].permission).collect();
             let confidence = data.accesses.iter().map(|&i| accesses[i].confidence).max().unwrap_or(Confidence::High);
-            let (status, entry) = match data.relation {
+            let (status, entry, lacking) = match data.relation {
                 Relation::Token => {
                     let target = data.accesses.first().map(|&i| &accesses[i].target);
-                    coverage::status(snap, caller, callee, target)
+                    let needed: BTreeSet<&'static str> =
+                        data.accesses.iter().filter_map(|&i| accesses[i].permission).collect();
+                    coverage::status(snap, caller, callee, target, &needed)
                 }
-                _ => (EdgeStatus::Relation, None),
+                _ => (EdgeStatus::Relation, None, Vec::new()),
             };
             let mut spans = data.spans.clone();
             spans.sort_by(|a, b| snap.sources.cmp_spans(*a, *b));
@@ -187,6 +213,7 @@ pub fn run<'a>(snap: &'a Snapshot, pipelines: &'a [Pipeline], policy: &Config) -
                 accesses: idx,
                 spans,
                 entry,
+                lacking,
             }
         })
         .collect();

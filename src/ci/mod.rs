@@ -61,7 +61,7 @@ pub(crate) fn missing_definition(message: String, span: crate::source::Span, par
 }
 
 /// `ci_config_path` may name a file in another project: `path@group/project[:ref]`.
-fn config_location(project: &Project) -> Result<(String, &str), String> {
+pub fn config_location(project: &Project) -> Result<(String, &str), String> {
     let p = project.ci_config_path.as_str();
     if p.starts_with("http://") || p.starts_with("https://") {
         return Err(format!("the CI configuration is a remote URL (`{p}`), which is not fetched"));

@@ -4,7 +4,7 @@
 
 use super::script::{Command, Script};
 use super::url::{self, find_urls, instance_path, project_ref};
-use super::{Access, Confidence, Ctx, Kind, Target};
+use super::{Access, Confidence, Ctx, HttpFacts, Kind, Target};
 use crate::ci::jobs::Job;
 
 const CLIENTS: &[&str] = &["curl", "wget", "http", "https"];
@@ -90,6 +90,54 @@ fn method(c: &Command) -> String {
     if get_flag { "GET".into() } else { m }
 }
 
+/// Why a failure of this call cannot be diagnosed from the job log (GitLab's 401/403 message lost).
+pub fn silenced(c: &Command) -> Option<String> {
+    let tool = c.words.first().map(String::as_str).unwrap_or("");
+    let mut short = String::new();
+    for w in c.words.iter().skip(1) {
+        if let Some(cluster) = w.strip_prefix('-').filter(|r| !r.starts_with('-')) {
+            short.push_str(cluster);
+        }
+    }
+    let has = |long: &str, s: char| c.words.iter().any(|w| w == long) || short.contains(s);
+    let text = &c.text;
+    if tool == "curl" {
+        let (silent, fail) = (has("--silent", 's'), has("--fail", 'f'));
+        let shows = has("--show-error", 'S') || c.words.iter().any(|w| w == "--fail-with-body");
+        if silent && fail && !shows {
+            return Some("`--silent --fail` without `--show-error` or `--fail-with-body` turns a refused token into a bare exit code 22".into());
+        }
+        let out = c.words.windows(2).any(|p| matches!(p[0].as_str(), "-o" | "--output") && p[1] == "/dev/null");
+        if out {
+            return Some("the response body, where GitLab says why it refused the token, goes to /dev/null".into());
+        }
+    }
+    if matches!(tool, "wget") && has("--quiet", 'q') {
+        return Some("`wget --quiet` hides the HTTP status and GitLab's error message".into());
+    }
+    if text.contains("2>/dev/null")
+        || text.contains("2> /dev/null")
+        || text.contains("&>/dev/null")
+        || text.contains("&> /dev/null")
+        || (text.contains(">/dev/null") && text.contains("2>&1"))
+    {
+        return Some("its error output goes to /dev/null".into());
+    }
+    if c.or_true {
+        return Some("`|| true` makes a refused token look like success".into());
+    }
+    None
+}
+
+/// The query parameter that carries the token, when the token is in the URL itself.
+fn token_in_query(script: &Script, raw_url: &str) -> Option<String> {
+    let (_, query) = raw_url.split_once('?')?;
+    query.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=')?;
+        script.has_token(v).then(|| k.to_string())
+    })
+}
+
 /// Words of the command that are the URLs it calls.
 fn url_words(c: &Command) -> Vec<&String> {
     let mut out = Vec::new();
@@ -165,6 +213,7 @@ pub fn detect(ctx: &Ctx, job: &Job, script: &Script, out: &mut Vec<Access>) {
         }
         let method = method(c);
         let write = !matches!(method.as_str(), "GET" | "HEAD");
+        let silenced = silenced(c);
         for w in url_words(c) {
             let expanded = script.expand(w);
             let span = ctx.snap.sources.locate(c.line, w);
@@ -172,7 +221,7 @@ pub fn detect(ctx: &Ctx, job: &Job, script: &Script, out: &mut Vec<Access>) {
             let urls = find_urls(&expanded);
             if urls.is_empty() {
                 if expanded.starts_with('$') {
-                    let access = ctx.access(
+                    let mut access = ctx.access(
                         job,
                         Target::Unresolved(w.clone()),
                         Kind::Api,
@@ -181,6 +230,8 @@ pub fn detect(ctx: &Ctx, job: &Job, script: &Script, out: &mut Vec<Access>) {
                         span,
                         format!("{method} {w}"),
                     );
+                    access.http =
+                        Some(HttpFacts { silenced: silenced.clone(), token_in_query: token_in_query(script, w) });
                     out.push(access);
                 }
                 continue;
@@ -203,7 +254,9 @@ pub fn detect(ctx: &Ctx, job: &Job, script: &Script, out: &mut Vec<Access>) {
                     (Target::Foreign(format!("{}{}", parsed.host, parsed.path)), kind)
                 };
                 let shown = format!("{method} {}", crate::redact::redact(u));
-                out.push(ctx.access(job, target, kind, write, Confidence::High, span, shown));
+                let mut access = ctx.access(job, target, kind, write, Confidence::High, span, shown);
+                access.http = Some(HttpFacts { silenced: silenced.clone(), token_in_query: token_in_query(script, w) });
+                out.push(access);
             }
         }
     }

@@ -117,6 +117,17 @@ pub struct Access {
     pub span: Span,
     /// A short description of the access, for messages ("git clone", "GET .../packages/npm/...").
     pub detail: String,
+    /// For HTTP calls: what the lints need to know about how the call is made.
+    pub http: Option<HttpFacts>,
+}
+
+/// How an HTTP call with the job token is made.
+#[derive(Clone, Debug, Default)]
+pub struct HttpFacts {
+    /// Why a failure of the call cannot be diagnosed from the job log, when it cannot.
+    pub silenced: Option<String>,
+    /// The query parameter that carries the token in the URL, when one does.
+    pub token_in_query: Option<String>,
 }
 
 /// What detectors need besides the job.
@@ -148,6 +159,7 @@ impl Ctx<'_> {
             job: job.name.clone(),
             span,
             detail,
+            http: None,
         }
     }
 }

@@ -26,6 +26,8 @@ pub struct Command {
     pub piped: bool,
     /// The command reads the job token from a pipe (`echo $CI_JOB_TOKEN | docker login --password-stdin`).
     pub token_on_stdin: bool,
+    /// The command's failure is swallowed: `cmd || true`, `cmd || :`, `cmd || exit 0`.
+    pub or_true: bool,
     /// Index of the command in the job, in execution order.
     pub index: usize,
 }
@@ -210,6 +212,7 @@ fn heredoc_terminator(text: &str) -> Option<String> {
 /// Split a logical line at unquoted `&&`, `||`, `;`, `|` and push each command.
 fn push_commands(text: &str, entry: Span, sources: &SourceMap, commands: &mut Vec<Command>) {
     let mut segments: Vec<(String, bool)> = Vec::new(); // (segment, follows a pipe)
+    let mut ors: Vec<usize> = Vec::new(); // indexes of segments followed by `||`
     let mut cur = String::new();
     let (mut sq, mut dq) = (false, false);
     let mut after_pipe = false;
@@ -239,6 +242,9 @@ fn push_commands(text: &str, entry: Span, sources: &SourceMap, commands: &mut Ve
                 if c == '&' && !double {
                     cur.push(c); // `2>&1`, background `&`
                 } else {
+                    if c == '|' && double {
+                        ors.push(segments.len());
+                    }
                     segments.push((std::mem::take(&mut cur), after_pipe));
                     after_pipe = c == '|' && !double;
                     if double {
@@ -251,7 +257,12 @@ fn push_commands(text: &str, entry: Span, sources: &SourceMap, commands: &mut Ve
         i += 1;
     }
     segments.push((cur, after_pipe));
-    for (seg, piped) in segments {
+    let swallowed: Vec<bool> = (0..segments.len())
+        .map(|i| {
+            ors.contains(&i) && segments.get(i + 1).is_some_and(|(n, _)| matches!(n.trim(), "true" | ":" | "exit 0"))
+        })
+        .collect();
+    for (n, (seg, piped)) in segments.into_iter().enumerate() {
         let seg = seg.trim().to_string();
         if seg.is_empty() {
             continue;
@@ -266,6 +277,7 @@ fn push_commands(text: &str, entry: Span, sources: &SourceMap, commands: &mut Ve
             line: entry,
             piped,
             token_on_stdin: false,
+            or_true: swallowed[n],
             index: 0,
         });
     }
