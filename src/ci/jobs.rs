@@ -5,6 +5,7 @@ use super::vars::{Var, VarOrigin, Vars};
 use crate::diag::Diagnostic;
 use crate::source::Span;
 use crate::yaml::{Map, Node, Value};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 /// Top-level keys that are keywords, not jobs.
@@ -133,6 +134,25 @@ pub fn read_variables(node: &Node, origin: VarOrigin, diags: &mut Vec<Diagnostic
         out.push(Var { name: k.name.clone(), value, expand, origin, span: Some(span) });
     }
     out
+}
+
+/// GitLab refuses script entries that are not strings; the usual cause is an unquoted line holding `: `.
+fn check_script(job: &str, key: &str, node: Option<&Node>, seen: &mut HashSet<Span>, diags: &mut Vec<Diagnostic>) {
+    let Some(node) = node else { return };
+    let mut stack = vec![node];
+    while let Some(n) = stack.pop() {
+        match &n.value {
+            Value::Seq(items) => stack.extend(items.iter()),
+            Value::Map(_) if seen.insert(n.span) => diags.push(
+                Diagnostic::error(format!(
+                    "`{job}`: a `{key}` entry is a map, not a command; GitLab rejects this script"
+                ))
+                .at(n.span)
+                .help("a line containing `: ` must be quoted: - 'curl --header \"JOB-TOKEN: $CI_JOB_TOKEN\" ...'"),
+            ),
+            _ => {}
+        }
+    }
 }
 
 /// Script lines of a `script`-like value: a string or a list, nested lists (from `!reference`) flattened.
@@ -280,6 +300,7 @@ pub fn build(top: &Map, predefined: &Vars, diags: &mut Vec<Diagnostic>) -> Vec<J
     let (predefined_base, globals_base) = (Arc::new(predefined.clone()), Arc::new(all_globals));
 
     let mut jobs = Vec::new();
+    let mut seen_bad_scripts = HashSet::new();
     for (key, node) in &top.entries {
         if RESERVED.contains(&key.name.as_str()) || key.name.starts_with('.') {
             continue;
@@ -298,6 +319,9 @@ pub fn build(top: &Map, predefined: &Vars, diags: &mut Vec<Diagnostic>) -> Vec<J
             if DEFAULT_KEYS.contains(&dk.name.as_str()) && !m.contains(&dk.name) && inherits(own, "default", &dk.name) {
                 m.insert(dk.clone(), dv.clone());
             }
+        }
+        for section in ["before_script", "script", "after_script"] {
+            check_script(&key.name, section, m.get(section), &mut seen_bad_scripts, diags);
         }
         let stage = m.get("stage").and_then(Node::as_str).unwrap_or("test").to_string();
         let mut vars = match own.get("inherit").and_then(|i| i.get("variables")) {

@@ -94,6 +94,11 @@ impl Vars {
                 i += 2;
                 continue;
             }
+            if let Some((value, end)) = self.parameter_expansion(s, i, depth) {
+                out.push_str(&value);
+                i = end;
+                continue;
+            }
             let Some((name, end)) = var_ref(s, i) else {
                 out.push('$');
                 i += 1;
@@ -113,6 +118,72 @@ impl Vars {
         }
         out
     }
+}
+
+impl Vars {
+    /// Shell parameter expansion of a known variable: `${VAR#glob}`, `${VAR##glob}`, `${VAR%glob}`,
+    /// `${VAR%%glob}`, `${VAR:-default}`, `${VAR-default}` (GitLab's own npm example writes
+    /// `${CI_API_V4_URL#https?}`). `None` when `s[i..]` is not one, or the variable is unknown.
+    fn parameter_expansion(&self, s: &str, i: usize, depth: usize) -> Option<(String, usize)> {
+        let inner_start = i + 2;
+        if !s[i..].starts_with("${") {
+            return None;
+        }
+        let close = s[inner_start..].find('}')? + inner_start;
+        let inner = &s[inner_start..close];
+        let name_len = inner.bytes().take_while(|c| c.is_ascii_alphanumeric() || *c == b'_').count();
+        let (name, op) = inner.split_at(name_len);
+        if name.is_empty() || op.is_empty() {
+            return None;
+        }
+        let value = self
+            .get(name)
+            .map(|v| if v.expand && depth < 10 { self.expand_depth(&v.value, depth + 1) } else { v.value.clone() });
+        let result = if let Some(default) = op.strip_prefix(":-").or_else(|| op.strip_prefix('-')) {
+            match value {
+                Some(v) if !(op.starts_with(':') && v.is_empty()) => v,
+                _ if !default.contains('$') => default.to_string(),
+                _ => return None,
+            }
+        } else {
+            let value = value?;
+            if let Some(pat) = op.strip_prefix("##") {
+                strip_glob(&value, pat, true, true)
+            } else if let Some(pat) = op.strip_prefix('#') {
+                strip_glob(&value, pat, true, false)
+            } else if let Some(pat) = op.strip_prefix("%%") {
+                strip_glob(&value, pat, false, true)
+            } else if let Some(pat) = op.strip_prefix('%') {
+                strip_glob(&value, pat, false, false)
+            } else {
+                return None;
+            }
+        };
+        Some((result, close + 1))
+    }
+}
+
+/// Remove the shortest (or longest) prefix (or suffix) of `value` that matches the shell glob `pat`.
+fn strip_glob(value: &str, pat: &str, prefix: bool, longest: bool) -> String {
+    let re = crate::ci::include::glob_regex(pat).as_str().replace("[^/]", ".");
+    let re = regex::Regex::new(&re).ok();
+    let matches = |cand: &str| re.as_ref().is_some_and(|r| r.is_match(cand));
+    let cuts: Vec<usize> = value.char_indices().map(|(i, _)| i).chain(std::iter::once(value.len())).collect();
+    let ordered: Box<dyn Iterator<Item = &usize>> =
+        if longest { Box::new(cuts.iter().rev()) } else { Box::new(cuts.iter()) };
+    for &cut in ordered {
+        if prefix {
+            if matches(&value[..cut]) {
+                return value[cut..].to_string();
+            }
+        } else {
+            let from = value.len() - cut;
+            if value.is_char_boundary(from) && matches(&value[from..]) {
+                return value[..from].to_string();
+            }
+        }
+    }
+    value.to_string()
 }
 
 /// The variable referenced at `s[i] == '$'`: its name and the end of the reference.
@@ -224,6 +295,16 @@ mod tests {
         let v = vars(&[("A", "1")]);
         assert_eq!(v.expand("$B ${C} $$A $A"), "$B ${C} $$A 1");
         assert_eq!(v.expand("cost $5"), "cost $5");
+    }
+
+    #[test]
+    fn shell_parameter_expansion() {
+        let v = vars(&[("API", "https://gitlab.example.com/api/v4"), ("EMPTY", "")]);
+        assert_eq!(v.expand("${API#https?}/projects"), "//gitlab.example.com/api/v4/projects");
+        assert_eq!(v.expand("${API##*/}"), "v4");
+        assert_eq!(v.expand("${API%/*}"), "https://gitlab.example.com/api");
+        assert_eq!(v.expand("${EMPTY:-fallback} ${UNSET:-dflt} ${UNSET-x}"), "fallback dflt x");
+        assert_eq!(v.expand("${UNSET#x}"), "${UNSET#x}");
     }
 
     #[test]

@@ -86,8 +86,31 @@ fn rewrite(ctx: &Ctx, script: &Script, c: &Command, args: &[String]) -> Option<R
     None
 }
 
+/// Git credentials for the instance written to a file: a `.netrc` (`machine host ... password $CI_JOB_TOKEN`),
+/// `~/.git-credentials` (`https://gitlab-ci-token:${CI_JOB_TOKEN}@host`) or a credential-helper answer.
+fn written_credentials(ctx: &Ctx, script: &Script) -> bool {
+    let host = &ctx.snap.manifest.instance.host;
+    let written = script.data.iter().map(|d| d.text.as_str()).chain(
+        script
+            .commands
+            .iter()
+            .filter(|c| matches!(c.words.first().map(String::as_str), Some("echo" | "printf")) && c.text.contains('>'))
+            .map(|c| c.text.as_str()),
+    );
+    written.into_iter().any(|t| {
+        let e = script.expand(t).to_ascii_lowercase();
+        script.has_token(t)
+            && e.contains(host.as_str())
+            && (e.contains("machine ") || e.contains("gitlab-ci-token:") || e.contains("password="))
+    })
+}
+
 pub fn detect(ctx: &Ctx, job: &Job, script: &Script, out: &mut Vec<Access>) {
     let mut rewrites: Vec<Rewrite> = Vec::new();
+    if written_credentials(ctx, script) {
+        let prefix = format!("https://{}/", ctx.snap.manifest.instance.host);
+        rewrites.push(Rewrite { base: prefix.clone(), prefix });
+    }
     for c in &script.commands {
         let Some((sub, at)) = subcommand(&c.words) else { continue };
         let args = &c.words[at..];

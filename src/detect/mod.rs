@@ -8,9 +8,11 @@
 pub mod api;
 pub mod git;
 pub mod needs;
+pub mod packages;
 pub mod registry;
 pub mod script;
 pub mod terraform;
+pub mod tools;
 pub mod url;
 
 use crate::ci::Pipeline;
@@ -173,8 +175,10 @@ pub fn detect(snap: &Snapshot, pipeline: &Pipeline) -> Vec<Access> {
         git::detect(&ctx, job, &script, &mut out);
         api::detect(&ctx, job, &script, &mut out);
         needs::detect(&ctx, job, &mut out);
+        packages::detect(&ctx, job, &script, &mut out);
         registry::detect(&ctx, job, &script, &mut out);
         terraform::detect(&ctx, job, &script, &mut out);
+        tools::detect(&ctx, job, &script, &mut out);
     }
     out
 }

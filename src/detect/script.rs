@@ -104,9 +104,11 @@ impl Script {
         Script { commands, data, vars, token_vars }
     }
 
-    /// Whether a text references the job token (directly or through an alias variable).
+    /// Whether a text references the job token (directly or through an alias variable), as a shell
+    /// variable or the way configuration files read the environment (`System.getenv("CI_JOB_TOKEN")`,
+    /// `${env.CI_JOB_TOKEN}`, `%CI_JOB_TOKEN%`, `$env:CI_JOB_TOKEN`, `ENV['CI_JOB_TOKEN']`, ...).
     pub fn has_token(&self, s: &str) -> bool {
-        refs_any(s, &self.token_vars)
+        refs_any(s, &self.token_vars) || self.token_vars.iter().any(|n| reads_env(s, n))
     }
 
     /// Expand job and shell variables.
@@ -124,6 +126,28 @@ fn is_assignment(w: &str) -> bool {
         }
         None => false,
     }
+}
+
+/// Whether `s` reads the environment variable `name` in one of the forms configuration files use.
+pub fn reads_env(s: &str, name: &str) -> bool {
+    if !s.contains(name) {
+        return false;
+    }
+    let forms = [
+        format!("getenv(\"{name}\")"),
+        format!("getenv('{name}')"),
+        format!("env.{name}}}"),
+        format!("%{name}%"),
+        format!("$env:{name}"),
+        format!("ENV[\"{name}\"]"),
+        format!("ENV['{name}']"),
+        format!("environ[\"{name}\"]"),
+        format!("environ['{name}']"),
+        format!("environ.get(\"{name}\""),
+        format!("environ.get('{name}'"),
+        format!("process.env.{name}"),
+    ];
+    forms.iter().any(|f| s.contains(f.as_str()))
 }
 
 /// Whether `s` references any of the variables (`$X` or `${X}`).
