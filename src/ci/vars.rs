@@ -258,6 +258,11 @@ pub fn predefined(instance: &Instance, project: &Project) -> Vars {
     }
     set("CI_REGISTRY_USER", "gitlab-ci-token".into());
     set("CI_DEPENDENCY_PROXY_USER", "gitlab-ci-token".into());
+    let proxy = if fqdn.contains(':') { fqdn.clone() } else { format!("{fqdn}:443") };
+    let root_group = path.split('/').next().unwrap_or("");
+    set("CI_DEPENDENCY_PROXY_SERVER", proxy.clone());
+    set("CI_DEPENDENCY_PROXY_GROUP_IMAGE_PREFIX", format!("{proxy}/{root_group}/dependency_proxy/containers"));
+    set("CI_DEPENDENCY_PROXY_DIRECT_GROUP_IMAGE_PREFIX", format!("{proxy}/{}/dependency_proxy/containers", namespace));
     set("CI_TEMPLATE_REGISTRY_HOST", "registry.gitlab.com".into());
     if let Some(reg) = &instance.registry {
         set("CI_REGISTRY", reg.clone());

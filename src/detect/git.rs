@@ -86,9 +86,10 @@ fn rewrite(ctx: &Ctx, script: &Script, c: &Command, args: &[String]) -> Option<R
     None
 }
 
-/// Git credentials for the instance written to a file: a `.netrc` (`machine host ... password $CI_JOB_TOKEN`),
-/// `~/.git-credentials` (`https://gitlab-ci-token:${CI_JOB_TOKEN}@host`) or a credential-helper answer.
-fn written_credentials(ctx: &Ctx, script: &Script) -> bool {
+/// Git credentials with the job token written to a file: a `.netrc` (`machine host ... password $CI_JOB_TOKEN`),
+/// `~/.git-credentials` (`https://gitlab-ci-token:${CI_JOB_TOKEN}@host`), or a gitconfig credential helper
+/// (`[credential "https://host"]` with a `helper` that prints the token). Returns the URL prefixes they cover.
+fn written_credentials(ctx: &Ctx, script: &Script) -> Vec<Rewrite> {
     let host = &ctx.snap.manifest.instance.host;
     let written = script.data.iter().map(|d| d.text.as_str()).chain(
         script
@@ -97,20 +98,33 @@ fn written_credentials(ctx: &Ctx, script: &Script) -> bool {
             .filter(|c| matches!(c.words.first().map(String::as_str), Some("echo" | "printf")) && c.text.contains('>'))
             .map(|c| c.text.as_str()),
     );
-    written.into_iter().any(|t| {
-        let e = script.expand(t).to_ascii_lowercase();
-        script.has_token(t)
-            && e.contains(host.as_str())
-            && (e.contains("machine ") || e.contains("gitlab-ci-token:") || e.contains("password="))
-    })
+    let mut out = Vec::new();
+    for t in written.filter(|t| script.has_token(t)) {
+        let e = script.expand(t);
+        let lower = e.to_ascii_lowercase();
+        // gitconfig: [credential "https://host/..."] followed by a helper
+        let mut scoped = false;
+        for line in e.lines() {
+            let l = line.trim();
+            if let Some(url) = l.strip_prefix("[credential \"").and_then(|r| r.strip_suffix("\"]")) {
+                let prefix = if url.ends_with('/') { url.to_string() } else { format!("{url}/") };
+                out.push(Rewrite { base: prefix.clone(), prefix });
+                scoped = true;
+            }
+        }
+        if !scoped
+            && lower.contains(host.as_str())
+            && (lower.contains("machine ") || lower.contains("gitlab-ci-token:") || lower.contains("password="))
+        {
+            let prefix = format!("https://{host}/");
+            out.push(Rewrite { base: prefix.clone(), prefix });
+        }
+    }
+    out
 }
 
 pub fn detect(ctx: &Ctx, job: &Job, script: &Script, out: &mut Vec<Access>) {
-    let mut rewrites: Vec<Rewrite> = Vec::new();
-    if written_credentials(ctx, script) {
-        let prefix = format!("https://{}/", ctx.snap.manifest.instance.host);
-        rewrites.push(Rewrite { base: prefix.clone(), prefix });
-    }
+    let mut rewrites: Vec<Rewrite> = written_credentials(ctx, script);
     for c in &script.commands {
         let Some((sub, at)) = subcommand(&c.words) else { continue };
         let args = &c.words[at..];

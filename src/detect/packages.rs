@@ -59,6 +59,22 @@ const PASSWORD_VARS: &[&str] = &[
     "GEM_HOST_API_KEY",
 ];
 
+/// Environment variables that give a package tool its registry URL (and whether the tool publishes there).
+const URL_VARS: &[(&str, bool)] = &[
+    ("TWINE_REPOSITORY_URL", true),
+    ("UV_PUBLISH_URL", true),
+    ("PIP_INDEX_URL", false),
+    ("PIP_EXTRA_INDEX_URL", false),
+    ("UV_INDEX_URL", false),
+    ("UV_EXTRA_INDEX_URL", false),
+    ("UV_DEFAULT_INDEX", false),
+    ("UV_INDEX", false),
+    ("NPM_CONFIG_REGISTRY", false),
+    ("npm_config_registry", false),
+    ("YARN_NPM_REGISTRY_SERVER", false),
+    ("POETRY_REPOSITORIES_GITLAB_URL", true),
+];
+
 /// A package endpoint: `[https:]//host/api/v4/projects/<ref>/packages/<type>...`.
 static PACKAGE_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"(?:https?:)?//(?:[^\s"'<>/@]+@)?([^\s"'<>/]+)(/[^\s"'<>]*?)?/api/v4/projects/([^/\s"'<>]+)/packages/([a-z_]+)"#)
@@ -116,6 +132,20 @@ pub fn detect(ctx: &Ctx, job: &Job, script: &Script, out: &mut Vec<Access>) {
                 write: false,
                 what: "file written by the script".into(),
             });
+        }
+    }
+    if !tools_run.is_empty() {
+        for (name, publish) in URL_VARS {
+            if let Some(v) = job.vars.get(name).filter(|v| v.origin != crate::ci::vars::VarOrigin::Predefined) {
+                let span = v.span.unwrap_or(job.span);
+                units.push(Unit {
+                    text: v.value.clone(),
+                    span,
+                    in_file: false,
+                    write: *publish,
+                    what: format!("`{name}`"),
+                });
+            }
         }
     }
     for d in &script.data {

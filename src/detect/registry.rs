@@ -27,6 +27,27 @@ fn split_image(image: &str) -> Option<(String, String)> {
     Some((host.to_ascii_lowercase(), path.to_ascii_lowercase()))
 }
 
+/// The server a `login` command names: its positional argument (options and their values skipped).
+fn login_server(words: &[String]) -> Option<&String> {
+    let with_value = ["-u", "--username", "-p", "--password", "--authfile", "--cert-dir", "--password-stdin-file"];
+    let mut skip = false;
+    for w in words.iter().skip(2) {
+        if skip {
+            skip = false;
+            continue;
+        }
+        if with_value.contains(&w.as_str()) {
+            skip = true;
+            continue;
+        }
+        if w.starts_with('-') || w == "login" {
+            continue;
+        }
+        return Some(w);
+    }
+    None
+}
+
 /// The registry target of an image name, `None` when the image is not on the instance registry.
 pub fn image_target(ctx: &Ctx, raw: &str, expanded: &str) -> Option<Target> {
     let registry = ctx.snap.manifest.instance.registry.as_deref();
@@ -84,11 +105,45 @@ pub fn detect(ctx: &Ctx, job: &Job, script: &Script, out: &mut Vec<Access>) {
         let sub = c.words.get(1).map(String::as_str).unwrap_or("");
         if sub == "login" || (tool == "crane" && sub == "auth") {
             let with_token = script.has_token(&c.text) || c.token_on_stdin;
-            let host_ok = c.words.iter().skip(2).any(|w| {
-                let e = script.expand(w);
-                registry.as_deref().is_some_and(|r| e == r || e.starts_with(&format!("{r}/")))
+            if !with_token {
+                continue;
+            }
+            let server = login_server(&c.words);
+            let expanded = server.map(|w| {
+                let e = script.expand(w).to_ascii_lowercase();
+                let e =
+                    e.trim_start_matches("https://").trim_start_matches("http://").trim_end_matches('/').to_string();
+                match e.split_once('/') {
+                    Some((h, rest)) => format!("{}/{rest}", h.trim_end_matches(":443")),
+                    None => e.trim_end_matches(":443").to_string(),
+                }
             });
-            logged_in |= with_token && host_ok;
+            let instance = &ctx.snap.manifest.instance.host;
+            match expanded.as_deref() {
+                Some(e) if registry.as_deref().is_some_and(|r| e == r || e.starts_with(&format!("{r}/"))) => {
+                    logged_in = true
+                }
+                Some(e) if e.contains('$') || e == instance.as_str() || e.starts_with(&format!("{instance}/")) => {}
+                // The job token given to another registry: a leak, reported as a foreign access.
+                other => {
+                    let host = other.unwrap_or("docker.io").split('/').next().unwrap_or("").to_string();
+                    if tool == "docker" || other.is_some() {
+                        let span = server
+                            .map(|w| ctx.snap.sources.locate(c.line, w))
+                            .filter(|s| *s != c.line)
+                            .unwrap_or(c.span);
+                        out.push(ctx.access(
+                            job,
+                            Target::Foreign(host),
+                            Kind::Registry,
+                            false,
+                            Confidence::High,
+                            span,
+                            format!("{tool} login with the job token"),
+                        ));
+                    }
+                }
+            }
             continue;
         }
         if !logged_in || !PULLS.contains(&sub) {
