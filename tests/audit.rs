@@ -226,3 +226,37 @@ fn a_token_in_the_snapshot_is_never_printed() {
         assert!(!out.contains(secret), "{args:?} printed the token");
     }
 }
+
+/// The token-mistake rules on fixtures/audit/lints: where each fires (rule and line), and nothing on the
+/// near-misses written beside them.
+#[test]
+fn lint_rules_fire_and_near_misses_do_not() {
+    let doc = audit_json("fixtures/audit/lints");
+    let lints = [
+        "overbroad-permissions",
+        "job-token-overridden",
+        "job-token-in-url",
+        "tier-unsupported-job-token-auth",
+        "silenced-auth-failure",
+        "hardcoded-gitlab-token",
+        "job-token-to-foreign-host",
+        "outbound-scope-deprecated",
+    ];
+    let mut rows: Vec<String> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| lints.contains(&f["rule"].as_str().unwrap()))
+        .map(|f| {
+            format!(
+                "{} {}:{} {}",
+                f["rule"].as_str().unwrap(),
+                f["location"]["file"].as_str().unwrap_or("-"),
+                f["location"]["line"],
+                f["entry"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    rows.sort();
+    insta::assert_snapshot!("lints", rows.join("\n"));
+}

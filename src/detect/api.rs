@@ -6,6 +6,8 @@ use super::script::{Command, Script};
 use super::url::{self, find_urls, instance_path, project_ref};
 use super::{Access, Confidence, Ctx, HttpFacts, Kind, Target};
 use crate::ci::jobs::Job;
+use regex::Regex;
+use std::sync::LazyLock;
 
 const CLIENTS: &[&str] = &["curl", "wget", "http", "https"];
 
@@ -115,12 +117,9 @@ pub fn silenced(c: &Command) -> Option<String> {
     if matches!(tool, "wget") && has("--quiet", 'q') {
         return Some("`wget --quiet` hides the HTTP status and GitLab's error message".into());
     }
-    if text.contains("2>/dev/null")
-        || text.contains("2> /dev/null")
-        || text.contains("&>/dev/null")
-        || text.contains("&> /dev/null")
-        || (text.contains(">/dev/null") && text.contains("2>&1"))
-    {
+    static STDERR_TO_NULL: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(?:2|&)>>?\s*/dev/null|>>?\s*/dev/null.*2>&1").expect("static regex"));
+    if STDERR_TO_NULL.is_match(text) {
         return Some("its error output goes to /dev/null".into());
     }
     if c.or_true {
