@@ -26,7 +26,7 @@ use crate::detect::{self, Access, Confidence, Target};
 use crate::diag::Severity;
 use crate::finding::Finding;
 use crate::graph::{OrgGraph, Relation, target_name};
-use crate::snapshot::Snapshot;
+use crate::snapshot::{AllowEntry, Snapshot};
 use crate::source::Span;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -70,6 +70,56 @@ pub fn registry() -> Vec<&'static dyn Rule> {
         &job_token_to_foreign_host::Rule,
         &outbound_scope_deprecated::Rule,
     ]
+}
+
+/// What a rule says about one access (see [`per_access`]).
+pub struct AccessFinding {
+    pub message: String,
+    pub help: &'static str,
+    /// What the finding is about, for its fingerprint (never a line number).
+    pub key: String,
+}
+
+/// For rules about how a job spends its token: one finding per place in the source (a template line that
+/// many projects include is fixed once), in the project whose file it is.
+pub fn per_access(
+    audit: &Audit,
+    meta: &'static RuleMeta,
+    out: &mut Vec<Finding>,
+    describe: impl Fn(&Access) -> Option<AccessFinding>,
+) {
+    let mut seen = BTreeSet::new();
+    for a in &audit.accesses {
+        let Some(f) = describe(a) else { continue };
+        if !seen.insert(a.span) {
+            continue;
+        }
+        let project = file_project(audit, a.span, &a.caller);
+        let finding = Finding::new(
+            meta.id,
+            meta.severity,
+            &project,
+            Some(&a.caller),
+            None,
+            None,
+            &f.key,
+            f.message,
+            Some(a.span),
+        );
+        out.push(finding.with_help(f.help));
+    }
+}
+
+/// A finding about one allowlist entry of `project`, located at the entry in the manifest.
+pub fn entry_finding(
+    meta: &'static RuleMeta,
+    project: &str,
+    entry: &AllowEntry,
+    message: String,
+    help: String,
+) -> Finding {
+    Finding::new(meta.id, meta.severity, project, None, Some(project), Some(&entry.path), "", message, Some(entry.span))
+        .with_help(help)
 }
 
 /// The project where a CI finding is fixed: the one whose repository holds the file (a templates project

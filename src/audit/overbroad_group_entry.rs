@@ -1,7 +1,7 @@
 //! `overbroad-group-entry`: a group entry that lets in many projects of the snapshot when only a few use it.
 
 use super::coverage::covers;
-use super::{Audit, RuleMeta};
+use super::{Audit, RuleMeta, entry_finding};
 use crate::diag::Severity;
 use crate::finding::Finding;
 use crate::snapshot::EntryKind;
@@ -50,18 +50,7 @@ impl super::Rule for Rule {
                 );
                 let replacement: Vec<String> = callers.iter().map(|c| format!("- project: {c}")).collect();
                 let help = format!("replace the group entry with project entries: {}", replacement.join("; "));
-                let f = Finding::new(
-                    META.id,
-                    META.severity,
-                    path,
-                    None,
-                    Some(path),
-                    Some(&entry.path),
-                    "",
-                    message,
-                    Some(entry.span),
-                );
-                out.push(f.with_help(help));
+                out.push(entry_finding(&META, path, entry, message, help));
             }
         }
     }

@@ -7,7 +7,7 @@
 //! only in the authentication log.
 
 use super::coverage::{covers, nearest_entry};
-use super::{Audit, EdgeStatus, RuleMeta};
+use super::{Audit, EdgeStatus, RuleMeta, entry_finding};
 use crate::ci::Status;
 use crate::detect::{Kind, Target};
 use crate::diag::Severity;
@@ -75,18 +75,7 @@ impl super::Rule for Rule {
                     }
                 };
                 let help = format!("set the entry's job-token permissions to [{minimal}]");
-                let f = Finding::new(
-                    META.id,
-                    META.severity,
-                    path,
-                    None,
-                    Some(path),
-                    Some(&entry.path),
-                    "",
-                    message,
-                    Some(entry.span),
-                );
-                out.push(f.with_help(help));
+                out.push(entry_finding(&META, path, entry, message, help));
             }
         }
     }

@@ -4,10 +4,9 @@
 //! cause (no job-token support on the tier, a missing allowlist entry, a wrong ref) collapsed into one
 //! opaque message.
 
-use super::{Audit, RuleMeta, file_project};
+use super::{AccessFinding, Audit, RuleMeta, per_access};
 use crate::diag::Severity;
 use crate::finding::Finding;
-use std::collections::BTreeSet;
 
 pub static META: RuleMeta = RuleMeta {
     id: "silenced-auth-failure",
@@ -23,33 +22,16 @@ impl super::Rule for Rule {
     }
 
     fn check(&self, audit: &Audit, out: &mut Vec<Finding>) {
-        let mut seen = BTreeSet::new();
-        for a in &audit.accesses {
-            let Some(why) = a.http.as_ref().and_then(|h| h.silenced.as_deref()) else { continue };
-            if !seen.insert(a.span) {
-                continue;
-            }
-            let project = file_project(audit, a.span, &a.caller);
-            let message = format!(
-                "job `{}` of `{}` calls GitLab with the job token, but {why}: when the token is refused the job log will not say why",
-                a.job, a.caller
-            );
-            let help = "use `curl --fail-with-body` (or `--show-error`), and keep error output in the log";
-            let key = format!("{}|{}", a.job, a.kind.name());
-            out.push(
-                Finding::new(
-                    META.id,
-                    META.severity,
-                    &project,
-                    Some(&a.caller),
-                    None,
-                    None,
-                    &key,
-                    message,
-                    Some(a.span),
-                )
-                .with_help(help),
-            );
-        }
+        per_access(audit, &META, out, |a| {
+            let why = a.http.as_ref()?.silenced.as_deref()?;
+            Some(AccessFinding {
+                message: format!(
+                    "job `{}` of `{}` calls GitLab with the job token, but {why}: when the token is refused the job log will not say why",
+                    a.job, a.caller
+                ),
+                help: "use `curl --fail-with-body` (or `--show-error`), and keep error output in the log",
+                key: format!("{}|{}", a.job, a.kind.name()),
+            })
+        });
     }
 }

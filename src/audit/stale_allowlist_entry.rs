@@ -1,6 +1,6 @@
 //! `stale-allowlist-entry`: an entry naming an archived project (which runs no pipelines).
 
-use super::{Audit, RuleMeta};
+use super::{Audit, RuleMeta, entry_finding};
 use crate::diag::Severity;
 use crate::finding::Finding;
 use crate::snapshot::EntryKind;
@@ -29,18 +29,13 @@ impl super::Rule for Rule {
                     "the allowlist of `{path}` names `{}`, which is archived and runs no pipelines",
                     entry.path
                 );
-                let f = Finding::new(
-                    META.id,
-                    META.severity,
+                out.push(entry_finding(
+                    &META,
                     path,
-                    None,
-                    Some(path),
-                    Some(&entry.path),
-                    "",
+                    entry,
                     message,
-                    Some(entry.span),
-                );
-                out.push(f.with_help(format!("remove `{}` from the allowlist of `{path}`", entry.path)));
+                    format!("remove `{}` from the allowlist of `{path}`", entry.path),
+                ));
             }
         }
     }

@@ -4,7 +4,7 @@
 //! without errors and has no access whose target is unresolved. Otherwise deleting it could break a pipeline.
 
 use super::coverage::covers;
-use super::{Audit, EdgeStatus, RuleMeta};
+use super::{Audit, EdgeStatus, RuleMeta, entry_finding};
 use crate::ci::Status;
 use crate::detect::Target;
 use crate::diag::Severity;
@@ -61,18 +61,13 @@ impl super::Rule for Rule {
                 let message = format!(
                     "the allowlist of `{path}` lets {what} in, but no job in the snapshot uses the job token against `{path}` from there, and the authentication log has no record of it: standing access nobody needs"
                 );
-                let f = Finding::new(
-                    META.id,
-                    META.severity,
+                out.push(entry_finding(
+                    &META,
                     path,
-                    None,
-                    Some(path),
-                    Some(&entry.path),
-                    "",
+                    entry,
                     message,
-                    Some(entry.span),
-                );
-                out.push(f.with_help(format!("remove `{}` from the allowlist of `{path}`", entry.path)));
+                    format!("remove `{}` from the allowlist of `{path}`", entry.path),
+                ));
             }
         }
     }

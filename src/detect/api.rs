@@ -215,8 +215,7 @@ pub fn detect(ctx: &Ctx, job: &Job, script: &Script, out: &mut Vec<Access>) {
         let silenced = silenced(c);
         for w in url_words(c) {
             let expanded = script.expand(w);
-            let span = ctx.snap.sources.locate(c.line, w);
-            let span = if span == c.line { c.span } else { span };
+            let span = c.locate(&ctx.snap.sources, w);
             let urls = find_urls(&expanded);
             if urls.is_empty() {
                 if expanded.starts_with('$') {

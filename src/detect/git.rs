@@ -153,8 +153,7 @@ pub fn detect(ctx: &Ctx, job: &Job, script: &Script, out: &mut Vec<Access>) {
                 _ => expanded.clone(),
             };
             let target = target_of(ctx, w, &effective);
-            let span = ctx.snap.sources.locate(c.line, w);
-            let span = if span == c.line { c.span } else { span };
+            let span = c.locate(&ctx.snap.sources, w);
             let (confidence, how) = if explicit {
                 (Confidence::High, "")
             } else {

@@ -152,8 +152,7 @@ pub fn detect(ctx: &Ctx, job: &Job, script: &Script, out: &mut Vec<Access>) {
         for w in c.words.iter().skip(2).filter(|w| !w.starts_with('-')) {
             let expanded = script.expand(w);
             if let Some(target) = image_target(ctx, w, &expanded) {
-                let span = ctx.snap.sources.locate(c.line, w);
-                let span = if span == c.line { c.span } else { span };
+                let span = c.locate(&ctx.snap.sources, w);
                 let detail = format!("{tool} {sub} after a job-token registry login");
                 out.push(ctx.access(job, target, Kind::Registry, false, Confidence::High, span, detail));
                 if tool != "skopeo" && tool != "crane" {

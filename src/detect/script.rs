@@ -32,6 +32,14 @@ pub struct Command {
     pub index: usize,
 }
 
+impl Command {
+    /// Where `word` is written: its own span when it can be found in the script entry, else the command's.
+    pub fn locate(&self, sources: &SourceMap, word: &str) -> Span {
+        let s = sources.locate(self.line, word);
+        if s == self.line { self.span } else { s }
+    }
+}
+
 /// Heredoc content or other data written by the script (e.g. `cat > .npmrc <<EOF`).
 #[derive(Clone, Debug)]
 pub struct Data {

@@ -73,8 +73,7 @@ pub fn detect(ctx: &Ctx, job: &Job, script: &Script, out: &mut Vec<Access>) {
             let Some(addr) = value.strip_prefix("address=") else { continue };
             let expanded = script.expand(addr);
             if let Some(target) = state_target(ctx, addr, &expanded) {
-                let span = ctx.snap.sources.locate(c.line, addr);
-                let span = if span == c.line { c.span } else { span };
+                let span = c.locate(&ctx.snap.sources, addr);
                 out.push(ctx.access(
                     job,
                     target,
