@@ -220,7 +220,8 @@ impl<'a> Audit<'a> {
 pub fn run<'a>(snap: &'a Snapshot, pipelines: &'a [Pipeline], policy: &Config) -> (Audit<'a>, Vec<Finding>) {
     let config = policy.audit_config();
     let per_project: Vec<Vec<Access>> = pipelines.par_iter().map(|p| detect::detect(snap, p)).collect();
-    let accesses: Vec<Access> = per_project.into_iter().flatten().collect();
+    let mut accesses: Vec<Access> = per_project.into_iter().flatten().collect();
+    detect::terraform::resolve_modules(&mut accesses);
     let graph = OrgGraph::build(snap.manifest.projects.keys().map(String::as_str), pipelines, &accesses);
     let mut edges: Vec<Edge> = graph
         .edges()

@@ -31,6 +31,101 @@ fn state_target(ctx: &Ctx, raw: &str, expanded: &str) -> Option<Target> {
     })
 }
 
+/// Prefix of the unresolved target of a registry module until its publisher is found (see
+/// `resolve_modules`): `terraform module NAMESPACE/NAME/SYSTEM`.
+pub const MODULE_PREFIX: &str = "terraform module ";
+
+/// `TF_TOKEN_<host>`: the host with `.` as `_` and `-` as `__`.
+fn tf_token_var(host: &str) -> String {
+    format!("TF_TOKEN_{}", host.split(':').next().unwrap_or(host).replace('-', "__").replace('.', "_"))
+}
+
+/// Registry modules of the instance used by a job that runs `init` with `TF_TOKEN_<host>` set to the token:
+/// `source = "host/namespace/name/system"` in the repository's `.tf` files.
+fn registry_modules(
+    ctx: &Ctx,
+    job: &Job,
+    script: &Script,
+    tool_commands: &[&super::script::Command],
+    out: &mut Vec<Access>,
+) {
+    let host = &ctx.snap.manifest.instance.host;
+    let var = tf_token_var(host);
+    let token = job.vars.get(&var).is_some_and(|v| script.has_token(&v.value)) || script.token_vars.contains(&var);
+    if !token || !tool_commands.iter().any(|c| c.words.iter().any(|w| w == "init")) {
+        return;
+    }
+    let caller = &ctx.pipeline.project;
+    let sources = &ctx.snap.sources;
+    let needle = format!("\"{host}/");
+    for path in ctx.snap.list_repo(caller).iter().filter(|p| p.ends_with(".tf")).take(500) {
+        let crate::snapshot::RepoFile::Found(id) = ctx.snap.repo_file(caller, path) else { continue };
+        let file = sources.get(id);
+        let mut offset = 0usize;
+        for line in file.text.split_inclusive('\n') {
+            let start = offset;
+            offset += line.len();
+            let t = line.trim();
+            if !t.starts_with("source") {
+                continue;
+            }
+            let Some(at) = t.find(&needle) else { continue };
+            let addr = &t[at + 1..];
+            let addr = addr.split('"').next().unwrap_or("");
+            let module = addr[host.len() + 1..].split("//").next().unwrap_or("");
+            if module.split('/').count() != 3 {
+                continue;
+            }
+            let col = start + line.find(addr).unwrap_or(0);
+            let span = sources.span(id, col as u32, (col + addr.len()) as u32);
+            let target = Target::Unresolved(format!("{MODULE_PREFIX}{module}"));
+            out.push(ctx.access(
+                job,
+                target,
+                Kind::Packages("terraform".into()),
+                false,
+                Confidence::High,
+                span,
+                format!("terraform module {module} (`{var}`)"),
+            ));
+        }
+    }
+}
+
+/// Give registry-module accesses the project that publishes the module, when the snapshot shows one
+/// publishing it (an upload to `.../packages/terraform/modules/NAME/SYSTEM/...` under the module's namespace).
+pub fn resolve_modules(accesses: &mut [Access]) {
+    let mut publishers: Vec<(String, String, String)> = Vec::new(); // (name, system, project)
+    for a in accesses.iter() {
+        let (Kind::Packages(t), Target::Project(p), Some("admin_packages")) = (&a.kind, &a.target, a.permission) else {
+            continue;
+        };
+        if t != "terraform" {
+            continue;
+        }
+        if let Some(rest) = a.detail.split("/packages/terraform/modules/").nth(1) {
+            let mut parts = rest.split('/');
+            if let (Some(name), Some(system)) = (parts.next(), parts.next()) {
+                publishers.push((name.to_string(), system.to_string(), p.clone()));
+            }
+        }
+    }
+    for a in accesses.iter_mut() {
+        let Target::Unresolved(raw) = &a.target else { continue };
+        let Some(module) = raw.strip_prefix(MODULE_PREFIX) else { continue };
+        let parts: Vec<&str> = module.split('/').collect();
+        let [ns, name, system] = parts[..] else { continue };
+        let found: Vec<&String> = publishers
+            .iter()
+            .filter(|(n, s, p)| n == name && s == system && (p.starts_with(&format!("{ns}/")) || p == ns))
+            .map(|(_, _, p)| p)
+            .collect();
+        if let [only] = found[..] {
+            a.target = Target::Project(only.clone());
+        }
+    }
+}
+
 pub fn detect(ctx: &Ctx, job: &Job, script: &Script, out: &mut Vec<Access>) {
     let tool_commands: Vec<_> =
         script.commands.iter().filter(|c| c.words.first().is_some_and(|w| TOOLS.contains(&w.as_str()))).collect();
@@ -41,6 +136,7 @@ pub fn detect(ctx: &Ctx, job: &Job, script: &Script, out: &mut Vec<Access>) {
             .any(|v| job.vars.get(v).is_some_and(|v| script.has_token(&v.value)))
         || tool_commands.iter().any(|c| c.words[0].starts_with("gitlab-"));
     let confidence = if uses_token { Confidence::High } else { Confidence::Medium };
+    registry_modules(ctx, job, script, &tool_commands, out);
     for name in ADDRESS_VARS {
         let Some(v) = job.vars.get(name) else { continue };
         // A global address counts for the jobs that run terraform; a job-level one for its job.
