@@ -68,6 +68,9 @@ pub struct AuditArgs {
     /// `overbroad-group-entry`: fires when fewer than this percentage of the covered projects are callers [default: 50].
     #[arg(long, value_parser = clap::value_parser!(u8).range(1..=100))]
     pub overbroad_max_used_percent: Option<u8>,
+    /// Print how long each stage took (load, resolve, audit, render) to stderr.
+    #[arg(long)]
+    pub timings: bool,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -109,6 +112,17 @@ pub fn emit(text: &str) {
     let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
 }
 
+/// Write a JSON document to stdout as it is serialized (no intermediate copy of a large report).
+pub fn emit_json(doc: &serde_json::Value) {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    // A closed pipe (`| head`) is not an error.
+    if serde_json::to_writer_pretty(&mut out, doc).is_ok() {
+        let _ = writeln!(out);
+    }
+    let _ = out.flush();
+}
+
 fn print_diagnostics(diags: &[Diagnostic], sources: &SourceMap) {
     let color = report::diagnostics::use_color();
     for d in diags {
@@ -143,7 +157,7 @@ fn jobs(args: JobsArgs) -> u8 {
         Err(code) => return code,
     };
     let cache = ParseCache::default();
-    let pipelines = ci::resolve_all(&snap, &cache);
+    let pipelines = ci::resolve_all(&snap, &cache, true);
     let selected = match select(&pipelines, &args.projects) {
         Ok(s) => s,
         Err(code) => return code,
@@ -154,20 +168,29 @@ fn jobs(args: JobsArgs) -> u8 {
     match args.format {
         JobsFormat::Text => emit(&report::jobs::to_text(&selected, &snap.sources)),
         JobsFormat::Json => {
-            let doc = report::jobs::to_json(&selected, &snap.sources);
-            emit(&(serde_json::to_string_pretty(&doc).expect("JSON") + "\n"));
+            emit_json(&report::jobs::to_json(&selected, &snap.sources));
         }
     }
     if selected.iter().any(|p| p.status == Status::Failed) { exit::PARTIAL } else { exit::OK }
 }
 
 fn audit(args: AuditArgs) -> u8 {
+    let started = std::time::Instant::now();
+    let mut lap = started;
+    let mut timing = |stage: &str| {
+        if args.timings {
+            eprintln!("timing: {stage:<8} {:>8.3} s", lap.elapsed().as_secs_f64());
+        }
+        lap = std::time::Instant::now();
+    };
     let snap = match load_snapshot(&args.snapshot) {
         Ok(s) => s,
         Err(code) => return code,
     };
+    timing("load");
     let cache = ParseCache::default();
-    let pipelines = ci::resolve_all(&snap, &cache);
+    let pipelines = ci::resolve_all(&snap, &cache, false);
+    timing("resolve");
     for p in &pipelines {
         print_diagnostics(&p.diagnostics, &snap.sources);
     }
@@ -182,12 +205,14 @@ fn audit(args: AuditArgs) -> u8 {
         policy.overbroad_max_used_percent = Some(n as usize);
     }
     let (audit, findings) = crate::audit::run(&snap, &pipelines, &policy);
+    timing("audit");
     match args.format {
         AuditFormat::Human => emit(&report::human::render(&audit, &findings, report::diagnostics::use_color())),
-        AuditFormat::Json => {
-            let doc = report::json::render(&audit, &findings);
-            emit(&(serde_json::to_string_pretty(&doc).expect("JSON") + "\n"));
-        }
+        AuditFormat::Json => emit_json(&report::json::render(&audit, &findings)),
+    }
+    timing("render");
+    if args.timings {
+        eprintln!("timing: total    {:>8.3} s", started.elapsed().as_secs_f64());
     }
     use crate::config::FailOn as Policy;
     let fail_on = match args.fail_on {

@@ -15,4 +15,5 @@ pub mod redact;
 pub mod report;
 pub mod snapshot;
 pub mod source;
+pub mod synth;
 pub mod yaml;

@@ -36,6 +36,8 @@ pub struct SourceFile {
     char_bytes: Option<Vec<u32>>,
     /// Byte offset where each line starts.
     line_starts: Vec<u32>,
+    /// The text with tokens masked, made once when first shown.
+    masked: std::sync::OnceLock<Arc<str>>,
 }
 
 impl SourceFile {
@@ -49,7 +51,30 @@ impl SourceFile {
         };
         let mut line_starts = vec![0u32];
         line_starts.extend(text.match_indices('\n').map(|(i, _)| i as u32 + 1));
-        SourceFile { display, project, repo_path, text, char_bytes, line_starts }
+        SourceFile { display, project, repo_path, text, char_bytes, line_starts, masked: std::sync::OnceLock::new() }
+    }
+
+    /// The text with every token's secret masked (same length, so spans stay valid): what snippets show.
+    /// Made once, when first needed.
+    pub fn masked(&self) -> &str {
+        self.masked.get_or_init(|| Arc::from(crate::redact::mask(&self.text).as_ref()))
+    }
+
+    /// 0-based index of the line holding a byte offset.
+    pub fn line_index(&self, byte: u32) -> usize {
+        match self.line_starts.binary_search(&byte) {
+            Ok(i) => i,
+            Err(i) => i - 1,
+        }
+    }
+
+    /// Byte offset where the 0-based line `i` starts, or the end of the text past the last line.
+    pub fn line_start(&self, i: usize) -> u32 {
+        self.line_starts.get(i).copied().unwrap_or(self.text.len() as u32)
+    }
+
+    pub fn line_total(&self) -> usize {
+        self.line_starts.len()
     }
 
     /// Byte offset of a character index (the YAML parser counts characters).
@@ -62,10 +87,7 @@ impl SourceFile {
 
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, byte: u32) -> (u32, u32) {
-        let line_idx = match self.line_starts.binary_search(&byte) {
-            Ok(i) => i,
-            Err(i) => i - 1,
-        };
+        let line_idx = self.line_index(byte);
         let start = self.line_starts[line_idx] as usize;
         let end = (byte as usize).min(self.text.len());
         let col = self.text.get(start..end).map_or(end - start, |s| s.chars().count());

@@ -73,7 +73,7 @@ proptest! {
         std::fs::write(tmp.path().join("tokenscope.yaml"), manifest).unwrap();
         if let Ok(snap) = Snapshot::load(tmp.path(), Arc::new(SourceMap::new())) {
             let cache = ParseCache::default();
-            let _ = ci::resolve_all(&snap, &cache);
+            let _ = ci::resolve_all(&snap, &cache, true);
         }
     }
 }

@@ -30,7 +30,7 @@ use crate::snapshot::{AllowEntry, Snapshot};
 use crate::source::Span;
 use rayon::prelude::*;
 use serde::Serialize;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// A rule's identity, declared once next to the rule; it drives `tokenscope rules`, the docs and output.
 pub struct RuleMeta {
@@ -203,16 +203,32 @@ pub struct Audit<'a> {
     pub graph: OrgGraph,
     pub edges: Vec<Edge>,
     pub config: AuditConfig,
+    /// Indexes built once, so rules query instead of scanning.
+    pipeline_index: HashMap<String, usize>,
+    edges_by_callee: HashMap<String, Vec<usize>>,
+    /// Projects whose accesses cannot all be seen: they failed to load, or have an unresolved access.
+    blind: HashSet<String>,
 }
 
 impl<'a> Audit<'a> {
     pub fn pipeline(&self, project: &str) -> Option<&'a Pipeline> {
-        self.pipelines.iter().find(|p| p.project == project)
+        self.pipeline_index.get(project).map(|&i| &self.pipelines[i])
     }
 
     /// Token edges into a callee.
-    pub fn edges_into<'s>(&'s self, callee: &'s str) -> impl Iterator<Item = &'s Edge> + 's {
-        self.edges.iter().filter(move |e| e.relation == Relation::Token && e.callee == callee)
+    pub fn edges_into<'s>(&'s self, callee: &str) -> impl Iterator<Item = &'s Edge> + 's {
+        self.edges_by_callee
+            .get(callee)
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.edges[i])
+            .filter(|e| e.relation == Relation::Token)
+    }
+
+    /// Whether some access of the project may be unseen: it failed to load, is not in the run, or has an
+    /// access whose target is unresolved. Rules that conclude "not used" or "not needed" stay silent then.
+    pub fn blind(&self, project: &str) -> bool {
+        self.blind.contains(project) || self.pipeline(project).is_none()
     }
 }
 
@@ -269,15 +285,30 @@ pub fn run<'a>(snap: &'a Snapshot, pipelines: &'a [Pipeline], policy: &Config) -
         })
         .collect();
     edges.sort_by(|a, b| (&a.callee, &a.caller, a.relation).cmp(&(&b.callee, &b.caller, b.relation)));
-    let audit = Audit { snap, pipelines, accesses, graph, edges, config };
-    let mut findings = Vec::new();
-    for rule in registry().into_iter().filter(|r| policy.enabled(r.meta().id)) {
-        let start = findings.len();
-        rule.check(&audit, &mut findings);
-        if let Some(severity) = policy.severity(rule.meta().id) {
-            findings[start..].iter_mut().for_each(|f| f.severity = severity);
-        }
+    let pipeline_index = pipelines.iter().enumerate().map(|(i, p)| (p.project.clone(), i)).collect();
+    let mut edges_by_callee: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, e) in edges.iter().enumerate() {
+        edges_by_callee.entry(e.callee.clone()).or_default().push(i);
     }
+    let mut blind: HashSet<String> =
+        pipelines.iter().filter(|p| p.status == crate::ci::Status::Failed).map(|p| p.project.clone()).collect();
+    blind.extend(accesses.iter().filter(|a| matches!(a.target, Target::Unresolved(_))).map(|a| a.caller.clone()));
+    let audit = Audit { snap, pipelines, accesses, graph, edges, config, pipeline_index, edges_by_callee, blind };
+    let mut findings = Vec::new();
+    // Rules are independent of each other: they run in parallel, and their findings are sorted below.
+    let rules: Vec<&dyn Rule> = registry().into_iter().filter(|r| policy.enabled(r.meta().id)).collect();
+    let per_rule: Vec<Vec<Finding>> = rules
+        .par_iter()
+        .map(|rule| {
+            let mut out = Vec::new();
+            rule.check(&audit, &mut out);
+            if let Some(severity) = policy.severity(rule.meta().id) {
+                out.iter_mut().for_each(|f| f.severity = severity);
+            }
+            out
+        })
+        .collect();
+    findings.extend(per_rule.into_iter().flatten());
     let src = &snap.sources;
     findings.sort_by(|a, b| {
         (std::cmp::Reverse(a.severity), &a.project, a.rule)

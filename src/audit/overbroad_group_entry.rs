@@ -24,14 +24,8 @@ impl super::Rule for Rule {
         for (path, p) in &audit.snap.manifest.projects {
             let token_callers = audit.graph.token_callers(path);
             for entry in p.job_token.allowlist.iter().filter(|e| e.kind == EntryKind::Group) {
-                let covered: Vec<&str> = audit
-                    .snap
-                    .manifest
-                    .projects
-                    .keys()
-                    .map(String::as_str)
-                    .filter(|c| covers(entry, c) && c != path)
-                    .collect();
+                let covered: Vec<&str> =
+                    audit.snap.manifest.covered_by(entry).into_iter().filter(|c| c != path).collect();
                 let callers: Vec<&str> =
                     token_callers.iter().copied().filter(|c| covers(entry, c) && c != path).collect();
                 if callers.is_empty() || covered.len() < cfg.overbroad_min_projects {

@@ -6,10 +6,9 @@
 //! unclassified API call), a covered project that failed to load or has unresolved accesses, or use seen
 //! only in the authentication log.
 
-use super::coverage::{covers, nearest_entry};
+use super::coverage::nearest_entry;
 use super::{Audit, EdgeStatus, RuleMeta, entry_finding};
-use crate::ci::Status;
-use crate::detect::{Kind, Target};
+use crate::detect::Kind;
 use crate::diag::Severity;
 use crate::finding::Finding;
 use std::collections::BTreeSet;
@@ -37,10 +36,7 @@ impl super::Rule for Rule {
                 if edges.is_empty() {
                     continue;
                 }
-                let blind = audit.snap.manifest.projects.keys().filter(|c| covers(entry, c)).any(|c| {
-                    audit.pipeline(c).is_none_or(|pl| pl.status == Status::Failed)
-                        || audit.accesses.iter().any(|a| a.caller == *c && matches!(a.target, Target::Unresolved(_)))
-                });
+                let blind = audit.snap.manifest.covered_by(entry).iter().any(|c| audit.blind(c));
                 let unknown = edges
                     .iter()
                     .flat_map(|e| e.accesses.iter())

@@ -5,8 +5,6 @@
 
 use super::coverage::covers;
 use super::{Audit, EdgeStatus, RuleMeta, entry_finding};
-use crate::ci::Status;
-use crate::detect::Target;
 use crate::diag::Severity;
 use crate::finding::Finding;
 use crate::snapshot::EntryKind;
@@ -40,16 +38,11 @@ impl super::Rule for Rule {
                 if used_by_job || used_by_log || archived {
                     continue; // an archived project's entry is `stale-allowlist-entry`'s
                 }
-                let covered: Vec<&str> =
-                    m.projects.keys().map(String::as_str).filter(|c| covers(entry, c) && c != path).collect();
+                let covered: Vec<&str> = m.covered_by(entry).into_iter().filter(|c| c != path).collect();
                 if covered.is_empty() {
                     continue; // nothing of it is in the snapshot: its use cannot be seen
                 }
-                let blind = covered.iter().any(|c| {
-                    audit.pipeline(c).is_none_or(|pl| pl.status == Status::Failed)
-                        || audit.accesses.iter().any(|a| a.caller == *c && matches!(a.target, Target::Unresolved(_)))
-                });
-                if blind {
+                if covered.iter().any(|c| audit.blind(c)) {
                     continue;
                 }
                 let what = match entry.kind {

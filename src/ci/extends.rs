@@ -13,14 +13,18 @@ pub fn resolve(top: &mut Map, partial: bool, diags: &mut Vec<Diagnostic>) {
     if !top.entries.iter().any(|(_, v)| v.get("extends").is_some()) {
         return;
     }
-    let original = top.clone();
+    // Resolve against the configuration as written (no copy of it), then put the results in place.
     let mut memo: HashMap<String, Option<Node>> = HashMap::new();
-    for (k, v) in top.entries.iter_mut() {
+    let mut resolved: Vec<(usize, Node)> = Vec::new();
+    for (i, (k, v)) in top.entries.iter().enumerate() {
         if v.get("extends").is_some()
-            && let Some(resolved) = resolve_one(&k.name, &original, partial, &mut memo, &mut Vec::new(), diags)
+            && let Some(r) = resolve_one(&k.name, top, partial, &mut memo, &mut Vec::new(), diags)
         {
-            *v = resolved;
+            resolved.push((i, r));
         }
+    }
+    for (i, r) in resolved {
+        top.entries[i].1 = r;
     }
 }
 

@@ -28,7 +28,12 @@ pub struct ParseCache {
 }
 
 impl ParseCache {
-    pub fn parse(&self, snap: &Snapshot, id: FileId) -> Arc<Result<Parsed, YamlError>> {
+    /// Parse a file; keep the result when the file is `shared` (included from another project, so likely
+    /// included again by other pipelines). A project's own files are used once and not kept.
+    pub fn parse(&self, snap: &Snapshot, id: FileId, shared: bool) -> Arc<Result<Parsed, YamlError>> {
+        if !shared {
+            return Arc::new(yaml::parse(&snap.sources, id));
+        }
         if let Some(hit) = self.map.lock().expect("parse cache").get(&id) {
             return hit.clone();
         }
@@ -63,6 +68,8 @@ pub struct Unresolved {
 
 pub struct Loader<'a> {
     pub snap: &'a Snapshot,
+    /// The project whose pipeline is being resolved.
+    owner: String,
     pub cache: &'a ParseCache,
     /// Variables usable in `include:` (the pipeline project's predefined variables).
     pub vars: &'a Vars,
@@ -85,9 +92,10 @@ struct Target {
 }
 
 impl<'a> Loader<'a> {
-    pub fn new(snap: &'a Snapshot, cache: &'a ParseCache, vars: &'a Vars) -> Self {
+    pub fn new(snap: &'a Snapshot, cache: &'a ParseCache, vars: &'a Vars, owner: &str) -> Self {
         Loader {
             snap,
+            owner: owner.to_string(),
             cache,
             vars,
             count: 0,
@@ -131,37 +139,49 @@ impl<'a> Loader<'a> {
                 });
             }
         };
-        let parsed = self.cache.parse(self.snap, id);
-        let parsed = match parsed.as_ref() {
-            Ok(p) => p,
-            Err(e) => return Err(Diagnostic::error(e.message.clone()).at(e.span)),
+        // A project's own file was parsed for this use alone: its documents are taken, not copied. A shared
+        // file (a template included by many projects) is copied, since includes are merged destructively.
+        let mut docs: Vec<Node> = match Arc::try_unwrap(self.cache.parse(self.snap, id, project != self.owner)) {
+            Ok(Ok(p)) => {
+                self.duplicates.extend(p.duplicate_keys);
+                p.docs
+            }
+            Ok(Err(e)) => return Err(Diagnostic::error(e.message).at(e.span)),
+            Err(shared) => match shared.as_ref() {
+                Ok(p) => {
+                    self.duplicates.extend(p.duplicate_keys.iter().cloned());
+                    p.docs.clone()
+                }
+                Err(e) => return Err(Diagnostic::error(e.message.clone()).at(e.span)),
+            },
         };
-        self.duplicates.extend(parsed.duplicate_keys.iter().cloned());
         let file_span = self.snap.sources.span(id, 0, 0);
-        let (header, content) = match parsed.docs.as_slice() {
-            [] => (None, None),
-            [one] => (None, Some(one)),
-            [h, c] if h.get("spec").is_some() => (Some(h), Some(c)),
-            [_, second, ..] => {
+        let (header, content) = match docs.len() {
+            0 => (None, None),
+            1 => (None, docs.pop()),
+            2 if docs[0].get("spec").is_some() => {
+                let content = docs.pop();
+                (docs.pop(), content)
+            }
+            _ => {
                 return Err(Diagnostic::error(
                     "a CI file holds one YAML document, or a `spec:` header document and one content document",
                 )
-                .at(second.span));
+                .at(docs[1].span));
             }
         };
+        let header = header.as_ref();
         let mut content = match content {
             None => Map::default(),
             Some(n) if n.is_null() => Map::default(),
-            Some(n) => match &n.value {
-                Value::Map(m) => m.clone(),
-                _ => {
-                    return Err(Diagnostic::error(format!(
-                        "a CI file must be a map of jobs and keywords, found {}",
-                        n.kind()
-                    ))
-                    .at(n.span));
-                }
-            },
+            Some(Node { value: Value::Map(m), .. }) => m,
+            Some(n) => {
+                return Err(Diagnostic::error(format!(
+                    "a CI file must be a map of jobs and keywords, found {}",
+                    n.kind()
+                ))
+                .at(n.span));
+            }
         };
         let given = inputs.and_then(Node::as_map);
         if header.is_some() || given.is_some_and(|m| !m.entries.is_empty()) {

@@ -282,7 +282,7 @@ fn matrix(job_name: &str, node: Option<&Node>, diags: &mut Vec<Diagnostic>) -> V
 }
 
 /// Build the jobs of a fully merged configuration (includes, `!reference` and `extends` resolved).
-pub fn build(top: &Map, predefined: &Vars, diags: &mut Vec<Diagnostic>) -> Vec<Job> {
+pub fn build(top: Map, predefined: &Vars, diags: &mut Vec<Diagnostic>) -> Vec<Job> {
     let mut defaults = top.get("default").and_then(Node::as_map).cloned().unwrap_or_default();
     for key in ["image", "services", "cache", "before_script", "after_script"] {
         if !defaults.contains(key)
@@ -301,25 +301,29 @@ pub fn build(top: &Map, predefined: &Vars, diags: &mut Vec<Diagnostic>) -> Vec<J
 
     let mut jobs = Vec::new();
     let mut seen_bad_scripts = HashSet::new();
-    for (key, node) in &top.entries {
+    for (key, node) in top.entries {
         if RESERVED.contains(&key.name.as_str()) || key.name.starts_with('.') {
             continue;
         }
-        let Some(own) = node.as_map() else {
-            if !node.is_null() {
+        let node_span = node.span;
+        let mut m = match node.value {
+            Value::Map(own) => own,
+            Value::Null => continue,
+            _ => {
                 diags.push(
                     Diagnostic::error(format!("job `{}` must be a map of keywords, found {}", key.name, node.kind()))
                         .at(key.span),
                 );
+                continue;
             }
-            continue;
         };
-        let mut m = own.clone();
+        // `inherit` is never a default key, so the job's map answers for it before and after filling in defaults.
         for (dk, dv) in &defaults.entries {
-            if DEFAULT_KEYS.contains(&dk.name.as_str()) && !m.contains(&dk.name) && inherits(own, "default", &dk.name) {
+            if DEFAULT_KEYS.contains(&dk.name.as_str()) && !m.contains(&dk.name) && inherits(&m, "default", &dk.name) {
                 m.insert(dk.clone(), dv.clone());
             }
         }
+        let own = &m;
         for section in ["before_script", "script", "after_script"] {
             check_script(&key.name, section, m.get(section), &mut seen_bad_scripts, diags);
         }
@@ -339,7 +343,7 @@ pub fn build(top: &Map, predefined: &Vars, diags: &mut Vec<Diagnostic>) -> Vec<J
                 vars.set(var);
             }
         }
-        let resolved = Node { span: node.span, tag: None, value: Value::Map(m) };
+        let resolved = Node { span: node_span, tag: None, value: Value::Map(m) };
         let m = resolved.as_map().expect("built as a map");
         let mut base = Job {
             name: key.name.clone(),

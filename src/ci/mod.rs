@@ -103,7 +103,7 @@ pub fn resolve(snap: &Snapshot, cache: &ParseCache, project: &Project) -> Pipeli
         return pipeline;
     }
     pipeline.config_file = Some(snap.display_path(&cfg_project, cfg_path));
-    let mut loader = include::Loader::new(snap, cache, &predefined);
+    let mut loader = include::Loader::new(snap, cache, &predefined, &project.path);
     let root = loader.load(&cfg_project, cfg_path, None, None);
     pipeline.includes = std::mem::take(&mut loader.includes);
     pipeline.unresolved = std::mem::take(&mut loader.unresolved);
@@ -133,7 +133,7 @@ fn finish(mut top: Map, partial: bool, predefined: &Vars, pipeline: &mut Pipelin
             pipeline.global_vars.set(var);
         }
     }
-    jobs::build(&top, predefined, &mut pipeline.diagnostics)
+    jobs::build(top, predefined, &mut pipeline.diagnostics)
 }
 
 /// GitLab's limit on child-pipeline nesting (a child may start one more level).
@@ -160,7 +160,7 @@ fn child_pipelines(snap: &Snapshot, cache: &ParseCache, predefined: &Vars, pipel
                 Node::new(trigger_job.span, Value::Map(forwarded)),
             );
         }
-        let mut loader = include::Loader::new(snap, cache, predefined);
+        let mut loader = include::Loader::new(snap, cache, predefined, &pipeline.project);
         let top = loader.expand(&pipeline.project, content);
         pipeline.includes.append(&mut loader.includes);
         pipeline.unresolved.append(&mut loader.unresolved);
@@ -184,8 +184,21 @@ fn child_pipelines(snap: &Snapshot, cache: &ParseCache, predefined: &Vars, pipel
     }
 }
 
-/// Resolve every project of the snapshot (in parallel), in manifest order.
-pub fn resolve_all(snap: &Snapshot, cache: &ParseCache) -> Vec<Pipeline> {
+/// Resolve every project of the snapshot (in parallel), in manifest order. Without `keep_config`, each
+/// job's full resolved configuration is dropped once resolution is done (an audit does not need it, and on
+/// a large org it is most of the memory).
+pub fn resolve_all(snap: &Snapshot, cache: &ParseCache, keep_config: bool) -> Vec<Pipeline> {
     let projects: Vec<&Project> = snap.manifest.projects.values().collect();
-    projects.par_iter().map(|p| resolve(snap, cache, p)).collect()
+    projects
+        .par_iter()
+        .map(|p| {
+            let mut pipeline = resolve(snap, cache, p);
+            if !keep_config {
+                for j in pipeline.jobs.iter_mut() {
+                    j.node = Node::new(j.node.span, Value::Null);
+                }
+            }
+            pipeline
+        })
+        .collect()
 }

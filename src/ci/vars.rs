@@ -49,6 +49,17 @@ impl Vars {
         self.list.retain(|v| v.name != var.name);
         self.list.push(var);
     }
+    /// Every variable of every layer, overridden ones included: for quick scans that need no order.
+    pub fn layers(&self) -> impl Iterator<Item = &Var> {
+        let mut layers: Vec<&[Var]> = Vec::new();
+        let mut cur = Some(self);
+        while let Some(v) = cur {
+            layers.push(&v.list);
+            cur = v.base.as_deref();
+        }
+        layers.into_iter().flatten()
+    }
+
     /// Every variable in effect, in definition order (a redefinition moves the name to its new place).
     pub fn all(&self) -> Vec<&Var> {
         let mut layers: Vec<&[Var]> = Vec::new();
@@ -72,10 +83,14 @@ impl Vars {
     /// Expand `$VAR` and `${VAR}` references, recursively through variable values (as the runner does).
     /// `$$` stands for a literal `$`. Unknown variables stay as written, so callers can see what is unresolved.
     pub fn expand(&self, s: &str) -> String {
-        self.expand_depth(s, 0)
+        let mut budget = MAX_EXPANSION.max(s.len());
+        self.expand_in(s, &mut Vec::new(), &mut budget)
     }
 
-    fn expand_depth(&self, s: &str, depth: usize) -> String {
+    /// Expand `s`. `stack` holds the variables being expanded: a variable is not expanded inside its own
+    /// value (`PATH="$X:$PATH"` keeps `$PATH`, as a shell would at that point), which also stops cycles.
+    /// `budget` bounds the output, so variables that double each other cannot blow up memory.
+    fn expand_in<'a>(&'a self, s: &str, stack: &mut Vec<&'a str>, budget: &mut usize) -> String {
         if !s.contains('$') {
             return s.to_string();
         }
@@ -83,6 +98,10 @@ impl Vars {
         let mut out = String::with_capacity(s.len());
         let mut i = 0;
         while i < b.len() {
+            if out.len() >= *budget {
+                out.push_str(&s[i..]);
+                break;
+            }
             if b[i] != b'$' {
                 let next = s[i..].find('$').map_or(s.len(), |o| i + o);
                 out.push_str(&s[i..next]);
@@ -94,7 +113,7 @@ impl Vars {
                 i += 2;
                 continue;
             }
-            if let Some((value, end)) = self.parameter_expansion(s, i, depth) {
+            if let Some((value, end)) = self.parameter_expansion(s, i, stack, budget) {
                 out.push_str(&value);
                 i = end;
                 continue;
@@ -105,9 +124,12 @@ impl Vars {
                 continue;
             };
             match self.get(name) {
-                Some(v) if depth < 10 => {
+                Some(v) if !stack.contains(&v.name.as_str()) && stack.len() < 10 => {
                     if v.expand {
-                        out.push_str(&self.expand_depth(&v.value, depth + 1));
+                        stack.push(&v.name);
+                        let value = self.expand_in(&v.value, stack, budget);
+                        stack.pop();
+                        out.push_str(&value);
                     } else {
                         out.push_str(&v.value);
                     }
@@ -116,15 +138,25 @@ impl Vars {
             }
             i = end;
         }
+        *budget = budget.saturating_sub(out.len().saturating_sub(s.len()));
         out
     }
 }
+
+/// Expansion stops adding text past this many bytes (far above any real value).
+pub const MAX_EXPANSION: usize = 64 * 1024;
 
 impl Vars {
     /// Shell parameter expansion of a known variable: `${VAR#glob}`, `${VAR##glob}`, `${VAR%glob}`,
     /// `${VAR%%glob}`, `${VAR:-default}`, `${VAR-default}` (GitLab's own npm example writes
     /// `${CI_API_V4_URL#https?}`). `None` when `s[i..]` is not one, or the variable is unknown.
-    fn parameter_expansion(&self, s: &str, i: usize, depth: usize) -> Option<(String, usize)> {
+    fn parameter_expansion<'a>(
+        &'a self,
+        s: &str,
+        i: usize,
+        stack: &mut Vec<&'a str>,
+        budget: &mut usize,
+    ) -> Option<(String, usize)> {
         let inner_start = i + 2;
         if !s[i..].starts_with("${") {
             return None;
@@ -136,9 +168,16 @@ impl Vars {
         if name.is_empty() || op.is_empty() {
             return None;
         }
-        let value = self
-            .get(name)
-            .map(|v| if v.expand && depth < 10 { self.expand_depth(&v.value, depth + 1) } else { v.value.clone() });
+        let value = self.get(name).map(|v| {
+            if v.expand && !stack.contains(&v.name.as_str()) && stack.len() < 10 {
+                stack.push(&v.name);
+                let e = self.expand_in(&v.value, stack, budget);
+                stack.pop();
+                e
+            } else {
+                v.value.clone()
+            }
+        });
         let result = if let Some(default) = op.strip_prefix(":-").or_else(|| op.strip_prefix('-')) {
             match value {
                 Some(v) if !(op.starts_with(':') && v.is_empty()) => v,
@@ -313,8 +352,22 @@ mod tests {
     }
 
     #[test]
-    fn self_reference_terminates() {
-        let v = vars(&[("A", "x$A")]);
-        assert!(v.expand("$A").starts_with("xxxx"));
+    fn a_variable_does_not_expand_inside_itself() {
+        let v = vars(&[("A", "x$A"), ("P", "/bin:$P"), ("Q", "$R"), ("R", "$Q")]);
+        assert_eq!(v.expand("$A"), "x$A");
+        assert_eq!(v.expand("$P"), "/bin:$P");
+        assert_eq!(v.expand("$Q"), "$Q");
+    }
+
+    #[test]
+    fn doubling_variables_are_bounded() {
+        let mut pairs = vec![("V0".to_string(), "0123456789".to_string())];
+        for i in 1..40 {
+            pairs.push((format!("V{i}"), format!("$V{}$V{}", i - 1, i - 1)));
+        }
+        let refs: Vec<(&str, &str)> = pairs.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        let v = vars(&refs);
+        let out = v.expand("$V39");
+        assert!(out.len() < 4 * MAX_EXPANSION, "{}", out.len());
     }
 }

@@ -171,7 +171,7 @@ pub fn detect(snap: &Snapshot, pipeline: &Pipeline) -> Vec<Access> {
     let ctx = Ctx { snap, pipeline };
     let mut out = Vec::new();
     for job in &pipeline.jobs {
-        let script = Script::parse(job, &snap.sources);
+        let script = Script::for_job(job, &snap.sources);
         git::detect(&ctx, job, &script, &mut out);
         api::detect(&ctx, job, &script, &mut out);
         needs::detect(&ctx, job, &mut out);

@@ -47,6 +47,11 @@ const TOOLS: &[(&str, &[&str], &[&str])] = &[
     ("bundle", &["Gemfile"], &[]),
 ];
 
+/// The package tools this detector knows (a job running one may get the token from a repository file).
+pub fn tool_names() -> impl Iterator<Item = &'static str> {
+    TOOLS.iter().map(|(t, _, _)| t.trim_start_matches("./"))
+}
+
 /// Variables that hand the token to a package tool through its environment.
 const PASSWORD_VARS: &[&str] = &[
     "TWINE_PASSWORD",

@@ -75,10 +75,10 @@ pub fn image_target(ctx: &Ctx, raw: &str, expanded: &str) -> Option<Target> {
     if Some(host.as_str()) != registry {
         return None;
     }
-    let projects = &ctx.snap.manifest.projects;
+    let lower = &ctx.snap.manifest.lower;
     let mut prefix = path.as_str();
     loop {
-        if let Some(p) = projects.keys().find(|k| k.eq_ignore_ascii_case(prefix)) {
+        if let Some(p) = lower.get(prefix) {
             return Some(Target::Project(p.clone()));
         }
         match prefix.rsplit_once('/') {

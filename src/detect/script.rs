@@ -8,6 +8,8 @@
 use crate::ci::jobs::{Job, Line};
 use crate::ci::vars::{Var, VarOrigin, Vars, var_ref};
 use crate::source::{SourceMap, Span};
+use regex::Regex;
+use std::sync::LazyLock;
 
 /// Variables that hold the job token without naming it.
 const TOKEN_ALIASES: &[&str] = &["CI_JOB_TOKEN", "CI_REGISTRY_PASSWORD", "CI_DEPENDENCY_PROXY_PASSWORD"];
@@ -57,7 +59,43 @@ pub struct Script {
     pub token_vars: Vec<String>,
 }
 
+/// Words that mean a job may spend its token without naming it: tools that use it implicitly.
+const IMPLICIT_TOKEN_TOOLS: &[&str] = &["release-cli", "download-secure-files", "terraform", "tofu", "glab"];
+
 impl Script {
+    /// The job's scripts as commands, or, when nothing in the job could spend the token (no token variable
+    /// or alias in its text or environment, no tool that uses it implicitly), an empty script: most jobs
+    /// of an org never touch the token, and tokenizing them would be most of the audit's time.
+    pub fn for_job(job: &Job, sources: &SourceMap) -> Script {
+        let aliases = job.vars.layers().any(|v| {
+            v.origin != VarOrigin::Predefined
+                && v.value.contains('$')
+                && TOKEN_ALIASES.iter().any(|t| v.value.contains(t))
+        });
+        // A package tool may read the token from a repository file (`.npmrc`, `ci_settings.xml`, ...).
+        static RELEVANT: LazyLock<Regex> = LazyLock::new(|| {
+            let words: Vec<String> = TOKEN_ALIASES
+                .iter()
+                .chain(IMPLICIT_TOKEN_TOOLS)
+                .copied()
+                .chain(super::packages::tool_names())
+                .map(regex::escape)
+                .collect();
+            Regex::new(&words.join("|")).expect("static regex")
+        });
+        let relevant = aliases || job.all_lines().any(|l| RELEVANT.is_match(&l.text));
+        if relevant {
+            Script::parse(job, sources)
+        } else {
+            Script {
+                commands: Vec::new(),
+                data: Vec::new(),
+                vars: job.vars.clone(),
+                token_vars: TOKEN_ALIASES.iter().map(|s| s.to_string()).collect(),
+            }
+        }
+    }
+
     pub fn parse(job: &Job, sources: &SourceMap) -> Script {
         let mut vars = job.vars.clone();
         let mut token_vars: Vec<String> = TOKEN_ALIASES.iter().map(|s| s.to_string()).collect();

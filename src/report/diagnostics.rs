@@ -1,14 +1,54 @@
 //! Diagnostics and findings rendered with miette: the message, the file:line:column, a snippet of the source.
 
 use crate::diag::{Diagnostic, Severity};
-use crate::redact::{mask, redact};
-use crate::source::{SourceMap, Span};
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, NamedSource, Report};
+use crate::redact::redact;
+use crate::source::{SourceFile, SourceMap, Span};
+use miette::{
+    GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, MietteError, MietteSpanContents, Report,
+    SourceCode, SourceSpan, SpanContents,
+};
 use std::io::IsTerminal;
+use std::sync::Arc;
 
 /// Whether to colour output: a terminal, and no `NO_COLOR`.
 pub fn use_color() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+/// A file as miette reads it: the context window around a span is found with the file's line index
+/// instead of a scan from the start, so rendering many findings in a large file stays linear; tokens are
+/// masked.
+struct FileSource(Arc<SourceFile>);
+
+impl SourceCode for FileSource {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let f: &'a SourceFile = &self.0;
+        let text: &'a str = f.masked();
+        let (offset, len) = (span.offset(), span.len());
+        if offset + len > text.len() {
+            return Err(MietteError::OutOfBounds);
+        }
+        let first = f.line_index(offset as u32);
+        let last = f.line_index((offset + len.saturating_sub(1)).max(offset) as u32);
+        let window_first = first.saturating_sub(before);
+        let window_last = (last + after).min(f.line_total().saturating_sub(1));
+        let start = if before == 0 { offset } else { f.line_start(window_first) as usize };
+        let end = (f.line_start(window_last + 1) as usize).min(text.len()).max(offset + len);
+        let column = if before == 0 { text[f.line_start(first) as usize..offset].chars().count() } else { 0 };
+        Ok(Box::new(MietteSpanContents::new_named(
+            f.display.clone(),
+            &text.as_bytes()[start..end],
+            (start, end - start).into(),
+            window_first,
+            column,
+            window_last + 1,
+        )))
+    }
 }
 
 /// What miette draws for one problem.
@@ -39,7 +79,7 @@ pub fn render_parts(p: &Parts, sources: &SourceMap, color: bool) -> String {
         Some(span) => {
             let file = sources.get(span.file);
             md = md.with_label(LabeledSpan::new(None, span.start as usize, (span.end - span.start) as usize));
-            Report::new(md).with_source_code(NamedSource::new(file.display.clone(), mask(&file.text).into_owned()))
+            Report::new(md).with_source_code(FileSource(file))
         }
         None => {
             if let Some(f) = p.file {

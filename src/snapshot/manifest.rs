@@ -86,12 +86,31 @@ pub struct AuthLogEntry {
 #[derive(Clone, Debug)]
 pub struct Manifest {
     pub instance: Instance,
+    /// Project paths by their lower-case form (registry image paths are lower-case).
+    pub lower: BTreeMap<String, String>,
     pub repos_root: String,
     pub projects: BTreeMap<String, Project>,
     pub auth_log: Vec<AuthLogEntry>,
     /// Every group: each path prefix of each project.
     pub groups: BTreeSet<String>,
     pub ids: BTreeMap<u64, String>,
+}
+
+impl Manifest {
+    /// Snapshot projects an allowlist entry lets in: the project itself, or every project under the group
+    /// (a range query over the sorted paths, not a scan).
+    pub fn covered_by<'m>(&'m self, entry: &AllowEntry) -> Vec<&'m str> {
+        match entry.kind {
+            EntryKind::Project => {
+                self.projects.get_key_value(&entry.path).map(|(k, _)| k.as_str()).into_iter().collect()
+            }
+            EntryKind::Group => {
+                // Every path under `g/` sorts between `g/` and `g0` ('0' follows '/').
+                let (from, to) = (format!("{}/", entry.path), format!("{}0", entry.path));
+                self.projects.range(from..to).map(|(k, _)| k.as_str()).collect()
+            }
+        }
+    }
 }
 
 /// The fine-grained job-token policies GitLab defines (see docs/snapshot-format.md).
@@ -303,7 +322,8 @@ pub fn read(doc: &Node, errors: &mut Vec<Diagnostic>) -> Option<Manifest> {
             groups.insert(acc.clone());
         }
     }
-    Some(Manifest { instance: instance?, repos_root: repos_root?, projects, auth_log, groups, ids })
+    let lower = projects.keys().map(|k| (k.to_ascii_lowercase(), k.clone())).collect();
+    Some(Manifest { instance: instance?, lower, repos_root: repos_root?, projects, auth_log, groups, ids })
 }
 
 fn read_instance(r: &mut Reader, n: &Node) -> Option<Instance> {

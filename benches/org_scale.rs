@@ -1,0 +1,157 @@
+//! Org-scale benchmark (not a timed test): `cargo bench --bench org_scale [-- N ...]`, default 1000 10000 50000.
+//!
+//! For each size it generates a synthetic org (`tokenscope::synth`, seed 42, cached under
+//! `target/bench-orgs/`), then measures in the same run:
+//! - the lower bound: reading and YAML-parsing every byte of the snapshot and nothing else, on every core;
+//! - `tokenscope audit --format json`, as a subprocess: wall time, CPU time, peak memory (VmHWM);
+//! - checkov's `gitlab_ci` framework over the same repositories, when `checkov` is installed
+//!   (`pip install checkov`), and the ratio.
+//!
+//! Linux only (it reads /proc). Results go in docs/performance.md.
+
+use rayon::prelude::*;
+
+/// The same allocator as the binary, so the floor is measured on equal terms.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// CPU seconds used by this process and by its waited-for children (utime, stime, cutime, cstime).
+fn cpu_times() -> (f64, f64) {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
+    let tick = 100.0; // sysconf(_SC_CLK_TCK) on Linux
+    let f = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) / tick;
+    // After the ')' the fields start at "state" (field 3); utime is field 14, stime 15, cutime 16, cstime 17.
+    (f(11) + f(12), f(13) + f(14))
+}
+
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "yml" || x == "yaml") {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// Read and parse every YAML file of the snapshot with the same parser, in parallel: the floor.
+fn lower_bound(dir: &Path) -> (Duration, f64, usize) {
+    let list = files(dir);
+    let (cpu0, _) = cpu_times();
+    let t = Instant::now();
+    let bytes: usize = list
+        .par_iter()
+        .map(|p| {
+            let text = std::fs::read_to_string(p).unwrap_or_default();
+            let sources = tokenscope::source::SourceMap::new();
+            let id = sources.add(tokenscope::source::SourceFile::new(
+                String::new(),
+                None,
+                None,
+                std::sync::Arc::from(text.as_str()),
+            ));
+            let _ = tokenscope::yaml::parse(&sources, id);
+            text.len()
+        })
+        .sum();
+    let wall = t.elapsed();
+    let (cpu1, _) = cpu_times();
+    (wall, cpu1 - cpu0, bytes)
+}
+
+/// Run a command; wall time, CPU time of the child, peak resident memory in MB.
+fn measure(cmd: &mut Command) -> Option<(Duration, f64, f64)> {
+    let (_, c0) = cpu_times();
+    let t = Instant::now();
+    let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().ok()?;
+    let status_file = format!("/proc/{}/status", child.id());
+    let mut peak_kb = 0f64;
+    loop {
+        if let Ok(s) = std::fs::read_to_string(&status_file)
+            && let Some(line) = s.lines().find(|l| l.starts_with("VmHWM:"))
+        {
+            let kb: f64 = line.split_whitespace().nth(1).and_then(|v| v.parse().ok()).unwrap_or(0.0);
+            peak_kb = peak_kb.max(kb);
+        }
+        if child.try_wait().ok()?.is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let wall = t.elapsed();
+    let (_, c1) = cpu_times();
+    Some((wall, c1 - c0, peak_kb / 1024.0))
+}
+
+fn main() {
+    let sizes: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let sizes = if sizes.is_empty() { vec![1_000, 10_000, 50_000] } else { sizes };
+    let bin = env!("CARGO_BIN_EXE_tokenscope");
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-orgs");
+    let checkov = Command::new("checkov").arg("--version").output().is_ok_and(|o| o.status.success());
+    println!("machine: {} cores, {}", std::thread::available_parallelism().map_or(0, |n| n.get()), cpu_model());
+    println!(
+        "| projects | files | MB | audit wall | audit CPU | peak memory | parse-only floor (wall) | audit / floor | checkov wall | checkov / audit |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for n in sizes {
+        let dir = root.join(format!("org-{n}"));
+        if !dir.join("tokenscope.yaml").exists() {
+            let _ = std::fs::remove_dir_all(&dir);
+            tokenscope::synth::generate(n, 42, &dir).expect("generate");
+        }
+        let (floor, _floor_cpu, bytes) = lower_bound(&dir);
+        let nfiles = files(&dir).len();
+        let audit =
+            measure(Command::new(bin).args(["audit", dir.to_str().unwrap(), "--format", "json", "--fail-on", "never"]))
+                .expect("run tokenscope");
+        let ck = if checkov {
+            measure(Command::new("checkov").args([
+                "-d",
+                dir.join("repos").to_str().unwrap(),
+                "--framework",
+                "gitlab_ci",
+                "--quiet",
+                "--compact",
+            ]))
+        } else {
+            None
+        };
+        let (ck_wall, ck_ratio) = match ck {
+            Some((w, _, _)) => {
+                (format!("{:.2} s", w.as_secs_f64()), format!("{:.1}x", w.as_secs_f64() / audit.0.as_secs_f64()))
+            }
+            None => ("not installed".into(), "-".into()),
+        };
+        println!(
+            "| {n} | {nfiles} | {:.1} | {:.2} s | {:.2} s | {:.0} MB | {:.2} s | {:.2}x | {ck_wall} | {ck_ratio} |",
+            bytes as f64 / 1e6,
+            audit.0.as_secs_f64(),
+            audit.1,
+            audit.2,
+            floor.as_secs_f64(),
+            audit.0.as_secs_f64() / floor.as_secs_f64(),
+        );
+    }
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_default()
+}
