@@ -272,8 +272,14 @@ fn parse_text(text: &str, src: &crate::source::SourceFile, file: FileId) -> Resu
         let (ev, span) = ev.map_err(|e| {
             let m = e.marker();
             let at = src.byte_of_char(m.index());
+            // saphyr's scanner stops at 256 levels of flow nesting, before our own check sees the events.
+            let message = if e.info() == "recursion limit exceeded" {
+                format!("YAML nesting is deeper than {MAX_DEPTH} levels (GitLab's limit)")
+            } else {
+                format!("invalid YAML: {}", e.info())
+            };
             YamlError {
-                message: format!("invalid YAML: {}", e.info()),
+                message,
                 span: Span { file, start: at, end: at, line: m.line() as u32, col: m.col() as u32 + 1 },
             }
         })?;

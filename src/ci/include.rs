@@ -119,7 +119,11 @@ impl<'a> Loader<'a> {
         let id = match self.snap.repo_file(project, path) {
             RepoFile::Found(id) => id,
             RepoFile::Missing(display) => {
-                let d = Diagnostic::error(format!("`{path}` does not exist in project `{project}`")).in_file(display);
+                let mut d =
+                    Diagnostic::error(format!("`{path}` does not exist in project `{project}`")).in_file(display);
+                if path.starts_with('/') {
+                    d = d.help(format!("a leading `/` means the root of `{project}`'s repository, not of the machine"));
+                }
                 return Err(match from {
                     Some(span) => Diagnostic { span: Some(span), ..d },
                     None => d,
@@ -192,7 +196,8 @@ impl<'a> Loader<'a> {
                 return Err(e);
             }
         }
-        self.chain.push((project.to_string(), path.to_string()));
+        let norm = crate::snapshot::normalize_repo_path(path).unwrap_or_else(|_| path.to_string());
+        self.chain.push((project.to_string(), norm));
         let out = self.expand(project, content);
         self.chain.pop();
         Ok(out)
@@ -204,13 +209,12 @@ impl<'a> Loader<'a> {
             return content;
         };
         let mut acc = Map::default();
-        for mut t in self.targets(project, &include) {
-            if let Ok(norm) = crate::snapshot::normalize_repo_path(&t.file) {
-                t.file = norm;
-            }
-            if self.chain.iter().any(|(p, f)| *p == t.project && *f == t.file) {
+        for t in self.targets(project, &include) {
+            // Compared and recorded normalised (`/a/b.yml` is `a/b.yml`); read and reported as written.
+            let norm = crate::snapshot::normalize_repo_path(&t.file).unwrap_or_else(|_| t.file.clone());
+            if self.chain.iter().any(|(p, f)| *p == t.project && *f == norm) {
                 let mut cycle: Vec<String> = self.chain.iter().map(|(p, f)| format!("{p}:{f}")).collect();
-                cycle.push(format!("{}:{}", t.project, t.file));
+                cycle.push(format!("{}:{norm}", t.project));
                 self.diags.push(Diagnostic::error(format!("include cycle: {}", cycle.join(" -> "))).at(t.from));
                 continue;
             }
@@ -240,7 +244,7 @@ impl<'a> Loader<'a> {
             self.includes.push(IncludeRecord {
                 kind: t.kind,
                 project: t.project.clone(),
-                file: t.file.clone(),
+                file: norm.clone(),
                 from: t.from,
                 conditional: t.conditional,
             });
@@ -311,6 +315,12 @@ impl<'a> Loader<'a> {
                 self.diags.push(Diagnostic::error("`include: project:` must be a string").at(p.span));
                 return;
             };
+            if !crate::snapshot::manifest::valid_full_path(&target_project) && !target_project.contains('$') {
+                self.diags.push(
+                    Diagnostic::error(format!("`{target_project}` is not a valid project path; not read")).at(p.span),
+                );
+                return;
+            }
             let files: Vec<&Node> = match m.get("file").map(|f| &f.value) {
                 Some(Value::Seq(fs)) => fs.iter().collect(),
                 Some(Value::Str(..)) => vec![m.get("file").expect("checked")],

@@ -118,6 +118,17 @@ pub fn resolve(snap: &Snapshot, cache: &ParseCache, project: &Project) -> Pipeli
             child_pipelines(snap, cache, &predefined, &mut pipeline);
         }
     }
+    // GitLab keeps the last of duplicate keys, as tokenscope does; the first definition is silently lost.
+    for d in &pipeline.duplicate_keys {
+        pipeline.diagnostics.push(
+            Diagnostic::warning(format!(
+                "`{}` is defined twice in this mapping; the first definition is ignored, as GitLab does",
+                d.key
+            ))
+            .at(d.second)
+            .help(format!("first defined at line {}", d.first.line)),
+        );
+    }
     if pipeline.diagnostics.iter().any(|d| d.severity == Severity::Error) {
         pipeline.status = Status::Failed;
     }

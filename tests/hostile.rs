@@ -1,0 +1,227 @@
+//! Hostile and broken input (tests/hostile/): each case yields a clear error naming the file (and line
+//! where there is one), the rest of the audit goes on, and nothing panics, hangs or reads outside the
+//! snapshot.
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+fn case_dir(name: &str) -> PathBuf {
+    common::root().join("tests/hostile").join(name)
+}
+
+/// A copy of a case in a temporary directory, for cases whose input is written by the test.
+fn copy_case(name: &str) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut stack = vec![case_dir(name)];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            let rel = p.strip_prefix(case_dir(name)).unwrap();
+            if p.is_dir() {
+                fs::create_dir_all(tmp.path().join(rel)).unwrap();
+                stack.push(p);
+            } else {
+                fs::create_dir_all(tmp.path().join(rel).parent().unwrap()).unwrap();
+                fs::copy(&p, tmp.path().join(rel)).unwrap();
+            }
+        }
+    }
+    tmp
+}
+
+fn bad_file(dir: &Path, rel: &str) -> PathBuf {
+    let p = dir.join("repos/bad/app").join(rel);
+    fs::create_dir_all(p.parent().unwrap()).unwrap();
+    p
+}
+
+/// Run `audit` on a snapshot; the output must hold every expected text, and the healthy project must
+/// still be audited.
+fn check(dir: &Path, exit: &str, expected: &[&str]) -> String {
+    let started = std::time::Instant::now();
+    let out = common::run_in(&common::root(), &["jobs", dir.to_str().unwrap()]);
+    assert!(started.elapsed().as_secs() < 60, "took {:?}", started.elapsed());
+    assert!(out.starts_with(&format!("exit: {exit}\n")), "{out}");
+    assert!(!out.contains("panicked"), "{out}");
+    for e in expected {
+        assert!(out.contains(e), "expected `{e}` in:\n{out}");
+    }
+    assert!(!out.contains("root:x:0"), "read /etc/passwd:\n{out}");
+    out
+}
+
+fn check_ci(dir: &Path, expected: &[&str]) {
+    let out = check(dir, "3", expected);
+    assert!(out.contains("job ok  [stage test]"), "the healthy project must still be resolved:\n{out}");
+}
+
+#[test]
+fn alias_bomb() {
+    check_ci(&case_dir("alias-bomb"), &["repos/bad/app/.gitlab-ci.yml:6:", "alias-expansion bomb"]);
+}
+
+#[test]
+fn nesting_ten_thousand_deep() {
+    let tmp = copy_case("deep-nesting");
+    let deep = format!("job:\n  script: {}{}\n", "[".repeat(10_000), "]".repeat(10_000));
+    fs::write(bad_file(tmp.path(), ".gitlab-ci.yml"), deep).unwrap();
+    check_ci(tmp.path(), &["repos/bad/app/.gitlab-ci.yml:2:", "nesting is deeper than 100 levels"]);
+}
+
+#[test]
+fn a_200_mb_file_is_not_read() {
+    let tmp = copy_case("huge-file");
+    let f = fs::File::create(bad_file(tmp.path(), ".gitlab-ci.yml")).unwrap();
+    f.set_len(200 * 1024 * 1024).unwrap();
+    check_ci(tmp.path(), &["repos/bad/app/.gitlab-ci.yml", "larger than the 8 MiB limit; not read"]);
+}
+
+#[test]
+fn invalid_utf8() {
+    let tmp = copy_case("invalid-utf8");
+    fs::write(bad_file(tmp.path(), ".gitlab-ci.yml"), b"job:\n  script:\n    - echo \xff\xfe\n").unwrap();
+    check_ci(tmp.path(), &["repos/bad/app/.gitlab-ci.yml:3:12", "not valid UTF-8"]);
+}
+
+#[test]
+fn nul_byte() {
+    let tmp = copy_case("nul-byte");
+    fs::write(bad_file(tmp.path(), ".gitlab-ci.yml"), b"job:\n  script: echo \x00\n").unwrap();
+    check_ci(tmp.path(), &["repos/bad/app/.gitlab-ci.yml:2:", "NUL byte"]);
+}
+
+#[test]
+fn a_byte_order_mark_is_accepted() {
+    let tmp = copy_case("bom");
+    fs::write(bad_file(tmp.path(), ".gitlab-ci.yml"), "\u{feff}job:\n  script: echo bom\n").unwrap();
+    let out = check(
+        tmp.path(),
+        "0",
+        &[
+            "job job  [stage test]  repos/bad/app/.gitlab-ci.yml:1:",
+            "script: echo bom  repos/bad/app/.gitlab-ci.yml:2:",
+        ],
+    );
+    assert!(out.contains("job ok"));
+}
+
+#[test]
+fn crlf_line_ends_are_accepted() {
+    let tmp = copy_case("crlf");
+    fs::write(
+        bad_file(tmp.path(), ".gitlab-ci.yml"),
+        "first:\r\n  script: echo one\r\nsecond:\r\n  script: echo two\r\n",
+    )
+    .unwrap();
+    check(
+        tmp.path(),
+        "0",
+        &[
+            "job second  [stage test]  repos/bad/app/.gitlab-ci.yml:3:1",
+            "script: echo two  repos/bad/app/.gitlab-ci.yml:4:",
+        ],
+    );
+}
+
+#[test]
+fn tab_indentation() {
+    check_ci(&case_dir("tabs"), &["repos/bad/app/.gitlab-ci.yml:2:", "tabs disallowed"]);
+}
+
+#[test]
+fn duplicate_keys_warn_and_keep_the_last() {
+    let out =
+        check(&case_dir("duplicate-keys"), "0", &["repos/bad/app/.gitlab-ci.yml:3:1", "defined twice", "echo second"]);
+    assert!(!out.contains("echo first  "), "{out}");
+}
+
+#[test]
+fn extends_cycle() {
+    check_ci(&case_dir("extends-cycle"), &["repos/bad/app/.gitlab-ci.yml:4:12", "circular dependency in `extends`"]);
+}
+
+#[test]
+fn reference_cycle() {
+    check_ci(&case_dir("reference-cycle"), &["repos/bad/app/.gitlab-ci.yml:2:11", "nested deeper than 10 levels"]);
+}
+
+#[test]
+fn include_cycle() {
+    check_ci(&case_dir("include-cycle"), &["repos/bad/app/two.yml:1:10", "include cycle"]);
+}
+
+#[test]
+fn include_chain_past_gitlabs_depth() {
+    check_ci(&case_dir("include-depth"), &["includes nested deeper than 100 levels (GitLab's limit)"]);
+}
+
+#[test]
+fn include_count_past_gitlabs_limit() {
+    check_ci(&case_dir("include-count"), &["repos/bad/app/.gitlab-ci.yml:152:5", "more than 150 includes"]);
+}
+
+#[test]
+fn include_local_climbing_out() {
+    check_ci(
+        &case_dir("include-local-escape"),
+        &["repos/bad/app/.gitlab-ci.yml:2:12", "climbs out of the repository; not read"],
+    );
+}
+
+#[test]
+fn include_local_absolute_path_stays_in_the_repository() {
+    check_ci(
+        &case_dir("include-local-absolute"),
+        &[
+            "repos/bad/app/.gitlab-ci.yml:2:12",
+            "`/etc/passwd` does not exist in project `bad/app`",
+            "a leading `/` means the root",
+        ],
+    );
+}
+
+#[test]
+fn include_project_with_dotdot() {
+    check_ci(&case_dir("include-project-dotdot"), &["`../../etc` is not a valid project path; not read"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn symlinked_file_leading_out() {
+    let tmp = copy_case("symlink-file");
+    std::os::unix::fs::symlink("/etc/passwd", bad_file(tmp.path(), ".gitlab-ci.yml")).unwrap();
+    check_ci(tmp.path(), &["repos/bad/app/.gitlab-ci.yml", "leads outside the snapshot"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn symlinked_directory_leading_out() {
+    let tmp = copy_case("symlink-dir");
+    std::os::unix::fs::symlink("/etc", tmp.path().join("repos/bad/app/ci")).unwrap();
+    check_ci(tmp.path(), &["repos/bad/app/ci/passwd", "leads outside the snapshot"]);
+}
+
+#[test]
+fn manifest_cases() {
+    for (case, message) in [
+        ("manifest-not-a-map", "tokenscope.yaml:1:1"),
+        ("manifest-wrong-types", "`instance.enforce_allowlist` must be true or false"),
+        ("manifest-duplicate-projects", "`a/b` is defined twice"),
+        ("manifest-dotdot-path", "`../../etc` is not a valid project path"),
+    ] {
+        check(&case_dir(case), "2", &[message, "tokenscope.yaml"]);
+    }
+}
+
+#[test]
+fn every_case_is_tested() {
+    let source = fs::read_to_string(common::root().join("tests/hostile.rs")).unwrap();
+    for e in fs::read_dir(common::root().join("tests/hostile")).unwrap().flatten() {
+        if e.path().is_dir() {
+            let name = e.file_name().to_string_lossy().to_string();
+            assert!(source.contains(&format!("\"{name}\"")), "tests/hostile/{name} has no test");
+        }
+    }
+}
