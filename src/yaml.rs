@@ -205,6 +205,9 @@ enum Frame {
         key: Option<Key>,
         /// Indexes into `entries` of `<<` merge values, applied when the mapping ends.
         merges: Vec<usize>,
+        /// Key positions, once the mapping is large: a 50,000-project manifest must not compare every key
+        /// with every earlier one.
+        index: Option<HashMap<String, usize>>,
         size: usize,
     },
 }
@@ -337,6 +340,7 @@ impl Builder {
                     entries: Vec::new(),
                     key: None,
                     merges: Vec::new(),
+                    index: None,
                     size: 1,
                 });
                 Ok(())
@@ -403,7 +407,7 @@ impl Builder {
                 *size += node_size;
                 Ok(())
             }
-            Some(Frame::Map { entries, key, merges, size, .. }) => {
+            Some(Frame::Map { entries, key, merges, index, size, .. }) => {
                 *size += node_size;
                 match key.take() {
                     None => {
@@ -424,15 +428,35 @@ impl Builder {
                             entries.push((k, node));
                             return Ok(());
                         }
-                        if let Some(slot) = entries.iter_mut().find(|(e, _)| e.name == k.name && e.name != "<<") {
-                            self.duplicates.push(DuplicateKey {
-                                key: k.name.clone(),
-                                first: slot.0.span,
-                                second: k.span,
-                            });
-                            *slot = (k, node);
-                        } else {
-                            entries.push((k, node));
+                        const INDEX_FROM: usize = 16;
+                        if index.is_none() && entries.len() >= INDEX_FROM {
+                            let idx = entries
+                                .iter()
+                                .enumerate()
+                                .filter(|(_, (e, _))| e.name != "<<")
+                                .map(|(i, (e, _))| (e.name.clone(), i));
+                            *index = Some(idx.collect());
+                        }
+                        let existing = match index {
+                            Some(idx) => idx.get(&k.name).copied(),
+                            None => entries.iter().position(|(e, _)| e.name == k.name && e.name != "<<"),
+                        };
+                        match existing {
+                            Some(i) => {
+                                let slot = &mut entries[i];
+                                self.duplicates.push(DuplicateKey {
+                                    key: k.name.clone(),
+                                    first: slot.0.span,
+                                    second: k.span,
+                                });
+                                *slot = (k, node);
+                            }
+                            None => {
+                                if let Some(idx) = index {
+                                    idx.insert(k.name.clone(), entries.len());
+                                }
+                                entries.push((k, node));
+                            }
                         }
                         Ok(())
                     }

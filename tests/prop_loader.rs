@@ -77,3 +77,91 @@ proptest! {
         }
     }
 }
+
+/// Shell-ish text for the script scanner: quotes, continuations, heredocs, operators, variables.
+fn shellish() -> impl Strategy<Value = String> {
+    let frag = prop_oneof![
+        Just("curl ".to_string()),
+        Just("git clone ".to_string()),
+        Just("-H \"JOB-TOKEN: $CI_JOB_TOKEN\" ".to_string()),
+        Just("https://gitlab-ci-token:${CI_JOB_TOKEN}@gitlab.example.com/a/b.git ".to_string()),
+        Just("$CI_API_V4_URL/projects/1/packages/npm/ ".to_string()),
+        Just("${CI_API_V4_URL#https?}".to_string()),
+        Just("${A:-${B}} ".to_string()),
+        Just("&& ".to_string()),
+        Just("|| true ".to_string()),
+        Just("| ".to_string()),
+        Just("; ".to_string()),
+        Just("\\\n".to_string()),
+        Just("\n".to_string()),
+        Just("<<EOF\n".to_string()),
+        Just("EOF\n".to_string()),
+        Just("'".to_string()),
+        Just("\"".to_string()),
+        Just("X=$CI_JOB_TOKEN ".to_string()),
+        Just("export P=\"$P:x\" ".to_string()),
+        Just("# comment ".to_string()),
+        Just("docker login -p $CI_JOB_TOKEN registry.example.com ".to_string()),
+        "[a-z$={}:/\\\\'\" |&;<>#.-]{0,10}",
+        any::<String>(),
+    ];
+    prop::collection::vec(frag, 0..30).prop_map(|v| v.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    /// The script scanner on arbitrary script text: no panic, and shell words never come out longer than
+    /// their input (the scanner only removes quotes and escapes).
+    #[test]
+    fn script_scanner_never_panics(script in shellish()) {
+        let words = tokenscope::detect::script::shell_words(&script);
+        prop_assert!(words.iter().map(String::len).sum::<usize>() <= script.len());
+        let _ = tokenscope::detect::script::strip_prefix_words(words);
+        let sm = SourceMap::new();
+        let text = format!("job:\n  variables:\n    T: $CI_JOB_TOKEN\n  script:\n    - {:?}\n", script);
+        let id = sm.add(SourceFile::new("t.yml".into(), None, None, Arc::from(text.as_str())));
+        if let Ok(parsed) = tokenscope::yaml::parse(&sm, id)
+            && let Some(tokenscope::yaml::Value::Map(m)) = parsed.docs.into_iter().next().map(|d| d.value)
+        {
+            let jobs = tokenscope::ci::jobs::build(m, &tokenscope::ci::vars::Vars::default(), &mut Vec::new());
+            for job in &jobs {
+                let _ = tokenscope::detect::script::Script::parse(job, &sm);
+            }
+        }
+    }
+
+    /// Variable expansion on arbitrary values, including self-references and doubling: no panic, and
+    /// the output stays within the expansion budget.
+    #[test]
+    fn variable_expansion_is_bounded(values in prop::collection::vec(shellish(), 1..8), input in shellish()) {
+        let mut vars = tokenscope::ci::vars::Vars::default();
+        for (i, v) in values.iter().enumerate() {
+            vars.set(tokenscope::ci::vars::Var {
+                name: format!("V{i}"),
+                value: format!("{v}$V{}$V{}", (i + 1) % values.len(), i),
+                expand: true,
+                origin: tokenscope::ci::vars::VarOrigin::Job,
+                span: None,
+            });
+        }
+        let out = vars.expand(&format!("{input}$V0"));
+        prop_assert!(out.len() <= 4 * tokenscope::ci::vars::MAX_EXPANSION + input.len() + 64);
+    }
+
+    /// The manifest reader on arbitrary YAML-ish documents: no panic.
+    #[test]
+    fn manifest_reader_never_panics(text in yamlish(), head in prop_oneof![
+        Just(String::new()),
+        Just("instance: {url: https://g.example.com}\nprojects:\n".to_string()),
+        Just("instance:\n  url: https://g.example.com\nprojects:\n  a/b:\n    job_token:\n      allowlist:\n".to_string()),
+    ]) {
+        let sm = SourceMap::new();
+        let id = sm.add(SourceFile::new("tokenscope.yaml".into(), None, None, Arc::from(format!("{head}{text}").as_str())));
+        if let Ok(parsed) = tokenscope::yaml::parse(&sm, id) {
+            for doc in &parsed.docs {
+                let _ = tokenscope::snapshot::manifest::read(doc, &mut Vec::new());
+            }
+        }
+    }
+}
