@@ -40,6 +40,30 @@ pub enum Command {
 pub enum AuditFormat {
     Human,
     Json,
+    Markdown,
+    Csv,
+    Sarif,
+    Codequality,
+    Junit,
+    Dot,
+    Mermaid,
+}
+
+impl std::str::FromStr for AuditFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        <AuditFormat as ValueEnum>::from_str(s, true)
+    }
+}
+
+/// `--report FORMAT=FILE`.
+fn parse_report(s: &str) -> Result<(AuditFormat, PathBuf), String> {
+    let (f, file) = s.split_once('=').ok_or_else(|| format!("expected FORMAT=FILE, found `{s}`"))?;
+    let format = f.parse::<AuditFormat>()?;
+    if file.is_empty() {
+        return Err(format!("`{s}` names no file"));
+    }
+    Ok((format, PathBuf::from(file)))
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -56,6 +80,12 @@ pub struct AuditArgs {
     pub snapshot: PathBuf,
     #[arg(long, value_enum, default_value_t = AuditFormat::Human)]
     pub format: AuditFormat,
+    /// Write the `--format` output to this file instead of standard output.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+    /// Also write FORMAT to FILE (repeatable), e.g. `--report codequality=gl-code-quality.json --report junit=junit.xml`.
+    #[arg(long = "report", value_name = "FORMAT=FILE", value_parser = parse_report)]
+    pub reports: Vec<(AuditFormat, PathBuf)>,
     /// Audit policy (rules, severities, thresholds, fail_on); default: `.tokenscope.yml` in the snapshot.
     #[arg(long)]
     pub config: Option<PathBuf>,
@@ -206,9 +236,36 @@ fn audit(args: AuditArgs) -> u8 {
     }
     let (audit, findings) = crate::audit::run(&snap, &pipelines, &policy);
     timing("audit");
-    match args.format {
-        AuditFormat::Human => emit(&report::human::render(&audit, &findings, report::diagnostics::use_color())),
-        AuditFormat::Json => emit_json(&report::json::render(&audit, &findings)),
+    let render = |format: AuditFormat, color: bool| -> String {
+        use report::formats;
+        let pretty = |v: serde_json::Value| serde_json::to_string_pretty(&v).expect("JSON") + "\n";
+        match format {
+            AuditFormat::Human => report::human::render(&audit, &findings, color),
+            AuditFormat::Json => pretty(report::json::render(&audit, &findings)),
+            AuditFormat::Markdown => formats::markdown(&audit, &findings),
+            AuditFormat::Csv => formats::csv(&audit),
+            AuditFormat::Sarif => pretty(formats::sarif(&audit, &findings)),
+            AuditFormat::Codequality => pretty(formats::codequality(&audit, &findings)),
+            AuditFormat::Junit => formats::junit(&audit, &findings),
+            AuditFormat::Dot => formats::dot(&audit),
+            AuditFormat::Mermaid => formats::mermaid(&audit),
+        }
+    };
+    for (format, file) in &args.reports {
+        if let Err(e) = std::fs::write(file, render(*format, false)) {
+            eprintln!("error: cannot write {}: {e}", file.display());
+            return exit::USAGE;
+        }
+    }
+    match (&args.output, args.format) {
+        (Some(file), format) => {
+            if let Err(e) = std::fs::write(file, render(format, false)) {
+                eprintln!("error: cannot write {}: {e}", file.display());
+                return exit::USAGE;
+            }
+        }
+        (None, AuditFormat::Json) => emit_json(&report::json::render(&audit, &findings)),
+        (None, format) => emit(&render(format, report::diagnostics::use_color())),
     }
     timing("render");
     if args.timings {

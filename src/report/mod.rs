@@ -1,6 +1,7 @@
 //! Rendering: every format is rendered from the same audit result (`Finding`s and edges).
 
 pub mod diagnostics;
+pub mod formats;
 pub mod human;
 pub mod jobs;
 pub mod json;

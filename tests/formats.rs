@@ -1,0 +1,164 @@
+//! Every output format on the demo org, snapshotted; SARIF and Code Quality checked for their required
+//! fields and for fingerprints that do not move with lines; `--report` and `--output` write files.
+
+mod common;
+
+fn audit(args: &[&str]) -> String {
+    let out = assert_cmd::Command::cargo_bin("tokenscope")
+        .unwrap()
+        .current_dir(common::root())
+        .env("NO_COLOR", "1")
+        .args(["audit", "fixtures/demo-org", "--fail-on", "never"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+macro_rules! format_snapshot {
+    ($test:ident, $format:literal) => {
+        #[test]
+        fn $test() {
+            insta::assert_snapshot!(concat!("format-", $format), audit(&["--format", $format]));
+        }
+    };
+}
+
+format_snapshot!(markdown, "markdown");
+format_snapshot!(csv, "csv");
+format_snapshot!(sarif, "sarif");
+format_snapshot!(codequality, "codequality");
+format_snapshot!(junit, "junit");
+format_snapshot!(dot, "dot");
+format_snapshot!(mermaid, "mermaid");
+
+#[test]
+fn sarif_has_the_required_fields() {
+    let doc: serde_json::Value = serde_json::from_str(&audit(&["--format", "sarif"])).unwrap();
+    assert_eq!(doc["version"], "2.1.0");
+    let run = &doc["runs"][0];
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    assert_eq!(rules.len(), tokenscope::audit::registry().len());
+    for r in rules {
+        for field in ["id", "shortDescription", "fullDescription", "helpUri"] {
+            assert!(!r[field].is_null(), "rule without {field}: {r}");
+        }
+    }
+    let results = run["results"].as_array().unwrap();
+    assert!(!results.is_empty());
+    for r in results {
+        let rule = r["ruleId"].as_str().unwrap();
+        assert_eq!(rules[r["ruleIndex"].as_u64().unwrap() as usize]["id"], rule);
+        assert!(r["message"]["text"].is_string());
+        assert!(r["partialFingerprints"]["tokenscopeFingerprint/v1"].is_string());
+        let loc = &r["locations"][0]["physicalLocation"];
+        assert!(loc["artifactLocation"]["uri"].is_string() && loc["region"]["startLine"].as_u64().unwrap() > 0);
+    }
+}
+
+#[test]
+fn codequality_has_the_required_fields() {
+    let doc: serde_json::Value = serde_json::from_str(&audit(&["--format", "codequality"])).unwrap();
+    let items = doc.as_array().unwrap();
+    assert!(!items.is_empty());
+    for i in items {
+        assert!(i["description"].is_string() && i["check_name"].is_string() && i["fingerprint"].is_string());
+        assert!(["info", "minor", "major", "critical", "blocker"].contains(&i["severity"].as_str().unwrap()));
+        assert!(i["location"]["path"].is_string() && i["location"]["lines"]["begin"].as_u64().unwrap() >= 1);
+    }
+    let mut prints: Vec<&str> = items.iter().map(|i| i["fingerprint"].as_str().unwrap()).collect();
+    prints.sort();
+    prints.dedup();
+    assert_eq!(prints.len(), items.len(), "fingerprints are unique");
+}
+
+#[test]
+fn fingerprints_stay_when_lines_move() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = common::root().join("fixtures/demo-org");
+    let mut stack = vec![src.clone()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            let to = tmp.path().join(p.strip_prefix(&src).unwrap());
+            if p.is_dir() {
+                std::fs::create_dir_all(&to).unwrap();
+                stack.push(p);
+            } else {
+                let text = std::fs::read_to_string(&p).unwrap();
+                let moved = if p.extension().is_some_and(|x| x == "yml" || x == "yaml") {
+                    format!("# moved\n\n{text}")
+                } else {
+                    text
+                };
+                std::fs::write(&to, moved).unwrap();
+            }
+        }
+    }
+    let run = |dir: &str, format: &str| -> serde_json::Value {
+        let out = assert_cmd::Command::cargo_bin("tokenscope")
+            .unwrap()
+            .args(["audit", dir, "--format", format, "--fail-on", "never"])
+            .output()
+            .unwrap();
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let src = src.to_str().unwrap();
+    let moved = tmp.path().to_str().unwrap();
+    let cq = |d: &serde_json::Value| -> Vec<String> {
+        d.as_array().unwrap().iter().map(|i| i["fingerprint"].as_str().unwrap().to_string()).collect()
+    };
+    let (a, b) = (run(src, "codequality"), run(moved, "codequality"));
+    assert_eq!(cq(&a), cq(&b));
+    let lines = |d: &serde_json::Value| -> Vec<u64> {
+        d.as_array().unwrap().iter().map(|i| i["location"]["lines"]["begin"].as_u64().unwrap()).collect()
+    };
+    assert_ne!(lines(&a), lines(&b), "the lines did move");
+    let sarif = |d: &serde_json::Value| -> Vec<String> {
+        d["runs"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["partialFingerprints"]["tokenscopeFingerprint/v1"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(sarif(&run(src, "sarif")), sarif(&run(moved, "sarif")));
+}
+
+#[test]
+fn reports_and_output_write_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = |n: &str| tmp.path().join(n).to_str().unwrap().to_string();
+    let stdout = audit(&[
+        "--format",
+        "json",
+        "--output",
+        &f("audit.json"),
+        "--report",
+        &format!("codequality={}", f("gl-code-quality.json")),
+        "--report",
+        &format!("junit={}", f("junit.xml")),
+        "--report",
+        &format!("markdown={}", f("report.md")),
+    ]);
+    assert!(stdout.is_empty(), "with --output nothing goes to stdout");
+    let read = |n: &str| std::fs::read_to_string(tmp.path().join(n)).unwrap();
+    assert!(serde_json::from_str::<serde_json::Value>(&read("audit.json")).is_ok());
+    assert!(serde_json::from_str::<serde_json::Value>(&read("gl-code-quality.json")).unwrap().is_array());
+    assert!(read("junit.xml").starts_with("<?xml"));
+    assert!(read("report.md").starts_with("# Job-token allowlist report"));
+}
+
+#[test]
+fn a_bad_report_argument_is_a_usage_error() {
+    let out = common::run(&["audit", "fixtures/demo-org", "--report", "pdf=x.pdf"]);
+    assert!(out.starts_with("exit: 2\n"), "{out}");
+    let out = common::run(&["audit", "fixtures/demo-org", "--report", "junit"]);
+    assert!(out.starts_with("exit: 2\n") && out.contains("FORMAT=FILE"), "{out}");
+}
+
+#[test]
+fn markdown_cells_escape_pipes_and_newlines() {
+    assert_eq!(tokenscope::report::formats::md_cell("a|b\nc"), "a\\|b c");
+}
