@@ -34,6 +34,10 @@ pub enum Command {
     Jobs(JobsArgs),
     /// List every rule with its id, default severity, summary and documentation anchor.
     Rules,
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions { shell: clap_complete::Shell },
+    /// Print the man page (roff), made from these command-line definitions.
+    Man,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -132,6 +136,25 @@ pub fn main() -> ExitCode {
         Command::Audit(a) => audit(a),
         Command::Jobs(a) => jobs(a),
         Command::Rules => rules(),
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut <Cli as clap::CommandFactory>::command(), "tokenscope", &mut out);
+            emit(&String::from_utf8_lossy(&out));
+            exit::OK
+        }
+        Command::Man => {
+            let mut out = Vec::new();
+            match clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(&mut out) {
+                Ok(()) => {
+                    emit(&String::from_utf8_lossy(&out));
+                    exit::OK
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    exit::USAGE
+                }
+            }
+        }
     })
 }
 

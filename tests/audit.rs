@@ -260,3 +260,13 @@ fn lint_rules_fire_and_near_misses_do_not() {
     rows.sort();
     insta::assert_snapshot!("lints", rows.join("\n"));
 }
+
+#[test]
+fn completions_and_man_page() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = common::run(&["completions", shell]);
+        assert!(out.starts_with("exit: 0\n") && out.contains("audit") && out.contains("fail-on"), "{shell}: {out}");
+    }
+    let man = common::run(&["man"]);
+    assert!(man.starts_with("exit: 0\n") && man.contains(".TH tokenscope") && man.contains("audit"), "{man}");
+}
