@@ -105,6 +105,9 @@ pub struct AuditArgs {
     /// Print how long each stage took (load, resolve, audit, render) to stderr.
     #[arg(long)]
     pub timings: bool,
+    /// Report every finding: ignore neither the policy's `ignores` nor `# tokenscope: ignore[...]` comments.
+    #[arg(long)]
+    pub no_ignores: bool,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -257,7 +260,15 @@ fn audit(args: AuditArgs) -> u8 {
     if let Some(n) = args.overbroad_max_used_percent {
         policy.overbroad_max_used_percent = Some(n as usize);
     }
-    let (audit, findings) = crate::audit::run(&snap, &pipelines, &policy);
+    let (mut audit, findings) = crate::audit::run(&snap, &pipelines, &policy);
+    let outcome =
+        crate::suppress::apply(findings, &policy.ignores, &snap.sources, &crate::suppress::today(), !args.no_ignores);
+    for e in &outcome.expired {
+        eprintln!("warning: {e}");
+    }
+    let findings = outcome.kept;
+    audit.suppressed = outcome.suppressed;
+    audit.expired_ignores = outcome.expired;
     timing("audit");
     let render = |format: AuditFormat, color: bool| -> String {
         use report::formats;

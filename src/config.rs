@@ -24,8 +24,22 @@ pub struct RuleSetting {
     pub severity: Option<Severity>,
 }
 
+/// A policy ignore: findings of `rule` about the given target are not reported.
+#[derive(Clone, Debug, Default)]
+pub struct Ignore {
+    pub rule: String,
+    pub project: Option<String>,
+    pub caller: Option<String>,
+    pub callee: Option<String>,
+    pub entry: Option<String>,
+    pub reason: String,
+    /// `YYYY-MM-DD`: the ignore applies up to and including this day.
+    pub until: Option<String>,
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct Config {
+    pub ignores: Vec<Ignore>,
     pub fail_on: Option<FailOn>,
     pub rules: BTreeMap<String, RuleSetting>,
     pub overbroad_min_projects: Option<usize>,
@@ -89,14 +103,91 @@ pub fn parse(sources: &SourceMap, id: crate::source::FileId, known_rules: &[&str
                 None => errors.push(Diagnostic::error("`fail_on` must be error, warning, note or never").at(v.span)),
             },
             "rules" => read_rules(v, known_rules, &mut cfg, &mut errors),
+            "ignores" => read_ignores(v, known_rules, &mut cfg, &mut errors),
             other => errors.push(
                 Diagnostic::error(format!("unknown key `{other}` in the config"))
                     .at(k.span)
-                    .help("allowed keys: fail_on, rules"),
+                    .help("allowed keys: fail_on, rules, ignores"),
             ),
         }
     }
     if errors.is_empty() { Ok(cfg) } else { Err(errors) }
+}
+
+fn is_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+        && (1..=12).contains(&s[5..7].parse::<u8>().unwrap_or(0))
+        && (1..=31).contains(&s[8..10].parse::<u8>().unwrap_or(0))
+}
+
+fn read_ignores(node: &Node, known: &[&str], cfg: &mut Config, errors: &mut Vec<Diagnostic>) {
+    let Some(items) = node.as_seq() else {
+        errors.push(Diagnostic::error(format!("`ignores` must be a list, found {}", node.kind())).at(node.span));
+        return;
+    };
+    for item in items {
+        let Some(m) = item.as_map() else {
+            errors.push(Diagnostic::error("an ignore must be a map").at(item.span));
+            continue;
+        };
+        let mut ig = Ignore::default();
+        let mut ok = true;
+        for (k, v) in &m.entries {
+            let Some(text) = v.as_str().map(str::to_string) else {
+                errors.push(Diagnostic::error(format!("`{}` must be a string", k.name)).at(v.span));
+                ok = false;
+                continue;
+            };
+            match k.name.as_str() {
+                "rule" if known.contains(&text.as_str()) => ig.rule = text,
+                "rule" => {
+                    errors.push(Diagnostic::error(format!("unknown rule `{text}`")).at(v.span));
+                    ok = false;
+                }
+                "project" => ig.project = Some(text),
+                "caller" => ig.caller = Some(text),
+                "callee" => ig.callee = Some(text),
+                "entry" => ig.entry = Some(text),
+                "reason" => ig.reason = text,
+                "until" if is_date(&text) => ig.until = Some(text),
+                "until" => {
+                    errors.push(
+                        Diagnostic::error(format!("`until` must be a date YYYY-MM-DD, found `{text}`")).at(v.span),
+                    );
+                    ok = false;
+                }
+                other => {
+                    errors.push(
+                        Diagnostic::error(format!("unknown key `{other}` in an ignore"))
+                            .at(k.span)
+                            .help("allowed keys: rule, project, caller, callee, entry, reason, until"),
+                    );
+                    ok = false;
+                }
+            }
+        }
+        if ok && ig.rule.is_empty() {
+            errors.push(Diagnostic::error("an ignore needs `rule`").at(item.span));
+            ok = false;
+        }
+        if ok && ig.reason.trim().is_empty() {
+            errors.push(Diagnostic::error("an ignore needs a `reason`").at(item.span));
+            ok = false;
+        }
+        if ok && ig.project.is_none() && ig.caller.is_none() && ig.callee.is_none() && ig.entry.is_none() {
+            errors.push(
+                Diagnostic::error("an ignore needs a target: `project`, `caller`/`callee`, or `entry`").at(item.span),
+            );
+            ok = false;
+        }
+        if ok {
+            cfg.ignores.push(ig);
+        }
+    }
 }
 
 fn read_rules(node: &Node, known: &[&str], cfg: &mut Config, errors: &mut Vec<Diagnostic>) {

@@ -15,5 +15,6 @@ pub mod redact;
 pub mod report;
 pub mod snapshot;
 pub mod source;
+pub mod suppress;
 pub mod synth;
 pub mod yaml;

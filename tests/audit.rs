@@ -270,3 +270,76 @@ fn completions_and_man_page() {
     let man = common::run(&["man"]);
     assert!(man.starts_with("exit: 0\n") && man.contains(".TH tokenscope") && man.contains("audit"), "{man}");
 }
+
+fn audit_on(dir: &str, today: &str, format: &str, extra: &[&str]) -> (i32, serde_json::Value, String) {
+    let out = assert_cmd::Command::cargo_bin("tokenscope")
+        .unwrap()
+        .current_dir(common::root())
+        .env("TOKENSCOPE_TODAY", today)
+        .args(["audit", dir, "--format", format])
+        .args(extra)
+        .output()
+        .unwrap();
+    let doc = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+    (out.status.code().unwrap_or(-1), doc, String::from_utf8_lossy(&out.stderr).to_string())
+}
+
+/// fixtures/audit/suppress: two policy ignores (one with `until`), one expired ignore, one inline comment.
+#[test]
+fn suppressions_and_their_expiry() {
+    let dir = "fixtures/audit/suppress";
+    let (_, doc, stderr) = audit_on(dir, "2026-11-22", "json", &[]);
+    let mut sup: Vec<String> = doc["suppressed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            format!("{} {} {}", s["rule"].as_str().unwrap(), s["project"].as_str().unwrap(), s["by"].as_str().unwrap())
+        })
+        .collect();
+    sup.sort();
+    assert_eq!(
+        sup,
+        [
+            "allowlist-disabled a/open policy",
+            "missing-allowlist-entry a/lib policy",
+            "missing-allowlist-entry a/open inline"
+        ]
+    );
+    assert_eq!(doc["summary"]["findings"]["suppressed"], 3);
+    assert!(stderr.contains("expired on 2026-01-31"), "{stderr}");
+    assert_eq!(doc["expired_ignores"].as_array().unwrap().len(), 1);
+    assert!(rules_fired(&doc).contains("job-token-to-foreign-host"), "the expired ignore no longer applies");
+    // After its `until` day, the a/user ignore stops applying too.
+    let (_, later, _) = audit_on(dir, "2026-12-01", "json", &[]);
+    assert_eq!(later["summary"]["findings"]["suppressed"], 2);
+    // --no-ignores reports everything.
+    let (_, all, _) = audit_on(dir, "2026-11-22", "json", &["--no-ignores"]);
+    assert_eq!(all["summary"]["findings"]["suppressed"], 0);
+    assert_eq!(all["findings"].as_array().unwrap().len(), doc["findings"].as_array().unwrap().len() + 3);
+    // Every format counts them.
+    let (_, sarif, _) = audit_on(dir, "2026-11-22", "sarif", &[]);
+    let with_sup =
+        sarif["runs"][0]["results"].as_array().unwrap().iter().filter(|r| r["suppressions"].is_array()).count();
+    assert_eq!(with_sup, 3);
+    let human = assert_cmd::Command::cargo_bin("tokenscope")
+        .unwrap()
+        .current_dir(common::root())
+        .env("TOKENSCOPE_TODAY", "2026-11-22")
+        .args(["audit", dir])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&human.stdout).contains("3 suppressed"));
+}
+
+#[test]
+fn an_ignore_needs_a_reason_and_a_target() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("policy.yml");
+    std::fs::write(&cfg, "ignores:\n  - rule: allowlist-disabled\n    project: a/open\n  - rule: allowlist-disabled\n    reason: everything\n  - rule: allowlist-disabled\n    project: a/open\n    reason: x\n    until: next week\n").unwrap();
+    let out = common::run(&["audit", "fixtures/audit/coverage", "--config", cfg.to_str().unwrap()]);
+    assert!(out.starts_with("exit: 2\n"), "{out}");
+    assert!(out.contains("an ignore needs a `reason`"), "{out}");
+    assert!(out.contains("an ignore needs a target"), "{out}");
+    assert!(out.contains("`until` must be a date YYYY-MM-DD"), "{out}");
+}

@@ -208,6 +208,10 @@ pub struct Audit<'a> {
     edges_by_callee: HashMap<String, Vec<usize>>,
     /// Projects whose accesses cannot all be seen: they failed to load, or have an unresolved access.
     blind: HashSet<String>,
+    /// Findings not reported because of an ignore (set after the rules run, see `suppress`).
+    pub suppressed: Vec<crate::suppress::Suppressed>,
+    /// Policy ignores that have expired.
+    pub expired_ignores: Vec<String>,
 }
 
 impl<'a> Audit<'a> {
@@ -293,7 +297,19 @@ pub fn run<'a>(snap: &'a Snapshot, pipelines: &'a [Pipeline], policy: &Config) -
     let mut blind: HashSet<String> =
         pipelines.iter().filter(|p| p.status == crate::ci::Status::Failed).map(|p| p.project.clone()).collect();
     blind.extend(accesses.iter().filter(|a| matches!(a.target, Target::Unresolved(_))).map(|a| a.caller.clone()));
-    let audit = Audit { snap, pipelines, accesses, graph, edges, config, pipeline_index, edges_by_callee, blind };
+    let audit = Audit {
+        snap,
+        pipelines,
+        accesses,
+        graph,
+        edges,
+        config,
+        pipeline_index,
+        edges_by_callee,
+        blind,
+        suppressed: Vec::new(),
+        expired_ignores: Vec::new(),
+    };
     let mut findings = Vec::new();
     // Rules are independent of each other: they run in parallel, and their findings are sorted below.
     let rules: Vec<&dyn Rule> = registry().into_iter().filter(|r| policy.enabled(r.meta().id)).collect();

@@ -101,14 +101,15 @@ pub fn markdown(audit: &Audit, findings: &[Finding]) -> String {
     let statuses: Vec<String> = s.by_status.iter().map(|(k, v)| format!("{v} {k}")).collect();
     let _ = writeln!(
         o,
-        "{} projects ({} failed to load), {} job-token edges ({}). Findings: {} error(s), {} warning(s), {} note(s).\n",
+        "{} projects ({} failed to load), {} job-token edges ({}). Findings: {} error(s), {} warning(s), {} note(s); {} suppressed.\n",
         s.projects,
         s.failed,
         s.edges,
         if statuses.is_empty() { "none".into() } else { statuses.join(", ") },
         s.errors,
         s.warnings,
-        s.notes
+        s.notes,
+        s.suppressed
     );
     let mut callees: Vec<&str> = token_edges(audit).map(|e| e.callee.as_str()).collect();
     callees.sort_unstable();
@@ -214,9 +215,10 @@ pub fn sarif(audit: &Audit, findings: &[Finding]) -> Value {
         })
         .collect();
     let ids: Vec<&str> = registry().iter().map(|r| r.meta().id).collect();
-    let results: Vec<Value> = findings
-        .iter()
-        .map(|f| {
+    // Suppressed findings are results too, with SARIF's `suppressions` saying why.
+    let all = findings.iter().map(|f| (f, None)).chain(audit.suppressed.iter().map(|x| (&x.finding, Some(x))));
+    let results: Vec<Value> = all
+        .map(|(f, sup)| {
             let mut r = json!({
                 "ruleId": f.rule,
                 "ruleIndex": ids.iter().position(|i| *i == f.rule),
@@ -224,6 +226,10 @@ pub fn sarif(audit: &Audit, findings: &[Finding]) -> Value {
                 "message": {"text": redact(&f.message)},
                 "partialFingerprints": {"tokenscopeFingerprint/v1": f.fingerprint},
             });
+            if let Some(x) = sup {
+                let kind = if x.by == "inline" { "inSource" } else { "external" };
+                r["suppressions"] = json!([{"kind": kind, "justification": redact(&x.reason)}]);
+            }
             if let Some(span) = f.span {
                 let file = audit.snap.sources.get(span.file);
                 r["locations"] = json!([{"physicalLocation": {
@@ -286,6 +292,11 @@ pub fn junit(audit: &Audit, findings: &[Finding]) -> String {
         let of_rule: Vec<&Finding> = findings.iter().filter(|f| f.rule == id).collect();
         let failing: std::collections::BTreeSet<&str> = of_rule.iter().map(|f| f.project.as_str()).collect();
         let _ = writeln!(o, "  <testsuite name=\"{id}\" tests=\"{}\" failures=\"{}\">", projects.len(), failing.len());
+        let suppressed = audit.suppressed.iter().filter(|x| x.finding.rule == id).count();
+        let _ = writeln!(
+            o,
+            "    <properties>\n      <property name=\"suppressed\" value=\"{suppressed}\"/>\n    </properties>"
+        );
         for p in &projects {
             let here: Vec<&&Finding> = of_rule.iter().filter(|f| f.project == *p).collect();
             if here.is_empty() {

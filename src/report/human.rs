@@ -77,13 +77,14 @@ pub fn render(audit: &Audit, findings: &[Finding], color: bool) -> String {
     let failed = if s.failed > 0 { format!(" ({} failed)", s.failed) } else { String::new() };
     let _ = writeln!(
         o,
-        "{} projects{failed}, {} job-token edges ({}), findings: {} error(s), {} warning(s), {} note(s)",
+        "{} projects{failed}, {} job-token edges ({}), findings: {} error(s), {} warning(s), {} note(s){}",
         s.projects,
         s.edges,
         if statuses.is_empty() { "none".to_string() } else { statuses.join(", ") },
         s.errors,
         s.warnings,
-        s.notes
+        s.notes,
+        if s.suppressed > 0 { format!(", {} suppressed", s.suppressed) } else { String::new() }
     );
     o
 }

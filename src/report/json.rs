@@ -90,17 +90,27 @@ pub fn render(audit: &Audit, findings: &[Finding]) -> Value {
         })
         .collect();
     let s = summary(audit, findings);
+    let suppressed: Vec<Value> = audit
+        .suppressed
+        .iter()
+        .map(|x| {
+            json!({"rule": x.finding.rule, "project": x.finding.project, "by": x.by, "reason": redact(&x.reason),
+                   "location": x.finding.location(sources), "fingerprint": x.finding.fingerprint})
+        })
+        .collect();
     json!({
         "version": VERSION,
         "projects": projects,
         "edges": edges,
         "relations": relations,
         "findings": findings_json,
+        "suppressed": suppressed,
+        "expired_ignores": audit.expired_ignores,
         "summary": {
             "projects": s.projects,
             "failed_projects": s.failed,
             "edges": s.edges,
-            "findings": {"error": s.errors, "warning": s.warnings, "note": s.notes},
+            "findings": {"error": s.errors, "warning": s.warnings, "note": s.notes, "suppressed": s.suppressed},
         },
     })
 }

@@ -20,6 +20,7 @@ pub struct Summary {
     pub errors: usize,
     pub warnings: usize,
     pub notes: usize,
+    pub suppressed: usize,
 }
 
 pub fn summary(audit: &Audit, findings: &[Finding]) -> Summary {
@@ -37,5 +38,6 @@ pub fn summary(audit: &Audit, findings: &[Finding]) -> Summary {
         errors: count(Severity::Error),
         warnings: count(Severity::Warning),
         notes: count(Severity::Note),
+        suppressed: audit.suppressed.len(),
     }
 }
