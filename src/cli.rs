@@ -285,6 +285,15 @@ fn audit(args: AuditArgs) -> u8 {
             AuditFormat::Mermaid => formats::mermaid(&audit),
         }
     };
+    // Never write over the input: an output path inside the snapshot is refused before anything is written.
+    for file in args.reports.iter().map(|(_, f)| f).chain(args.output.as_ref()) {
+        let parent = file.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+        let resolved = parent.canonicalize().map(|p| p.join(file.file_name().unwrap_or_default()));
+        if resolved.is_ok_and(|r| r.starts_with(&snap.root)) {
+            eprintln!("error: {} is inside the snapshot; tokenscope does not write into its input", file.display());
+            return exit::USAGE;
+        }
+    }
     for (format, file) in &args.reports {
         if let Err(e) = std::fs::write(file, render(*format, false)) {
             eprintln!("error: cannot write {}: {e}", file.display());

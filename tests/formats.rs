@@ -162,3 +162,31 @@ fn a_bad_report_argument_is_a_usage_error() {
 fn markdown_cells_escape_pipes_and_newlines() {
     assert_eq!(tokenscope::report::formats::md_cell("a|b\nc"), "a\\|b c");
 }
+
+#[test]
+fn output_inside_the_snapshot_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let snap = tmp.path().join("snap");
+    std::fs::create_dir_all(snap.join("repos/a/b")).unwrap();
+    let manifest = "instance: {url: https://g.example.com}\nprojects:\n  a/b: {}\n";
+    std::fs::write(snap.join("tokenscope.yaml"), manifest).unwrap();
+    std::fs::write(snap.join("repos/a/b/.gitlab-ci.yml"), "job:\n  script: echo\n").unwrap();
+    for args in [
+        vec!["--output", "tokenscope.yaml"],
+        vec!["--report", "junit=repos/a/b/.gitlab-ci.yml"],
+        vec!["--report", "markdown=new-report.md"],
+    ] {
+        let out = assert_cmd::Command::cargo_bin("tokenscope")
+            .unwrap()
+            .current_dir(&snap)
+            .arg("audit")
+            .arg(".")
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("inside the snapshot"));
+    }
+    assert_eq!(std::fs::read_to_string(snap.join("tokenscope.yaml")).unwrap(), manifest, "the manifest is untouched");
+    assert!(!snap.join("new-report.md").exists());
+}
