@@ -343,3 +343,13 @@ fn an_ignore_needs_a_reason_and_a_target() {
     assert!(out.contains("an ignore needs a target"), "{out}");
     assert!(out.contains("`until` must be a date YYYY-MM-DD"), "{out}");
 }
+
+#[test]
+fn the_readme_quotes_what_the_demo_prints() {
+    let readme = std::fs::read_to_string(common::root().join("README.md")).unwrap();
+    let marker = "Part of what the audit prints:\n\n```\n";
+    let start = readme.find(marker).expect("the README quotes the audit") + marker.len();
+    let block = &readme[start..start + readme[start..].find("\n```").unwrap()];
+    let out = common::run(&["audit", "fixtures/demo-org"]);
+    assert!(out.contains(block), "README block is stale:\n{block}");
+}
