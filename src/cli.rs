@@ -30,6 +30,8 @@ pub enum Command {
     /// Audit a snapshot: find every job-token access, diff it against the allowlists, report what is
     /// missing, unused or too broad.
     Audit(AuditArgs),
+    /// Lint one project in its own merge-request pipeline: its job-token accesses and token mistakes.
+    Lint(LintArgs),
     /// Print every project's resolved CI jobs (includes, extends, references, variables and matrices applied).
     Jobs(JobsArgs),
     /// List every rule with its id, default severity, summary and documentation anchor.
@@ -78,10 +80,9 @@ pub enum FailOn {
     Never,
 }
 
+/// Options shared by `audit` and `lint`: what to print and write, the policy, what fails the run.
 #[derive(clap::Args, Debug)]
-pub struct AuditArgs {
-    /// Snapshot directory (holding tokenscope.yaml).
-    pub snapshot: PathBuf,
+pub struct OutputArgs {
     #[arg(long, value_enum, default_value_t = AuditFormat::Human)]
     pub format: AuditFormat,
     /// Write the `--format` output to this file instead of standard output.
@@ -90,12 +91,23 @@ pub struct AuditArgs {
     /// Also write FORMAT to FILE (repeatable), e.g. `--report codequality=gl-code-quality.json --report junit=junit.xml`.
     #[arg(long = "report", value_name = "FORMAT=FILE", value_parser = parse_report)]
     pub reports: Vec<(AuditFormat, PathBuf)>,
-    /// Audit policy (rules, severities, thresholds, fail_on); default: `.tokenscope.yml` in the snapshot.
+    /// Audit policy (rules, severities, thresholds, fail_on, ignores); default: `.tokenscope.yml` in the snapshot (or DIR).
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Exit with 1 when a finding is at or above this severity [default: error, or the policy's `fail_on`].
     #[arg(long, value_enum)]
     pub fail_on: Option<FailOn>,
+    /// Report every finding: ignore neither the policy's `ignores` nor `# tokenscope: ignore[...]` comments.
+    #[arg(long)]
+    pub no_ignores: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct AuditArgs {
+    /// Snapshot directory (holding tokenscope.yaml).
+    pub snapshot: PathBuf,
+    #[command(flatten)]
+    pub out: OutputArgs,
     /// `overbroad-group-entry`: only group entries covering at least this many snapshot projects [default: 3].
     #[arg(long)]
     pub overbroad_min_projects: Option<usize>,
@@ -105,9 +117,27 @@ pub struct AuditArgs {
     /// Print how long each stage took (load, resolve, audit, render) to stderr.
     #[arg(long)]
     pub timings: bool,
-    /// Report every finding: ignore neither the policy's `ignores` nor `# tokenscope: ignore[...]` comments.
+}
+
+#[derive(clap::Args, Debug)]
+pub struct LintArgs {
+    /// The project's checkout.
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// The project's full path [default: $CI_PROJECT_PATH].
     #[arg(long)]
-    pub no_ignores: bool,
+    pub project: Option<String>,
+    /// A snapshot manifest holding the allowlists (allowlists as code); without it, each access is a note.
+    #[arg(long)]
+    pub manifest: Option<PathBuf>,
+    /// The instance, when there is no manifest [default: $CI_SERVER_URL].
+    #[arg(long)]
+    pub url: Option<String>,
+    /// Report only what the change introduces against this git revision [default: $CI_MERGE_REQUEST_DIFF_BASE_SHA].
+    #[arg(long)]
+    pub base: Option<String>,
+    #[command(flatten)]
+    pub out: OutputArgs,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -137,6 +167,7 @@ pub fn main() -> ExitCode {
     };
     ExitCode::from(match cli.command {
         Command::Audit(a) => audit(a),
+        Command::Lint(a) => lint(a),
         Command::Jobs(a) => jobs(a),
         Command::Rules => rules(),
         Command::Completions { shell } => {
@@ -250,7 +281,7 @@ fn audit(args: AuditArgs) -> u8 {
     for p in &pipelines {
         print_diagnostics(&p.diagnostics, &snap.sources);
     }
-    let mut policy = match load_policy(&args, &snap) {
+    let mut policy = match load_policy(&args.out, &snap) {
         Ok(p) => p,
         Err(code) => return code,
     };
@@ -261,8 +292,13 @@ fn audit(args: AuditArgs) -> u8 {
         policy.overbroad_max_used_percent = Some(n as usize);
     }
     let (mut audit, findings) = crate::audit::run(&snap, &pipelines, &policy);
-    let outcome =
-        crate::suppress::apply(findings, &policy.ignores, &snap.sources, &crate::suppress::today(), !args.no_ignores);
+    let outcome = crate::suppress::apply(
+        findings,
+        &policy.ignores,
+        &snap.sources,
+        &crate::suppress::today(),
+        !args.out.no_ignores,
+    );
     for e in &outcome.expired {
         eprintln!("warning: {e}");
     }
@@ -270,52 +306,66 @@ fn audit(args: AuditArgs) -> u8 {
     audit.suppressed = outcome.suppressed;
     audit.expired_ignores = outcome.expired;
     timing("audit");
+    let failed = pipelines.iter().any(|p| p.status == Status::Failed);
+    let code = deliver(&audit, &findings, &args.out, &policy, failed);
+    timing("render");
+    if args.timings {
+        eprintln!("timing: total    {:>8.3} s", started.elapsed().as_secs_f64());
+    }
+    code
+}
+
+/// Print and write the result in the requested formats, and choose the exit code.
+fn deliver(
+    audit: &crate::audit::Audit,
+    findings: &[crate::finding::Finding],
+    out: &OutputArgs,
+    policy: &crate::config::Config,
+    failed: bool,
+) -> u8 {
     let render = |format: AuditFormat, color: bool| -> String {
         use report::formats;
         let pretty = |v: serde_json::Value| serde_json::to_string_pretty(&v).expect("JSON") + "\n";
         match format {
-            AuditFormat::Human => report::human::render(&audit, &findings, color),
-            AuditFormat::Json => pretty(report::json::render(&audit, &findings)),
-            AuditFormat::Markdown => formats::markdown(&audit, &findings),
-            AuditFormat::Csv => formats::csv(&audit),
-            AuditFormat::Sarif => pretty(formats::sarif(&audit, &findings)),
-            AuditFormat::Codequality => pretty(formats::codequality(&audit, &findings)),
-            AuditFormat::Junit => formats::junit(&audit, &findings),
-            AuditFormat::Dot => formats::dot(&audit),
-            AuditFormat::Mermaid => formats::mermaid(&audit),
+            AuditFormat::Human => report::human::render(audit, findings, color),
+            AuditFormat::Json => pretty(report::json::render(audit, findings)),
+            AuditFormat::Markdown => formats::markdown(audit, findings),
+            AuditFormat::Csv => formats::csv(audit),
+            AuditFormat::Sarif => pretty(formats::sarif(audit, findings)),
+            AuditFormat::Codequality => pretty(formats::codequality(audit, findings)),
+            AuditFormat::Junit => formats::junit(audit, findings),
+            AuditFormat::Dot => formats::dot(audit),
+            AuditFormat::Mermaid => formats::mermaid(audit),
         }
     };
-    // Never write over the input: an output path inside the snapshot is refused before anything is written.
-    for file in args.reports.iter().map(|(_, f)| f).chain(args.output.as_ref()) {
-        let parent = file.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-        let resolved = parent.canonicalize().map(|p| p.join(file.file_name().unwrap_or_default()));
-        if resolved.is_ok_and(|r| r.starts_with(&snap.root)) {
-            eprintln!("error: {} is inside the snapshot; tokenscope does not write into its input", file.display());
+    // Never write over the input: a file tokenscope read, or any path inside a snapshot directory.
+    for file in out.reports.iter().map(|(_, f)| f).chain(out.output.as_ref()) {
+        if audit.snap.protects(file) {
+            eprintln!(
+                "error: {} is part of the input (inside the snapshot); tokenscope does not write into it",
+                file.display()
+            );
             return exit::USAGE;
         }
     }
-    for (format, file) in &args.reports {
+    for (format, file) in &out.reports {
         if let Err(e) = std::fs::write(file, render(*format, false)) {
             eprintln!("error: cannot write {}: {e}", file.display());
             return exit::USAGE;
         }
     }
-    match (&args.output, args.format) {
+    match (&out.output, out.format) {
         (Some(file), format) => {
             if let Err(e) = std::fs::write(file, render(format, false)) {
                 eprintln!("error: cannot write {}: {e}", file.display());
                 return exit::USAGE;
             }
         }
-        (None, AuditFormat::Json) => emit_json(&report::json::render(&audit, &findings)),
+        (None, AuditFormat::Json) => emit_json(&report::json::render(audit, findings)),
         (None, format) => emit(&render(format, report::diagnostics::use_color())),
     }
-    timing("render");
-    if args.timings {
-        eprintln!("timing: total    {:>8.3} s", started.elapsed().as_secs_f64());
-    }
     use crate::config::FailOn as Policy;
-    let fail_on = match args.fail_on {
+    let fail_on = match out.fail_on {
         Some(FailOn::Error) => Policy::At(crate::diag::Severity::Error),
         Some(FailOn::Warning) => Policy::At(crate::diag::Severity::Warning),
         Some(FailOn::Note) => Policy::At(crate::diag::Severity::Note),
@@ -326,13 +376,94 @@ fn audit(args: AuditArgs) -> u8 {
         Policy::At(s) => Some(s),
         Policy::Never => None,
     };
-    if pipelines.iter().any(|p| p.status == Status::Failed) {
+    if failed {
         exit::PARTIAL
     } else if threshold.is_some_and(|t| findings.iter().any(|f| f.severity >= t)) {
         exit::FINDINGS
     } else {
         exit::OK
     }
+}
+
+fn lint(args: LintArgs) -> u8 {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let Some(project) = args.project.clone().or_else(|| env("CI_PROJECT_PATH")) else {
+        eprintln!("error: which project is this? pass --project PATH (in GitLab CI, CI_PROJECT_PATH is used)");
+        return exit::USAGE;
+    };
+    let url = args.url.clone().or_else(|| env("CI_SERVER_URL"));
+    let base = args.base.clone().or_else(|| env("CI_MERGE_REQUEST_DIFF_BASE_SHA"));
+    let sources = Arc::new(SourceMap::new());
+    // One run of the lint on a checkout: the audit of that project alone, scoped to it.
+    let run = |dir: &std::path::Path, sources: Arc<SourceMap>| -> Result<(Snapshot, Vec<Pipeline>), u8> {
+        let snap = crate::lint::snapshot(dir, &project, args.manifest.as_deref(), url.as_deref(), sources.clone())
+            .map_err(|errors| {
+                print_diagnostics(&errors, &sources);
+                exit::USAGE
+            })?;
+        let cache = ParseCache::default();
+        let p = snap.manifest.projects.get(&project).expect("the linted project is in the manifest");
+        let pipeline = ci::resolve(&snap, &cache, p);
+        Ok((snap, vec![pipeline]))
+    };
+    let (snap, pipelines) = match run(&args.dir, sources.clone()) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    print_diagnostics(&pipelines[0].diagnostics, &snap.sources);
+    let policy = match load_policy(&args.out, &snap) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let notes = args.manifest.is_none();
+    let (mut audit, mut findings) = lint_audit(&snap, &pipelines, &policy, &project, notes);
+    if let Some(rev) = &base {
+        let dir = match crate::lint::export_revision(&args.dir, rev) {
+            Ok(d) => d,
+            Err(e) => {
+                eprintln!("error: cannot read the base revision: {e}");
+                return exit::USAGE;
+            }
+        };
+        let base_sources = Arc::new(SourceMap::new());
+        let (base_snap, base_pipelines) = match run(dir.path(), base_sources) {
+            Ok(r) => r,
+            Err(code) => return code,
+        };
+        let (_, base_findings) = lint_audit(&base_snap, &base_pipelines, &policy, &project, notes);
+        findings = crate::lint::introduced(findings, &base_findings);
+    }
+    let outcome = crate::suppress::apply(
+        findings,
+        &policy.ignores,
+        &snap.sources,
+        &crate::suppress::today(),
+        !args.out.no_ignores,
+    );
+    for e in &outcome.expired {
+        eprintln!("warning: {e}");
+    }
+    audit.suppressed = outcome.suppressed;
+    audit.expired_ignores = outcome.expired;
+    let failed = pipelines[0].status == Status::Failed;
+    deliver(&audit, &outcome.kept, &args.out, &policy, failed)
+}
+
+/// The audit of the linted project alone, scoped to it; with `notes`, accesses to projects whose allowlist
+/// is unknown are notes.
+fn lint_audit<'a>(
+    snap: &'a Snapshot,
+    pipelines: &'a [Pipeline],
+    policy: &crate::config::Config,
+    project: &str,
+    notes: bool,
+) -> (crate::audit::Audit<'a>, Vec<crate::finding::Finding>) {
+    let (audit, findings) = crate::audit::run(snap, pipelines, policy);
+    let mut scoped = crate::lint::scope(findings, project);
+    if notes {
+        scoped.extend(crate::lint::notes_without_allowlists(&audit, project));
+    }
+    (audit, scoped)
 }
 
 fn rules() -> u8 {
@@ -356,7 +487,7 @@ fn rules() -> u8 {
 }
 
 /// The audit policy: `--config FILE`, else `.tokenscope.yml` in the snapshot, else the defaults.
-fn load_policy(args: &AuditArgs, snap: &Snapshot) -> Result<crate::config::Config, u8> {
+fn load_policy(args: &OutputArgs, snap: &Snapshot) -> Result<crate::config::Config, u8> {
     let ids: Vec<&str> = crate::audit::registry().iter().map(|r| r.meta().id).collect();
     let (path, display) = match &args.config {
         Some(p) => (p.clone(), p.display().to_string()),
@@ -368,6 +499,7 @@ fn load_policy(args: &AuditArgs, snap: &Snapshot) -> Result<crate::config::Confi
             (p, crate::config::CONFIG_NAME.to_string())
         }
     };
+    snap.add_input(&path);
     crate::config::load(&path, &display, &snap.sources, &ids).map_err(|errors| {
         print_diagnostics(&errors, &snap.sources);
         eprintln!("error: the audit policy has {} error(s); nothing was audited", errors.len());

@@ -11,6 +11,7 @@ pub mod detect;
 pub mod diag;
 pub mod finding;
 pub mod graph;
+pub mod lint;
 pub mod redact;
 pub mod report;
 pub mod snapshot;

@@ -97,6 +97,30 @@ pub struct Manifest {
 }
 
 impl Manifest {
+    /// Add a project with every default (enforced, empty allowlist) when the manifest does not list it.
+    pub fn ensure_project(&mut self, path: &str, span: Span) {
+        if self.projects.contains_key(path) {
+            return;
+        }
+        let project = Project {
+            path: path.to_string(),
+            id: None,
+            visibility: Visibility::Private,
+            archived: false,
+            ci_config_path: ".gitlab-ci.yml".to_string(),
+            default_branch: "main".to_string(),
+            job_token: JobTokenSettings { inbound_enabled: true, allowlist: Vec::new(), outbound_enabled: None },
+            span,
+            settings_span: span,
+        };
+        self.lower.insert(path.to_ascii_lowercase(), path.to_string());
+        let segs: Vec<&str> = path.split('/').collect();
+        for i in 1..segs.len() {
+            self.groups.insert(segs[..i].join("/"));
+        }
+        self.projects.insert(path.to_string(), project);
+    }
+
     /// Snapshot projects an allowlist entry lets in: the project itself, or every project under the group
     /// (a range query over the sorted paths, not a scan).
     pub fn covered_by<'m>(&'m self, entry: &AllowEntry) -> Vec<&'m str> {

@@ -39,6 +39,10 @@ pub struct Snapshot {
     pub sources: Arc<SourceMap>,
     files: Mutex<HashMap<(String, String), RepoFile>>,
     listings: Mutex<HashMap<String, Arc<Vec<String>>>>,
+    /// Projects whose repository is a directory of its own (a checkout, for `lint`), canonical.
+    repo_overrides: HashMap<String, PathBuf>,
+    /// Real paths of every file read: the input that output must never overwrite.
+    read_paths: Mutex<std::collections::HashSet<PathBuf>>,
 }
 
 /// Read a file as text, with the checks every input gets: size, NUL bytes, UTF-8.
@@ -129,6 +133,18 @@ impl Snapshot {
         }
         let manifest_file =
             read_source(&sources, &manifest_path, MANIFEST_NAME.to_string(), None, None).map_err(|d| vec![d])?;
+        let snap = Snapshot::from_manifest(root, manifest_file, sources)?;
+        snap.add_input(&manifest_path);
+        Ok(snap)
+    }
+
+    /// A snapshot whose manifest is an already registered file (a manifest kept elsewhere, or one made
+    /// from command-line options), with `root` as the directory its repositories are under.
+    pub fn from_manifest(
+        root: PathBuf,
+        manifest_file: FileId,
+        sources: Arc<SourceMap>,
+    ) -> Result<Snapshot, Vec<Diagnostic>> {
         let parsed = yaml::parse(&sources, manifest_file).map_err(|e| vec![Diagnostic::error(e.message).at(e.span)])?;
         let mut errors = Vec::new();
         for d in &parsed.duplicate_keys {
@@ -160,17 +176,56 @@ impl Snapshot {
                 sources,
                 files: Mutex::new(HashMap::new()),
                 listings: Mutex::new(HashMap::new()),
+                repo_overrides: HashMap::new(),
+                read_paths: Mutex::new(std::collections::HashSet::new()),
             }),
             _ => Err(errors),
         }
     }
 
     fn repo_dir(&self, project: &str) -> PathBuf {
-        self.root.join(&self.manifest.repos_root).join(project)
+        match self.repo_overrides.get(project) {
+            Some(dir) => dir.clone(),
+            None => self.root.join(&self.manifest.repos_root).join(project),
+        }
+    }
+
+    /// Record a file read outside the repositories (the manifest, a policy) as input.
+    pub fn add_input(&self, path: &Path) {
+        if let Ok(real) = path.canonicalize() {
+            self.read_paths.lock().expect("read paths").insert(real);
+        }
+    }
+
+    /// Whether writing `target` would overwrite input: a file tokenscope read, or a path inside the snapshot
+    /// directory (a checkout being linted is not protected as a whole: reports are written into it).
+    pub fn protects(&self, target: &Path) -> bool {
+        let parent = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let Ok(resolved) = parent.canonicalize().map(|p| p.join(target.file_name().unwrap_or_default())) else {
+            return false;
+        };
+        let real = resolved.canonicalize().unwrap_or_else(|_| resolved.clone());
+        if self.read_paths.lock().expect("read paths").contains(&real) {
+            return true;
+        }
+        let root_is_checkout = self.repo_overrides.values().any(|d| *d == self.root);
+        !root_is_checkout && resolved.starts_with(&self.root)
+    }
+
+    /// Read `project`'s repository from `dir` (a checkout) instead of the snapshot. Files are then confined
+    /// to `dir`, as others are to the snapshot. The project is added to the manifest if it is not there.
+    pub fn set_repository(&mut self, project: &str, dir: &Path) -> std::io::Result<()> {
+        self.repo_overrides.insert(project.to_string(), dir.canonicalize()?);
+        let span = self.sources.span(self.manifest_file, 0, 0);
+        self.manifest.ensure_project(project, span);
+        Ok(())
     }
 
     /// The path of a repository file as shown to users: relative to the snapshot root.
     pub fn display_path(&self, project: &str, path: &str) -> String {
+        if self.repo_overrides.contains_key(project) {
+            return path.to_string(); // a checkout: paths as the user sees them in it
+        }
         format!("{}/{}/{}", self.manifest.repos_root, project, path)
     }
 
@@ -204,11 +259,13 @@ impl Snapshot {
                 return RepoFile::Failed(Diagnostic::error(format!("cannot read: {e}")).in_file(display));
             }
         };
-        if !real.starts_with(&self.root) {
+        let boundary = self.repo_overrides.get(project).unwrap_or(&self.root);
+        if !real.starts_with(boundary) {
             return RepoFile::Failed(
                 Diagnostic::error("the path leads outside the snapshot (a symbolic link?); not read").in_file(display),
             );
         }
+        self.read_paths.lock().expect("read paths").insert(real.clone());
         match read_source(&self.sources, &real, display, Some(project), Some(norm)) {
             Ok(id) => RepoFile::Found(id),
             Err(d) => RepoFile::Failed(d),

@@ -1,0 +1,146 @@
+//! `tokenscope lint` in a temporary git repository, as a merge-request pipeline runs it.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+fn git(dir: &Path, args: &[&str]) {
+    let ok = Command::new("git").current_dir(dir).args(args).output().expect("git").status.success();
+    assert!(ok, "git {args:?}");
+}
+
+/// A repository whose first commit has no job-token access and whose second commit adds one.
+fn repo() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    git(d, &["init", "-q"]);
+    git(d, &["config", "user.email", "ci@example.com"]);
+    git(d, &["config", "user.name", "ci"]);
+    std::fs::write(d.join(".gitlab-ci.yml"), "build:\n  script: make\n").unwrap();
+    git(d, &["add", "-A"]);
+    git(d, &["commit", "-qm", "base"]);
+    std::fs::write(
+        d.join(".gitlab-ci.yml"),
+        "build:\n  script:\n    - git clone https://gitlab-ci-token:${CI_JOB_TOKEN}@gitlab.example.com/platform/charts.git\n    - make\n",
+    )
+    .unwrap();
+    git(d, &["commit", "-qam", "reach platform/charts"]);
+    tmp
+}
+
+fn lint(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = assert_cmd::Command::cargo_bin("tokenscope")
+        .unwrap()
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("CI_PROJECT_PATH")
+        .env_remove("CI_SERVER_URL")
+        .env_remove("CI_MERGE_REQUEST_DIFF_BASE_SHA")
+        .arg("lint")
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+#[test]
+fn base_shows_what_the_change_introduces() {
+    let r = repo();
+    let args = |base: &'static str| {
+        ["--project", "svc/b", "--url", "https://gitlab.example.com", "--format", "json", "--base", base]
+    };
+    let (code, out, err) = lint(r.path(), &args("HEAD~1"));
+    assert_eq!(code, 0, "{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let notes = doc["findings"].as_array().unwrap();
+    assert_eq!(notes.len(), 1, "{out}");
+    let message = notes[0]["message"].as_str().unwrap();
+    assert!(message.starts_with("`svc/b` uses the job token against `platform/charts`"), "{message}");
+    assert!(message.contains("`platform/charts`'s allowlist must contain `svc/b`"), "{message}");
+    assert_eq!(notes[0]["severity"], "note");
+    // Against the commit itself nothing is new.
+    let (_, same, _) = lint(r.path(), &args("HEAD"));
+    let doc: serde_json::Value = serde_json::from_str(&same).unwrap();
+    assert!(doc["findings"].as_array().unwrap().is_empty(), "{same}");
+    // A revision that does not exist is a usage error.
+    let (code, _, err) = lint(r.path(), &args("no-such-rev"));
+    assert_eq!(code, 2);
+    assert!(err.contains("cannot read the base revision"), "{err}");
+}
+
+#[test]
+fn a_manifest_checks_the_allowlist() {
+    let r = repo();
+    let central = tempfile::tempdir().unwrap();
+    let manifest = central.path().join("allowlists.yaml");
+    std::fs::write(
+        &manifest,
+        "instance:\n  url: https://gitlab.example.com\nprojects:\n  platform/charts:\n    job_token:\n      inbound_enabled: true\n",
+    )
+    .unwrap();
+    let args = ["--project", "svc/b", "--manifest", manifest.to_str().unwrap(), "--format", "json"];
+    let (code, out, _) = lint(r.path(), &args);
+    assert_eq!(code, 1, "a missing entry fails the merge request: {out}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let f = &doc["findings"][0];
+    assert_eq!((f["rule"].as_str(), f["severity"].as_str()), (Some("missing-allowlist-entry"), Some("error")));
+    assert_eq!(f["location"]["file"], ".gitlab-ci.yml");
+    std::fs::write(
+        &manifest,
+        "instance:\n  url: https://gitlab.example.com\nprojects:\n  platform/charts:\n    job_token:\n      allowlist:\n        - project: svc/b\n",
+    )
+    .unwrap();
+    let (code, out, _) = lint(r.path(), &args);
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn token_mistakes_in_the_projects_files_are_linted() {
+    let r = repo();
+    std::fs::write(
+        r.path().join(".gitlab-ci.yml"),
+        "release:\n  variables:\n    CI_JOB_TOKEN: $BOT_TOKEN\n  script: ./release.sh\n",
+    )
+    .unwrap();
+    let (code, out, _) = lint(r.path(), &["--project", "svc/b", "--url", "https://gitlab.example.com"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("job-token-overridden"), "{out}");
+}
+
+#[test]
+fn the_project_comes_from_ci_project_path() {
+    let r = repo();
+    let out = assert_cmd::Command::cargo_bin("tokenscope")
+        .unwrap()
+        .current_dir(r.path())
+        .env("CI_PROJECT_PATH", "svc/b")
+        .env("CI_SERVER_URL", "https://gitlab.example.com")
+        .args(["lint", "--format", "json"])
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["edges"][0]["caller"], "svc/b");
+    let (code, _, err) = lint(r.path(), &[]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--project"), "{err}");
+}
+
+#[test]
+fn reports_can_be_written_into_the_checkout() {
+    let r = repo();
+    let (code, _, err) = lint(
+        r.path(),
+        &["--project", "svc/b", "--url", "https://gitlab.example.com", "--report", "codequality=gl-code-quality.json"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(r.path().join("gl-code-quality.json").exists());
+    let (code, _, err) =
+        lint(r.path(), &["--project", "svc/b", "--url", "https://gitlab.example.com", "--output", ".gitlab-ci.yml"]);
+    assert_eq!(code, 2, "the CI file it read is input: {err}");
+    assert!(std::fs::read_to_string(r.path().join(".gitlab-ci.yml")).unwrap().contains("platform/charts"));
+}
