@@ -80,3 +80,33 @@ fn include_limit_is_gitlabs_150() {
     assert!(out.contains(".gitlab-ci.yml:152:5"), "the error points at the 151st include: {out}");
     assert_eq!(out.matches("\"kind\": \"local\"").count(), 150, "exactly 150 includes are read");
 }
+
+/// templates/lint.yml, tokenscope's CI/CD component, resolved by tokenscope itself as a project would
+/// include it (the component file is copied into a temporary snapshot, so the test reads the real one).
+#[test]
+fn the_lint_component_resolves() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = common::root();
+    let copy = |rel: &str, from: std::path::PathBuf| {
+        let to = tmp.path().join(rel);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(from, to).unwrap();
+    };
+    copy("tokenscope.yaml", root.join("fixtures/component/tokenscope.yaml"));
+    copy("repos/svc/app/.gitlab-ci.yml", root.join("fixtures/component/repos/svc/app/.gitlab-ci.yml"));
+    copy("repos/tools/tokenscope/templates/lint.yml", root.join("templates/lint.yml"));
+    let out = assert_cmd::Command::cargo_bin("tokenscope")
+        .unwrap()
+        .args(["jobs", tmp.path().to_str().unwrap(), "--project", "svc/app", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let job = &doc["projects"][0]["jobs"][0];
+    assert_eq!(job["name"], "tokenscope-lint");
+    assert_eq!(job["image"]["name"], "registry.example.com/tools/tokenscope:1");
+    let script = job["script"][0]["text"].as_str().unwrap();
+    assert!(script.contains("--fail-on \"warning\"") && script.contains("tokenscope lint"), "{script}");
+    assert_eq!(job["config"]["artifacts"]["reports"]["codequality"], "gl-code-quality.json");
+    assert_eq!(doc["projects"][0]["includes"][0]["kind"], "component");
+}
