@@ -292,19 +292,7 @@ fn audit(args: AuditArgs) -> u8 {
         policy.overbroad_max_used_percent = Some(n as usize);
     }
     let (mut audit, findings) = crate::audit::run(&snap, &pipelines, &policy);
-    let outcome = crate::suppress::apply(
-        findings,
-        &policy.ignores,
-        &snap.sources,
-        &crate::suppress::today(),
-        !args.out.no_ignores,
-    );
-    for e in &outcome.expired {
-        eprintln!("warning: {e}");
-    }
-    let findings = outcome.kept;
-    audit.suppressed = outcome.suppressed;
-    audit.expired_ignores = outcome.expired;
+    let findings = suppress(&mut audit, findings, &policy, &args.out);
     timing("audit");
     let failed = pipelines.iter().any(|p| p.status == Status::Failed);
     let code = deliver(&audit, &findings, &args.out, &policy, failed);
@@ -313,6 +301,30 @@ fn audit(args: AuditArgs) -> u8 {
         eprintln!("timing: total    {:>8.3} s", started.elapsed().as_secs_f64());
     }
     code
+}
+
+/// Apply the policy's ignores and inline ignore comments (unless `--no-ignores`): the suppressed findings and
+/// expired ignores go on the audit for every format to count, expired ignores are announced, the rest is
+/// returned.
+fn suppress(
+    audit: &mut crate::audit::Audit,
+    findings: Vec<crate::finding::Finding>,
+    policy: &crate::config::Config,
+    out: &OutputArgs,
+) -> Vec<crate::finding::Finding> {
+    let outcome = crate::suppress::apply(
+        findings,
+        &policy.ignores,
+        &audit.snap.sources,
+        &crate::suppress::today(),
+        !out.no_ignores,
+    );
+    for e in &outcome.expired {
+        eprintln!("warning: {e}");
+    }
+    audit.suppressed = outcome.suppressed;
+    audit.expired_ignores = outcome.expired;
+    outcome.kept
 }
 
 /// Print and write the result in the requested formats, and choose the exit code.
@@ -433,20 +445,9 @@ fn lint(args: LintArgs) -> u8 {
         let (_, base_findings) = lint_audit(&base_snap, &base_pipelines, &policy, &project, notes);
         findings = crate::lint::introduced(findings, &base_findings);
     }
-    let outcome = crate::suppress::apply(
-        findings,
-        &policy.ignores,
-        &snap.sources,
-        &crate::suppress::today(),
-        !args.out.no_ignores,
-    );
-    for e in &outcome.expired {
-        eprintln!("warning: {e}");
-    }
-    audit.suppressed = outcome.suppressed;
-    audit.expired_ignores = outcome.expired;
+    let findings = suppress(&mut audit, findings, &policy, &args.out);
     let failed = pipelines[0].status == Status::Failed;
-    deliver(&audit, &outcome.kept, &args.out, &policy, failed)
+    deliver(&audit, &findings, &args.out, &policy, failed)
 }
 
 /// The audit of the linted project alone, scoped to it; with `notes`, accesses to projects whose allowlist
