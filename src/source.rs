@@ -156,9 +156,4 @@ impl SourceMap {
         let (fa, fb) = (self.get(a.file), self.get(b.file));
         (fa.display.as_str(), a.start, a.end).cmp(&(fb.display.as_str(), b.start, b.end))
     }
-
-    /// `file:line:column` of a span.
-    pub fn describe(&self, span: Span) -> String {
-        format!("{}:{}:{}", self.get(span.file).display, span.line, span.col)
-    }
 }

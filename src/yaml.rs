@@ -166,21 +166,6 @@ impl Node {
             Value::Map(m) => J::Object(m.entries.iter().map(|(k, v)| (k.name.clone(), v.to_json())).collect()),
         }
     }
-
-    /// Number of nodes in this tree.
-    pub fn size(&self) -> usize {
-        let mut n = 0;
-        let mut stack = vec![self];
-        while let Some(node) = stack.pop() {
-            n += 1;
-            match &node.value {
-                Value::Seq(s) => stack.extend(s.iter()),
-                Value::Map(m) => stack.extend(m.entries.iter().map(|(_, v)| v)),
-                _ => {}
-            }
-        }
-        n
-    }
 }
 
 /// Scalars that YAML reads as null when unquoted.

@@ -25,7 +25,7 @@ use crate::config::Config;
 use crate::detect::{self, Access, Confidence, Target};
 use crate::diag::Severity;
 use crate::finding::Finding;
-use crate::graph::{OrgGraph, Relation, target_name};
+use crate::graph::{OrgGraph, Relation};
 use crate::snapshot::{AllowEntry, Snapshot};
 use crate::source::Span;
 use rayon::prelude::*;
@@ -336,12 +336,4 @@ pub fn run<'a>(snap: &'a Snapshot, pipelines: &'a [Pipeline], policy: &Config) -
             .then_with(|| a.fingerprint.cmp(&b.fingerprint))
     });
     (audit, findings)
-}
-
-/// The target name of an access (for messages).
-pub fn target_of(a: &Access) -> String {
-    match &a.target {
-        Target::Unresolved(raw) => raw.clone(),
-        t => target_name(t),
-    }
 }
