@@ -255,14 +255,13 @@ pub fn run<'a>(snap: &'a Snapshot, pipelines: &'a [Pipeline], policy: &Config) -
             });
             idx.retain(|&i| seen.insert(accesses[i].span));
             let kinds = data.accesses.iter().map(|&i| accesses[i].kind.name()).collect();
-            let permissions = data.accesses.iter().filter_map(|&i| accesses[i].permission).collect();
+            let permissions: BTreeSet<&'static str> =
+                data.accesses.iter().filter_map(|&i| accesses[i].permission).collect();
             let confidence = data.accesses.iter().map(|&i| accesses[i].confidence).max().unwrap_or(Confidence::High);
             let (status, entry, lacking) = match data.relation {
                 Relation::Token => {
                     let target = data.accesses.first().map(|&i| &accesses[i].target);
-                    let needed: BTreeSet<&'static str> =
-                        data.accesses.iter().filter_map(|&i| accesses[i].permission).collect();
-                    coverage::status(snap, caller, callee, target, &needed)
+                    coverage::status(snap, caller, callee, target, &permissions)
                 }
                 _ => (EdgeStatus::Relation, None, Vec::new()),
             };
