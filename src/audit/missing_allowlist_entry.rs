@@ -32,10 +32,7 @@ impl super::Rule for Rule {
             };
             if !e.lacking.is_empty() {
                 // Covered by an entry whose fine-grained permissions are too narrow.
-                let entry = e
-                    .entry
-                    .map(|i| audit.snap.manifest.projects[&e.callee].job_token.allowlist[i].path.clone())
-                    .unwrap_or_default();
+                let entry = audit.entry_path(e).unwrap_or_default();
                 let first = e
                     .accesses
                     .iter()
@@ -55,7 +52,7 @@ impl super::Rule for Rule {
                     &e.callee,
                     Some(&e.caller),
                     Some(&e.callee),
-                    Some(&entry),
+                    Some(entry),
                     "permissions",
                     message,
                     Some(first.span),

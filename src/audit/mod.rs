@@ -229,6 +229,12 @@ impl<'a> Audit<'a> {
             .filter(|e| e.relation == Relation::Token)
     }
 
+    /// The path of the allowlist entry that covers an edge's caller, when one does.
+    pub fn entry_path(&self, e: &Edge) -> Option<&str> {
+        let i = e.entry?;
+        self.snap.manifest.projects.get(&e.callee).map(|p| p.job_token.allowlist[i].path.as_str())
+    }
+
     /// Whether some access of the project may be unseen: it failed to load, is not in the run, or has an
     /// access whose target is unresolved. Rules that conclude "not used" or "not needed" stay silent then.
     pub fn blind(&self, project: &str) -> bool {

@@ -98,14 +98,13 @@ pub fn dot(audit: &Audit) -> String {
 pub fn markdown(audit: &Audit, findings: &[Finding]) -> String {
     let s = summary(audit, findings);
     let mut o = String::from("# Job-token allowlist report\n\n");
-    let statuses: Vec<String> = s.by_status.iter().map(|(k, v)| format!("{v} {k}")).collect();
     let _ = writeln!(
         o,
         "{} projects ({} failed to load), {} job-token edges ({}). Findings: {} error(s), {} warning(s), {} note(s); {} suppressed.\n",
         s.projects,
         s.failed,
         s.edges,
-        if statuses.is_empty() { "none".into() } else { statuses.join(", ") },
+        s.statuses(),
         s.errors,
         s.warnings,
         s.notes,
@@ -169,9 +168,6 @@ fn csv_field(s: &str) -> String {
 pub fn csv(audit: &Audit) -> String {
     let mut o = String::from("caller,callee,relation,kinds,permissions,status,confidence,entry,evidence\n");
     for e in &audit.edges {
-        let entry = e
-            .entry
-            .and_then(|i| audit.snap.manifest.projects.get(&e.callee).map(|p| p.job_token.allowlist[i].path.clone()));
         let ev: Vec<String> = evidence(audit, e).into_iter().map(|(f, l, _)| format!("{f}:{l}")).collect();
         let row = [
             e.caller.clone(),
@@ -181,7 +177,7 @@ pub fn csv(audit: &Audit) -> String {
             e.permissions.iter().copied().collect::<Vec<_>>().join(" "),
             e.status.as_str().to_string(),
             if e.relation == Relation::Token { format!("{:?}", e.confidence).to_lowercase() } else { String::new() },
-            entry.unwrap_or_default(),
+            audit.entry_path(e).unwrap_or_default().to_string(),
             ev.join(" "),
         ];
         let _ = writeln!(o, "{}", row.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
@@ -189,15 +185,8 @@ pub fn csv(audit: &Audit) -> String {
     o
 }
 
-fn sarif_level(s: Severity) -> &'static str {
-    match s {
-        Severity::Error => "error",
-        Severity::Warning => "warning",
-        Severity::Note => "note",
-    }
-}
-
-/// SARIF 2.1.0: the rules, and results with physical locations and line-independent fingerprints.
+/// SARIF 2.1.0: the rules, and results with physical locations and line-independent fingerprints. SARIF's
+/// levels `error`, `warning` and `note` are tokenscope's severity names.
 pub fn sarif(audit: &Audit, findings: &[Finding]) -> Value {
     let rules: Vec<Value> = registry()
         .iter()
@@ -210,7 +199,7 @@ pub fn sarif(audit: &Audit, findings: &[Finding]) -> Value {
                 "fullDescription": {"text": m.summary},
                 "helpUri": m.docs(),
                 "help": {"text": format!("See {}", m.docs()), "markdown": format!("[{}]({})", m.id, m.docs())},
-                "defaultConfiguration": {"level": sarif_level(m.severity)},
+                "defaultConfiguration": {"level": m.severity.as_str()},
             })
         })
         .collect();
@@ -222,7 +211,7 @@ pub fn sarif(audit: &Audit, findings: &[Finding]) -> Value {
             let mut r = json!({
                 "ruleId": f.rule,
                 "ruleIndex": ids.iter().position(|i| *i == f.rule),
-                "level": sarif_level(f.severity),
+                "level": f.severity.as_str(),
                 "message": {"text": redact(&f.message)},
                 "partialFingerprints": {"tokenscopeFingerprint/v1": f.fingerprint},
             });

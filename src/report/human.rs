@@ -73,14 +73,13 @@ pub fn render(audit: &Audit, findings: &[Finding], color: bool) -> String {
         );
     }
     let s = summary(audit, findings);
-    let statuses: Vec<String> = s.by_status.iter().map(|(k, v)| format!("{v} {k}")).collect();
     let failed = if s.failed > 0 { format!(" ({} failed)", s.failed) } else { String::new() };
     let _ = writeln!(
         o,
         "{} projects{failed}, {} job-token edges ({}), findings: {} error(s), {} warning(s), {} note(s){}",
         s.projects,
         s.edges,
-        if statuses.is_empty() { "none".to_string() } else { statuses.join(", ") },
+        s.statuses(),
         s.errors,
         s.warnings,
         s.notes,

@@ -58,9 +58,6 @@ pub fn render(audit: &Audit, findings: &[Finding]) -> Value {
                        "permission": a.permission, "detail": redact(&a.detail)})
             })
             .collect();
-        let entry = e
-            .entry
-            .and_then(|i| audit.snap.manifest.projects.get(&e.callee).map(|p| p.job_token.allowlist[i].path.clone()));
         edges.push(json!({
             "caller": e.caller,
             "callee": redact(&e.callee),
@@ -68,7 +65,7 @@ pub fn render(audit: &Audit, findings: &[Finding]) -> Value {
             "permissions": e.permissions,
             "status": e.status,
             "confidence": e.confidence,
-            "entry": entry,
+            "entry": audit.entry_path(e),
             "evidence": evidence,
         }));
     }

@@ -23,6 +23,16 @@ pub struct Summary {
     pub suppressed: usize,
 }
 
+impl Summary {
+    /// Edge counts by status (`10 allowed, 2 missing`), or `none`.
+    pub fn statuses(&self) -> String {
+        if self.by_status.is_empty() {
+            return "none".to_string();
+        }
+        self.by_status.iter().map(|(k, v)| format!("{v} {k}")).collect::<Vec<_>>().join(", ")
+    }
+}
+
 pub fn summary(audit: &Audit, findings: &[Finding]) -> Summary {
     let token_edges: Vec<_> = audit.edges.iter().filter(|e| e.status != EdgeStatus::Relation).collect();
     let mut by_status = BTreeMap::new();
