@@ -350,8 +350,15 @@ fn deliver(
             AuditFormat::Mermaid => formats::mermaid(audit),
         }
     };
+    // The files to write: each `--report`, then `--output` in the `--format`.
+    let files: Vec<(AuditFormat, &PathBuf)> = out
+        .reports
+        .iter()
+        .map(|(f, file)| (*f, file))
+        .chain(out.output.as_ref().map(|file| (out.format, file)))
+        .collect();
     // Never write over the input: a file tokenscope read, or any path inside a snapshot directory.
-    for file in out.reports.iter().map(|(_, f)| f).chain(out.output.as_ref()) {
+    for (_, file) in &files {
         if audit.snap.protects(file) {
             eprintln!(
                 "error: {} is part of the input (inside the snapshot); tokenscope does not write into it",
@@ -360,21 +367,17 @@ fn deliver(
             return exit::USAGE;
         }
     }
-    for (format, file) in &out.reports {
-        if let Err(e) = std::fs::write(file, render(*format, false)) {
+    for (format, file) in files {
+        if let Err(e) = std::fs::write(file, render(format, false)) {
             eprintln!("error: cannot write {}: {e}", file.display());
             return exit::USAGE;
         }
     }
-    match (&out.output, out.format) {
-        (Some(file), format) => {
-            if let Err(e) = std::fs::write(file, render(format, false)) {
-                eprintln!("error: cannot write {}: {e}", file.display());
-                return exit::USAGE;
-            }
+    if out.output.is_none() {
+        match out.format {
+            AuditFormat::Json => emit_json(&report::json::render(audit, findings)),
+            format => emit(&render(format, report::diagnostics::use_color())),
         }
-        (None, AuditFormat::Json) => emit_json(&report::json::render(audit, findings)),
-        (None, format) => emit(&render(format, report::diagnostics::use_color())),
     }
     use crate::config::FailOn as Policy;
     let fail_on = match out.fail_on {
