@@ -11,7 +11,7 @@ use crate::finding::Finding;
 use crate::graph::Relation;
 use crate::snapshot::Snapshot;
 use crate::source::{SourceFile, SourceMap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 /// The snapshot a lint runs on: `manifest` (a snapshot manifest kept as allowlists-as-code) or one made from
@@ -90,29 +90,15 @@ pub fn notes_without_allowlists(audit: &Audit, project: &str) -> Vec<Finding> {
         .collect()
 }
 
-/// A temporary directory removed when dropped.
-pub struct TempDir(PathBuf);
-
-impl TempDir {
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// The files of `dir`'s git repository at `rev` (`git archive`), in a temporary directory.
-pub fn export_revision(dir: &Path, rev: &str) -> Result<TempDir, String> {
+pub fn export_revision(dir: &Path, rev: &str) -> Result<tempfile::TempDir, String> {
     if rev.starts_with('-') {
         return Err(format!("`{rev}` is not a revision"));
     }
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-    let tmp = TempDir(std::env::temp_dir().join(format!("tokenscope-base-{}-{nanos}", std::process::id())));
-    std::fs::create_dir_all(tmp.path()).map_err(|e| format!("cannot create a temporary directory: {e}"))?;
+    let tmp = tempfile::Builder::new()
+        .prefix("tokenscope-base-")
+        .tempdir()
+        .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
     let archive = std::process::Command::new("git")
         .arg("-C")
         .arg(dir)
