@@ -216,21 +216,16 @@ pub fn detect(ctx: &Ctx, job: &Job, script: &Script, out: &mut Vec<Access>) {
         for w in url_words(c) {
             let expanded = script.expand(w);
             let span = c.locate(&ctx.snap.sources, w);
+            let http = HttpFacts { silenced: silenced.clone(), token_in_query: token_in_query(script, w) };
+            let mut push = |target: Target, kind: Kind, detail: String| {
+                let mut access = ctx.access(job, target, kind, write, Confidence::High, span, detail);
+                access.http = Some(http.clone());
+                out.push(access);
+            };
             let urls = find_urls(&expanded);
             if urls.is_empty() {
                 if expanded.starts_with('$') {
-                    let mut access = ctx.access(
-                        job,
-                        Target::Unresolved(w.clone()),
-                        Kind::Api,
-                        write,
-                        Confidence::High,
-                        span,
-                        format!("{method} {w}"),
-                    );
-                    access.http =
-                        Some(HttpFacts { silenced: silenced.clone(), token_in_query: token_in_query(script, w) });
-                    out.push(access);
+                    push(Target::Unresolved(w.clone()), Kind::Api, format!("{method} {w}"));
                 }
                 continue;
             }
@@ -251,10 +246,7 @@ pub fn detect(ctx: &Ctx, job: &Job, script: &Script, out: &mut Vec<Access>) {
                     };
                     (Target::Foreign(format!("{}{}", parsed.host, parsed.path)), kind)
                 };
-                let shown = format!("{method} {}", crate::redact::redact(u));
-                let mut access = ctx.access(job, target, kind, write, Confidence::High, span, shown);
-                access.http = Some(HttpFacts { silenced: silenced.clone(), token_in_query: token_in_query(script, w) });
-                out.push(access);
+                push(target, kind, format!("{method} {}", crate::redact::redact(u)));
             }
         }
     }

@@ -115,16 +115,13 @@ impl Script {
         }
         // Shell assignments, in order: `X=value`, `export X=value`, `X="$(...)"` (value kept as written).
         for c in &commands {
-            let mut words = c.words.iter().map(String::as_str).peekable();
-            if matches!(words.peek(), Some(&("export" | "local" | "declare" | "readonly"))) {
-                words.next();
-            }
-            let assignments: Vec<&str> = words.take_while(|w| is_assignment(w)).collect();
-            let only_assignments = assignments.len() == c.words.len()
-                || (c.words.first().is_some_and(|w| matches!(w.as_str(), "export" | "local" | "declare" | "readonly"))
-                    && assignments.len() + 1 == c.words.len());
-            if !only_assignments {
-                continue;
+            let declared = usize::from(
+                c.words.first().is_some_and(|w| matches!(w.as_str(), "export" | "local" | "declare" | "readonly")),
+            );
+            let assignments: Vec<&str> =
+                c.words.iter().skip(declared).map(String::as_str).take_while(|w| is_assignment(w)).collect();
+            if declared + assignments.len() != c.words.len() {
+                continue; // not a command made only of assignments
             }
             for a in assignments {
                 let (name, value) = a.split_once('=').expect("checked");
@@ -217,14 +214,17 @@ pub fn refs_any(s: &str, names: &[String]) -> bool {
 fn split_entry(line: &Line, sources: &SourceMap, commands: &mut Vec<Command>, data: &mut Vec<Data>) {
     let mut logical = String::new();
     let mut heredoc: Option<(String, String)> = None; // (terminator, body)
+    // A heredoc body, located at its first line.
+    let push_data = |text: String, data: &mut Vec<Data>| {
+        let span = sources.locate(line.span, text.lines().next().unwrap_or("").trim());
+        data.push(Data { span, text });
+    };
     let physical: Vec<&str> = line.text.split('\n').collect();
     for raw in physical {
         let raw = raw.strip_suffix('\r').unwrap_or(raw);
         if let Some((term, body)) = heredoc.as_mut() {
             if raw.trim() == term {
-                let text = std::mem::take(body);
-                let first = text.lines().next().unwrap_or("").trim().to_string();
-                data.push(Data { span: sources.locate(line.span, &first), text });
+                push_data(std::mem::take(body), data);
                 heredoc = None;
             } else {
                 body.push_str(raw);
@@ -250,8 +250,7 @@ fn split_entry(line: &Line, sources: &SourceMap, commands: &mut Vec<Command>, da
     if let Some((_, body)) = heredoc
         && !body.is_empty()
     {
-        let first = body.lines().next().unwrap_or("").trim().to_string();
-        data.push(Data { span: sources.locate(line.span, &first), text: body });
+        push_data(body, data);
     }
 }
 
@@ -365,11 +364,10 @@ pub fn strip_prefix_words(mut words: Vec<String>) -> Vec<String> {
     let mut i = 0;
     while i < words.len() {
         let w = words[i].as_str();
-        let rest_is_command = words[i + 1..].iter().any(|x| !is_assignment(x));
         let prefix = PREFIX_WORDS.contains(&w)
             || (w.starts_with('-') && i > 0 && words[i - 1] == "sudo")
             || (w == "env" && i + 1 < words.len())
-            || (is_assignment(w) && rest_is_command);
+            || (is_assignment(w) && words[i + 1..].iter().any(|x| !is_assignment(x)));
         if !prefix {
             break;
         }

@@ -111,20 +111,18 @@ pub fn detect(ctx: &Ctx, job: &Job, script: &Script, out: &mut Vec<Access>) {
         }
     }
     // download-secure-files reads the secure files of `CI_PROJECT_ID`.
-    if script.commands.iter().any(|c| c.text.contains("download-secure-files")) {
+    if let Some(c) = script.commands.iter().find(|c| c.text.contains("download-secure-files")) {
         let target = match job.vars.get("CI_PROJECT_ID") {
             Some(v) if v.origin != VarOrigin::Predefined => project_target(ctx, script, &v.value),
             _ => own(),
         };
-        let span =
-            script.commands.iter().find(|c| c.text.contains("download-secure-files")).map_or(job.span, |c| c.span);
         out.push(ctx.access(
             job,
             target,
             Kind::SecureFiles,
             false,
             Confidence::High,
-            span,
+            c.span,
             "download-secure-files".into(),
         ));
     }
