@@ -94,6 +94,11 @@ impl SourceFile {
         (line_idx as u32 + 1, col as u32 + 1)
     }
 
+    /// Each line, without its line break, with the byte offset where it starts.
+    pub fn lines(&self) -> impl Iterator<Item = (u32, &str)> {
+        self.line_starts.iter().enumerate().map(|(i, &start)| (start, self.line_text(i as u32 + 1)))
+    }
+
     /// Text of the 1-based line, without its line break.
     pub fn line_text(&self, line: u32) -> &str {
         let i = (line as usize).saturating_sub(1);

@@ -175,17 +175,14 @@ fn submodules(ctx: &Ctx, job: &Job, out: &mut Vec<Access>) {
     let caller = &ctx.pipeline.project;
     let RepoFile::Found(id) = ctx.snap.repo_file(caller, ".gitmodules") else { return };
     let file = ctx.snap.sources.get(id);
-    let mut offset = 0usize;
-    for line in file.text.split_inclusive('\n') {
-        let start = offset;
-        offset += line.len();
+    for (start, line) in file.lines() {
         let t = line.trim();
         let Some(value) = t.strip_prefix("url").map(str::trim_start).and_then(|r| r.strip_prefix('=')).map(str::trim)
         else {
             continue;
         };
-        let value_at = start + line.find(value).unwrap_or(0);
-        let span = ctx.snap.sources.span(id, value_at as u32, (value_at + value.len()) as u32);
+        let value_at = start + line.find(value).unwrap_or(0) as u32;
+        let span = ctx.snap.sources.span(id, value_at, value_at + value.len() as u32);
         let target = if value.starts_with("../") || value.starts_with("./") {
             let mut segs: Vec<&str> = caller.split('/').collect();
             let mut rest = value;

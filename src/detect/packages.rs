@@ -16,7 +16,7 @@ use super::url::project_ref;
 use super::{Access, Confidence, Ctx, Kind, Target};
 use crate::ci::jobs::Job;
 use crate::snapshot::RepoFile;
-use crate::source::Span;
+use crate::source::{FileId, Span};
 use regex::Regex;
 use std::sync::LazyLock;
 
@@ -180,18 +180,17 @@ pub fn detect(ctx: &Ctx, job: &Job, script: &Script, out: &mut Vec<Access>) {
             files.push(name);
         }
     }
-    let mut go_mod: Option<(String, Span)> = None;
+    let mut go_mod: Option<FileId> = None;
     for f in files {
         let RepoFile::Found(id) = ctx.snap.repo_file(caller, f) else { continue };
-        let file = sources.get(id);
-        let span = sources.span(id, 0, file.text.len() as u32);
         if f == "go.mod" {
-            go_mod = Some((file.text.to_string(), span));
+            go_mod = Some(id);
             continue;
         }
+        let file = sources.get(id);
         units.push(Unit {
             text: file.text.to_string(),
-            span,
+            span: sources.span(id, 0, file.text.len() as u32),
             in_file: true,
             write: false,
             what: format!("repository file {f}"),
@@ -244,20 +243,17 @@ pub fn detect(ctx: &Ctx, job: &Job, script: &Script, out: &mut Vec<Access>) {
                 u.write,
                 confidence,
                 span,
-                format!("{} ({})", m[4].to_owned() + " registry", u.what),
+                format!("{} registry ({})", &m[4], u.what),
             ));
         }
     }
 
     // Go modules on the instance, fetched with git using the job-token credentials.
-    if let Some((text, span)) = go_mod
+    if let Some(id) = go_mod
         && creds
         && tools_run.contains(&"go")
     {
-        let mut offset = 0usize;
-        for line in text.split_inclusive('\n') {
-            let start = offset;
-            offset += line.len();
+        for (start, line) in sources.get(id).lines() {
             let t = line.trim().trim_start_matches("require").trim().trim_start_matches('(').trim();
             let Some(module) = t.split_whitespace().next() else { continue };
             let Some(path) = module.strip_prefix(&format!("{host}/")) else { continue };
@@ -273,8 +269,8 @@ pub fn detect(ctx: &Ctx, job: &Job, script: &Script, out: &mut Vec<Access>) {
                 }
             };
             let target = target.unwrap_or_else(|| Target::Project(path.split("/v").next().unwrap_or(path).to_string()));
-            let at = span.start as usize + start + line.find(module).unwrap_or(0);
-            let s = sources.span(span.file, at as u32, (at + module.len()) as u32);
+            let at = start + line.find(module).unwrap_or(0) as u32;
+            let s = sources.span(id, at, at + module.len() as u32);
             out.push(ctx.access(
                 job,
                 target,

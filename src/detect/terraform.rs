@@ -61,10 +61,7 @@ fn registry_modules(
     for path in ctx.snap.list_repo(caller).iter().filter(|p| p.ends_with(".tf")).take(500) {
         let crate::snapshot::RepoFile::Found(id) = ctx.snap.repo_file(caller, path) else { continue };
         let file = sources.get(id);
-        let mut offset = 0usize;
-        for line in file.text.split_inclusive('\n') {
-            let start = offset;
-            offset += line.len();
+        for (start, line) in file.lines() {
             let t = line.trim();
             if !t.starts_with("source") {
                 continue;
@@ -76,8 +73,8 @@ fn registry_modules(
             if module.split('/').count() != 3 {
                 continue;
             }
-            let col = start + line.find(addr).unwrap_or(0);
-            let span = sources.span(id, col as u32, (col + addr.len()) as u32);
+            let col = start + line.find(addr).unwrap_or(0) as u32;
+            let span = sources.span(id, col, col + addr.len() as u32);
             let target = Target::Unresolved(format!("{MODULE_PREFIX}{module}"));
             out.push(ctx.access(
                 job,
@@ -137,6 +134,9 @@ pub fn detect(ctx: &Ctx, job: &Job, script: &Script, out: &mut Vec<Access>) {
         || tool_commands.iter().any(|c| c.words[0].starts_with("gitlab-"));
     let confidence = if uses_token { Confidence::High } else { Confidence::Medium };
     registry_modules(ctx, job, script, &tool_commands, out);
+    let mut push = |target: Target, span, detail: String| {
+        out.push(ctx.access(job, target, Kind::TerraformState, write, confidence, span, detail));
+    };
     for name in ADDRESS_VARS {
         let Some(v) = job.vars.get(name) else { continue };
         // A global address counts for the jobs that run terraform; a job-level one for its job.
@@ -145,16 +145,7 @@ pub fn detect(ctx: &Ctx, job: &Job, script: &Script, out: &mut Vec<Access>) {
         }
         let expanded = script.expand(&v.value);
         if let Some(target) = state_target(ctx, &v.value, &expanded) {
-            let span = v.span.unwrap_or(job.span);
-            out.push(ctx.access(
-                job,
-                target,
-                Kind::TerraformState,
-                write,
-                confidence,
-                span,
-                format!("terraform state via {name}"),
-            ));
+            push(target, v.span.unwrap_or(job.span), format!("terraform state via {name}"));
         }
     }
     for c in &tool_commands {
@@ -169,16 +160,7 @@ pub fn detect(ctx: &Ctx, job: &Job, script: &Script, out: &mut Vec<Access>) {
             let Some(addr) = value.strip_prefix("address=") else { continue };
             let expanded = script.expand(addr);
             if let Some(target) = state_target(ctx, addr, &expanded) {
-                let span = c.locate(&ctx.snap.sources, addr);
-                out.push(ctx.access(
-                    job,
-                    target,
-                    Kind::TerraformState,
-                    write,
-                    confidence,
-                    span,
-                    "terraform -backend-config address".into(),
-                ));
+                push(target, c.locate(&ctx.snap.sources, addr), "terraform -backend-config address".into());
             }
         }
     }
