@@ -260,6 +260,11 @@ impl<'a> Loader<'a> {
         acc
     }
 
+    /// Whether the snapshot holds the project: in the manifest, or with repository files of its own.
+    fn in_snapshot(&self, project: &str) -> bool {
+        self.snap.manifest.projects.contains_key(project) || !self.snap.list_repo(project).is_empty()
+    }
+
     fn unresolved(&mut self, kind: &'static str, target: String, reason: &str, from: Span) {
         self.unresolved.push(Unresolved { kind, target, reason: reason.to_string(), from });
     }
@@ -331,9 +336,7 @@ impl<'a> Loader<'a> {
                     return;
                 }
             };
-            if !self.snap.manifest.projects.contains_key(&target_project)
-                && self.snap.list_repo(&target_project).is_empty()
-            {
+            if !self.in_snapshot(&target_project) {
                 for f in files {
                     let file = f.as_str().unwrap_or_default();
                     self.unresolved(
@@ -487,7 +490,7 @@ impl<'a> Loader<'a> {
             self.unresolved("component", c.to_string(), "not a component address", from);
             return;
         };
-        if !self.snap.manifest.projects.contains_key(proj) && self.snap.list_repo(proj).is_empty() {
+        if !self.in_snapshot(proj) {
             self.unresolved("component", c.to_string(), "the component's project is not in the snapshot", from);
             return;
         }

@@ -281,8 +281,9 @@ fn matrix(job_name: &str, node: Option<&Node>, diags: &mut Vec<Diagnostic>) -> V
     out
 }
 
-/// Build the jobs of a fully merged configuration (includes, `!reference` and `extends` resolved).
-pub fn build(top: Map, predefined: &Vars, diags: &mut Vec<Diagnostic>) -> Vec<Job> {
+/// Build the jobs of a fully merged configuration (includes, `!reference` and `extends` resolved), and
+/// return them with the configuration's predefined and global variables.
+pub fn build(top: Map, predefined: &Vars, diags: &mut Vec<Diagnostic>) -> (Vec<Job>, Vars) {
     let mut defaults = top.get("default").and_then(Node::as_map).cloned().unwrap_or_default();
     for key in ["image", "services", "cache", "before_script", "after_script"] {
         if !defaults.contains(key)
@@ -323,16 +324,15 @@ pub fn build(top: Map, predefined: &Vars, diags: &mut Vec<Diagnostic>) -> Vec<Jo
                 m.insert(dk.clone(), dv.clone());
             }
         }
-        let own = &m;
         for section in ["before_script", "script", "after_script"] {
             check_script(&key.name, section, m.get(section), &mut seen_bad_scripts, diags);
         }
         let stage = m.get("stage").and_then(Node::as_str).unwrap_or("test").to_string();
-        let mut vars = match own.get("inherit").and_then(|i| i.get("variables")) {
+        let mut vars = match m.get("inherit").and_then(|i| i.get("variables")) {
             None => Vars::over(globals_base.clone()),
             Some(_) => {
                 let mut v = Vars::over(predefined_base.clone());
-                for g in globals.iter().filter(|g| inherits(own, "variables", &g.name)) {
+                for g in globals.iter().filter(|g| inherits(&m, "variables", &g.name)) {
                     v.set(g.clone());
                 }
                 v
@@ -402,5 +402,5 @@ pub fn build(top: Map, predefined: &Vars, diags: &mut Vec<Diagnostic>) -> Vec<Jo
             jobs.push(j);
         }
     }
-    jobs
+    (jobs, Vars::over(globals_base))
 }

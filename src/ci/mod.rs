@@ -20,7 +20,7 @@ pub use include::{IncludeRecord, ParseCache, Unresolved};
 pub use jobs::Job;
 use rayon::prelude::*;
 use serde::Serialize;
-use vars::{VarOrigin, Vars};
+use vars::Vars;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -46,6 +46,16 @@ pub struct Pipeline {
     pub duplicate_keys: Vec<DuplicateKey>,
     /// Global `variables:` (with predefined ones), for lints that look at them.
     pub global_vars: Vars,
+}
+
+impl Pipeline {
+    /// Take what a loader recorded: the includes it read, those it could not, duplicate keys, diagnostics.
+    fn absorb(&mut self, loader: include::Loader) {
+        self.includes.extend(loader.includes);
+        self.unresolved.extend(loader.unresolved);
+        self.duplicate_keys.extend(loader.duplicates);
+        self.diagnostics.extend(loader.diags);
+    }
 }
 
 /// A name that `extends` or `!reference` points at and that is defined nowhere. When some include
@@ -105,10 +115,7 @@ pub fn resolve(snap: &Snapshot, cache: &ParseCache, project: &Project) -> Pipeli
     pipeline.config_file = Some(snap.display_path(&cfg_project, cfg_path));
     let mut loader = include::Loader::new(snap, cache, &predefined, &project.path);
     let root = loader.load(&cfg_project, cfg_path, None, None);
-    pipeline.includes = std::mem::take(&mut loader.includes);
-    pipeline.unresolved = std::mem::take(&mut loader.unresolved);
-    pipeline.duplicate_keys = std::mem::take(&mut loader.duplicates);
-    pipeline.diagnostics = std::mem::take(&mut loader.diags);
+    pipeline.absorb(loader);
     match root {
         Err(d) => pipeline.diagnostics.insert(0, d),
         Ok(top) => {
@@ -139,12 +146,11 @@ pub fn resolve(snap: &Snapshot, cache: &ParseCache, project: &Project) -> Pipeli
 fn finish(mut top: Map, partial: bool, predefined: &Vars, pipeline: &mut Pipeline, root: bool) -> Vec<Job> {
     reference::resolve(&mut top, partial, &mut pipeline.diagnostics);
     extends::resolve(&mut top, partial, &mut pipeline.diagnostics);
-    if root && let Some(v) = top.get("variables") {
-        for var in jobs::read_variables(v, VarOrigin::Global, &mut Vec::new()) {
-            pipeline.global_vars.set(var);
-        }
+    let (jobs, global_vars) = jobs::build(top, predefined, &mut pipeline.diagnostics);
+    if root {
+        pipeline.global_vars = global_vars;
     }
-    jobs::build(top, predefined, &mut pipeline.diagnostics)
+    jobs
 }
 
 /// GitLab's limit on child-pipeline nesting (a child may start one more level).
@@ -173,10 +179,7 @@ fn child_pipelines(snap: &Snapshot, cache: &ParseCache, predefined: &Vars, pipel
         }
         let mut loader = include::Loader::new(snap, cache, predefined, &pipeline.project);
         let top = loader.expand(&pipeline.project, content);
-        pipeline.includes.append(&mut loader.includes);
-        pipeline.unresolved.append(&mut loader.unresolved);
-        pipeline.duplicate_keys.append(&mut loader.duplicates);
-        pipeline.diagnostics.append(&mut loader.diags);
+        pipeline.absorb(loader);
         let partial = !pipeline.unresolved.is_empty();
         let parent = match &trigger_job.child_of {
             Some(p) => format!("{p} > {}", trigger_job.name),

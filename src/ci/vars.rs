@@ -49,29 +49,22 @@ impl Vars {
         self.list.retain(|v| v.name != var.name);
         self.list.push(var);
     }
+    /// Each layer's own variables, this one first, then its base's, down to the bottom one.
+    fn stack(&self) -> impl Iterator<Item = &[Var]> {
+        std::iter::successors(Some(self), |v| v.base.as_deref()).map(|v| v.list.as_slice())
+    }
+
     /// Every variable of every layer, overridden ones included: for quick scans that need no order.
     pub fn layers(&self) -> impl Iterator<Item = &Var> {
-        let mut layers: Vec<&[Var]> = Vec::new();
-        let mut cur = Some(self);
-        while let Some(v) = cur {
-            layers.push(&v.list);
-            cur = v.base.as_deref();
-        }
-        layers.into_iter().flatten()
+        self.stack().flatten()
     }
 
     /// Every variable in effect, in definition order (a redefinition moves the name to its new place).
     pub fn all(&self) -> Vec<&Var> {
-        let mut layers: Vec<&[Var]> = Vec::new();
-        let mut cur = Some(self);
-        while let Some(v) = cur {
-            layers.push(&v.list);
-            cur = v.base.as_deref();
-        }
         // Walk from the newest definition back, keeping the first seen of each name, then restore order.
         let mut seen = std::collections::HashSet::new();
         let mut out: Vec<&Var> =
-            layers.iter().flat_map(|l| l.iter().rev()).filter(|v| seen.insert(v.name.as_str())).collect();
+            self.stack().flat_map(|l| l.iter().rev()).filter(|v| seen.insert(v.name.as_str())).collect();
         out.reverse();
         out
     }
