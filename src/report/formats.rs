@@ -27,7 +27,12 @@ fn evidence(audit: &Audit, e: &Edge) -> Vec<(String, u32, Span)> {
 fn link(audit: &Audit, span: Span) -> Option<String> {
     let f = audit.snap.sources.get(span.file);
     let (project, path) = (f.project.as_ref()?, f.repo_path.as_ref()?);
-    let branch = audit.snap.manifest.projects.get(project).map_or("main", |p| p.default_branch.as_str());
+    let branch = audit
+        .snap
+        .manifest
+        .projects
+        .get(project)
+        .map_or(crate::snapshot::manifest::DEFAULT_BRANCH, |p| p.default_branch.as_str());
     Some(format!("{}/{project}/-/blob/{branch}/{path}#L{}", audit.snap.manifest.instance.url, span.line))
 }
 

@@ -60,6 +60,17 @@ pub struct JobTokenSettings {
     pub outbound_enabled: Option<(bool, Span)>,
 }
 
+impl Default for JobTokenSettings {
+    /// A project that does not say: the allowlist is enforced and empty (GitLab's default for new projects).
+    fn default() -> Self {
+        JobTokenSettings { inbound_enabled: true, allowlist: Vec::new(), outbound_enabled: None }
+    }
+}
+
+/// Defaults of a project that does not set them.
+pub const DEFAULT_CI_CONFIG_PATH: &str = ".gitlab-ci.yml";
+pub const DEFAULT_BRANCH: &str = "main";
+
 #[derive(Clone, Debug)]
 pub struct Project {
     pub path: String,
@@ -107,17 +118,14 @@ impl Manifest {
             id: None,
             visibility: Visibility::Private,
             archived: false,
-            ci_config_path: ".gitlab-ci.yml".to_string(),
-            default_branch: "main".to_string(),
-            job_token: JobTokenSettings { inbound_enabled: true, allowlist: Vec::new(), outbound_enabled: None },
+            ci_config_path: DEFAULT_CI_CONFIG_PATH.to_string(),
+            default_branch: DEFAULT_BRANCH.to_string(),
+            job_token: JobTokenSettings::default(),
             span,
             settings_span: span,
         };
         self.lower.insert(path.to_ascii_lowercase(), path.to_string());
-        let segs: Vec<&str> = path.split('/').collect();
-        for i in 1..segs.len() {
-            self.groups.insert(segs[..i].join("/"));
-        }
+        self.groups.extend(groups_of(path).map(str::to_string));
         self.projects.insert(path.to_string(), project);
     }
 
@@ -161,6 +169,11 @@ pub const KNOWN_PERMISSIONS: &[&str] = &[
     "read_containers",
     "admin_containers",
 ];
+
+/// The groups a project path lies in, outermost first: `a/b/c` is in `a` and `a/b`.
+fn groups_of(path: &str) -> impl Iterator<Item = &str> {
+    path.match_indices('/').map(|(i, _)| &path[..i])
+}
 
 /// Checks that a project or group path is a plain GitLab path: no `..`, no empty or dot segments.
 pub fn valid_full_path(path: &str) -> bool {
@@ -334,18 +347,7 @@ pub fn read(doc: &Node, errors: &mut Vec<Diagnostic>) -> Option<Manifest> {
     if r.errors.len() > before {
         return None;
     }
-    let mut groups = BTreeSet::new();
-    for path in projects.keys() {
-        let mut acc = String::new();
-        let segs: Vec<&str> = path.split('/').collect();
-        for seg in &segs[..segs.len() - 1] {
-            if !acc.is_empty() {
-                acc.push('/');
-            }
-            acc.push_str(seg);
-            groups.insert(acc.clone());
-        }
-    }
+    let groups = projects.keys().flat_map(|p| groups_of(p)).map(str::to_string).collect();
     let lower = projects.keys().map(|k| (k.to_ascii_lowercase(), k.clone())).collect();
     Some(Manifest { instance: instance?, lower, repos_root: repos_root?, projects, auth_log, groups, ids })
 }
@@ -425,17 +427,17 @@ fn read_project(r: &mut Reader, path: &str, key_span: Span, n: &Node) -> Option<
     };
     let archived = m.get("archived").map_or(Some(false), |b| r.bool(b, "`archived`"));
     let ci_config_path = match m.get("ci_config_path").filter(|n| !n.is_null()) {
-        None => Some(".gitlab-ci.yml".to_string()),
-        Some(c) => r.string(c, "`ci_config_path`").map(|s| if s.is_empty() { ".gitlab-ci.yml".to_string() } else { s }),
+        None => Some(DEFAULT_CI_CONFIG_PATH.to_string()),
+        Some(c) => {
+            r.string(c, "`ci_config_path`").map(|s| if s.is_empty() { DEFAULT_CI_CONFIG_PATH.to_string() } else { s })
+        }
     };
     let default_branch = match m.get("default_branch").filter(|n| !n.is_null()) {
-        None => Some("main".to_string()),
+        None => Some(DEFAULT_BRANCH.to_string()),
         Some(b) => r.string(b, "`default_branch`"),
     };
     let job_token = match m.get_entry("job_token") {
-        None => {
-            Some((JobTokenSettings { inbound_enabled: true, allowlist: Vec::new(), outbound_enabled: None }, key_span))
-        }
+        None => Some((JobTokenSettings::default(), key_span)),
         Some((k, jt)) => read_job_token(r, path, jt).map(|j| (j, k.span)),
     };
     let (id, visibility, archived, ci_config_path, default_branch) =
