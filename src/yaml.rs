@@ -168,6 +168,11 @@ impl Node {
     }
 }
 
+/// A node's tag as written (`!reference`).
+fn tag_text(tag: Option<std::borrow::Cow<'_, saphyr_parser::Tag>>) -> Option<Box<str>> {
+    tag.map(|t| format!("{}{}", t.handle, t.suffix).into_boxed_str())
+}
+
 /// Scalars that YAML reads as null when unquoted.
 fn is_null_plain(s: &str) -> bool {
     matches!(s, "" | "~" | "null" | "Null" | "NULL")
@@ -284,7 +289,7 @@ impl Builder {
     fn event(&mut self, ev: Event<'_>, span: Span) -> Result<(), YamlError> {
         match ev {
             Event::Scalar(text, style, anchor, tag) => {
-                let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix).into_boxed_str());
+                let tag = tag_text(tag);
                 let plain = style == ScalarStyle::Plain;
                 let value = if plain && is_null_plain(&text) && tag.is_none() {
                     Value::Null
@@ -307,13 +312,7 @@ impl Builder {
             }
             Event::SequenceStart(anchor, tag) => {
                 self.open(span)?;
-                self.stack.push(Frame::Seq {
-                    start: span,
-                    anchor,
-                    tag: tag.map(|t| format!("{}{}", t.handle, t.suffix).into_boxed_str()),
-                    items: Vec::new(),
-                    size: 1,
-                });
+                self.stack.push(Frame::Seq { start: span, anchor, tag: tag_text(tag), items: Vec::new(), size: 1 });
                 Ok(())
             }
             Event::MappingStart(anchor, tag) => {
@@ -321,7 +320,7 @@ impl Builder {
                 self.stack.push(Frame::Map {
                     start: span,
                     anchor,
-                    tag: tag.map(|t| format!("{}{}", t.handle, t.suffix).into_boxed_str()),
+                    tag: tag_text(tag),
                     entries: Vec::new(),
                     key: None,
                     merges: Vec::new(),
