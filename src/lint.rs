@@ -77,11 +77,10 @@ pub fn notes_without_allowlists(audit: &Audit, project: &str) -> Vec<Finding> {
         .filter(|e| !e.accesses.is_empty() && matches!(audit.accesses[e.accesses[0]].target, crate::detect::Target::Project(_)))
         .map(|e| {
             let a = &audit.accesses[e.accesses[0]];
-            let kinds: Vec<&str> = e.kinds.iter().map(String::as_str).collect();
             let message = format!(
                 "`{project}` uses the job token against `{}` ({}, job `{}`): `{}`'s allowlist must contain `{project}` (its allowlist was not given: pass --manifest to check it)",
                 e.callee,
-                kinds.join(", "),
+                e.kind_list(),
                 a.job,
                 e.callee
             );

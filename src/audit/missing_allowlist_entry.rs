@@ -61,19 +61,20 @@ impl super::Rule for Rule {
                 continue;
             }
             let first = &audit.accesses[e.accesses[0]];
-            let kinds: Vec<&str> = e.kinds.iter().map(String::as_str).collect();
             let message = format!(
                 "`{}` uses the job token against `{}` ({}, job `{}`), but `{}`'s allowlist does not include `{}`: {consequence}",
                 e.caller,
                 e.callee,
-                kinds.join(", "),
+                e.kind_list(),
                 first.job,
                 e.callee,
                 e.caller
             );
-            let perms: Vec<&str> = e.permissions.iter().copied().collect();
-            let with =
-                if perms.is_empty() { String::new() } else { format!(" with permissions [{}]", perms.join(", ")) };
+            let with = if e.permissions.is_empty() {
+                String::new()
+            } else {
+                format!(" with permissions [{}]", e.permission_list())
+            };
             let help = format!("add `- project: {}`{with} to the job token allowlist of `{}`", e.caller, e.callee);
             let f = Finding::new(
                 META.id,

@@ -196,6 +196,18 @@ pub struct Edge {
     pub lacking: Vec<&'static str>,
 }
 
+impl Edge {
+    /// The kinds of access, as shown in tables and messages: `git, packages:npm`.
+    pub fn kind_list(&self) -> String {
+        self.kinds.iter().map(String::as_str).collect::<Vec<_>>().join(", ")
+    }
+
+    /// The permissions the accesses need, as shown in tables and messages.
+    pub fn permission_list(&self) -> String {
+        self.permissions.iter().copied().collect::<Vec<_>>().join(", ")
+    }
+}
+
 pub struct Audit<'a> {
     pub snap: &'a Snapshot,
     pub pipelines: &'a [Pipeline],

@@ -62,7 +62,7 @@ pub fn mermaid(audit: &Audit) -> String {
     let mut missing = Vec::new();
     for (k, e) in audit.edges.iter().enumerate() {
         let (a, b) = (id(&e.caller, &mut o), id(&e.callee, &mut o));
-        let label = e.kinds.iter().cloned().collect::<Vec<_>>().join(", ").replace('"', "'");
+        let label = e.kind_list().replace('"', "'");
         let arrow = if e.status == EdgeStatus::Relation { "-.->" } else { "-->" };
         let _ = writeln!(o, "  {a} {arrow}|\"{label}\"| {b}");
         if matches!(e.status, EdgeStatus::Missing | EdgeStatus::Unenforced) {
@@ -80,7 +80,7 @@ pub fn dot(audit: &Audit) -> String {
     let q = |s: &str| format!("\"{}\"", redact(s).replace('\\', "\\\\").replace('"', "\\\""));
     let mut o = String::from("digraph tokenscope {\n  rankdir=LR;\n  node [shape=box];\n");
     for e in &audit.edges {
-        let label = e.kinds.iter().cloned().collect::<Vec<_>>().join(", ");
+        let label = e.kind_list();
         let style = match e.status {
             EdgeStatus::Relation => "style=dashed, color=gray40",
             EdgeStatus::Missing => "color=red, penwidth=2",
@@ -135,8 +135,8 @@ pub fn markdown(audit: &Audit, findings: &[Finding]) -> String {
                 "| `{}` | `{}` | {} | {} | {} | {} |",
                 md_cell(&e.caller),
                 md_cell(&redact(&e.callee)),
-                md_cell(&e.kinds.iter().cloned().collect::<Vec<_>>().join(", ")),
-                md_cell(&e.permissions.iter().copied().collect::<Vec<_>>().join(", ")),
+                md_cell(&e.kind_list()),
+                md_cell(&e.permission_list()),
                 e.status.as_str(),
                 ev.join("<br>")
             );

@@ -51,8 +51,8 @@ pub fn render(audit: &Audit, findings: &[Finding], color: bool) -> String {
             Row {
                 caller: e.caller.clone(),
                 callee: redact(&e.callee).into_owned(),
-                kinds: e.kinds.iter().cloned().collect::<Vec<_>>().join(", "),
-                permissions: e.permissions.iter().copied().collect::<Vec<_>>().join(", "),
+                kinds: e.kind_list(),
+                permissions: e.permission_list(),
                 status: e.status.as_str().to_string(),
                 evidence,
             }
