@@ -1,7 +1,7 @@
 //! `allowlist-disabled`: a project whose effective enforcement is off accepts any project's job token.
 
 use super::coverage::enforced;
-use super::{Audit, RuleMeta};
+use super::{Audit, RuleMeta, settings_finding};
 use crate::diag::Severity;
 use crate::finding::Finding;
 
@@ -38,9 +38,7 @@ impl super::Rule for Rule {
             let message =
                 format!("`{path}` accepts job tokens from every project (\"All groups and projects\"); {users}");
             let help = "allowlist the callers, then set \"Authorized groups and projects\" to \"Only this project and any groups and projects in the allowlist\" (inbound_enabled: true)";
-            let f =
-                Finding::new(META.id, META.severity, path, None, Some(path), None, "", message, Some(p.settings_span));
-            out.push(f.with_help(help));
+            out.push(settings_finding(&META, p, "", message, help));
         }
     }
 }

@@ -1,6 +1,6 @@
 //! `allowlist-over-limit`: more entries than GitLab accepts (200 project entries, 200 group entries).
 
-use super::{Audit, RuleMeta};
+use super::{Audit, RuleMeta, settings_finding};
 use crate::diag::Severity;
 use crate::finding::Finding;
 use crate::snapshot::EntryKind;
@@ -38,18 +38,7 @@ impl super::Rule for Rule {
                 } else {
                     "use a common parent group, and drop unused entries"
                 };
-                let f = Finding::new(
-                    META.id,
-                    META.severity,
-                    path,
-                    None,
-                    Some(path),
-                    None,
-                    name,
-                    message,
-                    Some(p.settings_span),
-                );
-                out.push(f.with_help(help));
+                out.push(settings_finding(&META, p, name, message, help));
             }
         }
     }

@@ -26,7 +26,7 @@ use crate::detect::{self, Access, Confidence, Target};
 use crate::diag::Severity;
 use crate::finding::Finding;
 use crate::graph::{OrgGraph, Relation};
-use crate::snapshot::{AllowEntry, Snapshot};
+use crate::snapshot::{AllowEntry, Project, Snapshot};
 use crate::source::Span;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -119,6 +119,13 @@ pub fn entry_finding(
     help: String,
 ) -> Finding {
     Finding::new(meta.id, meta.severity, project, None, Some(project), Some(&entry.path), "", message, Some(entry.span))
+        .with_help(help)
+}
+
+/// A finding about a project's job-token settings as a callee, located at its settings in the manifest.
+pub fn settings_finding(meta: &'static RuleMeta, project: &Project, key: &str, message: String, help: &str) -> Finding {
+    let path = project.path.as_str();
+    Finding::new(meta.id, meta.severity, path, None, Some(path), None, key, message, Some(project.settings_span))
         .with_help(help)
 }
 
