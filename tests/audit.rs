@@ -6,12 +6,7 @@ mod common;
 use std::collections::BTreeSet;
 
 fn audit_json(dir: &str) -> serde_json::Value {
-    let out = assert_cmd::Command::cargo_bin("tokenscope")
-        .unwrap()
-        .current_dir(common::root())
-        .args(["audit", dir, "--format", "json"])
-        .output()
-        .unwrap();
+    let out = common::tokenscope(&common::root()).args(["audit", dir, "--format", "json"]).output().unwrap();
     serde_json::from_slice(&out.stdout).expect("JSON")
 }
 
@@ -203,8 +198,7 @@ fn audit_with(args: &[&str]) -> serde_json::Value {
     let mut all = vec!["audit"];
     all.extend_from_slice(args);
     all.extend_from_slice(&["--format", "json"]);
-    let out =
-        assert_cmd::Command::cargo_bin("tokenscope").unwrap().current_dir(common::root()).args(&all).output().unwrap();
+    let out = common::tokenscope(&common::root()).args(&all).output().unwrap();
     serde_json::from_slice(&out.stdout).expect("JSON")
 }
 
@@ -272,9 +266,7 @@ fn completions_and_man_page() {
 }
 
 fn audit_on(dir: &str, today: &str, format: &str, extra: &[&str]) -> (i32, serde_json::Value, String) {
-    let out = assert_cmd::Command::cargo_bin("tokenscope")
-        .unwrap()
-        .current_dir(common::root())
+    let out = common::tokenscope(&common::root())
         .env("TOKENSCOPE_TODAY", today)
         .args(["audit", dir, "--format", format])
         .args(extra)
@@ -322,9 +314,7 @@ fn suppressions_and_their_expiry() {
     let with_sup =
         sarif["runs"][0]["results"].as_array().unwrap().iter().filter(|r| r["suppressions"].is_array()).count();
     assert_eq!(with_sup, 3);
-    let human = assert_cmd::Command::cargo_bin("tokenscope")
-        .unwrap()
-        .current_dir(common::root())
+    let human = common::tokenscope(&common::root())
         .env("TOKENSCOPE_TODAY", "2026-11-22")
         .args(["audit", dir])
         .output()

@@ -31,12 +31,8 @@ ci_case!(errors, "errors");
 
 /// GitLab's documented merge results, checked on the resolved configuration itself.
 fn job_config(case_name: &str, job: &str) -> serde_json::Value {
-    let out = assert_cmd::Command::cargo_bin("tokenscope")
-        .unwrap()
-        .current_dir(common::root())
-        .args(["jobs", &case(case_name), "--format", "json"])
-        .output()
-        .unwrap();
+    let out =
+        common::tokenscope(&common::root()).args(["jobs", &case(case_name), "--format", "json"]).output().unwrap();
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     doc["projects"][0]["jobs"]
         .as_array()
@@ -95,8 +91,7 @@ fn the_lint_component_resolves() {
     copy("tokenscope.yaml", root.join("fixtures/component/tokenscope.yaml"));
     copy("repos/svc/app/.gitlab-ci.yml", root.join("fixtures/component/repos/svc/app/.gitlab-ci.yml"));
     copy("repos/tools/tokenscope/templates/lint.yml", root.join("templates/lint.yml"));
-    let out = assert_cmd::Command::cargo_bin("tokenscope")
-        .unwrap()
+    let out = common::tokenscope(&common::root())
         .args(["jobs", tmp.path().to_str().unwrap(), "--project", "svc/app", "--format", "json"])
         .output()
         .unwrap();

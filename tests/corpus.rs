@@ -23,8 +23,7 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 fn audit_json(snapshot: &Path) -> serde_json::Value {
-    let out = assert_cmd::Command::cargo_bin("tokenscope")
-        .unwrap()
+    let out = common::tokenscope(&common::root())
         .args(["audit", snapshot.to_str().unwrap(), "--format", "json", "--fail-on", "never"])
         .output()
         .unwrap();

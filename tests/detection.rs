@@ -31,9 +31,7 @@ fn expected() -> BTreeMap<String, Pairs> {
 }
 
 fn actual() -> BTreeMap<String, Pairs> {
-    let out = assert_cmd::Command::cargo_bin("tokenscope")
-        .unwrap()
-        .current_dir(common::root())
+    let out = common::tokenscope(&common::root())
         .args(["audit", "fixtures/detection", "--format", "json", "--fail-on", "never"])
         .output()
         .unwrap();

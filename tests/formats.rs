@@ -4,10 +4,7 @@
 mod common;
 
 fn audit(args: &[&str]) -> String {
-    let out = assert_cmd::Command::cargo_bin("tokenscope")
-        .unwrap()
-        .current_dir(common::root())
-        .env("NO_COLOR", "1")
+    let out = common::tokenscope(&common::root())
         .args(["audit", "fixtures/demo-org", "--fail-on", "never"])
         .args(args)
         .output()
@@ -97,8 +94,7 @@ fn fingerprints_stay_when_lines_move() {
         }
     }
     let run = |dir: &str, format: &str| -> serde_json::Value {
-        let out = assert_cmd::Command::cargo_bin("tokenscope")
-            .unwrap()
+        let out = common::tokenscope(&common::root())
             .args(["audit", dir, "--format", format, "--fail-on", "never"])
             .output()
             .unwrap();
@@ -176,14 +172,7 @@ fn output_inside_the_snapshot_is_refused() {
         vec!["--report", "junit=repos/a/b/.gitlab-ci.yml"],
         vec!["--report", "markdown=new-report.md"],
     ] {
-        let out = assert_cmd::Command::cargo_bin("tokenscope")
-            .unwrap()
-            .current_dir(&snap)
-            .arg("audit")
-            .arg(".")
-            .args(&args)
-            .output()
-            .unwrap();
+        let out = common::tokenscope(&snap).arg("audit").arg(".").args(&args).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         assert!(String::from_utf8_lossy(&out.stderr).contains("inside the snapshot"));
     }

@@ -30,17 +30,7 @@ fn repo() -> tempfile::TempDir {
 }
 
 fn lint(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = assert_cmd::Command::cargo_bin("tokenscope")
-        .unwrap()
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env_remove("CI_PROJECT_PATH")
-        .env_remove("CI_SERVER_URL")
-        .env_remove("CI_MERGE_REQUEST_DIFF_BASE_SHA")
-        .arg("lint")
-        .args(args)
-        .output()
-        .unwrap();
+    let out = common::tokenscope(dir).arg("lint").args(args).output().unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into(),
@@ -115,9 +105,7 @@ fn token_mistakes_in_the_projects_files_are_linted() {
 #[test]
 fn the_project_comes_from_ci_project_path() {
     let r = repo();
-    let out = assert_cmd::Command::cargo_bin("tokenscope")
-        .unwrap()
-        .current_dir(r.path())
+    let out = common::tokenscope(r.path())
         .env("CI_PROJECT_PATH", "svc/b")
         .env("CI_SERVER_URL", "https://gitlab.example.com")
         .args(["lint", "--format", "json"])

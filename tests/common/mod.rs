@@ -13,15 +13,19 @@ pub fn run(args: &[&str]) -> String {
     run_in(&root(), args)
 }
 
+/// `tokenscope`, to be run in `dir` with an environment that does not depend on the machine running the
+/// tests: no colour, and none of the variables tokenscope reads from a GitLab CI job or for the date.
+pub fn tokenscope(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("tokenscope").expect("binary");
+    cmd.current_dir(dir).env("NO_COLOR", "1");
+    for var in ["CI_PROJECT_PATH", "CI_SERVER_URL", "CI_MERGE_REQUEST_DIFF_BASE_SHA", "TOKENSCOPE_TODAY"] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
 pub fn run_in(dir: &Path, args: &[&str]) -> String {
-    let out = Command::cargo_bin("tokenscope")
-        .expect("binary")
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env_remove("CI_PROJECT_PATH")
-        .args(args)
-        .output()
-        .expect("run tokenscope");
+    let out = tokenscope(dir).args(args).output().expect("run tokenscope");
     format!(
         "exit: {}\n--- stdout\n{}--- stderr\n{}",
         out.status.code().unwrap_or(-1),
