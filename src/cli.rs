@@ -30,6 +30,8 @@ pub enum Command {
     /// Audit a snapshot: find every job-token access, diff it against the allowlists, report what is
     /// missing, unused or too broad.
     Audit(AuditArgs),
+    /// Read a group or projects from a live GitLab and write a snapshot directory, for offline audits.
+    Snapshot(SnapshotArgs),
     /// Lint one project in its own merge-request pipeline: its job-token accesses and token mistakes.
     Lint(LintArgs),
     /// Print every project's resolved CI jobs (includes, extends, references, variables and matrices applied).
@@ -102,10 +104,58 @@ pub struct OutputArgs {
     pub no_ignores: bool,
 }
 
+/// Where and how to read a live GitLab (`snapshot`, and `audit` without a snapshot directory).
+#[derive(clap::Args, Debug, Clone)]
+pub struct LiveArgs {
+    /// The GitLab instance [default: $CI_SERVER_URL].
+    #[arg(long)]
+    pub url: Option<String>,
+    /// A group to read, with all its subgroups (repeatable).
+    #[arg(long = "group", value_name = "PATH")]
+    pub groups: Vec<String>,
+    /// A single project to read (repeatable).
+    #[arg(long = "project", value_name = "PATH")]
+    pub projects: Vec<String>,
+    /// Read the API token from this file [default: $GITLAB_TOKEN, else $CI_JOB_TOKEN]. There is no option that
+    /// takes a token itself: command lines end up in shell histories and process lists.
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    /// Requests in flight at most.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
+    /// Requests per second at most (default: no limit beyond the server's own).
+    #[arg(long, value_name = "N")]
+    pub max_rps: Option<f64>,
+    /// Seconds before one request times out.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    pub timeout: u64,
+    /// Retries of a request that failed with 429, 500, 502, 503, 504, a timeout or a dropped connection.
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    pub retries: usize,
+    /// Extra root certificates (PEM) for a self-managed instance; the system's roots are used as well.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+    /// First retry delay in milliseconds (doubled on each retry, with jitter).
+    #[arg(long, default_value_t = 500, hide = true)]
+    pub retry_delay_ms: u64,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct SnapshotArgs {
+    #[command(flatten)]
+    pub live: LiveArgs,
+    /// The directory to write (it must not exist, or be empty).
+    #[arg(short, long, value_name = "DIR", default_value = "tokenscope-snapshot")]
+    pub output: PathBuf,
+}
+
 #[derive(clap::Args, Debug)]
 pub struct AuditArgs {
-    /// Snapshot directory (holding tokenscope.yaml).
-    pub snapshot: PathBuf,
+    /// Snapshot directory (holding tokenscope.yaml); or read a live GitLab with --group/--project.
+    #[arg(required_unless_present_any = ["groups", "projects"], conflicts_with_all = ["groups", "projects"])]
+    pub snapshot: Option<PathBuf>,
+    #[command(flatten)]
+    pub live: LiveArgs,
     #[command(flatten)]
     pub out: OutputArgs,
     /// `overbroad-group-entry`: only group entries covering at least this many snapshot projects [default: 3].
@@ -167,6 +217,7 @@ pub fn main() -> ExitCode {
     };
     ExitCode::from(match cli.command {
         Command::Audit(a) => audit(a),
+        Command::Snapshot(a) => snapshot(a),
         Command::Lint(a) => lint(a),
         Command::Jobs(a) => jobs(a),
         Command::Rules => rules(),
@@ -261,7 +312,138 @@ fn jobs(args: JobsArgs) -> u8 {
     if selected.iter().any(|p| p.status == Status::Failed) { exit::PARTIAL } else { exit::OK }
 }
 
+/// `tokenscope snapshot`: fetch and write.
+fn snapshot(args: SnapshotArgs) -> u8 {
+    match fetch(&args.live, &args.output) {
+        Ok(_) => {
+            eprintln!(
+                "snapshot written to {}; audit it with `tokenscope audit {}`",
+                args.output.display(),
+                args.output.display()
+            );
+            exit::OK
+        }
+        Err(code) => code,
+    }
+}
+
+/// Fetch a live snapshot into `out`, printing progress and a summary to stderr.
+fn fetch(live: &LiveArgs, out: &std::path::Path) -> Result<crate::gitlab::fetch::Outcome, u8> {
+    use crate::gitlab::{client, fetch};
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    let Some(url) = live.url.clone().or_else(|| env("CI_SERVER_URL")) else {
+        eprintln!("error: which GitLab? pass --url (in GitLab CI, CI_SERVER_URL is used)");
+        return Err(exit::USAGE);
+    };
+    if live.groups.is_empty() && live.projects.is_empty() {
+        eprintln!("error: what to read? pass --group PATH or --project PATH");
+        return Err(exit::USAGE);
+    }
+    let credential = match &live.token_file {
+        Some(f) => match std::fs::read_to_string(f) {
+            Ok(t) if !t.trim().is_empty() => client::Credential::Private(client::Secret::new(t)),
+            Ok(_) => {
+                eprintln!("error: {} is empty", f.display());
+                return Err(exit::USAGE);
+            }
+            Err(e) => {
+                eprintln!("error: cannot read {}: {e}", f.display());
+                return Err(exit::USAGE);
+            }
+        },
+        None => match (env("GITLAB_TOKEN"), env("CI_JOB_TOKEN")) {
+            (Some(t), _) => client::Credential::Private(client::Secret::new(t)),
+            (None, Some(t)) => {
+                eprintln!("note: using CI_JOB_TOKEN: {}", fetch::JOB_TOKEN_LIMITS);
+                client::Credential::Job(client::Secret::new(t))
+            }
+            (None, None) => {
+                eprintln!(
+                    "warning: no token (GITLAB_TOKEN, --token-file or CI_JOB_TOKEN): only public data can be read"
+                );
+                client::Credential::Anonymous
+            }
+        },
+    };
+    let opts = client::Options {
+        url: url.clone(),
+        credential,
+        concurrency: live.concurrency as usize,
+        max_rps: live.max_rps,
+        timeout: std::time::Duration::from_secs(live.timeout.max(1)),
+        retries: live.retries,
+        backoff: std::time::Duration::from_millis(live.retry_delay_ms),
+        ca_cert: live.ca_cert.clone(),
+    };
+    let mut client = match client::Client::new(&opts) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Err(exit::USAGE);
+        }
+    };
+    let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {pos} requests to {msg} ({elapsed})")
+                .expect("static template"),
+        );
+        bar.set_message(url.clone());
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let ticker = bar.clone();
+    client.on_request(move || ticker.inc(1));
+    let scope = fetch::Scope { groups: live.groups.clone(), projects: live.projects.clone() };
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the HTTP runtime: {e}");
+            return Err(exit::USAGE);
+        }
+    };
+    let result = runtime.block_on(fetch::snapshot(&client, &url, &scope, out));
+    bar.finish_and_clear();
+    match result {
+        Ok(outcome) => {
+            for w in &outcome.warnings {
+                eprintln!("warning: {}", crate::redact::redact(w));
+            }
+            eprintln!("fetched {}", fetch::describe(&outcome));
+            Ok(outcome)
+        }
+        Err(e) => {
+            eprintln!("error: {}", crate::redact::redact(&e));
+            Err(exit::USAGE)
+        }
+    }
+}
+
 fn audit(args: AuditArgs) -> u8 {
+    // Live: fetch into a temporary snapshot, then audit it exactly as an offline snapshot is audited.
+    let fetched;
+    let dir = match &args.snapshot {
+        Some(dir) => dir.as_path(),
+        None => {
+            fetched = match tempfile::Builder::new().prefix("tokenscope-live-").tempdir() {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("error: cannot create a temporary directory: {e}");
+                    return exit::USAGE;
+                }
+            };
+            if let Err(code) = fetch(&args.live, fetched.path()) {
+                return code;
+            }
+            fetched.path()
+        }
+    };
+    audit_snapshot(&args, dir)
+}
+
+fn audit_snapshot(args: &AuditArgs, dir: &std::path::Path) -> u8 {
     let started = std::time::Instant::now();
     let mut lap = started;
     let mut timing = |stage: &str| {
@@ -270,7 +452,7 @@ fn audit(args: AuditArgs) -> u8 {
         }
         lap = std::time::Instant::now();
     };
-    let snap = match load_snapshot(&args.snapshot) {
+    let snap = match load_snapshot(dir) {
         Ok(s) => s,
         Err(code) => return code,
     };
@@ -391,7 +573,7 @@ fn deliver(
         Policy::At(s) => Some(s),
         Policy::Never => None,
     };
-    if failed {
+    if failed || report::fetch_failed(audit) {
         exit::PARTIAL
     } else if threshold.is_some_and(|t| findings.iter().any(|f| f.severity >= t)) {
         exit::FINDINGS

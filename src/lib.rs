@@ -10,6 +10,7 @@ pub mod config;
 pub mod detect;
 pub mod diag;
 pub mod finding;
+pub mod gitlab;
 pub mod graph;
 pub mod lint;
 pub mod redact;

@@ -7,6 +7,7 @@
 
 use super::EdgeStatus;
 use crate::detect::Target;
+use crate::snapshot::manifest::Data;
 use crate::snapshot::{AllowEntry, EntryKind, Project, Snapshot};
 use std::collections::BTreeSet;
 
@@ -60,11 +61,15 @@ pub fn status(
     let Some(p) = snap.manifest.projects.get(callee) else {
         return (EdgeStatus::External, None, vec![]);
     };
+    if !p.knows(Data::JobToken) {
+        // Could not read is not empty: nothing is concluded about this callee.
+        return (EdgeStatus::Unknown, None, vec![]);
+    }
     let enforced = enforced(snap, p);
     match nearest_entry(p, caller) {
         Some(i) => {
             let lacking: Vec<&'static str> = match &p.job_token.allowlist[i].permissions {
-                Some(granted) if enforced => {
+                Some(granted) if enforced && p.knows(Data::Permissions) => {
                     needed.iter().copied().filter(|n| !granted.iter().any(|g| g == n)).collect()
                 }
                 _ => vec![],

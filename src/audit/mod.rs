@@ -165,6 +165,8 @@ pub enum EdgeStatus {
     External,
     /// The target could not be determined.
     Unresolved,
+    /// The callee's job-token settings could not be read when the snapshot was taken.
+    Unknown,
     /// Not a job-token relation (`trigger:`, `include:`).
     Relation,
 }
@@ -178,6 +180,7 @@ impl EdgeStatus {
             EdgeStatus::SelfAccess => "self",
             EdgeStatus::External => "external",
             EdgeStatus::Unresolved => "unresolved",
+            EdgeStatus::Unknown => "unknown",
             EdgeStatus::Relation => "relation",
         }
     }

@@ -28,6 +28,9 @@ impl super::Rule for Rule {
 
     fn check(&self, audit: &Audit, out: &mut Vec<Finding>) {
         for (path, p) in &audit.snap.manifest.projects {
+            if !p.knows(crate::snapshot::manifest::Data::Permissions) {
+                continue; // an entry whose permissions could not be read is not one with default permissions
+            }
             for (i, entry) in p.job_token.allowlist.iter().enumerate() {
                 let edges: Vec<_> = audit
                     .edges_into(path)

@@ -51,8 +51,13 @@ impl super::Rule for Rule {
                         format!("group `{}` ({} project(s) in the snapshot)", entry.path, covered.len())
                     }
                 };
+                let log = if p.knows(crate::snapshot::manifest::Data::AuthLog) {
+                    "and the authentication log has no record of it"
+                } else {
+                    "and the authentication log could not be read (a use it would show is not known)"
+                };
                 let message = format!(
-                    "the allowlist of `{path}` lets {what} in, but no job in the snapshot uses the job token against `{path}` from there, and the authentication log has no record of it: standing access nobody needs"
+                    "the allowlist of `{path}` lets {what} in, but no job in the snapshot uses the job token against `{path}` from there, {log}: standing access nobody needs"
                 );
                 out.push(entry_finding(
                     &META,

@@ -107,6 +107,15 @@ pub fn resolve(snap: &Snapshot, cache: &ParseCache, project: &Project) -> Pipeli
             return pipeline;
         }
     };
+    if let Some(s) = project.skipped.iter().find(|s| s.data == crate::snapshot::manifest::Data::Repository) {
+        // The snapshot could not read the repository: its pipeline is unknown, which is not "no CI".
+        pipeline.status = Status::Failed;
+        pipeline.diagnostics.push(
+            Diagnostic::error(format!("the repository of `{}` could not be read: {}", project.path, s.reason))
+                .at(s.span),
+        );
+        return pipeline;
+    }
     if let RepoFile::Missing(display) = snap.repo_file(&cfg_project, cfg_path) {
         pipeline.status = Status::NoCi;
         pipeline.config_file = Some(display);

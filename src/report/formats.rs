@@ -115,6 +115,16 @@ pub fn markdown(audit: &Audit, findings: &[Finding]) -> String {
         s.notes,
         s.suppressed
     );
+    let mut gaps = super::skipped(audit).peekable();
+    if gaps.peek().is_some() {
+        o.push_str("## Not read\n\nData the snapshot could not read; nothing is concluded from it.\n\n| project | data | reason |\n|---|---|---|\n");
+        for (project, s) in gaps {
+            let what = if s.failed { " (failed)" } else { "" };
+            let _ =
+                writeln!(o, "| `{}` | {}{what} | {} |", md_cell(project), s.data.as_str(), md_cell(&redact(&s.reason)));
+        }
+        o.push('\n');
+    }
     let mut callees: Vec<&str> = token_edges(audit).map(|e| e.callee.as_str()).collect();
     callees.sort_unstable();
     callees.dedup();

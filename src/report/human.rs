@@ -1,7 +1,7 @@
 //! The default output: findings as miette diagnostics with source snippets, then the edge table and a summary.
 
 use super::diagnostics::{Parts, render_parts};
-use super::summary;
+use super::{skipped, summary};
 use crate::audit::{Audit, EdgeStatus};
 use crate::finding::Finding;
 use crate::redact::redact;
@@ -71,6 +71,14 @@ pub fn render(audit: &Audit, findings: &[Finding], color: bool) -> String {
             p.project,
             p.diagnostics.len()
         );
+    }
+    let mut gaps = skipped(audit).peekable();
+    if gaps.peek().is_some() {
+        let _ = writeln!(o, "Not read when the snapshot was taken (nothing is concluded from it):");
+        for (project, s) in gaps {
+            let what = if s.failed { "failed" } else { "skipped" };
+            let _ = writeln!(o, "  {project}: {} {what}: {}", s.data.as_str(), redact(&s.reason));
+        }
     }
     let s = summary(audit, findings);
     let failed = if s.failed > 0 { format!(" ({} failed)", s.failed) } else { String::new() };

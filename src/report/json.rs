@@ -1,6 +1,6 @@
 //! `--format json`: the stable, documented contract of docs/json-output.md.
 
-use super::summary;
+use super::{skipped, summary};
 use crate::audit::{Audit, EdgeStatus};
 use crate::ci::Status;
 use crate::diag::Location;
@@ -95,6 +95,11 @@ pub fn render(audit: &Audit, findings: &[Finding]) -> Value {
                    "location": x.finding.location(sources), "fingerprint": x.finding.fingerprint})
         })
         .collect();
+    let skipped: Vec<Value> = skipped(audit)
+        .map(
+            |(project, s)| json!({"project": project, "data": s.data, "reason": redact(&s.reason), "failed": s.failed}),
+        )
+        .collect();
     json!({
         "version": VERSION,
         "projects": projects,
@@ -103,6 +108,7 @@ pub fn render(audit: &Audit, findings: &[Finding]) -> Value {
         "findings": findings_json,
         "suppressed": suppressed,
         "expired_ignores": audit.expired_ignores,
+        "skipped": skipped,
         "summary": {
             "projects": s.projects,
             "failed_projects": s.failed,

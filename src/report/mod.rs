@@ -33,6 +33,16 @@ impl Summary {
     }
 }
 
+/// Data the snapshot could not read, per project (live snapshots record it): (project, skipped), by path.
+pub fn skipped<'a>(audit: &'a Audit) -> impl Iterator<Item = (&'a str, &'a crate::snapshot::manifest::Skipped)> {
+    audit.snap.manifest.projects.iter().flat_map(|(path, p)| p.skipped.iter().map(move |s| (path.as_str(), s)))
+}
+
+/// Whether the snapshot failed to read some data (an error, not an expected gap): the run exits 3.
+pub fn fetch_failed(audit: &Audit) -> bool {
+    skipped(audit).any(|(_, s)| s.failed)
+}
+
 pub fn summary(audit: &Audit, findings: &[Finding]) -> Summary {
     let token_edges: Vec<_> = audit.edges.iter().filter(|e| e.status != EdgeStatus::Relation).collect();
     let mut by_status = BTreeMap::new();

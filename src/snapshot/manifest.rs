@@ -33,6 +33,8 @@ pub struct Instance {
     pub registry: Option<String>,
     pub tier: Tier,
     pub enforce_allowlist: bool,
+    /// The GitLab version, when the snapshot recorded it.
+    pub version: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -67,6 +69,43 @@ impl Default for JobTokenSettings {
     }
 }
 
+/// Data about a project that a snapshot may have been unable to read (a live snapshot records why).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Data {
+    /// The job-token settings and allowlists: the project's edges as a callee are `unknown`.
+    JobToken,
+    /// The fine-grained permissions of the allowlist entries.
+    Permissions,
+    /// The job-token authentication log.
+    AuthLog,
+    /// The repository files (the CI configuration): the project cannot be resolved.
+    Repository,
+}
+
+impl Data {
+    pub const ALL: [(&'static str, Data); 4] = [
+        ("job_token", Data::JobToken),
+        ("permissions", Data::Permissions),
+        ("auth_log", Data::AuthLog),
+        ("repository", Data::Repository),
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        Data::ALL.iter().find(|(_, d)| *d == self).map_or("", |(n, _)| n)
+    }
+}
+
+/// One piece of data a snapshot could not read, and why. `failed` marks an error (a server error, a
+/// timeout) rather than an expected gap (a missing role, an older GitLab, a lower tier).
+#[derive(Clone, Debug)]
+pub struct Skipped {
+    pub data: Data,
+    pub reason: String,
+    pub failed: bool,
+    pub span: Span,
+}
+
 /// Defaults of a project that does not set them.
 pub const DEFAULT_CI_CONFIG_PATH: &str = ".gitlab-ci.yml";
 pub const DEFAULT_BRANCH: &str = "main";
@@ -84,6 +123,15 @@ pub struct Project {
     pub span: Span,
     /// Span of `job_token:` (or of the project key when absent): where settings findings point.
     pub settings_span: Span,
+    /// Data the snapshot could not read about this project.
+    pub skipped: Vec<Skipped>,
+}
+
+impl Project {
+    /// Whether the snapshot holds this data about the project (it was not skipped).
+    pub fn knows(&self, data: Data) -> bool {
+        !self.skipped.iter().any(|s| s.data == data)
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -123,6 +171,7 @@ impl Manifest {
             job_token: JobTokenSettings::default(),
             span,
             settings_span: span,
+            skipped: Vec::new(),
         };
         self.lower.insert(path.to_ascii_lowercase(), path.to_string());
         self.groups.extend(groups_of(path).map(str::to_string));
@@ -353,7 +402,7 @@ pub fn read(doc: &Node, errors: &mut Vec<Diagnostic>) -> Option<Manifest> {
 }
 
 fn read_instance(r: &mut Reader, n: &Node) -> Option<Instance> {
-    let m = r.map(n, "`instance`", &["url", "registry", "tier", "enforce_allowlist"])?;
+    let m = r.map(n, "`instance`", &["url", "registry", "tier", "enforce_allowlist", "version"])?;
     let url = match m.get("url") {
         None => {
             r.error(n.span, "`instance.url` is required");
@@ -385,8 +434,10 @@ fn read_instance(r: &mut Reader, n: &Node) -> Option<Instance> {
         None => Some(false),
         Some(b) => r.bool(b, "`instance.enforce_allowlist`"),
     };
+    let version = m.get("version").filter(|n| !n.is_null()).and_then(|n| r.string(n, "`instance.version`"));
     let (url, host) = url?;
     Some(Instance {
+        version,
         url,
         host,
         registry: registry.map(|r| r.trim_end_matches('/').to_ascii_lowercase()),
@@ -403,7 +454,7 @@ fn read_project(r: &mut Reader, path: &str, key_span: Span, n: &Node) -> Option<
         r.map(
             n,
             &format!("project `{path}`"),
-            &["id", "visibility", "archived", "ci_config_path", "default_branch", "job_token"],
+            &["id", "visibility", "archived", "ci_config_path", "default_branch", "job_token", "skipped"],
         )?
     };
     // Every field is read (and every problem reported) before the project is accepted or refused.
@@ -440,9 +491,22 @@ fn read_project(r: &mut Reader, path: &str, key_span: Span, n: &Node) -> Option<
         None => Some((JobTokenSettings::default(), key_span)),
         Some((k, jt)) => read_job_token(r, path, jt).map(|j| (j, k.span)),
     };
+    let skipped = match m.get("skipped").filter(|n| !n.is_null()) {
+        None => Some(Vec::new()),
+        Some(s) => read_skipped(r, path, s),
+    };
     let (id, visibility, archived, ci_config_path, default_branch) =
         (id?, visibility?, archived?, ci_config_path?, default_branch?);
     let (job_token, settings_span) = job_token?;
+    let skipped = skipped?;
+    if let (Some((k, _)), Some(s)) = (m.get_entry("job_token"), skipped.iter().find(|s| s.data == Data::JobToken)) {
+        r.errors.push(
+            Diagnostic::error(format!("`{path}` has `job_token:` settings but also says they were skipped"))
+                .at(k.span)
+                .help(format!("skipped at line {}: keep one of the two", s.span.line)),
+        );
+        return None;
+    }
     Some(Project {
         path: path.to_string(),
         id,
@@ -453,7 +517,47 @@ fn read_project(r: &mut Reader, path: &str, key_span: Span, n: &Node) -> Option<
         job_token,
         span: key_span,
         settings_span,
+        skipped,
     })
+}
+
+/// `skipped:` — a list of `{data, reason, failed}`.
+fn read_skipped(r: &mut Reader, path: &str, n: &Node) -> Option<Vec<Skipped>> {
+    let Some(items) = n.as_seq() else {
+        r.error(n.span, format!("`skipped` must be a list, found {}", n.kind()));
+        return None;
+    };
+    let mut out: Vec<Skipped> = Vec::new();
+    let mut ok = true;
+    for item in items {
+        let Some(m) = r.map(item, "a `skipped` record", &["data", "reason", "failed"]) else {
+            ok = false;
+            continue;
+        };
+        let data = match m.get("data") {
+            Some(d) => r.enum_value(d, "`data`", &Data::ALL),
+            None => {
+                r.error(item.span, "a `skipped` record needs `data:` (job_token, permissions, auth_log or repository)");
+                None
+            }
+        };
+        let reason = m.get("reason").and_then(|n| r.string(n, "`reason`"));
+        if m.get("reason").is_none() {
+            r.error(item.span, "a `skipped` record needs `reason:`");
+        }
+        let failed = m.get("failed").map_or(Some(false), |b| r.bool(b, "`failed`"));
+        match (data, reason, failed) {
+            (Some(data), Some(reason), Some(failed)) => {
+                if out.iter().any(|s| s.data == data) {
+                    r.error(item.span, format!("`{}` is skipped twice for `{path}`", data.as_str()));
+                    ok = false;
+                }
+                out.push(Skipped { data, reason, failed, span: item.span });
+            }
+            _ => ok = false,
+        }
+    }
+    ok.then_some(out)
 }
 
 fn read_job_token(r: &mut Reader, path: &str, n: &Node) -> Option<JobTokenSettings> {

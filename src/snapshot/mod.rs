@@ -5,6 +5,7 @@
 //! no file larger than [`MAX_FILE_BYTES`] is read, and that each file is read once.
 
 pub mod manifest;
+pub mod write;
 
 use crate::diag::Diagnostic;
 use crate::source::{FileId, SourceFile, SourceMap};
@@ -15,6 +16,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 pub const MANIFEST_NAME: &str = "tokenscope.yaml";
+/// Directory of repository listings: `trees/<project>.tree` lists every file path of the repository, one
+/// per line, so that globs and `exists:` see files the snapshot did not copy.
+pub const TREES_DIR: &str = "trees";
 /// Files larger than this are not read (GitLab's own CI size limits are far below it).
 pub const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
 /// At most this many entries are listed in one repository (for `include: local` globs).
@@ -272,6 +276,53 @@ impl Snapshot {
         }
     }
 
+    /// The paths `trees/<project>.tree` lists, when the snapshot has one (a live snapshot writes it for the
+    /// repositories whose listing the audit needs). Read with the checks every input gets.
+    fn tree_listing(&self, project: &str) -> Vec<String> {
+        if self.repo_overrides.contains_key(project) {
+            return Vec::new();
+        }
+        let path = self.root.join(TREES_DIR).join(format!("{project}.tree"));
+        let Ok(real) = path.canonicalize() else { return Vec::new() };
+        if !real.starts_with(&self.root) {
+            return Vec::new();
+        }
+        let display = format!("{TREES_DIR}/{project}.tree");
+        let Ok(id) = read_source(&self.sources, &real, display, None, None) else { return Vec::new() };
+        self.read_paths.lock().expect("read paths").insert(real);
+        let file = self.sources.get(id);
+        file.text
+            .lines()
+            .filter_map(|l| normalize_repo_path(l.trim_end_matches('\r')).ok())
+            .take(MAX_LISTED_FILES)
+            .collect()
+    }
+
+    /// What the run asked for and the snapshot does not have: repository files that were missing, and the
+    /// projects whose repository was listed without a `trees/` listing. A live snapshot fetches them.
+    pub fn misses(&self) -> (Vec<(String, String)>, Vec<String>) {
+        let mut files: Vec<(String, String)> = self
+            .files
+            .lock()
+            .expect("file cache")
+            .iter()
+            .filter(|(_, r)| matches!(r, RepoFile::Missing(_)))
+            .map(|(k, _)| k.clone())
+            .collect();
+        files.sort();
+        let mut listed: Vec<String> = self
+            .listings
+            .lock()
+            .expect("listing cache")
+            .keys()
+            .filter(|p| !self.repo_overrides.contains_key(*p))
+            .filter(|p| !self.root.join(TREES_DIR).join(format!("{p}.tree")).is_file())
+            .cloned()
+            .collect();
+        listed.sort();
+        (files, listed)
+    }
+
     /// Every file path in a project's repository (for `include: local` globs). Symbolic links are not followed.
     pub fn list_repo(&self, project: &str) -> Arc<Vec<String>> {
         if let Some(hit) = self.listings.lock().expect("listing cache").get(project) {
@@ -300,8 +351,10 @@ impl Snapshot {
                     }
                 }
             }
+            out.extend(self.tree_listing(project));
         }
         out.sort();
+        out.dedup();
         let out = Arc::new(out);
         self.listings.lock().expect("listing cache").insert(project.to_string(), out.clone());
         out

@@ -18,7 +18,14 @@ pub fn run(args: &[&str]) -> String {
 pub fn tokenscope(dir: &Path) -> Command {
     let mut cmd = Command::cargo_bin("tokenscope").expect("binary");
     cmd.current_dir(dir).env("NO_COLOR", "1");
-    for var in ["CI_PROJECT_PATH", "CI_SERVER_URL", "CI_MERGE_REQUEST_DIFF_BASE_SHA", "TOKENSCOPE_TODAY"] {
+    for var in [
+        "CI_PROJECT_PATH",
+        "CI_SERVER_URL",
+        "CI_MERGE_REQUEST_DIFF_BASE_SHA",
+        "TOKENSCOPE_TODAY",
+        "GITLAB_TOKEN",
+        "CI_JOB_TOKEN",
+    ] {
         cmd.env_remove(var);
     }
     cmd

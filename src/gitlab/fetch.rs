@@ -1,0 +1,532 @@
+//! Fetch a snapshot from a live GitLab: projects, job-token settings, allowlists, fine-grained permissions,
+//! the authentication log, and exactly the repository files the audit reads.
+//!
+//! Which files are fetched is decided by the audit's own code, not by a second reading of the YAML: the
+//! snapshot is resolved and scanned, the files it asked for and did not have (`Snapshot::misses`) are
+//! fetched, and this repeats until nothing new is asked for. Includes, `ci_config_path` in another
+//! project, components, `.gitmodules` and package-manager files are all found this way.
+//!
+//! "Could not read" is never "empty": a 403 on the allowlist endpoints, a GitLab without GraphQL's
+//! permissions or log, a repository that failed to download, are each recorded per project in the
+//! manifest's `skipped:`, and the audit concludes nothing from them.
+
+use super::client::{ApiError, Client};
+use crate::snapshot::manifest::{Data, EntryKind, Tier, Visibility, valid_full_path};
+use crate::snapshot::write::{AuthRecord, EntryData, InstanceData, JobTokenData, OrgData, ProjectData, Writer};
+use crate::snapshot::{MAX_FILE_BYTES, Snapshot};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::path::Path;
+use std::sync::Arc;
+
+/// Rounds of "resolve, fetch what was missing" at most (GitLab's include depth is far above what real
+/// configurations use; each round follows one more level).
+const MAX_ROUNDS: usize = 30;
+/// Projects per GraphQL query.
+const GRAPHQL_BATCH: usize = 25;
+
+/// What to snapshot.
+#[derive(Clone, Debug, Default)]
+pub struct Scope {
+    /// Groups, with all their subgroups.
+    pub groups: Vec<String>,
+    /// Single projects.
+    pub projects: Vec<String>,
+}
+
+/// What a fetch did.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub projects: usize,
+    pub files: usize,
+    pub requests: usize,
+    /// Pieces of data skipped (expected gaps) and failed (errors), over all projects.
+    pub skipped: usize,
+    pub failed: usize,
+    /// Problems that belong to no project of the snapshot (a file of an included project outside it).
+    pub warnings: Vec<String>,
+}
+
+/// `/`-encoding of a path for `/projects/:id` and `/repository/files/:path`.
+pub fn enc(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            o.push(b as char);
+        } else {
+            o.push_str(&format!("%{b:02X}"));
+        }
+    }
+    o
+}
+
+fn str_of<'v>(v: &'v Value, k: &str) -> Option<&'v str> {
+    v.get(k).and_then(Value::as_str)
+}
+
+/// What a token that is a job token can read, said once.
+pub const JOB_TOKEN_LIMITS: &str = "a CI/CD job token cannot list a group's projects or read job-token settings, \
+allowlists, permissions or the authentication log: only repository files and project details of projects whose \
+allowlist admits the job's project. Use --project with it, or a personal, group or project access token with \
+read_api and the Maintainer role for a full audit";
+
+/// Fetch everything the audit of `scope` needs and write it as a snapshot at `out`.
+pub async fn snapshot(client: &Client, url: &str, scope: &Scope, out: &Path) -> Result<Outcome, String> {
+    let writer = Writer::create(out)?;
+    let job_token = client.is_job_token();
+    if job_token && !scope.groups.is_empty() {
+        return Err(format!("--group needs another token: {JOB_TOKEN_LIMITS}"));
+    }
+    let mut org = OrgData { instance: instance(client, url, scope).await, projects: BTreeMap::new(), auth_log: vec![] };
+    let listed = list_projects(client, scope).await?;
+    let mut empty_repos = HashSet::new();
+    for p in &listed {
+        let Some(path) = str_of(p, "path_with_namespace") else { continue };
+        if !valid_full_path(path) {
+            continue;
+        }
+        if p.get("empty_repo").and_then(Value::as_bool) == Some(true) {
+            empty_repos.insert(path.to_string());
+        }
+        if org.instance.registry.is_none()
+            && let Some(prefix) = str_of(p, "container_registry_image_prefix")
+        {
+            org.instance.registry = prefix.split('/').next().filter(|h| !h.is_empty()).map(str::to_ascii_lowercase);
+        }
+        let visibility = match str_of(p, "visibility") {
+            Some("public") => Visibility::Public,
+            Some("internal") => Visibility::Internal,
+            _ => Visibility::Private,
+        };
+        org.projects.insert(
+            path.to_string(),
+            ProjectData {
+                id: p.get("id").and_then(Value::as_u64),
+                visibility,
+                archived: p.get("archived").and_then(Value::as_bool).unwrap_or(false),
+                ci_config_path: str_of(p, "ci_config_path").filter(|c| !c.is_empty()).map(str::to_string),
+                default_branch: str_of(p, "default_branch").map(str::to_string),
+                job_token: None,
+                skipped: Vec::new(),
+            },
+        );
+    }
+    settings(client, &mut org, job_token).await;
+    graphql(client, &mut org, job_token).await;
+    let mut outcome = Outcome { projects: org.projects.len(), ..Outcome::default() };
+    files(client, &writer, &mut org, &empty_repos, &mut outcome).await?;
+    writer.manifest(&org)?;
+    outcome.requests = client.requests();
+    for p in org.projects.values() {
+        outcome.skipped += p.skipped.iter().filter(|s| !s.failed).count();
+        outcome.failed += p.skipped.iter().filter(|s| s.failed).count();
+    }
+    Ok(outcome)
+}
+
+/// The instance: version and edition (`/metadata`, else `/version`), tier where the API tells it.
+async fn instance(client: &Client, url: &str, scope: &Scope) -> InstanceData {
+    let url = url.trim_end_matches('/').to_string();
+    let host = crate::snapshot::manifest::url_host(&url).unwrap_or_default();
+    let meta = match client.get_json("/metadata").await {
+        Ok(v) => Some(v),
+        Err(_) => client.get_json("/version").await.ok(),
+    };
+    let version = meta.as_ref().and_then(|m| str_of(m, "version")).map(str::to_string);
+    let enterprise = meta.as_ref().and_then(|m| m.get("enterprise")).and_then(Value::as_bool);
+    // A top-level group's plan is visible on GitLab.com (and to administrators).
+    let top = scope.groups.iter().chain(&scope.projects).next().and_then(|p| p.split('/').next());
+    let plan = match top {
+        Some(t) => client.get_json(&format!("/namespaces/{}", enc(t))).await.ok(),
+        None => None,
+    };
+    let tier = match plan.as_ref().and_then(|p| str_of(p, "plan")) {
+        Some("free") => Tier::Free,
+        Some("premium" | "silver" | "bronze") => Tier::Premium,
+        Some("ultimate" | "gold" | "ultimate_trial") => Tier::Ultimate,
+        _ if enterprise == Some(false) || version.as_deref().is_some_and(|v| v.ends_with("-ce")) => Tier::Free,
+        _ => Tier::Unknown,
+    };
+    InstanceData {
+        url,
+        registry: None,
+        tier,
+        // GitLab.com enforces every allowlist since April 2025; elsewhere the admin setting is not readable
+        // without admin rights, and each project's `inbound_enabled` is already the effective value.
+        enforce_allowlist: host == "gitlab.com",
+        version,
+    }
+}
+
+async fn list_projects(client: &Client, scope: &Scope) -> Result<Vec<Value>, String> {
+    let mut out = Vec::new();
+    for g in &scope.groups {
+        let path = format!("/groups/{}/projects?include_subgroups=true&with_shared=false&order_by=id&sort=asc", enc(g));
+        let rows = client.get_all(&path).await.map_err(|e| format!("cannot list the projects of `{g}`: {e}"))?;
+        out.extend(rows);
+    }
+    let singles = futures::future::join_all(scope.projects.iter().map(|p| async move {
+        client.get_json(&format!("/projects/{}", enc(p))).await.map_err(|e| format!("cannot read project `{p}`: {e}"))
+    }))
+    .await;
+    for s in singles {
+        out.push(s?);
+    }
+    Ok(out)
+}
+
+/// Why an API answer means "skipped" rather than "failed".
+fn reason(e: &ApiError, what: &str) -> (String, bool) {
+    if e.is_denied() {
+        (format!("{e}: reading {what} needs the Maintainer role on the project and a token with read_api"), false)
+    } else if e.is_not_found() {
+        (format!("{e}: this GitLab does not offer {what}"), false)
+    } else {
+        (e.to_string(), true)
+    }
+}
+
+/// Job-token settings and allowlists from REST, for every project concurrently.
+async fn settings(client: &Client, org: &mut OrgData, job_token: bool) {
+    let url = org.instance.url.clone();
+    let url = url.as_str();
+    if job_token {
+        for p in org.projects.values_mut() {
+            p.skip(Data::JobToken, format!("not readable with a job token: {JOB_TOKEN_LIMITS}"), false);
+        }
+        return;
+    }
+    let paths: Vec<(String, Option<u64>)> = org.projects.iter().map(|(k, p)| (k.clone(), p.id)).collect();
+    let results = futures::future::join_all(paths.iter().map(|(path, id)| async move {
+        let key = id.map_or_else(|| enc(path), |i| i.to_string());
+        let scope = client.get_json(&format!("/projects/{key}/job_token_scope")).await?;
+        let (projects, groups) = futures::future::join(
+            client.get_all(&format!("/projects/{key}/job_token_scope/allowlist")),
+            client.get_all(&format!("/projects/{key}/job_token_scope/groups_allowlist")),
+        )
+        .await;
+        let groups = match groups {
+            Err(e) if e.is_not_found() => Vec::new(), // before GitLab 17.0: no group entries exist
+            other => other?,
+        };
+        Ok::<_, ApiError>((scope, projects?, groups))
+    }))
+    .await;
+    for ((path, _), result) in paths.iter().zip(results) {
+        let p = org.projects.get_mut(path).expect("listed");
+        match result {
+            Ok((scope, projects, groups)) => {
+                let mut allowlist = Vec::new();
+                for e in &projects {
+                    if let Some(target) = str_of(e, "path_with_namespace").filter(|t| t != path && valid_full_path(t)) {
+                        allowlist.push(EntryData {
+                            kind: EntryKind::Project,
+                            path: target.to_string(),
+                            permissions: None,
+                        });
+                    }
+                }
+                for g in &groups {
+                    if let Some(target) = group_path(g, url).filter(|t| valid_full_path(t)) {
+                        allowlist.push(EntryData { kind: EntryKind::Group, path: target, permissions: None });
+                    }
+                }
+                // The same entry twice (a server paging oddity) is one entry.
+                let mut seen = HashSet::new();
+                allowlist.retain(|e| seen.insert((e.kind, e.path.clone())));
+                p.job_token = Some(JobTokenData {
+                    inbound_enabled: scope.get("inbound_enabled").and_then(Value::as_bool).unwrap_or(true),
+                    outbound_enabled: scope.get("outbound_enabled").and_then(Value::as_bool).filter(|o| *o),
+                    allowlist,
+                });
+            }
+            Err(e) => {
+                let (why, failed) = reason(&e, "job-token settings");
+                p.skip(Data::JobToken, why, failed);
+            }
+        }
+    }
+}
+
+/// A group's full path in a `groups_allowlist` row: `full_path` when present, else from its `web_url`
+/// (`https://host/groups/<full path>`), which is all GitLab's documented answer carries.
+pub fn group_path(row: &Value, instance_url: &str) -> Option<String> {
+    if let Some(p) = str_of(row, "full_path") {
+        return Some(p.to_string());
+    }
+    let web = str_of(row, "web_url")?;
+    let rest = web.strip_prefix(instance_url.trim_end_matches('/')).unwrap_or(web);
+    let rest = match rest.find("/groups/") {
+        Some(i) => &rest[i + "/groups/".len()..],
+        None => return None,
+    };
+    Some(rest.trim_end_matches('/').to_string())
+}
+
+const PERMISSIONS_FIELDS: &str = "ciJobTokenScopeAllowlist { \
+projectsAllowlist { nodes { target { ... on Project { fullPath } } defaultPermissions jobTokenPolicies } } \
+groupsAllowlist { nodes { target { ... on Group { fullPath } } defaultPermissions jobTokenPolicies } } }";
+const AUTH_LOG_FIELDS: &str =
+    "ciJobTokenAuthLogs(first: 100) { nodes { originProject { fullPath } lastAuthorizedAt } pageInfo { hasNextPage } }";
+
+/// Fine-grained permissions and the authentication log, which only GraphQL has: one query per batch of
+/// projects, and only for projects whose allowlist has entries (no entry, nothing to qualify or keep).
+async fn graphql(client: &Client, org: &mut OrgData, job_token: bool) {
+    let with_entries: Vec<String> = org
+        .projects
+        .iter()
+        .filter(|(_, p)| p.job_token.as_ref().is_some_and(|j| !j.allowlist.is_empty()))
+        .map(|(k, _)| k.clone())
+        .collect();
+    if job_token {
+        for p in org.projects.values_mut() {
+            p.skip(Data::AuthLog, format!("not readable with a job token: {JOB_TOKEN_LIMITS}"), false);
+        }
+        return;
+    }
+    for (data, fields) in [(Data::Permissions, PERMISSIONS_FIELDS), (Data::AuthLog, AUTH_LOG_FIELDS)] {
+        let batches: Vec<&[String]> = with_entries.chunks(GRAPHQL_BATCH).collect();
+        let answers = futures::future::join_all(batches.iter().map(|batch| {
+            let mut q = String::from("query(");
+            let vars: Vec<String> = (0..batch.len()).map(|i| format!("$p{i}: ID!")).collect();
+            q.push_str(&vars.join(", "));
+            q.push_str(") {");
+            for i in 0..batch.len() {
+                q.push_str(&format!(" p{i}: project(fullPath: $p{i}) {{ {fields} }}"));
+            }
+            q.push_str(" }");
+            let variables: serde_json::Map<String, Value> =
+                batch.iter().enumerate().map(|(i, p)| (format!("p{i}"), json!(p))).collect();
+            async move { client.graphql(&q, Value::Object(variables)).await }
+        }))
+        .await;
+        for (batch, answer) in batches.iter().zip(answers) {
+            for (i, path) in batch.iter().enumerate() {
+                let alias = format!("p{i}");
+                let outcome = match &answer {
+                    Err(e) => Err(reason(e, "GraphQL")),
+                    Ok(doc) => graphql_field(doc, &alias),
+                };
+                match outcome {
+                    Err((why, failed)) => org.projects.get_mut(path).expect("listed").skip(data, why, failed),
+                    Ok(v) => match data {
+                        Data::Permissions => apply_permissions(org, path, &v),
+                        _ => apply_auth_log(org, path, &v),
+                    },
+                }
+            }
+        }
+    }
+    org.auth_log.sort_by(|a, b| (&a.accessed, &a.origin).cmp(&(&b.accessed, &b.origin)));
+}
+
+/// The value of one aliased project in a GraphQL answer, or why it is missing.
+fn graphql_field(doc: &Value, alias: &str) -> Result<Value, (String, bool)> {
+    let errors: Vec<&Value> = doc.get("errors").and_then(Value::as_array).into_iter().flatten().collect();
+    let message = |e: &&Value| str_of(e, "message").unwrap_or("error").chars().take(200).collect::<String>();
+    let mine = errors.iter().find(|e| {
+        e.get("path").and_then(Value::as_array).and_then(|p| p.first()).and_then(Value::as_str) == Some(alias)
+    });
+    let value = doc.get("data").and_then(|d| d.get(alias)).and_then(|p| p.as_object()).and_then(|o| o.values().next());
+    match value {
+        Some(v) if !v.is_null() => Ok(v.clone()),
+        _ => {
+            let why = mine.or(errors.first()).map(message).unwrap_or_else(|| "the project was not returned".into());
+            Err((format!("GraphQL: {why}"), false))
+        }
+    }
+}
+
+fn apply_permissions(org: &mut OrgData, path: &str, v: &Value) {
+    let p = org.projects.get_mut(path).expect("listed");
+    let Some(jt) = p.job_token.as_mut() else { return };
+    let mut by_target: HashMap<(EntryKind, String), Option<Vec<String>>> = HashMap::new();
+    let mut unknown = BTreeSet::new();
+    for (kind, list) in [(EntryKind::Project, "projectsAllowlist"), (EntryKind::Group, "groupsAllowlist")] {
+        let nodes = v.get(list).and_then(|l| l.get("nodes")).and_then(Value::as_array).into_iter().flatten();
+        for n in nodes {
+            let Some(target) = n.get("target").and_then(|t| str_of(t, "fullPath")) else { continue };
+            let perms = if n.get("defaultPermissions").and_then(Value::as_bool) == Some(false) {
+                let names: Vec<String> = n
+                    .get("jobTokenPolicies")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .map(str::to_ascii_lowercase)
+                    .collect();
+                for name in &names {
+                    if !crate::snapshot::manifest::KNOWN_PERMISSIONS.contains(&name.as_str()) {
+                        unknown.insert(name.clone());
+                    }
+                }
+                Some(names)
+            } else {
+                None
+            };
+            by_target.insert((kind, target.to_string()), perms);
+        }
+    }
+    if !unknown.is_empty() {
+        let list: Vec<String> = unknown.into_iter().collect();
+        p.skip(
+            Data::Permissions,
+            format!("GraphQL returned job-token policies tokenscope does not know: {}", list.join(", ")),
+            false,
+        );
+        return;
+    }
+    let mut missing = Vec::new();
+    for e in &mut jt.allowlist {
+        match by_target.remove(&(e.kind, e.path.clone())) {
+            Some(perms) => e.permissions = perms,
+            None => missing.push(e.path.clone()),
+        }
+    }
+    if !missing.is_empty() {
+        // GraphQL's first page only, or an entry added in between: those entries' permissions are unknown.
+        for e in &mut jt.allowlist {
+            e.permissions = None;
+        }
+        p.skip(Data::Permissions, format!("GraphQL did not return the permissions of {}", missing.join(", ")), false);
+    }
+}
+
+fn apply_auth_log(org: &mut OrgData, path: &str, v: &Value) {
+    let nodes = v.get("nodes").and_then(Value::as_array).into_iter().flatten();
+    for n in nodes {
+        let Some(origin) = n.get("originProject").and_then(|o| str_of(o, "fullPath")) else { continue };
+        if !valid_full_path(origin) {
+            continue;
+        }
+        org.auth_log.push(AuthRecord {
+            accessed: path.to_string(),
+            origin: origin.to_string(),
+            last_authorized_at: str_of(n, "lastAuthorizedAt").map(str::to_string),
+        });
+    }
+    if v.get("pageInfo").and_then(|p| p.get("hasNextPage")).and_then(Value::as_bool) == Some(true) {
+        // Only the first 100 origins are read: an entry the log would keep alive may look unused.
+        org.projects.get_mut(path).expect("listed").skip(
+            Data::AuthLog,
+            "the authentication log has more than 100 origins; only the first 100 were read",
+            false,
+        );
+    }
+}
+
+/// Fetch the repository files the audit reads, round by round, until it asks for nothing new.
+async fn files(
+    client: &Client,
+    writer: &Writer,
+    org: &mut OrgData,
+    empty_repos: &HashSet<String>,
+    outcome: &mut Outcome,
+) -> Result<(), String> {
+    let mut attempted: HashSet<(String, String)> = HashSet::new();
+    let mut listed: HashSet<String> = HashSet::new();
+    let mut trees: HashMap<String, HashSet<String>> = HashMap::new();
+    for _ in 0..MAX_ROUNDS {
+        writer.manifest(org)?;
+        let (missing, to_list) = {
+            let sources = Arc::new(crate::source::SourceMap::new());
+            let snap = Snapshot::load(writer.root(), sources).map_err(|d| {
+                format!("the snapshot written does not load: {}", d.first().map_or("", |d| d.message.as_str()))
+            })?;
+            let cache = crate::ci::ParseCache::default();
+            let pipelines = crate::ci::resolve_all(&snap, &cache, false);
+            for p in &pipelines {
+                crate::detect::detect(&snap, p);
+            }
+            snap.misses()
+        };
+        let unreadable = |p: &str| {
+            empty_repos.contains(p)
+                || org.projects.get(p).is_some_and(|d| !d.skipped.iter().all(|s| s.data != Data::Repository))
+        };
+        let to_list: Vec<String> = to_list.into_iter().filter(|p| !unreadable(p) && listed.insert(p.clone())).collect();
+        let missing: Vec<(String, String)> = missing
+            .into_iter()
+            .filter(|(p, _)| !unreadable(p))
+            .filter(|k| attempted.insert(k.clone()))
+            // A path the repository's listing does not have is missing: no request needed.
+            .filter(|(p, f)| trees.get(p).is_none_or(|t| t.contains(f)))
+            .collect();
+        if to_list.is_empty() && missing.is_empty() {
+            return Ok(());
+        }
+        let listings = futures::future::join_all(to_list.iter().map(|p| tree(client, org, p))).await;
+        for (p, listing) in to_list.iter().zip(listings) {
+            match listing {
+                Ok(paths) => {
+                    writer.tree(p, &paths)?;
+                    trees.insert(p.clone(), paths.into_iter().collect());
+                }
+                Err(e) => problem(org, outcome, p, format!("cannot list the repository: {e}"), &e),
+            }
+        }
+        let fetched = futures::future::join_all(missing.iter().map(|(p, f)| {
+            let branch = org.projects.get(p).and_then(|d| d.default_branch.clone());
+            async move {
+                let mut path = format!("/projects/{}/repository/files/{}/raw", enc(p), enc(f));
+                if let Some(b) = branch {
+                    path.push_str(&format!("?ref={}", enc(&b)));
+                }
+                client.get_raw(&path, MAX_FILE_BYTES as usize).await
+            }
+        }))
+        .await;
+        for ((p, f), result) in missing.iter().zip(fetched) {
+            match result {
+                Ok(bytes) => {
+                    writer.repo_file(p, f, &bytes)?;
+                    outcome.files += 1;
+                }
+                Err(e) if e.is_not_found() => {} // a missing file is normal
+                Err(e) => problem(org, outcome, p, format!("cannot read `{f}`: {e}"), &e),
+            }
+        }
+    }
+    outcome.warnings.push(format!("stopped following includes after {MAX_ROUNDS} rounds"));
+    Ok(())
+}
+
+/// A repository that could not be read: recorded on the project (the audit then says it could not be
+/// resolved), or as a warning for a project outside the snapshot.
+fn problem(org: &mut OrgData, outcome: &mut Outcome, project: &str, message: String, e: &ApiError) {
+    match org.projects.get_mut(project) {
+        Some(p) => p.skip(Data::Repository, message, !e.is_denied()),
+        None => outcome.warnings.push(format!("`{project}` (outside the snapshot): {message}")),
+    }
+}
+
+/// Every file path of a repository at its default branch (`/repository/tree`, recursive).
+async fn tree(client: &Client, org: &OrgData, project: &str) -> Result<Vec<String>, ApiError> {
+    let mut path = format!("/projects/{}/repository/tree?recursive=true", enc(project));
+    if let Some(b) = org.projects.get(project).and_then(|p| p.default_branch.as_ref()) {
+        path.push_str(&format!("&ref={}", enc(b)));
+    }
+    let rows = match client.get_all(&path).await {
+        Err(e) if e.is_not_found() => return Ok(Vec::new()), // an empty repository has no tree
+        other => other?,
+    };
+    Ok(rows
+        .iter()
+        .filter(|r| str_of(r, "type") == Some("blob"))
+        .filter_map(|r| str_of(r, "path"))
+        .map(str::to_string)
+        .collect())
+}
+
+/// Data skipped and failed, for the summary line.
+pub fn describe(outcome: &Outcome) -> String {
+    format!(
+        "{} projects, {} files, {} requests ({:.1} per project); {} data skipped, {} failed",
+        outcome.projects,
+        outcome.files,
+        outcome.requests,
+        outcome.requests as f64 / outcome.projects.max(1) as f64,
+        outcome.skipped,
+        outcome.failed
+    )
+}

@@ -1,0 +1,330 @@
+//! Writing a snapshot: the manifest (`tokenscope.yaml`), repository files and `trees/` listings, in the
+//! documented format, so that a live fetch can be audited offline, reviewed and diffed.
+//!
+//! Nothing the user has is overwritten: the target directory must not exist or be empty, and every path
+//! written is checked to stay inside it.
+
+use super::manifest::{Data, EntryKind, Tier, Visibility, valid_full_path};
+use super::{MANIFEST_NAME, TREES_DIR, normalize_repo_path};
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Debug)]
+pub struct InstanceData {
+    pub url: String,
+    pub registry: Option<String>,
+    pub tier: Tier,
+    pub enforce_allowlist: bool,
+    pub version: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct EntryData {
+    pub kind: EntryKind,
+    pub path: String,
+    /// `None`: default permissions.
+    pub permissions: Option<Vec<String>>,
+}
+
+#[derive(Clone, Debug)]
+pub struct JobTokenData {
+    pub inbound_enabled: bool,
+    pub outbound_enabled: Option<bool>,
+    pub allowlist: Vec<EntryData>,
+}
+
+#[derive(Clone, Debug)]
+pub struct SkippedData {
+    pub data: Data,
+    pub reason: String,
+    pub failed: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct ProjectData {
+    pub id: Option<u64>,
+    pub visibility: Visibility,
+    pub archived: bool,
+    pub ci_config_path: Option<String>,
+    pub default_branch: Option<String>,
+    /// `None` when the settings could not be read (then `skipped` says why).
+    pub job_token: Option<JobTokenData>,
+    pub skipped: Vec<SkippedData>,
+}
+
+impl ProjectData {
+    pub fn skip(&mut self, data: Data, reason: impl Into<String>, failed: bool) {
+        if !self.skipped.iter().any(|s| s.data == data) {
+            self.skipped.push(SkippedData { data, reason: reason.into(), failed });
+            self.skipped.sort_by_key(|s| s.data);
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct AuthRecord {
+    pub accessed: String,
+    pub origin: String,
+    pub last_authorized_at: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct OrgData {
+    pub instance: InstanceData,
+    pub projects: BTreeMap<String, ProjectData>,
+    pub auth_log: Vec<AuthRecord>,
+}
+
+/// A YAML scalar that reads back as exactly this string: plain when that is safe, else double-quoted
+/// (a JSON string is a valid YAML double-quoted scalar).
+fn scalar(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '/'))
+        && s.starts_with(|c: char| c.is_ascii_alphabetic())
+        && !matches!(
+            s.to_ascii_lowercase().as_str(),
+            "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n" | "null" | "nan" | "inf"
+        );
+    if plain { s.to_string() } else { serde_json::to_string(s).expect("a string serializes") }
+}
+
+fn tier_name(t: Tier) -> &'static str {
+    match t {
+        Tier::Free => "free",
+        Tier::Premium => "premium",
+        Tier::Ultimate => "ultimate",
+        Tier::Unknown => "unknown",
+    }
+}
+
+fn visibility_name(v: Visibility) -> &'static str {
+    match v {
+        Visibility::Private => "private",
+        Visibility::Internal => "internal",
+        Visibility::Public => "public",
+    }
+}
+
+/// The manifest text. Deterministic: projects by path, entries in the order given.
+pub fn render_manifest(org: &OrgData) -> String {
+    let mut o = String::from("# Written by `tokenscope snapshot`; the format is in docs/snapshot-format.md.\n");
+    let i = &org.instance;
+    let _ = writeln!(o, "instance:\n  url: {}", scalar(&i.url));
+    if let Some(r) = &i.registry {
+        let _ = writeln!(o, "  registry: {}", scalar(r));
+    }
+    let _ = writeln!(o, "  tier: {}\n  enforce_allowlist: {}", tier_name(i.tier), i.enforce_allowlist);
+    if let Some(v) = &i.version {
+        let _ = writeln!(o, "  version: {}", scalar(v));
+    }
+    o.push_str("projects:\n");
+    for (path, p) in &org.projects {
+        let _ = writeln!(o, "  {}:", scalar(path));
+        if let Some(id) = p.id {
+            let _ = writeln!(o, "    id: {id}");
+        }
+        let _ = writeln!(o, "    visibility: {}", visibility_name(p.visibility));
+        if p.archived {
+            o.push_str("    archived: true\n");
+        }
+        if let Some(c) = &p.ci_config_path {
+            let _ = writeln!(o, "    ci_config_path: {}", scalar(c));
+        }
+        if let Some(b) = p.default_branch.as_ref().filter(|b| *b != super::manifest::DEFAULT_BRANCH) {
+            let _ = writeln!(o, "    default_branch: {}", scalar(b));
+        }
+        if let Some(jt) = &p.job_token {
+            let _ = writeln!(o, "    job_token:\n      inbound_enabled: {}", jt.inbound_enabled);
+            if let Some(out) = jt.outbound_enabled {
+                let _ = writeln!(o, "      outbound_enabled: {out}");
+            }
+            if !jt.allowlist.is_empty() {
+                o.push_str("      allowlist:\n");
+            }
+            for e in &jt.allowlist {
+                let kind = match e.kind {
+                    EntryKind::Project => "project",
+                    EntryKind::Group => "group",
+                };
+                let _ = writeln!(o, "        - {kind}: {}", scalar(&e.path));
+                if let Some(perms) = &e.permissions {
+                    let list: Vec<String> = perms.iter().map(|p| scalar(p)).collect();
+                    let _ = writeln!(o, "          permissions: [{}]", list.join(", "));
+                }
+            }
+        }
+        if !p.skipped.is_empty() {
+            o.push_str("    skipped:\n");
+        }
+        for s in &p.skipped {
+            let _ = writeln!(o, "      - data: {}\n        reason: {}", s.data.as_str(), scalar(&s.reason));
+            if s.failed {
+                o.push_str("        failed: true\n");
+            }
+        }
+    }
+    if !org.auth_log.is_empty() {
+        o.push_str("auth_log:\n");
+    }
+    for r in &org.auth_log {
+        let _ = writeln!(o, "  - accessed: {}\n    origin: {}", scalar(&r.accessed), scalar(&r.origin));
+        if let Some(t) = &r.last_authorized_at {
+            let _ = writeln!(o, "    last_authorized_at: {}", scalar(t));
+        }
+    }
+    o
+}
+
+/// A snapshot directory being written.
+pub struct Writer {
+    root: PathBuf,
+}
+
+impl Writer {
+    /// Start writing at `dir`, which must not exist or be an empty directory.
+    pub fn create(dir: &Path) -> Result<Writer, String> {
+        match std::fs::read_dir(dir) {
+            Ok(mut entries) => {
+                if entries.next().is_some() {
+                    return Err(format!(
+                        "{} exists and is not empty; choose a new directory (nothing in it is overwritten)",
+                        dir.display()
+                    ));
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?
+            }
+            Err(e) => return Err(format!("cannot open {}: {e}", dir.display())),
+        }
+        let root = dir.canonicalize().map_err(|e| format!("cannot open {}: {e}", dir.display()))?;
+        Ok(Writer { root })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn manifest(&self, org: &OrgData) -> Result<(), String> {
+        self.write(&self.root.join(MANIFEST_NAME), render_manifest(org).as_bytes())
+    }
+
+    /// Write a repository file at `repos/<project>/<path>`.
+    pub fn repo_file(&self, project: &str, path: &str, bytes: &[u8]) -> Result<(), String> {
+        let norm = self.checked(project, path)?;
+        self.write(&self.root.join("repos").join(project).join(norm), bytes)
+    }
+
+    /// Write the listing of a repository at `trees/<project>.tree`.
+    pub fn tree(&self, project: &str, paths: &[String]) -> Result<(), String> {
+        if !valid_full_path(project) {
+            return Err(format!("`{project}` is not a valid project path"));
+        }
+        let mut text = String::new();
+        for p in paths.iter().filter_map(|p| normalize_repo_path(p).ok()) {
+            if !p.contains(['\n', '\r']) {
+                text.push_str(&p);
+                text.push('\n');
+            }
+        }
+        self.write(&self.root.join(TREES_DIR).join(format!("{project}.tree")), text.as_bytes())
+    }
+
+    fn checked(&self, project: &str, path: &str) -> Result<String, String> {
+        if !valid_full_path(project) {
+            return Err(format!("`{project}` is not a valid project path"));
+        }
+        let norm = normalize_repo_path(path)?;
+        if norm.contains(['\n', '\r', '\\']) {
+            return Err(format!("`{path}` is not a path tokenscope writes"));
+        }
+        Ok(norm)
+    }
+
+    fn write(&self, target: &Path, bytes: &[u8]) -> Result<(), String> {
+        let parent = target.parent().expect("a file under the root");
+        std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+        // The directories were made here, under a root that was empty: a link cannot lead out, but check.
+        let real = parent.canonicalize().map_err(|e| format!("cannot open {}: {e}", parent.display()))?;
+        if !real.starts_with(&self.root) {
+            return Err(format!("{} leads outside the snapshot; not written", target.display()));
+        }
+        std::fs::write(target, bytes).map_err(|e| format!("cannot write {}: {e}", target.display()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::SourceMap;
+    use std::sync::Arc;
+
+    #[test]
+    fn scalars_read_back() {
+        for s in ["acme/api", "true", "123", "", "a: b", "#x", "it's \"q\"\n", "- x", "Yes", "main"] {
+            let text = format!("k: {}\n", scalar(s));
+            let sources = SourceMap::new();
+            let id = sources.add(crate::source::SourceFile::new("t".into(), None, None, Arc::from(text.as_str())));
+            let parsed = crate::yaml::parse(&sources, id).unwrap();
+            let v = parsed.docs[0].get("k").unwrap();
+            assert_eq!(v.as_str(), Some(s), "{text}");
+        }
+    }
+
+    #[test]
+    fn manifest_reads_back() {
+        let mut projects = BTreeMap::new();
+        let mut p = ProjectData {
+            id: Some(7),
+            visibility: Visibility::Internal,
+            archived: true,
+            ci_config_path: Some("ci/main.yml@acme/templates".into()),
+            default_branch: Some("trunk".into()),
+            job_token: Some(JobTokenData {
+                inbound_enabled: false,
+                outbound_enabled: Some(true),
+                allowlist: vec![
+                    EntryData { kind: EntryKind::Project, path: "acme/api".into(), permissions: None },
+                    EntryData {
+                        kind: EntryKind::Group,
+                        path: "acme/tools".into(),
+                        permissions: Some(vec!["read_jobs".into()]),
+                    },
+                ],
+            }),
+            skipped: vec![],
+        };
+        p.skip(Data::AuthLog, "GraphQL: field `ciJobTokenAuthLogs` doesn't exist", false);
+        projects.insert("acme/web".to_string(), p);
+        let org = OrgData {
+            instance: InstanceData {
+                url: "https://gitlab.example.com".into(),
+                registry: Some("registry.example.com".into()),
+                tier: Tier::Premium,
+                enforce_allowlist: false,
+                version: Some("17.9.1-ee".into()),
+            },
+            projects,
+            auth_log: vec![AuthRecord {
+                accessed: "acme/web".into(),
+                origin: "acme/api".into(),
+                last_authorized_at: None,
+            }],
+        };
+        let text = render_manifest(&org);
+        let sources = SourceMap::new();
+        let id = sources.add(crate::source::SourceFile::new("m".into(), None, None, Arc::from(text.as_str())));
+        let parsed = crate::yaml::parse(&sources, id).unwrap();
+        let mut errors = Vec::new();
+        let m = crate::snapshot::manifest::read(&parsed.docs[0], &mut errors).expect("reads back");
+        assert!(errors.is_empty());
+        let p = &m.projects["acme/web"];
+        assert_eq!((p.id, p.archived, p.default_branch.as_str()), (Some(7), true, "trunk"));
+        assert_eq!(p.job_token.allowlist.len(), 2);
+        assert_eq!(p.job_token.allowlist[1].permissions.as_deref(), Some(&["read_jobs".to_string()][..]));
+        assert!(!p.knows(Data::AuthLog) && p.knows(Data::JobToken));
+        assert_eq!(m.instance.version.as_deref(), Some("17.9.1-ee"));
+        assert_eq!(m.auth_log.len(), 1);
+    }
+}

@@ -1,0 +1,425 @@
+//! A fake GitLab on loopback (wiremock with one routing responder) serving the documented API shapes for
+//! an org, with faults to inject: rate limits, server errors, slow answers, truncated bodies, denied
+//! endpoints. Used by tests/live.rs and by the live-fetch benchmark.
+#![allow(dead_code)]
+
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate, matchers::any};
+
+pub const TOKEN: &str = "glpat-FAKEfake0123456789xyz";
+
+#[derive(Clone, Debug, Default)]
+pub struct FakeProject {
+    pub id: u64,
+    pub path: String,
+    pub visibility: &'static str,
+    pub archived: bool,
+    pub ci_config_path: Option<String>,
+    pub files: BTreeMap<String, String>,
+    pub inbound_enabled: bool,
+    pub allow_projects: Vec<String>,
+    pub allow_groups: Vec<String>,
+    /// Fine-grained policies per allowlist target (absent: default permissions).
+    pub policies: HashMap<String, Vec<String>>,
+    pub auth_log: Vec<String>,
+    /// 403 on the job-token endpoints (the token lacks Maintainer here).
+    pub deny_settings: bool,
+    /// GraphQL refuses this project's authentication log.
+    pub deny_auth_log: bool,
+    /// Every repository file request answers 500.
+    pub broken_repository: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Faults {
+    /// Rows per page the server returns (whatever `per_page` asks).
+    pub page_size: usize,
+    /// Leave out `x-total-pages` (as GitLab does past 10,000 rows): clients must follow `Link`.
+    pub no_totals: bool,
+    /// Paths (without query) answered 429 with `Retry-After: 1` the first time.
+    pub rate_limit_once: HashSet<String>,
+    /// Paths answered 500 the first time.
+    pub error_once: HashSet<String>,
+    /// Paths answered after 3 s the first time (a client with a 1 s timeout retries).
+    pub slow_once: HashSet<String>,
+    /// Paths whose JSON is cut short the first time.
+    pub truncated_once: HashSet<String>,
+    /// Paths whose JSON is always cut short.
+    pub truncated_always: HashSet<String>,
+    /// Added to every answer.
+    pub latency: Duration,
+}
+
+pub struct Fake {
+    pub url: String,
+    pub projects: Vec<FakeProject>,
+    pub faults: Faults,
+    /// (method, path with query, when, whether the right token came).
+    pub log: Mutex<Vec<(String, String, Instant, bool)>>,
+    seen: Mutex<HashMap<String, usize>>,
+}
+
+/// Percent-decoding of one path segment.
+fn dec(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+        {
+            out.push(v);
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+impl Fake {
+    fn project(&self, key: &str) -> Option<&FakeProject> {
+        let key = dec(key);
+        self.projects.iter().find(|p| p.path == key || p.id.to_string() == key)
+    }
+
+    fn by_path(&self, path: &str) -> Option<&FakeProject> {
+        self.projects.iter().find(|p| p.path == path)
+    }
+
+    fn project_json(&self, p: &FakeProject) -> Value {
+        let (ns, name) = p.path.rsplit_once('/').unwrap_or(("", &p.path));
+        let host = self.url.trim_start_matches("http://");
+        json!({
+            "id": p.id, "description": null, "name": name, "name_with_namespace": p.path.replace('/', " / "),
+            "path": name, "path_with_namespace": p.path, "created_at": "2024-01-01T00:00:00Z",
+            "default_branch": "main", "tag_list": [], "topics": [],
+            "ssh_url_to_repo": format!("git@{host}:{}.git", p.path),
+            "http_url_to_repo": format!("{}/{}.git", self.url, p.path),
+            "web_url": format!("{}/{}", self.url, p.path), "visibility": p.visibility, "archived": p.archived,
+            "ci_config_path": p.ci_config_path.clone().unwrap_or_default(), "empty_repo": p.files.is_empty(),
+            "container_registry_image_prefix": format!("registry.{host}/{}", p.path).replace(':', "-"),
+            "namespace": {"id": 1, "name": ns, "path": ns.rsplit('/').next(), "kind": "group", "full_path": ns,
+                          "parent_id": null, "avatar_url": null, "web_url": format!("{}/groups/{ns}", self.url)},
+        })
+    }
+
+    /// One page of `rows`, with GitLab's pagination headers.
+    fn paged(&self, req: &Request, rows: Vec<Value>) -> ResponseTemplate {
+        let size = if self.faults.page_size == 0 { 100 } else { self.faults.page_size };
+        let page: usize =
+            req.url.query_pairs().find(|(k, _)| k == "page").and_then(|(_, v)| v.parse().ok()).unwrap_or(1);
+        let total = rows.len().div_ceil(size).max(1);
+        let body: Vec<Value> = rows.into_iter().skip((page - 1) * size).take(size).collect();
+        let mut t = ResponseTemplate::new(200).set_body_json(body);
+        if page < total {
+            // Built on the server's own address (wiremock's request URL names `localhost`).
+            let mut query: Vec<String> =
+                req.url.query_pairs().filter(|(k, _)| k != "page").map(|(k, v)| format!("{k}={v}")).collect();
+            query.push(format!("page={}", page + 1));
+            let next = format!("{}{}?{}", self.url, req.url.path(), query.join("&"));
+            t = t
+                .insert_header("link", format!("<{next}>; rel=\"next\"").as_str())
+                .insert_header("x-next-page", (page + 1).to_string().as_str());
+        }
+        if !self.faults.no_totals {
+            t = t
+                .insert_header("x-total-pages", total.to_string().as_str())
+                .insert_header("x-total", (total * size).to_string().as_str());
+        }
+        t.insert_header("x-page", page.to_string().as_str())
+    }
+
+    fn route(&self, req: &Request) -> ResponseTemplate {
+        let path = req.url.path().to_string();
+        let not_found = || ResponseTemplate::new(404).set_body_json(json!({"message": "404 Not Found"}));
+        if req.method.as_str() == "POST" && path == "/api/graphql" {
+            return self.graphql(req);
+        }
+        let Some(rest) = path.strip_prefix("/api/v4/") else { return not_found() };
+        let seg: Vec<&str> = rest.split('/').collect();
+        match seg.as_slice() {
+            ["metadata"] => ResponseTemplate::new(200)
+                .set_body_json(json!({"version": "17.9.1-ee", "revision": "abc", "enterprise": true})),
+            ["namespaces", _] => ResponseTemplate::new(200).set_body_json(json!({"id": 1, "plan": "premium"})),
+            ["groups", g, "projects"] => {
+                let g = dec(g);
+                let rows = self
+                    .projects
+                    .iter()
+                    .filter(|p| p.path.starts_with(&format!("{g}/")))
+                    .map(|p| self.project_json(p))
+                    .collect();
+                self.paged(req, rows)
+            }
+            ["projects", key] => match self.project(key) {
+                Some(p) => ResponseTemplate::new(200).set_body_json(self.project_json(p)),
+                None => not_found(),
+            },
+            ["projects", key, "job_token_scope", tail @ ..] => {
+                let Some(p) = self.project(key) else { return not_found() };
+                if p.deny_settings {
+                    return ResponseTemplate::new(403).set_body_json(json!({"message": "403 Forbidden"}));
+                }
+                match tail {
+                    [] => ResponseTemplate::new(200)
+                        .set_body_json(json!({"inbound_enabled": p.inbound_enabled, "outbound_enabled": false})),
+                    ["allowlist"] => {
+                        // GitLab lists the project itself first.
+                        let rows = std::iter::once(p.path.as_str())
+                            .chain(p.allow_projects.iter().map(String::as_str))
+                            .filter_map(|a| self.by_path(a))
+                            .map(|a| self.project_json(a))
+                            .collect();
+                        self.paged(req, rows)
+                    }
+                    ["groups_allowlist"] => {
+                        let rows = p
+                            .allow_groups
+                            .iter()
+                            .enumerate()
+                            .map(|(i, g)| {
+                                json!({"id": 100 + i, "web_url": format!("{}/groups/{g}", self.url),
+                                       "name": g.rsplit('/').next()})
+                            })
+                            .collect();
+                        self.paged(req, rows)
+                    }
+                    _ => not_found(),
+                }
+            }
+            ["projects", key, "repository", "files", file, "raw"] => {
+                let Some(p) = self.project(key) else { return not_found() };
+                if p.broken_repository {
+                    return ResponseTemplate::new(500).set_body_json(json!({"message": "500 Internal Server Error"}));
+                }
+                match p.files.get(&dec(file)) {
+                    Some(text) => ResponseTemplate::new(200).set_body_string(text.clone()),
+                    None => ResponseTemplate::new(404).set_body_json(json!({"message": "404 File Not Found"})),
+                }
+            }
+            ["projects", key, "repository", "tree"] => {
+                let Some(p) = self.project(key) else { return not_found() };
+                let rows = p
+                    .files
+                    .keys()
+                    .map(|f| json!({"id": "0", "name": f.rsplit('/').next(), "type": "blob", "path": f, "mode": "100644"}))
+                    .collect();
+                self.paged(req, rows)
+            }
+            _ => not_found(),
+        }
+    }
+
+    fn graphql(&self, req: &Request) -> ResponseTemplate {
+        let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+        let query = body.get("query").and_then(Value::as_str).unwrap_or("");
+        let vars = body.get("variables").and_then(Value::as_object).cloned().unwrap_or_default();
+        let mut data = serde_json::Map::new();
+        let mut errors = Vec::new();
+        for (alias, path) in &vars {
+            let Some(p) = path.as_str().and_then(|path| self.by_path(path)) else {
+                data.insert(alias.clone(), Value::Null);
+                continue;
+            };
+            if query.contains("ciJobTokenAuthLogs") {
+                if p.deny_auth_log {
+                    data.insert(alias.clone(), json!({"ciJobTokenAuthLogs": null}));
+                    errors.push(json!({"message": "The resource that you are attempting to access does not exist or you don't have permission to perform this action",
+                                       "path": [alias, "ciJobTokenAuthLogs"]}));
+                } else {
+                    let nodes: Vec<Value> = p
+                        .auth_log
+                        .iter()
+                        .map(|o| json!({"originProject": {"fullPath": o}, "lastAuthorizedAt": "2026-11-01T10:00:00Z"}))
+                        .collect();
+                    data.insert(
+                        alias.clone(),
+                        json!({"ciJobTokenAuthLogs": {"nodes": nodes, "pageInfo": {"hasNextPage": false}}}),
+                    );
+                }
+            } else {
+                let entry = |target: &str| {
+                    let (default, policies) = match p.policies.get(target) {
+                        Some(list) => (false, list.iter().map(|x| x.to_ascii_uppercase()).collect::<Vec<_>>()),
+                        None => (true, vec![]),
+                    };
+                    json!({"target": {"fullPath": target}, "defaultPermissions": default, "jobTokenPolicies": policies})
+                };
+                let projects: Vec<Value> = p.allow_projects.iter().map(|t| entry(t)).collect();
+                let groups: Vec<Value> = p.allow_groups.iter().map(|t| entry(t)).collect();
+                data.insert(
+                    alias.clone(),
+                    json!({"ciJobTokenScopeAllowlist": {"projectsAllowlist": {"nodes": projects},
+                                                         "groupsAllowlist": {"nodes": groups}}}),
+                );
+            }
+        }
+        let mut doc = json!({"data": data});
+        if !errors.is_empty() {
+            doc["errors"] = json!(errors);
+        }
+        ResponseTemplate::new(200).set_body_json(doc)
+    }
+}
+
+impl Respond for Fake {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let path = req.url.path().to_string();
+        let token_ok = req.headers.get("private-token").and_then(|v| v.to_str().ok()) == Some(TOKEN);
+        self.log.lock().unwrap().push((req.method.to_string(), req.url.to_string(), Instant::now(), token_ok));
+        let n = {
+            let mut seen = self.seen.lock().unwrap();
+            let n = seen.entry(path.clone()).or_insert(0);
+            *n += 1;
+            *n
+        };
+        let f = &self.faults;
+        if !token_ok {
+            return ResponseTemplate::new(401).set_body_json(json!({"message": "401 Unauthorized"}));
+        }
+        let first = n == 1;
+        let t = if first && f.rate_limit_once.contains(&path) {
+            ResponseTemplate::new(429)
+                .insert_header("retry-after", "1")
+                .set_body_json(json!({"message": "Retry later"}))
+        } else if first && f.error_once.contains(&path) {
+            ResponseTemplate::new(500).set_body_json(json!({"message": "500 Internal Server Error"}))
+        } else if (first && f.truncated_once.contains(&path)) || f.truncated_always.contains(&path) {
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "application/json")
+                .set_body_string("{\"inbound_enabled\": tr")
+        } else if first && f.slow_once.contains(&path) {
+            self.route(req).set_delay(Duration::from_secs(3))
+        } else {
+            self.route(req)
+        };
+        if f.latency > Duration::ZERO { t.set_delay(f.latency) } else { t }
+    }
+}
+
+/// A shared handle: wiremock takes the responder by value, the test keeps reading its log.
+pub struct Shared(pub std::sync::Arc<Fake>);
+
+impl Respond for Shared {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        self.0.respond(req)
+    }
+}
+
+/// Start a fake GitLab serving the projects `make` returns for its host (`127.0.0.1:port`).
+pub async fn start(make: impl FnOnce(&str) -> Vec<FakeProject>, faults: Faults) -> (MockServer, std::sync::Arc<Fake>) {
+    let server = MockServer::start().await;
+    let host = server.uri().trim_start_matches("http://").to_string();
+    let projects = make(&host);
+    let fake = std::sync::Arc::new(Fake {
+        url: server.uri(),
+        projects,
+        faults,
+        log: Mutex::new(Vec::new()),
+        seen: Mutex::new(HashMap::new()),
+    });
+    Mock::given(any()).respond_with(Shared(fake.clone())).mount(&server).await;
+    (server, fake)
+}
+
+fn ci(lines: &[String]) -> String {
+    lines.join("\n") + "\n"
+}
+
+/// An org of `n` projects under `acme` (n >= 6): templates, charts and a library that others reach, services
+/// that include the templates and clone, download and pull from each other, and the awkward cases.
+pub fn org(n: usize, host: &str) -> Vec<FakeProject> {
+    let mut out = Vec::new();
+    let project = |id: u64, path: &str| FakeProject {
+        id,
+        path: path.to_string(),
+        visibility: "private",
+        inbound_enabled: true,
+        ..FakeProject::default()
+    };
+    let mut templates = project(1, "acme/platform/templates");
+    templates.files.insert(
+        "templates/deploy.yml".into(),
+        ci(&[
+            ".deploy:".into(),
+            "  script:".into(),
+            format!("    - git clone https://gitlab-ci-token:${{CI_JOB_TOKEN}}@{host}/acme/platform/charts.git"),
+        ]),
+    );
+    out.push(templates);
+    let mut charts = project(2, "acme/platform/charts");
+    charts.allow_groups = vec!["acme/apps".into()];
+    charts.files.insert(".gitlab-ci.yml".into(), ci(&["lint:".into(), "  script: [helm lint .]".into()]));
+    out.push(charts);
+    let mut lib = project(3, "acme/platform/lib");
+    lib.allow_projects = vec!["acme/apps/svc-01".into(), "acme/apps/svc-02".into()];
+    lib.policies.insert("acme/apps/svc-02".into(), vec!["read_packages".into()]);
+    lib.auth_log = vec!["acme/apps/svc-02".into()];
+    lib.files.insert(".gitlab-ci.yml".into(), ci(&["build:".into(), "  script: [make]".into()]));
+    out.push(lib);
+    // The token may not read this project's settings.
+    let mut vault = project(4, "acme/legacy/vault");
+    vault.deny_settings = true;
+    vault.files.insert(".gitlab-ci.yml".into(), ci(&["build:".into(), "  script: [make]".into()]));
+    out.push(vault);
+    // No CI file at all.
+    let mut docs = project(5, "acme/legacy/docs");
+    docs.files.insert("README.md".into(), "docs\n".into());
+    docs.deny_auth_log = true;
+    docs.allow_projects = vec!["acme/platform/lib".into()];
+    out.push(docs);
+    // The repository cannot be read (500 on every try).
+    let mut broken = project(6, "acme/legacy/broken");
+    broken.broken_repository = true;
+    broken.files.insert(".gitlab-ci.yml".into(), "x".into());
+    out.push(broken);
+    for i in 1..=n.saturating_sub(6) {
+        let path = format!("acme/apps/svc-{i:02}");
+        let mut p = project(100 + i as u64, &path);
+        let mut lines = vec!["include:".to_string(), "  - local: ci/test.yml".to_string()];
+        if i % 3 == 0 {
+            lines.push("  - project: acme/platform/templates".into());
+            lines.push("    file: templates/deploy.yml".into());
+            lines.push("deploy:".into());
+            lines.push("  extends: .deploy".into());
+        }
+        lines.push("build:".into());
+        lines.push("  script:".into());
+        if i == 1 {
+            lines.push(format!(
+                "    - git clone https://gitlab-ci-token:${{CI_JOB_TOKEN}}@{host}/acme/legacy/vault.git"
+            ));
+        }
+        if i <= 2 {
+            lines.push(format!(
+                "    - 'curl --header \"JOB-TOKEN: $CI_JOB_TOKEN\" \"{}/api/v4/projects/3/packages/generic/lib/1.0/lib.tgz\" -o lib.tgz'",
+                format_args!("https://{host}")
+            ));
+        }
+        if i % 4 == 0 {
+            lines.push(format!(
+                "    - git clone https://gitlab-ci-token:${{CI_JOB_TOKEN}}@{host}/acme/platform/lib.git"
+            ));
+        }
+        lines.push("    - make".into());
+        if i % 5 == 0 {
+            p.ci_config_path = Some("ci/pipeline.yml".into());
+            p.files.insert("ci/pipeline.yml".into(), ci(&lines));
+        } else {
+            p.files.insert(".gitlab-ci.yml".into(), ci(&lines));
+        }
+        p.files.insert("ci/test.yml".into(), ci(&["test:".into(), "  script:".into(), "    - make test".into()]));
+        p.files.insert("src/main.c".into(), "int main(){}\n".into());
+        if i % 7 == 0 {
+            p.inbound_enabled = false;
+        }
+        out.push(p);
+    }
+    out
+}

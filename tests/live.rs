@@ -1,0 +1,278 @@
+//! Live mode against a fake GitLab on loopback: `snapshot` then offline `audit` equals the live `audit`;
+//! pagination; retries on 429, 500, timeouts and truncated bodies; denied endpoints recorded as skipped; and
+//! the token never written anywhere.
+
+mod common;
+#[path = "common/fake_gitlab.rs"]
+mod fake_gitlab;
+
+use common::tokenscope;
+use fake_gitlab::{Faults, TOKEN};
+use std::path::Path;
+use std::time::Duration;
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// Run tokenscope with the fake's token in `GITLAB_TOKEN`, off the async runtime.
+async fn run(dir: &Path, args: Vec<String>) -> Run {
+    let dir = dir.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        // Short retry delays: the fake's broken repository fails on every try.
+        let out = tokenscope(&dir)
+            .env("GITLAB_TOKEN", TOKEN)
+            .args(&args)
+            .args(fast_retries(&args))
+            .output()
+            .expect("run tokenscope");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    })
+    .await
+    .expect("join")
+}
+
+/// Short retry delays for live commands (the fake's broken repository fails on every try), unless given.
+fn fast_retries(args: &[String]) -> Vec<&'static str> {
+    let live = args.iter().any(|a| a == "--url");
+    let given = args.iter().any(|a| a == "--retry-delay-ms");
+    if live && !given { vec!["--retry-delay-ms", "20"] } else { vec![] }
+}
+
+fn args(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+/// Every file under `dir`, with its text.
+fn files(dir: &Path) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+                out.push((rel, String::from_utf8_lossy(&std::fs::read(&p).unwrap()).into_owned()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn port_free(text: &str, url: &str) -> String {
+    let host = url.trim_start_matches("http://");
+    text.replace(url, "http://FAKE").replace(host, "FAKE").replace(&host.replace(':', "-"), "FAKE")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn snapshot_then_offline_audit_equals_live_audit() {
+    let (_server, fake) = fake_gitlab::start(|h| fake_gitlab::org(30, h), Faults::default()).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let snap = tmp.path().join("snap");
+    let s = run(tmp.path(), args(&["snapshot", "--url", &fake.url, "--group", "acme", "-o", "snap"])).await;
+    assert_eq!(s.code, 0, "{}", s.stderr);
+    assert!(s.stderr.contains("fetched 30 projects"), "{}", s.stderr);
+
+    let manifest = std::fs::read_to_string(snap.join("tokenscope.yaml")).unwrap();
+    insta::assert_snapshot!("live_manifest", port_free(&manifest, &fake.url));
+    let written: Vec<String> = files(&snap).into_iter().map(|(p, _)| p).collect();
+    insta::assert_snapshot!("live_files", written.join("\n"));
+
+    let offline = run(tmp.path(), args(&["audit", "snap", "--format", "json"])).await;
+    let live = run(tmp.path(), args(&["audit", "--url", &fake.url, "--group", "acme", "--format", "json"])).await;
+    assert_eq!(offline.stdout, live.stdout);
+    assert_eq!(offline.code, live.code);
+    // The repository of acme/legacy/broken could not be read: the audit of the rest goes on, exit 3.
+    assert_eq!(live.code, 3, "{}", live.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&live.stdout).unwrap();
+    insta::assert_json_snapshot!("live_skipped", doc["skipped"]);
+    let vault = doc["edges"].as_array().unwrap().iter().find(|e| e["callee"] == "acme/legacy/vault").unwrap();
+    assert_eq!(vault["status"], "unknown", "could not read is not empty");
+    let human = run(tmp.path(), args(&["audit", "snap"])).await;
+    insta::assert_snapshot!("live_human", port_free(&human.stdout, &fake.url));
+    // Every request carried the token, in its header only.
+    let log = fake.log.lock().unwrap();
+    assert!(log.iter().all(|(_, url, _, ok)| *ok && !url.contains(TOKEN)));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_token_is_never_printed_or_written() {
+    let (_server, fake) = fake_gitlab::start(|h| fake_gitlab::org(12, h), Faults::default()).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let mut seen = Vec::new();
+    for a in [
+        args(&["snapshot", "--url", &fake.url, "--group", "acme", "-o", "snap"]),
+        args(&["audit", "snap", "--format", "json"]),
+        args(&[
+            "audit",
+            "--url",
+            &fake.url,
+            "--group",
+            "acme",
+            "--report",
+            "markdown=r.md",
+            "--report",
+            "sarif=r.sarif",
+        ]),
+        args(&["audit", "--url", &fake.url, "--project", "acme/missing"]),
+        args(&["snapshot", "--url", "http://127.0.0.1:9", "--group", "acme", "-o", "nowhere", "--retries", "0"]),
+    ] {
+        let r = run(tmp.path(), a).await;
+        seen.push(r.stdout);
+        seen.push(r.stderr);
+    }
+    // A token file, and a wrong token: the 401 is reported without the token.
+    std::fs::write(tmp.path().join("token"), "glpat-WRONGwrong0123456789\n").unwrap();
+    let r = run(
+        tmp.path(),
+        args(&["snapshot", "--url", &fake.url, "--group", "acme", "-o", "s2", "--token-file", "token"]),
+    )
+    .await;
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("401"), "{}", r.stderr);
+    assert!(!r.stderr.contains("WRONGwrong"));
+    seen.push(r.stderr);
+    for text in &seen {
+        assert!(!text.contains(TOKEN), "the token leaked: {text}");
+    }
+    for (path, text) in files(tmp.path()) {
+        assert!(!text.contains(TOKEN), "the token is in {path}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pagination_with_totals_and_with_links() {
+    for no_totals in [false, true] {
+        let faults = Faults { page_size: 7, no_totals, ..Faults::default() };
+        let (_server, fake) = fake_gitlab::start(|h| fake_gitlab::org(30, h), faults).await;
+        let tmp = tempfile::tempdir().unwrap();
+        let s = run(tmp.path(), args(&["snapshot", "--url", &fake.url, "--group", "acme", "-o", "snap"])).await;
+        assert_eq!(s.code, 0, "{}", s.stderr);
+        let m = std::fs::read_to_string(tmp.path().join("snap/tokenscope.yaml")).unwrap();
+        let projects = m.lines().filter(|l| l.starts_with("  acme/")).count();
+        assert_eq!(projects, 30, "no_totals={no_totals}\n{m}");
+        let log = fake.log.lock().unwrap();
+        let pages: Vec<&String> =
+            log.iter().map(|(_, u, _, _)| u).filter(|u| u.contains("/groups/acme/projects")).collect();
+        assert_eq!(pages.len(), 5, "30 rows in pages of 7: {pages:?}");
+        assert!(pages.iter().any(|u| u.contains("page=5")));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn transient_faults_are_retried_and_change_nothing() {
+    let (_s1, clean) = fake_gitlab::start(|h| fake_gitlab::org(12, h), Faults::default()).await;
+    let faults = Faults {
+        rate_limit_once: ["/api/v4/projects/3/job_token_scope".to_string()].into(),
+        error_once: ["/api/v4/projects/2/job_token_scope/allowlist".to_string(), "/api/graphql".to_string()].into(),
+        slow_once: ["/api/v4/projects/101/job_token_scope".to_string()].into(),
+        truncated_once: ["/api/v4/projects/102/job_token_scope".to_string()].into(),
+        ..Faults::default()
+    };
+    let (_s2, faulty) = fake_gitlab::start(|h| fake_gitlab::org(12, h), faults).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let a = run(tmp.path(), args(&["snapshot", "--url", &clean.url, "--group", "acme", "-o", "a"])).await;
+    let b = run(
+        tmp.path(),
+        args(&[
+            "snapshot",
+            "--url",
+            &faulty.url,
+            "--group",
+            "acme",
+            "-o",
+            "b",
+            "--timeout",
+            "1",
+            "--retry-delay-ms",
+            "50",
+        ]),
+    )
+    .await;
+    assert_eq!((a.code, b.code), (0, 0), "{}\n{}", a.stderr, b.stderr);
+    let read = |d: &str, url: &str| {
+        port_free(&std::fs::read_to_string(tmp.path().join(d).join("tokenscope.yaml")).unwrap(), url)
+    };
+    assert_eq!(read("a", &clean.url), read("b", &faulty.url));
+    // The 429 asked for one second: the retry waited for it.
+    let log = faulty.log.lock().unwrap();
+    let times: Vec<_> =
+        log.iter().filter(|(_, u, _, _)| u.ends_with("/projects/3/job_token_scope")).map(|(_, _, t, _)| *t).collect();
+    assert_eq!(times.len(), 2);
+    assert!(times[1] - times[0] >= Duration::from_millis(950), "{:?}", times[1] - times[0]);
+    for p in ["/projects/101/job_token_scope", "/projects/102/job_token_scope", "/projects/2/job_token_scope/allowlist"]
+    {
+        assert_eq!(log.iter().filter(|(_, u, _, _)| u.contains(p) && !u.contains(&format!("{p}/"))).count(), 2, "{p}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_persistent_failure_is_reported_and_the_rest_is_audited() {
+    let faults =
+        Faults { truncated_always: ["/api/v4/projects/3/job_token_scope".to_string()].into(), ..Faults::default() };
+    let (_server, fake) = fake_gitlab::start(|h| fake_gitlab::org(12, h), faults).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let r = run(
+        tmp.path(),
+        args(&[
+            "audit",
+            "--url",
+            &fake.url,
+            "--group",
+            "acme",
+            "--retries",
+            "2",
+            "--retry-delay-ms",
+            "10",
+            "--format",
+            "json",
+        ]),
+    )
+    .await;
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let lib = doc["skipped"].as_array().unwrap().iter().find(|s| s["project"] == "acme/platform/lib").unwrap();
+    assert_eq!(lib["data"], "job_token");
+    assert_eq!(lib["failed"], true);
+    assert!(lib["reason"].as_str().unwrap().contains("not valid JSON (truncated?)"), "{lib}");
+    assert!(lib["reason"].as_str().unwrap().contains("after 3 tries"), "{lib}");
+    assert_eq!(doc["summary"]["projects"], 12);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn nothing_is_overwritten_and_bad_invocations_say_why() {
+    let (_server, fake) = fake_gitlab::start(|h| fake_gitlab::org(8, h), Faults::default()).await;
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir(tmp.path().join("full")).unwrap();
+    std::fs::write(tmp.path().join("full/keep.txt"), "mine").unwrap();
+    let r = run(tmp.path(), args(&["snapshot", "--url", &fake.url, "--group", "acme", "-o", "full"])).await;
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("exists and is not empty"), "{}", r.stderr);
+    assert_eq!(std::fs::read_to_string(tmp.path().join("full/keep.txt")).unwrap(), "mine");
+    let r = run(tmp.path(), args(&["snapshot", "--url", &fake.url, "-o", "x"])).await;
+    assert!(r.stderr.contains("pass --group PATH or --project PATH"), "{}", r.stderr);
+    let r = tokio::task::spawn_blocking({
+        let (dir, url) = (tmp.path().to_path_buf(), fake.url.clone());
+        move || {
+            tokenscope(&dir)
+                .env("CI_JOB_TOKEN", "glcbt-64_jobjobjobjobjob")
+                .args(["snapshot", "--url", &url, "--group", "acme", "-o", "y"])
+                .output()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(err.contains("a CI/CD job token cannot list a group's projects"), "{err}");
+    assert!(!err.contains("jobjobjob"));
+}
