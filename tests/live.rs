@@ -130,6 +130,7 @@ async fn the_token_is_never_printed_or_written() {
         seen.push(r.stdout);
         seen.push(r.stderr);
     }
+    assert!(!tmp.path().join("nowhere").exists(), "a failed fetch leaves nothing behind");
     // A token file, and a wrong token: the 401 is reported without the token.
     std::fs::write(tmp.path().join("token"), "glpat-WRONGwrong0123456789\n").unwrap();
     let r = run(
@@ -275,4 +276,80 @@ async fn nothing_is_overwritten_and_bad_invocations_say_why() {
     let err = String::from_utf8_lossy(&r.stderr);
     assert!(err.contains("a CI/CD job token cannot list a group's projects"), "{err}");
     assert!(!err.contains("jobjobjob"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn max_rps_spaces_the_requests() {
+    let (_server, fake) = fake_gitlab::start(|h| fake_gitlab::org(8, h), Faults::default()).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let r =
+        run(tmp.path(), args(&["snapshot", "--url", &fake.url, "--group", "acme", "-o", "s", "--max-rps", "20"])).await;
+    let log = fake.log.lock().unwrap();
+    let mut times: Vec<_> = log.iter().map(|(_, _, t, _)| *t).collect();
+    times.sort();
+    let span = *times.last().unwrap() - times[0];
+    // 20 per second: n requests take at least (n - 1) × 50 ms (a little less for scheduling noise).
+    let floor = Duration::from_millis(45) * (times.len() as u32 - 1);
+    assert!(span >= floor, "{} requests in {span:?}\n{}", times.len(), r.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bad_ca_certificate_file_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("ca.pem"), "not a certificate").unwrap();
+    for (file, says) in [("missing.pem", "cannot read missing.pem"), ("ca.pem", "holds no PEM certificate")] {
+        let r = run(
+            tmp.path(),
+            args(&["snapshot", "--url", "https://gitlab.example.com", "--group", "a", "-o", "s", "--ca-cert", file]),
+        )
+        .await;
+        assert_eq!(r.code, 2);
+        assert!(r.stderr.contains(says), "{}", r.stderr);
+    }
+}
+
+/// The response bodies of GitLab's own API documentation (in the corpus), served as they are.
+#[tokio::test(flavor = "multi_thread")]
+async fn documented_response_shapes_from_the_corpus() {
+    let Some(corpus) = common::corpus() else {
+        eprintln!("corpus test skipped: ../shared/corpus is not present beside the checkout");
+        return;
+    };
+    let samples = corpus.join("api-samples/gitlab-docs");
+    let read = |name: &str| std::fs::read_to_string(samples.join(name)).unwrap();
+    let scope = read("GET_projects_id_job_token_scope.response.json");
+    let allowlist = read("GET_projects_id_job_token_scope_allowlist.response.json");
+    let groups = read("GET_projects_id_job_token_scope_groups_allowlist.response.json");
+    let server = wiremock::MockServer::start().await;
+    let project = serde_json::json!({"id": 1, "path_with_namespace": "diaspora/diaspora-project-site",
+                                     "default_branch": "main", "visibility": "private", "archived": false});
+    let respond = move |req: &wiremock::Request| {
+        let p = req.url.path();
+        let body = if p.ends_with("/job_token_scope") {
+            scope.clone()
+        } else if p.ends_with("/job_token_scope/allowlist") {
+            allowlist.clone()
+        } else if p.ends_with("/job_token_scope/groups_allowlist") {
+            groups.clone()
+        } else if p == "/api/v4/projects/diaspora%2Fdiaspora-project-site" {
+            project.to_string()
+        } else {
+            return wiremock::ResponseTemplate::new(404).set_body_string("{\"message\":\"404 Not Found\"}");
+        };
+        wiremock::ResponseTemplate::new(200).set_body_raw(body, "application/json")
+    };
+    wiremock::Mock::given(wiremock::matchers::any()).respond_with(respond).mount(&server).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let r = run(
+        tmp.path(),
+        args(&["snapshot", "--url", &server.uri(), "--project", "diaspora/diaspora-project-site", "-o", "s"]),
+    )
+    .await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let m = std::fs::read_to_string(tmp.path().join("s/tokenscope.yaml")).unwrap();
+    assert!(m.contains("inbound_enabled: true"), "{m}");
+    assert!(m.contains("- project: diaspora/diaspora-client"), "{m}");
+    assert!(m.contains("- group: diaspora/diaspora-group"), "{m}");
+    // GraphQL is not served here: the permissions and the log are skipped, not taken as empty.
+    assert!(m.contains("data: permissions") && m.contains("data: auth_log"), "{m}");
 }

@@ -72,7 +72,24 @@ read_api and the Maintainer role for a full audit";
 
 /// Fetch everything the audit of `scope` needs and write it as a snapshot at `out`.
 pub async fn snapshot(client: &Client, url: &str, scope: &Scope, out: &Path) -> Result<Outcome, String> {
+    let existed = out.exists();
     let writer = Writer::create(out)?;
+    let result = fetch_into(client, url, scope, &writer).await;
+    if result.is_err() {
+        // Nothing half-written is left behind: the directory was new, or empty before.
+        if existed {
+            for e in std::fs::read_dir(writer.root()).into_iter().flatten().flatten() {
+                let _ =
+                    if e.path().is_dir() { std::fs::remove_dir_all(e.path()) } else { std::fs::remove_file(e.path()) };
+            }
+        } else {
+            let _ = std::fs::remove_dir_all(writer.root());
+        }
+    }
+    result
+}
+
+async fn fetch_into(client: &Client, url: &str, scope: &Scope, writer: &Writer) -> Result<Outcome, String> {
     let job_token = client.is_job_token();
     if job_token && !scope.groups.is_empty() {
         return Err(format!("--group needs another token: {JOB_TOKEN_LIMITS}"));
@@ -114,7 +131,7 @@ pub async fn snapshot(client: &Client, url: &str, scope: &Scope, out: &Path) -> 
     settings(client, &mut org, job_token).await;
     graphql(client, &mut org, job_token).await;
     let mut outcome = Outcome { projects: org.projects.len(), ..Outcome::default() };
-    files(client, &writer, &mut org, &empty_repos, &mut outcome).await?;
+    files(client, writer, &mut org, &empty_repos, &mut outcome).await?;
     writer.manifest(&org)?;
     outcome.requests = client.requests();
     for p in org.projects.values() {
