@@ -186,6 +186,17 @@ pub struct LintArgs {
     /// Report only what the change introduces against this git revision [default: $CI_MERGE_REQUEST_DIFF_BASE_SHA].
     #[arg(long)]
     pub base: Option<String>,
+    /// Read the API token from this file [default: $GITLAB_TOKEN, else $CI_JOB_TOKEN]. With a token and no
+    /// --manifest, `include: project:` files and the allowlists of the projects the jobs reach are read from
+    /// the instance.
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    /// Do not read anything from the instance's API.
+    #[arg(long)]
+    pub offline: bool,
+    /// Extra root certificates (PEM) for a self-managed instance.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
     #[command(flatten)]
     pub out: OutputArgs,
 }
@@ -329,7 +340,7 @@ fn snapshot(args: SnapshotArgs) -> u8 {
 
 /// Fetch a live snapshot into `out`, printing progress and a summary to stderr.
 fn fetch(live: &LiveArgs, out: &std::path::Path) -> Result<crate::gitlab::fetch::Outcome, u8> {
-    use crate::gitlab::{client, fetch};
+    use crate::gitlab::fetch;
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
     let Some(url) = live.url.clone().or_else(|| env("CI_SERVER_URL")) else {
         eprintln!("error: which GitLab? pass --url (in GitLab CI, CI_SERVER_URL is used)");
@@ -339,49 +350,11 @@ fn fetch(live: &LiveArgs, out: &std::path::Path) -> Result<crate::gitlab::fetch:
         eprintln!("error: what to read? pass --group PATH or --project PATH");
         return Err(exit::USAGE);
     }
-    let credential = match &live.token_file {
-        Some(f) => match std::fs::read_to_string(f) {
-            Ok(t) if !t.trim().is_empty() => client::Credential::Private(client::Secret::new(t)),
-            Ok(_) => {
-                eprintln!("error: {} is empty", f.display());
-                return Err(exit::USAGE);
-            }
-            Err(e) => {
-                eprintln!("error: cannot read {}: {e}", f.display());
-                return Err(exit::USAGE);
-            }
-        },
-        None => match (env("GITLAB_TOKEN"), env("CI_JOB_TOKEN")) {
-            (Some(t), _) => client::Credential::Private(client::Secret::new(t)),
-            (None, Some(t)) => {
-                eprintln!("note: using CI_JOB_TOKEN: {}", fetch::JOB_TOKEN_LIMITS);
-                client::Credential::Job(client::Secret::new(t))
-            }
-            (None, None) => {
-                eprintln!(
-                    "warning: no token (GITLAB_TOKEN, --token-file or CI_JOB_TOKEN): only public data can be read"
-                );
-                client::Credential::Anonymous
-            }
-        },
-    };
-    let opts = client::Options {
-        url: url.clone(),
-        credential,
-        concurrency: live.concurrency as usize,
-        max_rps: live.max_rps,
-        timeout: std::time::Duration::from_secs(live.timeout.max(1)),
-        retries: live.retries,
-        backoff: std::time::Duration::from_millis(live.retry_delay_ms),
-        ca_cert: live.ca_cert.clone(),
-    };
-    let mut client = match client::Client::new(&opts) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Err(exit::USAGE);
-        }
-    };
+    let credential = credential(live.token_file.as_deref())?.unwrap_or_else(|| {
+        eprintln!("warning: no token (GITLAB_TOKEN, --token-file or CI_JOB_TOKEN): only public data can be read");
+        crate::gitlab::client::Credential::Anonymous
+    });
+    let mut client = make_client(&url, credential, live)?;
     let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         let bar = indicatif::ProgressBar::new_spinner();
         bar.set_style(
@@ -397,14 +370,7 @@ fn fetch(live: &LiveArgs, out: &std::path::Path) -> Result<crate::gitlab::fetch:
     let ticker = bar.clone();
     client.on_request(move || ticker.inc(1));
     let scope = fetch::Scope { groups: live.groups.clone(), projects: live.projects.clone() };
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the HTTP runtime: {e}");
-            return Err(exit::USAGE);
-        }
-    };
-    let result = runtime.block_on(fetch::snapshot(&client, &url, &scope, out));
+    let result = runtime()?.block_on(fetch::snapshot(&client, &url, &scope, out));
     bar.finish_and_clear();
     match result {
         Ok(outcome) => {
@@ -419,6 +385,62 @@ fn fetch(live: &LiveArgs, out: &std::path::Path) -> Result<crate::gitlab::fetch:
             Err(exit::USAGE)
         }
     }
+}
+
+/// The API token: `--token-file`, else `$GITLAB_TOKEN`, else `$CI_JOB_TOKEN` (said, with what it cannot read);
+/// `None` without any.
+fn credential(token_file: Option<&std::path::Path>) -> Result<Option<crate::gitlab::client::Credential>, u8> {
+    use crate::gitlab::client::{Credential, Secret};
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    if let Some(f) = token_file {
+        return match std::fs::read_to_string(f) {
+            Ok(t) if !t.trim().is_empty() => Ok(Some(Credential::Private(Secret::new(t)))),
+            Ok(_) => {
+                eprintln!("error: {} is empty", f.display());
+                Err(exit::USAGE)
+            }
+            Err(e) => {
+                eprintln!("error: cannot read {}: {e}", f.display());
+                Err(exit::USAGE)
+            }
+        };
+    }
+    Ok(match (env("GITLAB_TOKEN"), env("CI_JOB_TOKEN")) {
+        (Some(t), _) => Some(Credential::Private(Secret::new(t))),
+        (None, Some(t)) => {
+            eprintln!("note: using CI_JOB_TOKEN: {}", crate::gitlab::fetch::JOB_TOKEN_LIMITS);
+            Some(Credential::Job(Secret::new(t)))
+        }
+        (None, None) => None,
+    })
+}
+
+fn make_client(
+    url: &str,
+    credential: crate::gitlab::client::Credential,
+    live: &LiveArgs,
+) -> Result<crate::gitlab::client::Client, u8> {
+    let opts = crate::gitlab::client::Options {
+        url: url.to_string(),
+        credential,
+        concurrency: live.concurrency as usize,
+        max_rps: live.max_rps,
+        timeout: std::time::Duration::from_secs(live.timeout.max(1)),
+        retries: live.retries,
+        backoff: std::time::Duration::from_millis(live.retry_delay_ms),
+        ca_cert: live.ca_cert.clone(),
+    };
+    crate::gitlab::client::Client::new(&opts).map_err(|e| {
+        eprintln!("error: {e}");
+        exit::USAGE
+    })
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, u8> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| {
+        eprintln!("error: cannot start the HTTP runtime: {e}");
+        exit::USAGE
+    })
 }
 
 fn audit(args: AuditArgs) -> u8 {
@@ -590,14 +612,27 @@ fn lint(args: LintArgs) -> u8 {
     };
     let url = args.url.clone().or_else(|| env("CI_SERVER_URL"));
     let base = args.base.clone().or_else(|| env("CI_MERGE_REQUEST_DIFF_BASE_SHA"));
+    // Allowlists: --manifest, else the API when there is a token, else none (each access is then a note).
+    let mut manifest = args.manifest.clone();
+    let fetched = match (&manifest, &url, args.offline) {
+        (None, Some(url), false) => match lint_from_api(&args, url, &project) {
+            Ok(f) => f,
+            Err(code) => return code,
+        },
+        _ => None,
+    };
+    if let Some((_, m)) = &fetched {
+        manifest = Some(m.clone()); // the temporary snapshot lives as long as `fetched`
+    }
     let sources = Arc::new(SourceMap::new());
     // One run of the lint on a checkout: the audit of that project alone, scoped to it.
     let run = |dir: &std::path::Path, sources: Arc<SourceMap>| -> Result<(Snapshot, Vec<Pipeline>), u8> {
-        let snap = crate::lint::snapshot(dir, &project, args.manifest.as_deref(), url.as_deref(), sources.clone())
-            .map_err(|errors| {
+        let snap = crate::lint::snapshot(dir, &project, manifest.as_deref(), url.as_deref(), sources.clone()).map_err(
+            |errors| {
                 print_diagnostics(&errors, &sources);
                 exit::USAGE
-            })?;
+            },
+        )?;
         let cache = ParseCache::default();
         let p = snap.manifest.projects.get(&project).expect("the linted project is in the manifest");
         let pipeline = ci::resolve(&snap, &cache, p);
@@ -612,7 +647,7 @@ fn lint(args: LintArgs) -> u8 {
         Ok(p) => p,
         Err(code) => return code,
     };
-    let notes = args.manifest.is_none();
+    let notes = manifest.is_none();
     let (mut audit, mut findings) = lint_audit(&snap, &pipelines, &policy, &project, notes);
     if let Some(rev) = &base {
         let dir = match crate::lint::export_revision(&args.dir, rev) {
@@ -635,6 +670,48 @@ fn lint(args: LintArgs) -> u8 {
     deliver(&audit, &findings, &args.out, &policy, failed)
 }
 
+/// With a token: fetch what a lint needs from the instance into a temporary snapshot, and return it with its
+/// manifest. Without a token, or when the instance cannot be read, `None` (a warning says why).
+fn lint_from_api(args: &LintArgs, url: &str, project: &str) -> Result<Option<(tempfile::TempDir, PathBuf)>, u8> {
+    let Some(credential) = credential(args.token_file.as_deref())? else {
+        return Ok(None);
+    };
+    let live = LiveArgs {
+        url: None,
+        groups: vec![],
+        projects: vec![],
+        token_file: None,
+        concurrency: 8,
+        max_rps: None,
+        timeout: 30,
+        retries: 3,
+        ca_cert: args.ca_cert.clone(),
+        retry_delay_ms: 500,
+    };
+    let client = make_client(url, credential, &live)?;
+    let tmp = tempfile::Builder::new().prefix("tokenscope-lint-").tempdir().map_err(|e| {
+        eprintln!("error: cannot create a temporary directory: {e}");
+        exit::USAGE
+    })?;
+    let dir = tmp.path().join("snap");
+    match runtime()?.block_on(crate::gitlab::fetch::lint_context(&client, url, project, &args.dir, &dir)) {
+        Ok((manifest, outcome)) => {
+            eprintln!(
+                "read the settings of {} project(s) the jobs reach from {url} ({} requests)",
+                outcome.projects, outcome.requests
+            );
+            Ok(Some((tmp, manifest)))
+        }
+        Err(e) => {
+            eprintln!(
+                "warning: cannot read from {url}: {}; `include: project:` files and allowlists are unknown",
+                crate::redact::redact(&e)
+            );
+            Ok(None)
+        }
+    }
+}
+
 /// The audit of the linted project alone, scoped to it; with `notes`, accesses to projects whose allowlist
 /// is unknown are notes.
 fn lint_audit<'a>(
@@ -649,6 +726,7 @@ fn lint_audit<'a>(
     if notes {
         scoped.extend(crate::lint::notes_without_allowlists(&audit, project));
     }
+    scoped.extend(crate::lint::notes_for_unknown(&audit, project));
     (audit, scoped)
 }
 

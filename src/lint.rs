@@ -89,6 +89,35 @@ pub fn notes_without_allowlists(audit: &Audit, project: &str) -> Vec<Finding> {
         .collect()
 }
 
+/// Accesses to projects whose job-token settings could not be read (a token without the Maintainer role on
+/// them, a job token): a note each, with the reason, since neither "allowed" nor "missing" can be said.
+pub fn notes_for_unknown(audit: &Audit, project: &str) -> Vec<Finding> {
+    let meta = &crate::audit::missing_allowlist_entry::META;
+    audit
+        .edges
+        .iter()
+        .filter(|e| e.relation == Relation::Token && e.caller == project && e.status == EdgeStatus::Unknown)
+        .filter_map(|e| {
+            let a = &audit.accesses[*e.accesses.first()?];
+            let why = audit
+                .snap
+                .manifest
+                .projects
+                .get(&e.callee)
+                .and_then(|p| p.skipped.iter().find(|s| s.data == crate::snapshot::manifest::Data::JobToken))
+                .map_or(String::new(), |s| format!(" ({})", s.reason));
+            let message = format!(
+                "`{project}` uses the job token against `{}` ({}, job `{}`): `{}`'s allowlist must contain `{project}`; it could not be read{why}",
+                e.callee,
+                e.kind_list(),
+                a.job,
+                e.callee
+            );
+            Some(Finding::new(meta.id, Severity::Note, &e.callee, Some(project), Some(&e.callee), None, "", message, Some(a.span)))
+        })
+        .collect()
+}
+
 /// The files of `dir`'s git repository at `rev` (`git archive`), in a temporary directory.
 pub fn export_revision(dir: &Path, rev: &str) -> Result<tempfile::TempDir, String> {
     if rev.starts_with('-') {

@@ -40,7 +40,7 @@ async fn run(dir: &Path, args: Vec<String>) -> Run {
 
 /// Short retry delays for live commands (the fake's broken repository fails on every try), unless given.
 fn fast_retries(args: &[String]) -> Vec<&'static str> {
-    let live = args.iter().any(|a| a == "--url");
+    let live = args.iter().any(|a| a == "--url") && args[0] != "lint";
     let given = args.iter().any(|a| a == "--retry-delay-ms");
     if live && !given { vec!["--retry-delay-ms", "20"] } else { vec![] }
 }
@@ -352,4 +352,58 @@ async fn documented_response_shapes_from_the_corpus() {
     assert!(m.contains("- group: diaspora/diaspora-group"), "{m}");
     // GraphQL is not served here: the permissions and the log are skipped, not taken as empty.
     assert!(m.contains("data: permissions") && m.contains("data: auth_log"), "{m}");
+}
+
+/// `lint` with a token and no manifest reads `include: project:` files and the allowlists of the projects
+/// the jobs reach from the instance; `--offline` reads nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn lint_reads_included_files_and_allowlists_from_the_api() {
+    let (_server, fake) = fake_gitlab::start(|h| fake_gitlab::org(12, h), Faults::default()).await;
+    let host = fake.url.trim_start_matches("http://").to_string();
+    let tmp = tempfile::tempdir().unwrap();
+    let checkout = tmp.path().join("checkout");
+    std::fs::create_dir(&checkout).unwrap();
+    std::fs::write(
+        checkout.join(".gitlab-ci.yml"),
+        [
+            "include:".to_string(),
+            "  - project: acme/platform/templates".into(),
+            "    file: templates/deploy.yml".into(),
+            "deploy:".into(),
+            "  extends: .deploy".into(),
+            "fetch:".into(),
+            "  script:".into(),
+            format!("    - 'curl --header \"JOB-TOKEN: $CI_JOB_TOKEN\" \"https://{host}/api/v4/projects/acme%2Fplatform%2Flib/packages/generic/lib/1.0/lib.tgz\" -o lib.tgz'"),
+            format!("    - git clone https://gitlab-ci-token:${{CI_JOB_TOKEN}}@{host}/acme/legacy/vault.git"),
+        ]
+        .join("\n")
+            + "\n",
+    )
+    .unwrap();
+    let lint = |extra: &[&str]| {
+        let mut a = args(&["lint", "checkout", "--project", "acme/apps/svc-99", "--url", &fake.url]);
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    let r = run(tmp.path(), lint(&["--format", "json"])).await;
+    let doc: serde_json::Value = serde_json::from_str(&r.stdout).unwrap_or_else(|_| panic!("{}", r.stderr));
+    let status = |callee: &str| {
+        doc["edges"].as_array().unwrap().iter().find(|e| e["callee"] == callee).map(|e| e["status"].clone())
+    };
+    // charts: reached through the included template; its group entry acme/apps covers the project.
+    assert_eq!(status("acme/platform/charts"), Some("allowed".into()), "{}", r.stderr);
+    assert_eq!(status("acme/platform/lib"), Some("missing".into()));
+    assert_eq!(status("acme/legacy/vault"), Some("unknown".into()));
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let human = run(tmp.path(), lint(&[])).await;
+    insta::assert_snapshot!(
+        "live_lint",
+        port_free(&format!("{}\n--- stderr\n{}", human.stdout, human.stderr), &fake.url)
+    );
+
+    let offline = run(tmp.path(), lint(&["--offline", "--format", "json"])).await;
+    assert_eq!(offline.code, 0, "{}", offline.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&offline.stdout).unwrap();
+    assert!(doc["findings"].as_array().unwrap().iter().all(|f| f["severity"] == "note"));
+    assert!(doc["projects"][0]["unresolved_includes"].as_array().unwrap().len() == 1, "{}", offline.stdout);
 }

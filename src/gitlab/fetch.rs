@@ -131,7 +131,7 @@ async fn fetch_into(client: &Client, url: &str, scope: &Scope, writer: &Writer) 
     settings(client, &mut org, job_token).await;
     graphql(client, &mut org, job_token).await;
     let mut outcome = Outcome { projects: org.projects.len(), ..Outcome::default() };
-    files(client, writer, &mut org, &empty_repos, &mut outcome).await?;
+    files(client, writer, &mut org, &empty_repos, None, &mut outcome).await?;
     writer.manifest(&org)?;
     outcome.requests = client.requests();
     for p in org.projects.values() {
@@ -433,11 +433,55 @@ fn apply_auth_log(org: &mut OrgData, path: &str, v: &Value) {
 }
 
 /// Fetch the repository files the audit reads, round by round, until it asks for nothing new.
+/// A project read from a checkout rather than the API (`lint`): only its pipeline is resolved.
+#[derive(Clone, Copy)]
+struct Checkout<'a> {
+    project: &'a str,
+    dir: &'a Path,
+}
+
+/// What one round found: the files and listings the audit asked for and lacked, and the projects its
+/// accesses reach.
+struct Round {
+    missing: Vec<(String, String)>,
+    to_list: Vec<String>,
+    callees: Vec<String>,
+}
+
+/// Load the snapshot written so far, resolve it (or the checkout's project alone) and scan it.
+fn run_round(root: &Path, checkout: Option<Checkout>) -> Result<Round, String> {
+    let sources = Arc::new(crate::source::SourceMap::new());
+    let mut snap = Snapshot::load(root, sources)
+        .map_err(|d| format!("the snapshot written does not load: {}", d.first().map_or("", |d| d.message.as_str())))?;
+    let cache = crate::ci::ParseCache::default();
+    let pipelines = match checkout {
+        None => crate::ci::resolve_all(&snap, &cache, false),
+        Some(c) => {
+            snap.set_repository(c.project, c.dir).map_err(|e| format!("cannot open {}: {e}", c.dir.display()))?;
+            let p = snap.manifest.projects.get(c.project).expect("set_repository adds the project");
+            vec![crate::ci::resolve(&snap, &cache, p)]
+        }
+    };
+    let mut callees = BTreeSet::new();
+    for p in &pipelines {
+        for a in crate::detect::detect(&snap, p) {
+            if let crate::detect::Target::Project(t) = &a.target
+                && *t != p.project
+            {
+                callees.insert(t.clone());
+            }
+        }
+    }
+    let (missing, to_list) = snap.misses();
+    Ok(Round { missing, to_list, callees: callees.into_iter().collect() })
+}
+
 async fn files(
     client: &Client,
     writer: &Writer,
     org: &mut OrgData,
     empty_repos: &HashSet<String>,
+    checkout: Option<Checkout<'_>>,
     outcome: &mut Outcome,
 ) -> Result<(), String> {
     let mut attempted: HashSet<(String, String)> = HashSet::new();
@@ -445,21 +489,10 @@ async fn files(
     let mut trees: HashMap<String, HashSet<String>> = HashMap::new();
     for _ in 0..MAX_ROUNDS {
         writer.manifest(org)?;
-        let (missing, to_list) = {
-            let sources = Arc::new(crate::source::SourceMap::new());
-            let snap = Snapshot::load(writer.root(), sources).map_err(|d| {
-                format!("the snapshot written does not load: {}", d.first().map_or("", |d| d.message.as_str()))
-            })?;
-            let cache = crate::ci::ParseCache::default();
-            let pipelines = crate::ci::resolve_all(&snap, &cache, false);
-            for p in &pipelines {
-                crate::detect::detect(&snap, p);
-            }
-            snap.misses()
-        };
+        let Round { missing, to_list, .. } = run_round(writer.root(), checkout)?;
         let unreadable = |p: &str| {
             empty_repos.contains(p)
-                || org.projects.get(p).is_some_and(|d| !d.skipped.iter().all(|s| s.data != Data::Repository))
+                || org.projects.get(p).is_some_and(|d| d.skipped.iter().any(|s| s.data == Data::Repository))
         };
         let to_list: Vec<String> = to_list.into_iter().filter(|p| !unreadable(p) && listed.insert(p.clone())).collect();
         let missing: Vec<(String, String)> = missing
@@ -506,6 +539,59 @@ async fn files(
     }
     outcome.warnings.push(format!("stopped following includes after {MAX_ROUNDS} rounds"));
     Ok(())
+}
+
+/// For `tokenscope lint`: a snapshot at `out` for `project`, whose files are read from `checkout`. Files
+/// of other projects its configuration includes are fetched; then the job-token settings (and permissions)
+/// of every project its jobs reach, which are all a lint needs of the allowlists. Returns the manifest's path.
+pub async fn lint_context(
+    client: &Client,
+    url: &str,
+    project: &str,
+    checkout: &Path,
+    out: &Path,
+) -> Result<(std::path::PathBuf, Outcome), String> {
+    let writer = Writer::create(out)?;
+    let scope = Scope { groups: vec![], projects: vec![project.to_string()] };
+    let mut org =
+        OrgData { instance: instance(client, url, &scope).await, projects: BTreeMap::new(), auth_log: vec![] };
+    let mut outcome = Outcome::default();
+    let at = Checkout { project, dir: checkout };
+    files(client, &writer, &mut org, &HashSet::new(), Some(at), &mut outcome).await?;
+    let callees = run_round(writer.root(), Some(at))?.callees;
+    // The callees' details (for ids and visibility) and settings; a callee that cannot be read is still listed,
+    // with its settings skipped, so its edges are `unknown` rather than `missing`.
+    let details = futures::future::join_all(
+        callees.iter().map(|c| async move { client.get_json(&format!("/projects/{}", enc(c))).await }),
+    )
+    .await;
+    for (c, d) in callees.iter().zip(details) {
+        let d = d.ok();
+        let visibility = match d.as_ref().and_then(|d| str_of(d, "visibility")) {
+            Some("public") => Visibility::Public,
+            Some("internal") => Visibility::Internal,
+            _ => Visibility::Private,
+        };
+        org.projects.insert(
+            c.clone(),
+            ProjectData {
+                id: d.as_ref().and_then(|d| d.get("id")).and_then(Value::as_u64),
+                visibility,
+                archived: d.as_ref().and_then(|d| d.get("archived")).and_then(Value::as_bool).unwrap_or(false),
+                ci_config_path: None,
+                default_branch: d.as_ref().and_then(|d| str_of(d, "default_branch")).map(str::to_string),
+                job_token: None,
+                skipped: Vec::new(),
+            },
+        );
+    }
+    let job_token = client.is_job_token();
+    settings(client, &mut org, job_token).await;
+    graphql(client, &mut org, job_token).await;
+    writer.manifest(&org)?;
+    outcome.projects = org.projects.len();
+    outcome.requests = client.requests();
+    Ok((writer.root().join(crate::snapshot::MANIFEST_NAME), outcome))
 }
 
 /// A repository that could not be read: recorded on the project (the audit then says it could not be

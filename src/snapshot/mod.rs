@@ -299,7 +299,8 @@ impl Snapshot {
     }
 
     /// What the run asked for and the snapshot does not have: repository files that were missing, and the
-    /// projects whose repository was listed without a `trees/` listing. A live snapshot fetches them.
+    /// projects whose repository was listed without a `trees/` listing. A live snapshot fetches them. A
+    /// checkout read in place (`set_repository`) is complete: nothing of it is a miss.
     pub fn misses(&self) -> (Vec<(String, String)>, Vec<String>) {
         let mut files: Vec<(String, String)> = self
             .files
@@ -307,6 +308,7 @@ impl Snapshot {
             .expect("file cache")
             .iter()
             .filter(|(_, r)| matches!(r, RepoFile::Missing(_)))
+            .filter(|((project, _), _)| !self.repo_overrides.contains_key(project))
             .map(|(k, _)| k.clone())
             .collect();
         files.sort();
