@@ -341,8 +341,7 @@ fn snapshot(args: SnapshotArgs) -> u8 {
 /// Fetch a live snapshot into `out`, printing progress and a summary to stderr.
 fn fetch(live: &LiveArgs, out: &std::path::Path) -> Result<crate::gitlab::fetch::Outcome, u8> {
     use crate::gitlab::fetch;
-    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-    let Some(url) = live.url.clone().or_else(|| env("CI_SERVER_URL")) else {
+    let Some(url) = live.url.clone().or_else(|| env_value("CI_SERVER_URL")) else {
         eprintln!("error: which GitLab? pass --url (in GitLab CI, CI_SERVER_URL is used)");
         return Err(exit::USAGE);
     };
@@ -387,11 +386,15 @@ fn fetch(live: &LiveArgs, out: &std::path::Path) -> Result<crate::gitlab::fetch:
     }
 }
 
+/// An environment variable that is set to something other than blanks.
+fn env_value(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
 /// The API token: `--token-file`, else `$GITLAB_TOKEN`, else `$CI_JOB_TOKEN` (said, with what it cannot read);
 /// `None` without any.
 fn credential(token_file: Option<&std::path::Path>) -> Result<Option<crate::gitlab::client::Credential>, u8> {
     use crate::gitlab::client::{Credential, Secret};
-    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
     if let Some(f) = token_file {
         return match std::fs::read_to_string(f) {
             Ok(t) if !t.trim().is_empty() => Ok(Some(Credential::Private(Secret::new(t)))),
@@ -405,7 +408,7 @@ fn credential(token_file: Option<&std::path::Path>) -> Result<Option<crate::gitl
             }
         };
     }
-    Ok(match (env("GITLAB_TOKEN"), env("CI_JOB_TOKEN")) {
+    Ok(match (env_value("GITLAB_TOKEN"), env_value("CI_JOB_TOKEN")) {
         (Some(t), _) => Some(Credential::Private(Secret::new(t))),
         (None, Some(t)) => {
             eprintln!("note: using CI_JOB_TOKEN: {}", crate::gitlab::fetch::JOB_TOKEN_LIMITS);

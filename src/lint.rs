@@ -67,38 +67,55 @@ pub fn scope(findings: Vec<Finding>, project: &str) -> Vec<Finding> {
     findings.into_iter().filter(|f| f.caller.as_deref() == Some(project) || f.project == project).collect()
 }
 
+/// A note on `project`'s first access over a token edge: the callee's allowlist must contain `project`, and
+/// `why` it is not known whether it does.
+fn access_note(audit: &Audit, e: &crate::audit::Edge, project: &str, why: &str) -> Option<Finding> {
+    let meta = &crate::audit::missing_allowlist_entry::META;
+    let a = &audit.accesses[*e.accesses.first()?];
+    let message = format!(
+        "`{project}` uses the job token against `{}` ({}, job `{}`): `{}`'s allowlist must contain `{project}`{why}",
+        e.callee,
+        e.kind_list(),
+        a.job,
+        e.callee
+    );
+    Some(Finding::new(
+        meta.id,
+        Severity::Note,
+        &e.callee,
+        Some(project),
+        Some(&e.callee),
+        None,
+        "",
+        message,
+        Some(a.span),
+    ))
+}
+
+/// `project`'s token edges with this status.
+fn own_edges<'a>(
+    audit: &'a Audit,
+    project: &'a str,
+    status: EdgeStatus,
+) -> impl Iterator<Item = &'a crate::audit::Edge> {
+    audit.edges.iter().filter(move |e| e.relation == Relation::Token && e.caller == project && e.status == status)
+}
+
 /// Without allowlists, each access to another project is a note naming the allowlist that must contain it.
 pub fn notes_without_allowlists(audit: &Audit, project: &str) -> Vec<Finding> {
-    let meta = &crate::audit::missing_allowlist_entry::META;
-    audit
-        .edges
-        .iter()
-        .filter(|e| e.relation == Relation::Token && e.caller == project && e.status == EdgeStatus::External)
-        .filter(|e| !e.accesses.is_empty() && matches!(audit.accesses[e.accesses[0]].target, crate::detect::Target::Project(_)))
-        .map(|e| {
-            let a = &audit.accesses[e.accesses[0]];
-            let message = format!(
-                "`{project}` uses the job token against `{}` ({}, job `{}`): `{}`'s allowlist must contain `{project}` (its allowlist was not given: pass --manifest to check it)",
-                e.callee,
-                e.kind_list(),
-                a.job,
-                e.callee
-            );
-            Finding::new(meta.id, Severity::Note, &e.callee, Some(project), Some(&e.callee), None, "", message, Some(a.span))
+    own_edges(audit, project, EdgeStatus::External)
+        .filter(|e| {
+            !e.accesses.is_empty() && matches!(audit.accesses[e.accesses[0]].target, crate::detect::Target::Project(_))
         })
+        .filter_map(|e| access_note(audit, e, project, " (its allowlist was not given: pass --manifest to check it)"))
         .collect()
 }
 
 /// Accesses to projects whose job-token settings could not be read (a token without the Maintainer role on
 /// them, a job token): a note each, with the reason, since neither "allowed" nor "missing" can be said.
 pub fn notes_for_unknown(audit: &Audit, project: &str) -> Vec<Finding> {
-    let meta = &crate::audit::missing_allowlist_entry::META;
-    audit
-        .edges
-        .iter()
-        .filter(|e| e.relation == Relation::Token && e.caller == project && e.status == EdgeStatus::Unknown)
+    own_edges(audit, project, EdgeStatus::Unknown)
         .filter_map(|e| {
-            let a = &audit.accesses[*e.accesses.first()?];
             let why = audit
                 .snap
                 .manifest
@@ -106,14 +123,7 @@ pub fn notes_for_unknown(audit: &Audit, project: &str) -> Vec<Finding> {
                 .get(&e.callee)
                 .and_then(|p| p.skipped.iter().find(|s| s.data == crate::snapshot::manifest::Data::JobToken))
                 .map_or(String::new(), |s| format!(" ({})", s.reason));
-            let message = format!(
-                "`{project}` uses the job token against `{}` ({}, job `{}`): `{}`'s allowlist must contain `{project}`; it could not be read{why}",
-                e.callee,
-                e.kind_list(),
-                a.job,
-                e.callee
-            );
-            Some(Finding::new(meta.id, Severity::Note, &e.callee, Some(project), Some(&e.callee), None, "", message, Some(a.span)))
+            access_note(audit, e, project, &format!("; it could not be read{why}"))
         })
         .collect()
 }

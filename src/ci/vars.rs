@@ -1,6 +1,6 @@
 //! CI/CD variables: predefined ones derived from the snapshot, `variables:` blocks, and `$VAR` expansion.
 
-use crate::snapshot::manifest::{Instance, Project, Visibility};
+use crate::snapshot::manifest::{Instance, Project};
 use crate::source::Span;
 use serde::Serialize;
 use std::sync::Arc;
@@ -274,15 +274,7 @@ pub fn predefined(instance: &Instance, project: &Project) -> Vars {
     set("CI_PROJECT_ROOT_NAMESPACE", path.split('/').next().unwrap_or("").to_string());
     set("CI_PROJECT_NAME", name.to_string());
     set("CI_PROJECT_URL", format!("{url}/{path}"));
-    set(
-        "CI_PROJECT_VISIBILITY",
-        match project.visibility {
-            Visibility::Private => "private",
-            Visibility::Internal => "internal",
-            Visibility::Public => "public",
-        }
-        .into(),
-    );
+    set("CI_PROJECT_VISIBILITY", project.visibility.as_str().into());
     set("CI_DEFAULT_BRANCH", project.default_branch.clone());
     set("CI_CONFIG_PATH", project.ci_config_path.clone());
     if let Some(id) = project.id {

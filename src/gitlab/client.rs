@@ -355,9 +355,14 @@ impl Client {
         format!("{}{path}", self.api)
     }
 
+    /// `GET` one JSON page; `shown` is the path errors name, `url` the address.
+    async fn json_page(&self, shown: &str, url: &str) -> Result<Page, ApiError> {
+        self.send(shown, url, None, MAX_JSON_BYTES, true).await
+    }
+
     /// `GET` a JSON document.
     pub async fn get_json(&self, path: &str) -> Result<Value, ApiError> {
-        let page = self.send(path, &self.url(path), None, MAX_JSON_BYTES, true).await?;
+        let page = self.json_page(path, &self.url(path)).await?;
         parse(path, &page.body)
     }
 
@@ -379,15 +384,14 @@ impl Client {
     pub async fn get_all(&self, path: &str) -> Result<Vec<Value>, ApiError> {
         let sep = if path.contains('?') { '&' } else { '?' };
         let first_path = format!("{path}{sep}per_page=100");
-        let first = self.send(&first_path, &self.url(&first_path), None, MAX_JSON_BYTES, true).await?;
+        let first = self.json_page(&first_path, &self.url(&first_path)).await?;
         let mut out = rows(&first_path, &first.body)?;
         if let Some(total) = first.total_pages.filter(|t| *t > 1) {
             let total = total.min(MAX_PAGES);
             let pages: Vec<String> = (2..=total).map(|n| format!("{path}{sep}per_page=100&page={n}")).collect();
-            let fetched = futures::future::join_all(
-                pages.iter().map(|p| async move { self.send(p, &self.url(p), None, MAX_JSON_BYTES, true).await }),
-            )
-            .await;
+            let fetched =
+                futures::future::join_all(pages.iter().map(|p| async move { self.json_page(p, &self.url(p)).await }))
+                    .await;
             for (p, page) in pages.iter().zip(fetched) {
                 out.extend(rows(p, &page?.body)?);
             }
@@ -415,7 +419,7 @@ impl Client {
                 break; // a server that links a page to itself
             }
             let shown = next_url.strip_prefix(&self.api).unwrap_or(&next_url).to_string();
-            page = self.send(&shown, &next_url, None, MAX_JSON_BYTES, true).await?;
+            page = self.json_page(&shown, &next_url).await?;
             out.extend(rows(&shown, &page.body)?);
         }
         Ok(out)

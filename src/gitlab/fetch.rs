@@ -90,8 +90,7 @@ pub async fn snapshot(client: &Client, url: &str, scope: &Scope, out: &Path) -> 
 }
 
 async fn fetch_into(client: &Client, url: &str, scope: &Scope, writer: &Writer) -> Result<Outcome, String> {
-    let job_token = client.is_job_token();
-    if job_token && !scope.groups.is_empty() {
+    if client.is_job_token() && !scope.groups.is_empty() {
         return Err(format!("--group needs another token: {JOB_TOKEN_LIMITS}"));
     }
     let mut org = OrgData { instance: instance(client, url, scope).await, projects: BTreeMap::new(), auth_log: vec![] };
@@ -110,26 +109,10 @@ async fn fetch_into(client: &Client, url: &str, scope: &Scope, writer: &Writer) 
         {
             org.instance.registry = prefix.split('/').next().filter(|h| !h.is_empty()).map(str::to_ascii_lowercase);
         }
-        let visibility = match str_of(p, "visibility") {
-            Some("public") => Visibility::Public,
-            Some("internal") => Visibility::Internal,
-            _ => Visibility::Private,
-        };
-        org.projects.insert(
-            path.to_string(),
-            ProjectData {
-                id: p.get("id").and_then(Value::as_u64),
-                visibility,
-                archived: p.get("archived").and_then(Value::as_bool).unwrap_or(false),
-                ci_config_path: str_of(p, "ci_config_path").filter(|c| !c.is_empty()).map(str::to_string),
-                default_branch: str_of(p, "default_branch").map(str::to_string),
-                job_token: None,
-                skipped: Vec::new(),
-            },
-        );
+        org.projects.insert(path.to_string(), project_data(p));
     }
-    settings(client, &mut org, job_token).await;
-    graphql(client, &mut org, job_token).await;
+    settings(client, &mut org).await;
+    graphql(client, &mut org).await;
     let mut outcome = Outcome { projects: org.projects.len(), ..Outcome::default() };
     files(client, writer, &mut org, &empty_repos, None, &mut outcome).await?;
     writer.manifest(&org)?;
@@ -175,6 +158,20 @@ async fn instance(client: &Client, url: &str, scope: &Scope) -> InstanceData {
     }
 }
 
+/// A project's manifest data from GitLab's project JSON (`Value::Null`: every default); the settings are
+/// read afterwards.
+fn project_data(p: &Value) -> ProjectData {
+    ProjectData {
+        id: p.get("id").and_then(Value::as_u64),
+        visibility: Visibility::from_api(str_of(p, "visibility")),
+        archived: p.get("archived").and_then(Value::as_bool).unwrap_or(false),
+        ci_config_path: str_of(p, "ci_config_path").filter(|c| !c.is_empty()).map(str::to_string),
+        default_branch: str_of(p, "default_branch").map(str::to_string),
+        job_token: None,
+        skipped: Vec::new(),
+    }
+}
+
 async fn list_projects(client: &Client, scope: &Scope) -> Result<Vec<Value>, String> {
     let mut out = Vec::new();
     for g in &scope.groups {
@@ -204,10 +201,10 @@ fn reason(e: &ApiError, what: &str) -> (String, bool) {
 }
 
 /// Job-token settings and allowlists from REST, for every project concurrently.
-async fn settings(client: &Client, org: &mut OrgData, job_token: bool) {
+async fn settings(client: &Client, org: &mut OrgData) {
     let url = org.instance.url.clone();
     let url = url.as_str();
-    if job_token {
+    if client.is_job_token() {
         for p in org.projects.values_mut() {
             p.skip(Data::JobToken, format!("not readable with a job token: {JOB_TOKEN_LIMITS}"), false);
         }
@@ -288,14 +285,14 @@ const AUTH_LOG_FIELDS: &str =
 
 /// Fine-grained permissions and the authentication log, which only GraphQL has: one query per batch of
 /// projects, and only for projects whose allowlist has entries (no entry, nothing to qualify or keep).
-async fn graphql(client: &Client, org: &mut OrgData, job_token: bool) {
+async fn graphql(client: &Client, org: &mut OrgData) {
     let with_entries: Vec<String> = org
         .projects
         .iter()
         .filter(|(_, p)| p.job_token.as_ref().is_some_and(|j| !j.allowlist.is_empty()))
         .map(|(k, _)| k.clone())
         .collect();
-    if job_token {
+    if client.is_job_token() {
         for p in org.projects.values_mut() {
             p.skip(Data::AuthLog, format!("not readable with a job token: {JOB_TOKEN_LIMITS}"), false);
         }
@@ -483,13 +480,13 @@ async fn files(
     empty_repos: &HashSet<String>,
     checkout: Option<Checkout<'_>>,
     outcome: &mut Outcome,
-) -> Result<(), String> {
+) -> Result<Vec<String>, String> {
     let mut attempted: HashSet<(String, String)> = HashSet::new();
     let mut listed: HashSet<String> = HashSet::new();
     let mut trees: HashMap<String, HashSet<String>> = HashMap::new();
     for _ in 0..MAX_ROUNDS {
         writer.manifest(org)?;
-        let Round { missing, to_list, .. } = run_round(writer.root(), checkout)?;
+        let Round { missing, to_list, callees } = run_round(writer.root(), checkout)?;
         let unreadable = |p: &str| {
             empty_repos.contains(p)
                 || org.projects.get(p).is_some_and(|d| d.skipped.iter().any(|s| s.data == Data::Repository))
@@ -503,7 +500,7 @@ async fn files(
             .filter(|(p, f)| trees.get(p).is_none_or(|t| t.contains(f)))
             .collect();
         if to_list.is_empty() && missing.is_empty() {
-            return Ok(());
+            return Ok(callees); // the snapshot has everything the audit reads: this round saw it all
         }
         let listings = futures::future::join_all(to_list.iter().map(|p| tree(client, org, p))).await;
         for (p, listing) in to_list.iter().zip(listings) {
@@ -538,7 +535,7 @@ async fn files(
         }
     }
     outcome.warnings.push(format!("stopped following includes after {MAX_ROUNDS} rounds"));
-    Ok(())
+    Ok(run_round(writer.root(), checkout)?.callees)
 }
 
 /// For `tokenscope lint`: a snapshot at `out` for `project`, whose files are read from `checkout`. Files
@@ -557,8 +554,7 @@ pub async fn lint_context(
         OrgData { instance: instance(client, url, &scope).await, projects: BTreeMap::new(), auth_log: vec![] };
     let mut outcome = Outcome::default();
     let at = Checkout { project, dir: checkout };
-    files(client, &writer, &mut org, &HashSet::new(), Some(at), &mut outcome).await?;
-    let callees = run_round(writer.root(), Some(at))?.callees;
+    let callees = files(client, &writer, &mut org, &HashSet::new(), Some(at), &mut outcome).await?;
     // The callees' details (for ids and visibility) and settings; a callee that cannot be read is still listed,
     // with its settings skipped, so its edges are `unknown` rather than `missing`.
     let details = futures::future::join_all(
@@ -566,28 +562,10 @@ pub async fn lint_context(
     )
     .await;
     for (c, d) in callees.iter().zip(details) {
-        let d = d.ok();
-        let visibility = match d.as_ref().and_then(|d| str_of(d, "visibility")) {
-            Some("public") => Visibility::Public,
-            Some("internal") => Visibility::Internal,
-            _ => Visibility::Private,
-        };
-        org.projects.insert(
-            c.clone(),
-            ProjectData {
-                id: d.as_ref().and_then(|d| d.get("id")).and_then(Value::as_u64),
-                visibility,
-                archived: d.as_ref().and_then(|d| d.get("archived")).and_then(Value::as_bool).unwrap_or(false),
-                ci_config_path: None,
-                default_branch: d.as_ref().and_then(|d| str_of(d, "default_branch")).map(str::to_string),
-                job_token: None,
-                skipped: Vec::new(),
-            },
-        );
+        org.projects.insert(c.clone(), project_data(&d.unwrap_or(Value::Null)));
     }
-    let job_token = client.is_job_token();
-    settings(client, &mut org, job_token).await;
-    graphql(client, &mut org, job_token).await;
+    settings(client, &mut org).await;
+    graphql(client, &mut org).await;
     writer.manifest(&org)?;
     outcome.projects = org.projects.len();
     outcome.requests = client.requests();

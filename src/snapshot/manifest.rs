@@ -25,6 +25,31 @@ pub enum Visibility {
     Public,
 }
 
+impl Tier {
+    /// Names as the manifest (and GitLab) spell them.
+    pub const ALL: [(&'static str, Tier); 4] =
+        [("free", Tier::Free), ("premium", Tier::Premium), ("ultimate", Tier::Ultimate), ("unknown", Tier::Unknown)];
+
+    pub fn as_str(self) -> &'static str {
+        Tier::ALL.iter().find(|(_, t)| *t == self).map_or("", |(n, _)| n)
+    }
+}
+
+impl Visibility {
+    /// Names as the manifest and GitLab's API spell them.
+    pub const ALL: [(&'static str, Visibility); 3] =
+        [("private", Visibility::Private), ("internal", Visibility::Internal), ("public", Visibility::Public)];
+
+    pub fn as_str(self) -> &'static str {
+        Visibility::ALL.iter().find(|(_, v)| *v == self).map_or("", |(n, _)| n)
+    }
+
+    /// A name GitLab's API gives; anything else is private, the most restrictive.
+    pub fn from_api(name: Option<&str>) -> Visibility {
+        Visibility::ALL.iter().find(|(n, _)| Some(*n) == name).map_or(Visibility::Private, |(_, v)| *v)
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Instance {
     pub url: String,
@@ -419,16 +444,7 @@ fn read_instance(r: &mut Reader, n: &Node) -> Option<Instance> {
     let registry = m.get("registry").filter(|n| !n.is_null()).and_then(|n| r.string(n, "`instance.registry`"));
     let tier = match m.get("tier").filter(|n| !n.is_null()) {
         None => Some(Tier::Unknown),
-        Some(t) => r.enum_value(
-            t,
-            "`instance.tier`",
-            &[
-                ("free", Tier::Free),
-                ("premium", Tier::Premium),
-                ("ultimate", Tier::Ultimate),
-                ("unknown", Tier::Unknown),
-            ],
-        ),
+        Some(t) => r.enum_value(t, "`instance.tier`", &Tier::ALL),
     };
     let enforce = match m.get("enforce_allowlist") {
         None => Some(false),
@@ -470,11 +486,7 @@ fn read_project(r: &mut Reader, path: &str, key_span: Span, n: &Node) -> Option<
     };
     let visibility = match m.get("visibility") {
         None => Some(Visibility::Private),
-        Some(v) => r.enum_value(
-            v,
-            "`visibility`",
-            &[("private", Visibility::Private), ("internal", Visibility::Internal), ("public", Visibility::Public)],
-        ),
+        Some(v) => r.enum_value(v, "`visibility`", &Visibility::ALL),
     };
     let archived = m.get("archived").map_or(Some(false), |b| r.bool(b, "`archived`"));
     let ci_config_path = match m.get("ci_config_path").filter(|n| !n.is_null()) {

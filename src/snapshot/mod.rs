@@ -276,14 +276,17 @@ impl Snapshot {
         }
     }
 
+    fn tree_path(&self, project: &str) -> PathBuf {
+        self.root.join(TREES_DIR).join(format!("{project}.tree"))
+    }
+
     /// The paths `trees/<project>.tree` lists, when the snapshot has one (a live snapshot writes it for the
     /// repositories whose listing the audit needs). Read with the checks every input gets.
     fn tree_listing(&self, project: &str) -> Vec<String> {
         if self.repo_overrides.contains_key(project) {
             return Vec::new();
         }
-        let path = self.root.join(TREES_DIR).join(format!("{project}.tree"));
-        let Ok(real) = path.canonicalize() else { return Vec::new() };
+        let Ok(real) = self.tree_path(project).canonicalize() else { return Vec::new() };
         if !real.starts_with(&self.root) {
             return Vec::new();
         }
@@ -318,7 +321,7 @@ impl Snapshot {
             .expect("listing cache")
             .keys()
             .filter(|p| !self.repo_overrides.contains_key(*p))
-            .filter(|p| !self.root.join(TREES_DIR).join(format!("{p}.tree")).is_file())
+            .filter(|p| !self.tree_path(p).is_file())
             .cloned()
             .collect();
         listed.sort();

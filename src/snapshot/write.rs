@@ -89,23 +89,6 @@ fn scalar(s: &str) -> String {
     if plain { s.to_string() } else { serde_json::to_string(s).expect("a string serializes") }
 }
 
-fn tier_name(t: Tier) -> &'static str {
-    match t {
-        Tier::Free => "free",
-        Tier::Premium => "premium",
-        Tier::Ultimate => "ultimate",
-        Tier::Unknown => "unknown",
-    }
-}
-
-fn visibility_name(v: Visibility) -> &'static str {
-    match v {
-        Visibility::Private => "private",
-        Visibility::Internal => "internal",
-        Visibility::Public => "public",
-    }
-}
-
 /// The manifest text. Deterministic: projects by path, entries in the order given.
 pub fn render_manifest(org: &OrgData) -> String {
     let mut o = String::from("# Written by `tokenscope snapshot`; the format is in docs/snapshot-format.md.\n");
@@ -114,7 +97,7 @@ pub fn render_manifest(org: &OrgData) -> String {
     if let Some(r) = &i.registry {
         let _ = writeln!(o, "  registry: {}", scalar(r));
     }
-    let _ = writeln!(o, "  tier: {}\n  enforce_allowlist: {}", tier_name(i.tier), i.enforce_allowlist);
+    let _ = writeln!(o, "  tier: {}\n  enforce_allowlist: {}", i.tier.as_str(), i.enforce_allowlist);
     if let Some(v) = &i.version {
         let _ = writeln!(o, "  version: {}", scalar(v));
     }
@@ -124,7 +107,7 @@ pub fn render_manifest(org: &OrgData) -> String {
         if let Some(id) = p.id {
             let _ = writeln!(o, "    id: {id}");
         }
-        let _ = writeln!(o, "    visibility: {}", visibility_name(p.visibility));
+        let _ = writeln!(o, "    visibility: {}", p.visibility.as_str());
         if p.archived {
             o.push_str("    archived: true\n");
         }
