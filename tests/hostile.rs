@@ -203,6 +203,35 @@ fn symlinked_directory_leading_out() {
     check_ci(tmp.path(), &["repos/bad/app/ci/passwd", "leads outside the snapshot"]);
 }
 
+/// A named pipe would block a reader until something writes to it: it is refused, not waited on.
+#[cfg(unix)]
+#[test]
+fn named_pipe_is_not_read() {
+    let tmp = copy_case("symlink-file");
+    let pipe = std::ffi::CString::new(bad_file(tmp.path(), ".gitlab-ci.yml").to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(pipe.as_ptr(), 0o644) }, 0, "mkfifo");
+    check_ci(tmp.path(), &["repos/bad/app/.gitlab-ci.yml", "not a regular file"]);
+}
+
+/// A directory link that stays inside the snapshot is followed; one whose target is itself a link leading
+/// out is refused, however the chain runs.
+#[cfg(unix)]
+#[test]
+fn symlinked_directories_inside_the_snapshot() {
+    let tmp = copy_case("symlink-dir");
+    let shared = tmp.path().join("repos/ok/app/shared");
+    fs::create_dir_all(&shared).unwrap();
+    fs::write(shared.join("passwd"), "linked-job:\n  script: echo linked\n").unwrap();
+    std::os::unix::fs::symlink("../../ok/app/shared", tmp.path().join("repos/bad/app/ci")).unwrap();
+    let out = check(tmp.path(), "0", &["job linked-job"]);
+    assert!(!out.contains("leads outside"), "{out}");
+
+    let tmp = copy_case("symlink-dir");
+    std::os::unix::fs::symlink("/etc", tmp.path().join("repos/ok/app/hop")).unwrap();
+    std::os::unix::fs::symlink("../../ok/app/hop", tmp.path().join("repos/bad/app/ci")).unwrap();
+    check_ci(tmp.path(), &["repos/bad/app/ci/passwd", "leads outside the snapshot"]);
+}
+
 #[test]
 fn manifest_cases() {
     for (case, message) in [

@@ -283,7 +283,9 @@ fn matrix(job_name: &str, node: Option<&Node>, diags: &mut Vec<Diagnostic>) -> V
 
 /// Build the jobs of a fully merged configuration (includes, `!reference` and `extends` resolved), and
 /// return them with the configuration's predefined and global variables.
-pub fn build(top: Map, predefined: &Vars, diags: &mut Vec<Diagnostic>) -> (Vec<Job>, Vars) {
+/// The jobs of a merged configuration, and its global variables. Without `keep_config`, a job's
+/// [`node`](Job::node) is kept only when it starts a child pipeline (its `trigger:` is read later).
+pub fn build(top: Map, predefined: &Arc<Vars>, keep_config: bool, diags: &mut Vec<Diagnostic>) -> (Vec<Job>, Vars) {
     let mut defaults = top.get("default").and_then(Node::as_map).cloned().unwrap_or_default();
     for key in ["image", "services", "cache", "before_script", "after_script"] {
         if !defaults.contains(key)
@@ -294,11 +296,12 @@ pub fn build(top: Map, predefined: &Vars, diags: &mut Vec<Diagnostic>) -> (Vec<J
     }
     let globals = top.get("variables").map(|v| read_variables(v, VarOrigin::Global, diags)).unwrap_or_default();
     // Jobs that inherit every global variable (the usual case) share one base set.
-    let mut all_globals = predefined.clone();
+    let predefined_base = predefined.clone();
+    let mut all_globals = Vars::over(predefined_base.clone());
     for g in &globals {
         all_globals.set(g.clone());
     }
-    let (predefined_base, globals_base) = (Arc::new(predefined.clone()), Arc::new(all_globals));
+    let globals_base = Arc::new(all_globals);
 
     let mut jobs = Vec::new();
     let mut seen_bad_scripts = HashSet::new();
@@ -366,7 +369,10 @@ pub fn build(top: Map, predefined: &Vars, diags: &mut Vec<Diagnostic>) -> (Vec<J
             node: Node::new(resolved.span, Value::Null),
         };
         let combos = matrix(&key.name, m.get("parallel"), diags);
-        base.node = resolved;
+        // The full configuration is kept only when asked for, or to read a child pipeline's `trigger:`.
+        if keep_config || m.contains("trigger") {
+            base.node = resolved;
+        }
         let instances: Vec<Job> = if combos.is_empty() {
             vec![base]
         } else {

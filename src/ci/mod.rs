@@ -20,6 +20,7 @@ pub use include::{IncludeRecord, ParseCache, Unresolved};
 pub use jobs::Job;
 use rayon::prelude::*;
 use serde::Serialize;
+use std::sync::Arc;
 use vars::Vars;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -85,9 +86,11 @@ pub fn config_location(project: &Project) -> Result<(String, &str), String> {
     }
 }
 
-/// Resolve one project's configuration.
-pub fn resolve(snap: &Snapshot, cache: &ParseCache, project: &Project) -> Pipeline {
-    let predefined = vars::predefined(&snap.manifest.instance, project);
+/// Resolve one project's configuration. Without `keep_config`, each job keeps only what detection reads,
+/// not its full resolved configuration ([`Job::node`](jobs::Job::node) is null except for trigger jobs).
+pub fn resolve(snap: &Snapshot, cache: &ParseCache, project: &Project, keep_config: bool) -> Pipeline {
+    // One set per project, under every job's variables (jobs add layers on it, not copies).
+    let predefined = Arc::new(vars::predefined(&snap.manifest.instance, project));
     let mut pipeline = Pipeline {
         project: project.path.clone(),
         status: Status::Ok,
@@ -97,7 +100,7 @@ pub fn resolve(snap: &Snapshot, cache: &ParseCache, project: &Project) -> Pipeli
         unresolved: Vec::new(),
         diagnostics: Vec::new(),
         duplicate_keys: Vec::new(),
-        global_vars: predefined.clone(),
+        global_vars: Vars::over(predefined.clone()),
     };
     let (cfg_project, cfg_path) = match config_location(project) {
         Ok(loc) => loc,
@@ -129,9 +132,9 @@ pub fn resolve(snap: &Snapshot, cache: &ParseCache, project: &Project) -> Pipeli
         Err(d) => pipeline.diagnostics.insert(0, d),
         Ok(top) => {
             let partial = !pipeline.unresolved.is_empty();
-            let jobs = finish(top, partial, &predefined, &mut pipeline, true);
+            let jobs = finish(top, partial, &predefined, &mut pipeline, true, keep_config);
             pipeline.jobs = jobs;
-            child_pipelines(snap, cache, &predefined, &mut pipeline);
+            child_pipelines(snap, cache, &predefined, &mut pipeline, keep_config);
         }
     }
     // GitLab keeps the last of duplicate keys, as tokenscope does; the first definition is silently lost.
@@ -152,10 +155,17 @@ pub fn resolve(snap: &Snapshot, cache: &ParseCache, project: &Project) -> Pipeli
 }
 
 /// `!reference`, `extends`, then jobs, for a merged configuration.
-fn finish(mut top: Map, partial: bool, predefined: &Vars, pipeline: &mut Pipeline, root: bool) -> Vec<Job> {
+fn finish(
+    mut top: Map,
+    partial: bool,
+    predefined: &Arc<Vars>,
+    pipeline: &mut Pipeline,
+    root: bool,
+    keep_config: bool,
+) -> Vec<Job> {
     reference::resolve(&mut top, partial, &mut pipeline.diagnostics);
     extends::resolve(&mut top, partial, &mut pipeline.diagnostics);
-    let (jobs, global_vars) = jobs::build(top, predefined, &mut pipeline.diagnostics);
+    let (jobs, global_vars) = jobs::build(top, predefined, keep_config, &mut pipeline.diagnostics);
     if root {
         pipeline.global_vars = global_vars;
     }
@@ -168,7 +178,13 @@ pub const MAX_CHILD_DEPTH: usize = 2;
 /// Child pipelines (`trigger: include:`) run in the same project with their own job tokens: their jobs
 /// are resolved and added to the project's. The trigger job's variables are forwarded to the child, over
 /// the child's own `variables:` (GitLab's `forward: yaml_variables`).
-fn child_pipelines(snap: &Snapshot, cache: &ParseCache, predefined: &Vars, pipeline: &mut Pipeline) {
+fn child_pipelines(
+    snap: &Snapshot,
+    cache: &ParseCache,
+    predefined: &Arc<Vars>,
+    pipeline: &mut Pipeline,
+    keep_config: bool,
+) {
     let mut queue: Vec<(Job, usize)> =
         pipeline.jobs.iter().filter(|j| j.trigger.as_ref().is_some_and(|t| t.child)).map(|j| (j.clone(), 1)).collect();
     while let Some((trigger_job, depth)) = queue.pop() {
@@ -194,7 +210,7 @@ fn child_pipelines(snap: &Snapshot, cache: &ParseCache, predefined: &Vars, pipel
             Some(p) => format!("{p} > {}", trigger_job.name),
             None => trigger_job.name.clone(),
         };
-        let mut jobs = finish(top, partial, predefined, pipeline, false);
+        let mut jobs = finish(top, partial, predefined, pipeline, false, keep_config);
         for j in jobs.iter_mut() {
             j.child_of = Some(parent.clone());
         }
@@ -215,7 +231,7 @@ pub fn resolve_all(snap: &Snapshot, cache: &ParseCache, keep_config: bool) -> Ve
     projects
         .par_iter()
         .map(|p| {
-            let mut pipeline = resolve(snap, cache, p);
+            let mut pipeline = resolve(snap, cache, p, keep_config);
             if !keep_config {
                 for j in pipeline.jobs.iter_mut() {
                     j.node = Node::new(j.node.span, Value::Null);

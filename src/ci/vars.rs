@@ -32,21 +32,37 @@ pub struct Var {
 pub struct Vars {
     base: Option<Arc<Vars>>,
     list: Vec<Var>,
+    /// One bit per name defined in this layer or below ([`name_bit`]): detectors look up many names
+    /// no job defines, and such a lookup then costs no walk through the layers.
+    names: u64,
+}
+
+/// A name's bit in [`Vars::names`].
+fn name_bit(name: &str) -> u64 {
+    let h = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    1 << (h >> 58)
 }
 
 impl Vars {
     /// An empty layer on top of `base`.
     pub fn over(base: Arc<Vars>) -> Vars {
-        Vars { base: Some(base), list: Vec::new() }
+        Vars { names: base.names, base: Some(base), list: Vec::new() }
     }
     pub fn get(&self, name: &str) -> Option<&Var> {
+        if self.names & name_bit(name) == 0 {
+            return None;
+        }
         match self.list.iter().rev().find(|v| v.name == name) {
             Some(v) => Some(v),
             None => self.base.as_ref().and_then(|b| b.get(name)),
         }
     }
     pub fn set(&mut self, var: Var) {
-        self.list.retain(|v| v.name != var.name);
+        let bit = name_bit(&var.name);
+        if self.names & bit != 0 {
+            self.list.retain(|v| v.name != var.name);
+        }
+        self.names |= bit;
         self.list.push(var);
     }
     /// Each layer's own variables, this one first, then its base's, down to the bottom one.

@@ -8,7 +8,7 @@
 use crate::ci::jobs::{Job, Line};
 use crate::ci::vars::{Var, VarOrigin, Vars, var_ref};
 use crate::source::{SourceMap, Span};
-use regex::Regex;
+use aho_corasick::AhoCorasick;
 use std::sync::LazyLock;
 
 /// Variables that hold the job token without naming it.
@@ -73,15 +73,11 @@ impl Script {
                 && TOKEN_ALIASES.iter().any(|t| v.value.contains(t))
         });
         // A package tool may read the token from a repository file (`.npmrc`, `ci_settings.xml`, ...).
-        static RELEVANT: LazyLock<Regex> = LazyLock::new(|| {
-            let words: Vec<String> = TOKEN_ALIASES
-                .iter()
-                .chain(IMPLICIT_TOKEN_TOOLS)
-                .copied()
-                .chain(super::packages::tool_names())
-                .map(regex::escape)
-                .collect();
-            Regex::new(&words.join("|")).expect("static regex")
+        // Every script line of the org passes through this test: a plain multi-string search (no regex
+        // engine and its per-thread cache) keeps it cheap.
+        static RELEVANT: LazyLock<AhoCorasick> = LazyLock::new(|| {
+            let words = TOKEN_ALIASES.iter().chain(IMPLICIT_TOKEN_TOOLS).copied().chain(super::packages::tool_names());
+            AhoCorasick::new(words).expect("static word list")
         });
         let relevant = aliases || job.all_lines().any(|l| RELEVANT.is_match(&l.text));
         if relevant {

@@ -456,7 +456,7 @@ fn run_round(root: &Path, checkout: Option<Checkout>) -> Result<Round, String> {
         Some(c) => {
             snap.set_repository(c.project, c.dir).map_err(|e| format!("cannot open {}: {e}", c.dir.display()))?;
             let p = snap.manifest.projects.get(c.project).expect("set_repository adds the project");
-            vec![crate::ci::resolve(&snap, &cache, p)]
+            vec![crate::ci::resolve(&snap, &cache, p, false)]
         }
     };
     let mut callees = BTreeSet::new();

@@ -6,15 +6,18 @@ use crate::ci::Status;
 use crate::diag::Location;
 use crate::finding::Finding;
 use crate::redact::redact;
+use rayon::prelude::*;
 use serde_json::{Value, json};
 
 pub const VERSION: u32 = 1;
 
 pub fn render(audit: &Audit, findings: &[Finding]) -> Value {
     let sources = &audit.snap.sources;
+    // Each list is built in parallel and moved (not copied) into the document: on a large org, building
+    // the report is a stage of its own.
     let projects: Vec<Value> = audit
         .pipelines
-        .iter()
+        .par_iter()
         .map(|p| {
             let status = match p.status {
                 Status::Ok => "ok",
@@ -34,43 +37,49 @@ pub fn render(audit: &Audit, findings: &[Finding]) -> Value {
             let files: std::collections::BTreeSet<(&str, &str)> =
                 p.includes.iter().map(|i| (i.project.as_str(), i.file.as_str())).collect();
             let files = files.len() + usize::from(p.config_file.is_some());
-            json!({"path": p.project, "status": status, "jobs": p.jobs.len(), "files": files,
-                   "errors": errors, "unresolved_includes": unresolved})
+            let head = json!({"path": p.project, "status": status, "jobs": p.jobs.len(), "files": files});
+            append(head, [("errors", Value::Array(errors)), ("unresolved_includes", Value::Array(unresolved))])
         })
         .collect();
-    let mut edges = Vec::new();
-    let mut relations = Vec::new();
-    for e in &audit.edges {
-        if e.status == EdgeStatus::Relation {
+    let relations: Vec<Value> = audit
+        .edges
+        .par_iter()
+        .filter(|e| e.status == EdgeStatus::Relation)
+        .map(|e| {
             let evidence: Vec<Value> = e.spans.iter().map(|s| json!(Location::of(sources, *s))).collect();
-            relations.push(
-                json!({"caller": e.caller, "callee": e.callee, "kind": e.relation.as_str(), "evidence": evidence}),
-            );
-            continue;
-        }
-        let evidence: Vec<Value> = e
-            .accesses
-            .iter()
-            .map(|&i| {
-                let a = &audit.accesses[i];
-                let l = Location::of(sources, a.span);
-                json!({"file": l.file, "line": l.line, "column": l.column, "job": a.job, "kind": a.kind.name(),
-                       "permission": a.permission, "detail": redact(&a.detail)})
-            })
-            .collect();
-        edges.push(json!({
-            "caller": e.caller,
-            "callee": redact(&e.callee),
-            "kinds": e.kinds,
-            "permissions": e.permissions,
-            "status": e.status,
-            "confidence": e.confidence,
-            "entry": audit.entry_path(e),
-            "evidence": evidence,
-        }));
-    }
+            let head = json!({"caller": e.caller, "callee": e.callee, "kind": e.relation.as_str()});
+            append(head, [("evidence", Value::Array(evidence))])
+        })
+        .collect();
+    let edges: Vec<Value> = audit
+        .edges
+        .par_iter()
+        .filter(|e| e.status != EdgeStatus::Relation)
+        .map(|e| {
+            let evidence: Vec<Value> = e
+                .accesses
+                .iter()
+                .map(|&i| {
+                    let a = &audit.accesses[i];
+                    let l = Location::of(sources, a.span);
+                    json!({"file": l.file, "line": l.line, "column": l.column, "job": a.job, "kind": a.kind.name(),
+                           "permission": a.permission, "detail": redact(&a.detail)})
+                })
+                .collect();
+            let head = json!({
+                "caller": e.caller,
+                "callee": redact(&e.callee),
+                "kinds": e.kinds,
+                "permissions": e.permissions,
+                "status": e.status,
+                "confidence": e.confidence,
+                "entry": audit.entry_path(e),
+            });
+            append(head, [("evidence", Value::Array(evidence))])
+        })
+        .collect();
     let findings_json: Vec<Value> = findings
-        .iter()
+        .par_iter()
         .map(|f| {
             json!({
                 "rule": f.rule,
@@ -100,20 +109,35 @@ pub fn render(audit: &Audit, findings: &[Finding]) -> Value {
             |(project, s)| json!({"project": project, "data": s.data, "reason": redact(&s.reason), "failed": s.failed}),
         )
         .collect();
-    json!({
-        "version": VERSION,
-        "projects": projects,
-        "edges": edges,
-        "relations": relations,
-        "findings": findings_json,
-        "suppressed": suppressed,
-        "expired_ignores": audit.expired_ignores,
-        "skipped": skipped,
+    let head = json!({"version": VERSION});
+    let tail = json!({
         "summary": {
             "projects": s.projects,
             "failed_projects": s.failed,
             "edges": s.edges,
             "findings": {"error": s.errors, "warning": s.warnings, "note": s.notes, "suppressed": s.suppressed},
         },
-    })
+    });
+    let body = append(
+        head,
+        [
+            ("projects", Value::Array(projects)),
+            ("edges", Value::Array(edges)),
+            ("relations", Value::Array(relations)),
+            ("findings", Value::Array(findings_json)),
+            ("suppressed", Value::Array(suppressed)),
+            ("expired_ignores", json!(audit.expired_ignores)),
+            ("skipped", Value::Array(skipped)),
+        ],
+    );
+    append(body, tail.as_object().into_iter().flatten().map(|(k, v)| (k.as_str(), v.clone())))
+}
+
+/// `object` with `fields` added at its end, moved in: `json!` would copy a value given to it, and these are
+/// the large lists of the report.
+fn append<'k>(mut object: Value, fields: impl IntoIterator<Item = (&'k str, Value)>) -> Value {
+    if let Value::Object(map) = &mut object {
+        map.extend(fields.into_iter().map(|(k, v)| (k.to_string(), v)));
+    }
+    object
 }

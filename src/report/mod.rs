@@ -61,3 +61,66 @@ pub fn summary(audit: &Audit, findings: &[Finding]) -> Summary {
         suppressed: audit.suppressed.len(),
     }
 }
+
+/// `serde_json::to_string_pretty` of `doc`, byte for byte, with the elements of long arrays written in
+/// parallel: a large org's report holds tens of thousands of edges and findings. (JSON strings hold no raw
+/// line break, so a part written on its own is indented by prefixing each of its lines.)
+pub fn pretty_json(doc: &serde_json::Value) -> String {
+    use rayon::prelude::*;
+    use serde_json::Value;
+    const PARALLEL_FROM: usize = 256;
+    fn is_big(v: &Value) -> bool {
+        match v {
+            Value::Array(items) => items.len() >= PARALLEL_FROM || items.iter().any(is_big),
+            Value::Object(m) => m.values().any(is_big),
+            _ => false,
+        }
+    }
+    fn indent(text: &str, pad: &str) -> String {
+        text.replace('\n', &format!("\n{pad}"))
+    }
+    fn write(v: &Value, depth: usize) -> String {
+        let pad = "  ".repeat(depth + 1);
+        let close = "  ".repeat(depth);
+        match v {
+            Value::Array(items) if !items.is_empty() && is_big(v) => {
+                let parts: Vec<String> = items.par_iter().map(|x| format!("{pad}{}", write(x, depth + 1))).collect();
+                format!("[\n{}\n{close}]", parts.join(",\n"))
+            }
+            Value::Object(m) if !m.is_empty() && is_big(v) => {
+                let parts: Vec<String> = m
+                    .iter()
+                    .map(|(k, x)| format!("{pad}{}: {}", Value::from(k.as_str()), write(x, depth + 1)))
+                    .collect();
+                format!("{{\n{}\n{close}}}", parts.join(",\n"))
+            }
+            _ => indent(&serde_json::to_string_pretty(v).expect("a JSON value"), &close),
+        }
+    }
+    write(doc, 0) + "\n"
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    #[test]
+    fn pretty_json_is_serde_json_pretty() {
+        let item = |i: usize| {
+            json!({"path": format!("g/p{i}"), "n": i, "ok": i.is_multiple_of(2), "none": null, "empty": [], "obj": {},
+                   "text": "a \"quoted\"\nline\ttab é \u{1F600} \\", "list": [1, [2, []], {"k": [3]}]})
+        };
+        let big: Vec<Value> = (0..600).map(item).collect();
+        for doc in [
+            json!({}),
+            json!([]),
+            json!("just a string"),
+            json!({"version": 1, "small": [item(1)], "empty": []}),
+            json!({"version": 1, "projects": big.clone(), "nested": {"edges": big.clone(), "x": 1}, "after": [] }),
+            Value::Array(big.clone()),
+            json!([[big.clone()], {}]),
+        ] {
+            assert_eq!(super::pretty_json(&doc), serde_json::to_string_pretty(&doc).unwrap() + "\n");
+        }
+    }
+}

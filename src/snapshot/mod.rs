@@ -45,8 +45,13 @@ pub struct Snapshot {
     listings: Mutex<HashMap<String, Arc<Vec<String>>>>,
     /// Projects whose repository is a directory of its own (a checkout, for `lint`), canonical.
     repo_overrides: HashMap<String, PathBuf>,
-    /// Real paths of every file read: the input that output must never overwrite.
-    read_paths: Mutex<std::collections::HashSet<PathBuf>>,
+    /// Real paths of every file read: the input that output must never overwrite (looked up only when an
+    /// output file is about to be written, so a list).
+    read_paths: Mutex<Vec<PathBuf>>,
+    /// Real paths of the directories already resolved, by their path inside the snapshot: opening a file
+    /// safely then costs one `lstat` per directory not seen before, instead of a `readlink` per component
+    /// of its path.
+    real_dirs: Mutex<HashMap<std::ffi::OsString, PathBuf>>,
 }
 
 /// Read a file as text, with the checks every input gets: size, NUL bytes, UTF-8.
@@ -58,7 +63,53 @@ pub fn read_source(
     project: Option<&str>,
     repo_path: Option<&str>,
 ) -> Result<FileId, Diagnostic> {
-    let meta = std::fs::metadata(path).map_err(|e| Diagnostic::error(format!("cannot read: {e}")).in_file(&display))?;
+    let cannot = |e: std::io::Error| Diagnostic::error(format!("cannot read: {e}")).in_file(&display);
+    let file = open_for_reading(path).map_err(cannot)?;
+    read_open(sources, file, display, project, repo_path)
+}
+
+/// Open a file for reading without blocking: a named pipe would otherwise wait for a writer (and is then
+/// refused, as it is not a regular file).
+fn open_for_reading(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    options.open(path)
+}
+
+/// [`open_for_reading`], except that a symbolic link is not followed: `None` when `path` is one.
+fn open_unless_link(path: &Path) -> std::io::Result<Option<std::fs::File>> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let opened =
+            std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW).open(path);
+        match opened {
+            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => Ok(None), // what `O_NOFOLLOW` answers for a link
+            other => other.map(Some),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        if std::fs::symlink_metadata(path)?.file_type().is_symlink() {
+            return Ok(None);
+        }
+        open_for_reading(path).map(Some)
+    }
+}
+
+/// [`read_source`] of an opened file.
+fn read_open(
+    sources: &SourceMap,
+    file: std::fs::File,
+    display: String,
+    project: Option<&str>,
+    repo_path: Option<&str>,
+) -> Result<FileId, Diagnostic> {
+    use std::io::Read;
+    let cannot = |e: std::io::Error| Diagnostic::error(format!("cannot read: {e}")).in_file(&display);
+    let meta = file.metadata().map_err(cannot)?;
     if !meta.is_file() {
         return Err(Diagnostic::error("not a regular file").in_file(&display));
     }
@@ -70,7 +121,9 @@ pub fn read_source(
         ))
         .in_file(&display));
     }
-    let bytes = std::fs::read(path).map_err(|e| Diagnostic::error(format!("cannot read: {e}")).in_file(&display))?;
+    // At most one byte past the limit, however much the file grew since it was measured.
+    let mut bytes = Vec::with_capacity(meta.len() as usize + 1);
+    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(cannot)?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(Diagnostic::error("file grew past the size limit while being read").in_file(&display));
     }
@@ -95,6 +148,13 @@ pub fn read_source(
         None => Ok(id),
         Some((at, msg)) => Err(Diagnostic::error(msg).at(sources.span(id, at as u32, at as u32 + 1))),
     }
+}
+
+/// `path`'s parent and name when `path` is `boundary` joined with one or more plain components.
+fn plain_parts<'p>(boundary: &Path, path: &'p Path) -> Option<(&'p Path, &'p std::ffi::OsStr)> {
+    let rest = path.strip_prefix(boundary).ok()?;
+    let plain = rest.components().all(|c| matches!(c, std::path::Component::Normal(_)));
+    (plain && !rest.as_os_str().is_empty()).then_some((path.parent()?, path.file_name()?))
 }
 
 /// Normalise a path inside a repository: strip a leading `/` or `./`, resolve `.` and `..` lexically.
@@ -181,7 +241,8 @@ impl Snapshot {
                 files: Mutex::new(HashMap::new()),
                 listings: Mutex::new(HashMap::new()),
                 repo_overrides: HashMap::new(),
-                read_paths: Mutex::new(std::collections::HashSet::new()),
+                read_paths: Mutex::new(Vec::new()),
+                real_dirs: Mutex::new(HashMap::new()),
             }),
             _ => Err(errors),
         }
@@ -197,7 +258,7 @@ impl Snapshot {
     /// Record a file read outside the repositories (the manifest, a policy) as input.
     pub fn add_input(&self, path: &Path) {
         if let Ok(real) = path.canonicalize() {
-            self.read_paths.lock().expect("read paths").insert(real);
+            self.read_paths.lock().expect("read paths").push(real);
         }
     }
 
@@ -253,9 +314,16 @@ impl Snapshot {
 
     fn read_uncached(&self, project: &str, norm: &str) -> RepoFile {
         let display = self.display_path(project, norm);
+        let boundary = self.repo_overrides.get(project).unwrap_or(&self.root);
         let full = self.repo_dir(project).join(norm);
-        let real = match full.canonicalize() {
-            Ok(r) => r,
+        let (real, file) = match self.open_inside(boundary, &full) {
+            Ok(Some(opened)) => opened,
+            Ok(None) => {
+                return RepoFile::Failed(
+                    Diagnostic::error("the path leads outside the snapshot (a symbolic link?); not read")
+                        .in_file(display),
+                );
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return RepoFile::Missing(display);
             }
@@ -263,17 +331,66 @@ impl Snapshot {
                 return RepoFile::Failed(Diagnostic::error(format!("cannot read: {e}")).in_file(display));
             }
         };
-        let boundary = self.repo_overrides.get(project).unwrap_or(&self.root);
-        if !real.starts_with(boundary) {
-            return RepoFile::Failed(
-                Diagnostic::error("the path leads outside the snapshot (a symbolic link?); not read").in_file(display),
-            );
-        }
-        self.read_paths.lock().expect("read paths").insert(real.clone());
-        match read_source(&self.sources, &real, display, Some(project), Some(norm)) {
+        let read = read_open(&self.sources, file, display, Some(project), Some(norm));
+        self.read_paths.lock().expect("read paths").push(real);
+        match read {
             Ok(id) => RepoFile::Found(id),
             Err(d) => RepoFile::Failed(d),
         }
+    }
+
+    /// Open `path`, which is `boundary` (a canonical directory) joined with plain components, with its real
+    /// path; `None` when that real path is outside `boundary`. A directory's real path is its parent's
+    /// joined with its name unless it is a symbolic link, which alone is resolved by the system;
+    /// directories are resolved once, so a file costs one `open` as it would anyway. Anything else is left
+    /// to `canonicalize`.
+    fn open_inside(&self, boundary: &Path, path: &Path) -> std::io::Result<Option<(PathBuf, std::fs::File)>> {
+        let real = match plain_parts(boundary, path) {
+            Some((parent, name)) => {
+                let candidate = self.real_dir(boundary, parent)?.join(name);
+                if !candidate.starts_with(boundary) {
+                    return Ok(None);
+                }
+                match open_unless_link(&candidate)? {
+                    Some(file) => return Ok(Some((candidate, file))),
+                    None => candidate.canonicalize()?, // a symbolic link
+                }
+            }
+            None => path.canonicalize()?,
+        };
+        if !real.starts_with(boundary) {
+            return Ok(None);
+        }
+        let file = open_for_reading(&real)?;
+        Ok(Some((real, file)))
+    }
+
+    /// The real path of a directory `boundary` joined with plain components, remembered.
+    fn real_dir(&self, boundary: &Path, dir: &Path) -> std::io::Result<PathBuf> {
+        if dir == boundary {
+            return Ok(boundary.to_path_buf());
+        }
+        if let Some(hit) = self.real_dirs.lock().expect("real dirs").get(dir.as_os_str()) {
+            return Ok(hit.clone());
+        }
+        let real = match plain_parts(boundary, dir) {
+            Some((parent, name)) => {
+                let real_parent = self.real_dir(boundary, parent)?;
+                let candidate = real_parent.join(name);
+                // Below a link that leads out, nothing is looked at: the file will be refused.
+                if !real_parent.starts_with(boundary) {
+                    return Ok(candidate);
+                }
+                if std::fs::symlink_metadata(&candidate)?.file_type().is_symlink() {
+                    candidate.canonicalize()?
+                } else {
+                    candidate
+                }
+            }
+            None => dir.canonicalize()?,
+        };
+        self.real_dirs.lock().expect("real dirs").insert(dir.as_os_str().to_owned(), real.clone());
+        Ok(real)
     }
 
     fn tree_path(&self, project: &str) -> PathBuf {
@@ -292,7 +409,7 @@ impl Snapshot {
         }
         let display = format!("{TREES_DIR}/{project}.tree");
         let Ok(id) = read_source(&self.sources, &real, display, None, None) else { return Vec::new() };
-        self.read_paths.lock().expect("read paths").insert(real);
+        self.read_paths.lock().expect("read paths").push(real);
         let file = self.sources.get(id);
         file.text
             .lines()
