@@ -39,8 +39,10 @@ pub struct Vars {
 
 /// A name's bit in [`Vars::names`].
 fn name_bit(name: &str) -> u64 {
+    // FNV-1a, then a multiplication that spreads its low bits (where names that differ only at the end
+    // differ) into the top six, which pick the bit.
     let h = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
-    1 << (h >> 58)
+    1 << (h.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 58)
 }
 
 impl Vars {
@@ -327,6 +329,26 @@ mod tests {
             });
         }
         v
+    }
+
+    /// The name mask only skips: every defined name is found in the layer that defines it last, across
+    /// layers, and names defined nowhere are not.
+    #[test]
+    fn lookups_across_layers_with_the_name_mask() {
+        let names: Vec<String> = (0..300).map(|i| format!("VAR_{i}")).collect();
+        let pairs: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "base")).collect();
+        let base = Arc::new(vars(&pairs));
+        let mut top = Vars::over(base.clone());
+        for n in names.iter().step_by(100) {
+            top.set(Var { name: n.clone(), value: "top".into(), expand: true, origin: VarOrigin::Job, span: None });
+        }
+        for (i, n) in names.iter().enumerate() {
+            let want = if i % 100 == 0 { "top" } else { "base" };
+            assert_eq!(top.get(n).map(|v| v.value.as_str()), Some(want), "{n}");
+            assert_eq!(base.get(n).map(|v| v.value.as_str()), Some("base"), "{n}");
+            assert!(top.get(&format!("{n}_X")).is_none() && top.get(&n.to_lowercase()).is_none());
+        }
+        assert_eq!(top.all().len(), 300);
     }
 
     #[test]
