@@ -115,7 +115,7 @@ fn main() {
         let audit =
             measure(Command::new(bin).args(["audit", dir.to_str().unwrap(), "--format", "json", "--fail-on", "never"]))
                 .expect("run tokenscope");
-        // checkov needs about 40 ms a project: past 10,000 projects it would run for over half an hour.
+        // checkov needs 40 to 100 ms a project: past 10,000 projects it would run for over half an hour.
         let ck = if checkov && n <= 10_000 {
             measure(Command::new("checkov").args([
                 "-d",
