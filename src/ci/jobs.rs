@@ -282,8 +282,7 @@ fn matrix(job_name: &str, node: Option<&Node>, diags: &mut Vec<Diagnostic>) -> V
 }
 
 /// Build the jobs of a fully merged configuration (includes, `!reference` and `extends` resolved), and
-/// return them with the configuration's predefined and global variables.
-/// The jobs of a merged configuration, and its global variables. Without `keep_config`, a job's
+/// return them with the configuration's predefined and global variables. Without `keep_config`, a job's
 /// [`node`](Job::node) is kept only when it starts a child pipeline (its `trigger:` is read later).
 pub fn build(top: Map, predefined: &Arc<Vars>, keep_config: bool, diags: &mut Vec<Diagnostic>) -> (Vec<Job>, Vars) {
     let mut defaults = top.get("default").and_then(Node::as_map).cloned().unwrap_or_default();

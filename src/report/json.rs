@@ -109,17 +109,14 @@ pub fn render(audit: &Audit, findings: &[Finding]) -> Value {
             |(project, s)| json!({"project": project, "data": s.data, "reason": redact(&s.reason), "failed": s.failed}),
         )
         .collect();
-    let head = json!({"version": VERSION});
-    let tail = json!({
-        "summary": {
-            "projects": s.projects,
-            "failed_projects": s.failed,
-            "edges": s.edges,
-            "findings": {"error": s.errors, "warning": s.warnings, "note": s.notes, "suppressed": s.suppressed},
-        },
+    let summary = json!({
+        "projects": s.projects,
+        "failed_projects": s.failed,
+        "edges": s.edges,
+        "findings": {"error": s.errors, "warning": s.warnings, "note": s.notes, "suppressed": s.suppressed},
     });
-    let body = append(
-        head,
+    append(
+        json!({"version": VERSION}),
         [
             ("projects", Value::Array(projects)),
             ("edges", Value::Array(edges)),
@@ -128,9 +125,9 @@ pub fn render(audit: &Audit, findings: &[Finding]) -> Value {
             ("suppressed", Value::Array(suppressed)),
             ("expired_ignores", json!(audit.expired_ignores)),
             ("skipped", Value::Array(skipped)),
+            ("summary", summary),
         ],
-    );
-    append(body, tail.as_object().into_iter().flatten().map(|(k, v)| (k.as_str(), v.clone())))
+    )
 }
 
 /// `object` with `fields` added at its end, moved in: `json!` would copy a value given to it, and these are
