@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+use tokenscope::detect::url::decode;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate, matchers::any};
 
 pub const TOKEN: &str = "glpat-FAKEfake0123456789xyz";
@@ -62,29 +63,9 @@ pub struct Fake {
     seen: Mutex<HashMap<String, usize>>,
 }
 
-/// Percent-decoding of one path segment.
-fn dec(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%'
-            && i + 2 < b.len()
-            && let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16)
-        {
-            out.push(v);
-            i += 3;
-            continue;
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 impl Fake {
     fn project(&self, key: &str) -> Option<&FakeProject> {
-        let key = dec(key);
+        let key = decode(key);
         self.projects.iter().find(|p| p.path == key || p.id.to_string() == key)
     }
 
@@ -148,7 +129,7 @@ impl Fake {
                 .set_body_json(json!({"version": "17.9.1-ee", "revision": "abc", "enterprise": true})),
             ["namespaces", _] => ResponseTemplate::new(200).set_body_json(json!({"id": 1, "plan": "premium"})),
             ["groups", g, "projects"] => {
-                let g = dec(g);
+                let g = decode(g);
                 let rows = self
                     .projects
                     .iter()
@@ -198,7 +179,7 @@ impl Fake {
                 if p.broken_repository {
                     return ResponseTemplate::new(500).set_body_json(json!({"message": "500 Internal Server Error"}));
                 }
-                match p.files.get(&dec(file)) {
+                match p.files.get(&decode(file)) {
                     Some(text) => ResponseTemplate::new(200).set_body_string(text.clone()),
                     None => ResponseTemplate::new(404).set_body_json(json!({"message": "404 File Not Found"})),
                 }
