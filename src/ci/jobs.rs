@@ -295,8 +295,7 @@ pub fn build(top: Map, predefined: &Arc<Vars>, keep_config: bool, diags: &mut Ve
     }
     let globals = top.get("variables").map(|v| read_variables(v, VarOrigin::Global, diags)).unwrap_or_default();
     // Jobs that inherit every global variable (the usual case) share one base set.
-    let predefined_base = predefined.clone();
-    let mut all_globals = Vars::over(predefined_base.clone());
+    let mut all_globals = Vars::over(predefined.clone());
     for g in &globals {
         all_globals.set(g.clone());
     }
@@ -333,7 +332,7 @@ pub fn build(top: Map, predefined: &Arc<Vars>, keep_config: bool, diags: &mut Ve
         let mut vars = match m.get("inherit").and_then(|i| i.get("variables")) {
             None => Vars::over(globals_base.clone()),
             Some(_) => {
-                let mut v = Vars::over(predefined_base.clone());
+                let mut v = Vars::over(predefined.clone());
                 for g in globals.iter().filter(|g| inherits(&m, "variables", &g.name)) {
                     v.set(g.clone());
                 }

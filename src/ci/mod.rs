@@ -225,7 +225,8 @@ fn child_pipelines(
 
 /// Resolve every project of the snapshot (in parallel), in manifest order. Without `keep_config`, each
 /// job's full resolved configuration is dropped once resolution is done (an audit does not need it, and on
-/// a large org it is most of the memory).
+/// a large org it is most of the memory): [`jobs::build`] drops it at once except for trigger jobs, whose
+/// child pipelines are read from it during resolution; theirs goes here.
 pub fn resolve_all(snap: &Snapshot, cache: &ParseCache, keep_config: bool) -> Vec<Pipeline> {
     let projects: Vec<&Project> = snap.manifest.projects.values().collect();
     projects
