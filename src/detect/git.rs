@@ -124,6 +124,10 @@ fn written_credentials(ctx: &Ctx, script: &Script) -> Vec<Rewrite> {
 }
 
 pub fn detect(ctx: &Ctx, job: &Job, script: &Script, out: &mut Vec<Access>) {
+    if script.is_empty() {
+        submodules(ctx, job, out);
+        return;
+    }
     let mut rewrites: Vec<Rewrite> = written_credentials(ctx, script);
     for c in &script.commands {
         let Some((sub, at)) = subcommand(&c.words) else { continue };

@@ -113,6 +113,10 @@ fn writes_file(words: &[String], text: &str) -> bool {
 }
 
 pub fn detect(ctx: &Ctx, job: &Job, script: &Script, out: &mut Vec<Access>) {
+    // Everything below starts from a script command or written data: the tools run, the files they read.
+    if script.is_empty() {
+        return;
+    }
     let sources = &ctx.snap.sources;
     let host = ctx.snap.manifest.instance.host.clone();
     let caller = &ctx.pipeline.project;

@@ -72,14 +72,7 @@ impl Script {
                 && v.value.contains('$')
                 && TOKEN_ALIASES.iter().any(|t| v.value.contains(t))
         });
-        // A package tool may read the token from a repository file (`.npmrc`, `ci_settings.xml`, ...).
-        // Every script line of the org passes through this test: a plain multi-string search (no regex
-        // engine and its per-thread cache) keeps it cheap.
-        static RELEVANT: LazyLock<AhoCorasick> = LazyLock::new(|| {
-            let words = TOKEN_ALIASES.iter().chain(IMPLICIT_TOKEN_TOOLS).copied().chain(super::packages::tool_names());
-            AhoCorasick::new(words).expect("static word list")
-        });
-        let relevant = aliases || job.all_lines().any(|l| RELEVANT.is_match(&l.text));
+        let relevant = aliases || job.all_lines().any(|l| may_spend_token(&l.text));
         if relevant {
             Script::parse(job, sources)
         } else {
@@ -143,6 +136,12 @@ impl Script {
         Script { commands, data, vars, token_vars }
     }
 
+    /// No commands and no data: the job's scripts cannot spend the token ([`Script::for_job`] found nothing
+    /// that could), so detectors that only read scripts have nothing to look at.
+    pub fn is_empty(&self) -> bool {
+        self.commands.is_empty() && self.data.is_empty()
+    }
+
     /// Whether a text references the job token (directly or through an alias variable), as a shell
     /// variable or the way configuration files read the environment (`System.getenv("CI_JOB_TOKEN")`,
     /// `${env.CI_JOB_TOKEN}`, `%CI_JOB_TOKEN%`, `$env:CI_JOB_TOKEN`, `ENV['CI_JOB_TOKEN']`, ...).
@@ -154,6 +153,34 @@ impl Script {
     pub fn expand(&self, s: &str) -> String {
         self.vars.expand(s)
     }
+}
+
+/// Whether a script line could spend the job token: it names the token or an alias (anywhere, as in
+/// `${CI_JOB_TOKEN}`), a tool that uses the token implicitly (anywhere: `download-secure-files` is run from
+/// a URL), or, as a whole word, a package tool, which may read the token from a repository file
+/// (`.npmrc`, `ci_settings.xml`, ...). A package tool is only recognised as a command's whole word, so
+/// `pip` in `pipeline` or `go` in `cargo` need not send the job through the tokenizer.
+///
+/// Every script line of the org passes through this test: one multi-string search (no regex engine and its
+/// per-thread cache) keeps it cheap.
+pub fn may_spend_token(line: &str) -> bool {
+    static WORDS: LazyLock<(AhoCorasick, usize)> = LazyLock::new(|| {
+        let anywhere: Vec<&str> = TOKEN_ALIASES.iter().chain(IMPLICIT_TOKEN_TOOLS).copied().collect();
+        let whole: Vec<&str> = super::packages::tool_names().filter(|t| !anywhere.contains(t)).collect();
+        (AhoCorasick::new(anywhere.iter().chain(&whole)).expect("static word list"), anywhere.len())
+    });
+    let (ac, anywhere) = &*WORDS;
+    // Most lines hold none of the words: the quick test first, then every occurrence (overlapping ones
+    // included) for the word-boundary test.
+    if !ac.is_match(line) {
+        return false;
+    }
+    let b = line.as_bytes();
+    let word_char = |i: usize| b.get(i).is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_');
+    ac.find_overlapping_iter(line).any(|m| {
+        m.pattern().as_usize() < *anywhere
+            || (!(m.start() > 0 && word_char(m.start() - 1)) && !word_char(m.end()))
+    })
 }
 
 fn is_assignment(w: &str) -> bool {
@@ -417,6 +444,36 @@ pub fn shell_words(s: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_that_may_spend_the_token() {
+        for line in [
+            "curl -H \"JOB-TOKEN: ${CI_JOB_TOKEN}\" https://x",
+            "echo $CI_REGISTRY_PASSWORD | docker login -u x --password-stdin",
+            "npm publish",
+            "(cd web && npm ci)",
+            "python -m pip install -r requirements.txt",
+            "./gradlew publish",
+            "pip3 install .",
+            "gitlab-terraform plan",
+            "curl -s https://gitlab.com/x/download-secure-files/-/raw/main/installer | bash",
+            "glab release create v1",
+            "uv publish",
+            "cat .npmrc && \"npm\" install",
+        ] {
+            assert!(may_spend_token(line), "{line}");
+        }
+        // Package tool names inside other words are not the tool.
+        for line in [
+            "echo pipeline",
+            "cargo build --release",
+            "uvicorn app:main",
+            "make gemfile-lock",
+            "./scripts/run.sh --flag 12 --env $DEPLOY_ENV",
+        ] {
+            assert!(!may_spend_token(line), "{line}");
+        }
+    }
 
     #[test]
     fn words_and_quotes() {

@@ -126,6 +126,12 @@ pub fn resolve_modules(accesses: &mut [Access]) {
 pub fn detect(ctx: &Ctx, job: &Job, script: &Script, out: &mut Vec<Access>) {
     let tool_commands: Vec<_> =
         script.commands.iter().filter(|c| c.words.first().is_some_and(|w| TOOLS.contains(&w.as_str()))).collect();
+    // Without a terraform command, only a job-level state address makes an access (see below).
+    if tool_commands.is_empty()
+        && !ADDRESS_VARS.iter().any(|n| job.vars.get(n).is_some_and(|v| v.origin == VarOrigin::Job))
+    {
+        return;
+    }
     let write = tool_commands.iter().any(|c| c.words.iter().skip(1).any(|w| WRITES.contains(&w.as_str())));
     let uses_token = script.has_token(&tool_commands.iter().map(|c| c.text.as_str()).collect::<Vec<_>>().join(" "))
         || ["TF_PASSWORD", "TF_HTTP_PASSWORD"]

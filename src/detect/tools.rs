@@ -38,6 +38,9 @@ fn project_target(ctx: &Ctx, script: &Script, raw: &str) -> Target {
 }
 
 pub fn detect(ctx: &Ctx, job: &Job, script: &Script, out: &mut Vec<Access>) {
+    if script.commands.is_empty() {
+        return; // every access below is a command of the script
+    }
     let own = || Target::Project(ctx.pipeline.project.clone());
     let glab_token = ["GITLAB_TOKEN", "GITLAB_ACCESS_TOKEN", "GL_TOKEN", "OAUTH_TOKEN"].iter().any(|v| {
         job.vars.get(v).is_some_and(|v| script.has_token(&v.value)) || script.token_vars.iter().any(|t| t == v)
