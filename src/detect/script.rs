@@ -72,7 +72,16 @@ impl Script {
                 && v.value.contains('$')
                 && TOKEN_ALIASES.iter().any(|t| v.value.contains(t))
         });
-        let relevant = aliases || job.all_lines().any(|l| may_spend_token(&l.text));
+        // One search over all the job's lines (a search has a fixed cost that short lines would pay each);
+        // a line break between lines keeps them apart for the whole-word test.
+        let relevant = aliases || {
+            let mut text = String::with_capacity(job.all_lines().map(|l| l.text.len() + 1).sum());
+            for l in job.all_lines() {
+                text.push_str(&l.text);
+                text.push('\n');
+            }
+            may_spend_token(&text)
+        };
         if relevant {
             Script::parse(job, sources)
         } else {
