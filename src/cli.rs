@@ -477,7 +477,14 @@ fn audit_snapshot(args: &AuditArgs, dir: &std::path::Path) -> u8 {
     };
     timing("load");
     let cache = ParseCache::default();
-    let pipelines = ci::resolve_all(&snap, &cache, false);
+    // Each pipeline's accesses are detected as soon as it is resolved, and its scripts dropped.
+    let (pipelines, accesses): (Vec<_>, Vec<_>) = ci::resolve_all_with(&snap, &cache, false, |mut p| {
+        let found = crate::detect::detect(&snap, &p);
+        p.forget_scripts();
+        (p, found)
+    })
+    .into_iter()
+    .unzip();
     timing("resolve");
     for p in &pipelines {
         print_diagnostics(&p.diagnostics, &snap.sources);
@@ -492,7 +499,7 @@ fn audit_snapshot(args: &AuditArgs, dir: &std::path::Path) -> u8 {
     if let Some(n) = args.overbroad_max_used_percent {
         policy.overbroad_max_used_percent = Some(n as usize);
     }
-    let (mut audit, findings) = crate::audit::run(&snap, &pipelines, &policy);
+    let (mut audit, findings) = crate::audit::run_detected(&snap, &pipelines, accesses, &policy);
     let findings = suppress(&mut audit, findings, &policy, &args.out);
     timing("audit");
     let failed = pipelines.iter().any(|p| p.status == Status::Failed);

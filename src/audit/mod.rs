@@ -266,8 +266,18 @@ impl<'a> Audit<'a> {
 
 /// Detect, build the graph, compute edges, run the rules. Findings come sorted (most severe first).
 pub fn run<'a>(snap: &'a Snapshot, pipelines: &'a [Pipeline], policy: &Config) -> (Audit<'a>, Vec<Finding>) {
-    let config = policy.audit_config();
     let per_project: Vec<Vec<Access>> = pipelines.par_iter().map(|p| detect::detect(snap, p)).collect();
+    run_detected(snap, pipelines, per_project, policy)
+}
+
+/// [`run`] for pipelines whose accesses are already detected: `per_project[i]` are those of `pipelines[i]`.
+pub fn run_detected<'a>(
+    snap: &'a Snapshot,
+    pipelines: &'a [Pipeline],
+    per_project: Vec<Vec<Access>>,
+    policy: &Config,
+) -> (Audit<'a>, Vec<Finding>) {
+    let config = policy.audit_config();
     let mut accesses: Vec<Access> = per_project.into_iter().flatten().collect();
     detect::terraform::resolve_modules(&mut accesses);
     let graph = OrgGraph::build(snap.manifest.projects.keys().map(String::as_str), pipelines, &accesses);

@@ -50,6 +50,16 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
+    /// Drop every job's script lines, once its accesses are detected: the rules and reports read a job's
+    /// name, variables and trigger, never its scripts, which are most of an org's resolved configuration.
+    pub fn forget_scripts(&mut self) {
+        for j in &mut self.jobs {
+            j.before_script = Vec::new();
+            j.script = Vec::new();
+            j.after_script = Vec::new();
+        }
+    }
+
     /// Take what a loader recorded: the includes it read, those it could not, duplicate keys, diagnostics.
     fn absorb(&mut self, loader: include::Loader) {
         self.includes.extend(loader.includes);
@@ -228,6 +238,18 @@ fn child_pipelines(
 /// a large org it is most of the memory): [`jobs::build`] drops it at once except for trigger jobs, whose
 /// child pipelines are read from it during resolution; theirs goes here.
 pub fn resolve_all(snap: &Snapshot, cache: &ParseCache, keep_config: bool) -> Vec<Pipeline> {
+    resolve_all_with(snap, cache, keep_config, |p| p)
+}
+
+/// [`resolve_all`], handing each pipeline to `then` in the task that resolved it, while what was just built
+/// is still in the processor's caches: the audit detects a pipeline's accesses there, then lets go of its
+/// scripts (see [`Pipeline::forget_scripts`]) before the next project is read.
+pub fn resolve_all_with<T: Send>(
+    snap: &Snapshot,
+    cache: &ParseCache,
+    keep_config: bool,
+    then: impl Fn(Pipeline) -> T + Sync,
+) -> Vec<T> {
     let projects: Vec<&Project> = snap.manifest.projects.values().collect();
     projects
         .par_iter()
@@ -238,7 +260,7 @@ pub fn resolve_all(snap: &Snapshot, cache: &ParseCache, keep_config: bool) -> Ve
                     j.node = Node::new(j.node.span, Value::Null);
                 }
             }
-            pipeline
+            then(pipeline)
         })
         .collect()
 }
