@@ -179,7 +179,7 @@ pub fn may_spend_token(line: &str) -> bool {
         (AhoCorasick::new(anywhere.iter().chain(&whole)).expect("static word list"), anywhere.len())
     });
     let (ac, anywhere) = &*WORDS;
-    // Most lines hold none of the words: the quick test first, then every occurrence (overlapping ones
+    // Most jobs hold none of the words: the quick test first, then every occurrence (overlapping ones
     // included) for the word-boundary test.
     if !ac.is_match(line) {
         return false;
@@ -187,8 +187,8 @@ pub fn may_spend_token(line: &str) -> bool {
     let b = line.as_bytes();
     let word_char = |i: usize| b.get(i).is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_');
     ac.find_overlapping_iter(line).any(|m| {
-        m.pattern().as_usize() < *anywhere
-            || (!(m.start() > 0 && word_char(m.start() - 1)) && !word_char(m.end()))
+        let alone = (m.start() == 0 || !word_char(m.start() - 1)) && !word_char(m.end());
+        m.pattern().as_usize() < *anywhere || alone
     })
 }
 
