@@ -120,8 +120,15 @@ fn main() {
         for _ in 0..runs {
             floor_runs.push(lower_bound(&dir));
             audit_runs.push(
-                measure(Command::new(bin).args(["audit", dir.to_str().unwrap(), "--format", "json", "--fail-on", "never"]))
-                    .expect("run tokenscope"),
+                measure(Command::new(bin).args([
+                    "audit",
+                    dir.to_str().unwrap(),
+                    "--format",
+                    "json",
+                    "--fail-on",
+                    "never",
+                ]))
+                .expect("run tokenscope"),
             );
         }
         let (floor, floor_cpu, bytes) = floor_runs.into_iter().min_by_key(|r| r.0).expect("at least one run");

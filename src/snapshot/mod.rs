@@ -52,6 +52,8 @@ pub struct Snapshot {
     /// safely then costs one `lstat` per directory not seen before, instead of a `readlink` per component
     /// of its path.
     real_dirs: Mutex<HashMap<std::ffi::OsString, PathBuf>>,
+    /// The snapshot directory, opened once, for [`open_beneath`].
+    root_dir: std::sync::OnceLock<Option<std::fs::File>>,
 }
 
 /// Read a file as text, with the checks every input gets: size, NUL bytes, UTF-8.
@@ -150,6 +152,71 @@ fn read_open(
     }
 }
 
+/// A directory opened to look files up in (not to read it), when it can be.
+fn open_directory(path: &Path) -> Option<std::fs::File> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new().read(true).custom_flags(libc::O_PATH | libc::O_DIRECTORY).open(path).ok()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = path;
+        None
+    }
+}
+
+/// Open `rel` (plain components) below `dir` for reading, in one system call that refuses a symbolic link
+/// anywhere on the way (Linux's `openat2` with `RESOLVE_NO_SYMLINKS`, and `RESOLVE_BENEATH` besides): what
+/// it opens is `dir` joined with `rel`, nothing else. Without blocking, as [`open_for_reading`].
+/// `None` where this cannot answer (another system, or a kernel or sandbox without `openat2`); an error
+/// (`ELOOP` for a link) leaves the decision to the general path.
+fn open_beneath(dir: &std::fs::File, rel: &Path) -> Option<std::io::Result<std::fs::File>> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        use std::os::unix::io::{AsRawFd, FromRawFd};
+        /// The kernel's `struct open_how` (libc's is marked non-exhaustive, so it cannot be built).
+        #[repr(C)]
+        struct OpenHow {
+            flags: u64,
+            mode: u64,
+            resolve: u64,
+        }
+        let name = std::ffi::CString::new(rel.as_os_str().as_bytes()).ok()?;
+        let how = OpenHow {
+            flags: (libc::O_RDONLY | libc::O_NONBLOCK | libc::O_CLOEXEC) as u64,
+            mode: 0,
+            resolve: libc::RESOLVE_NO_SYMLINKS | libc::RESOLVE_BENEATH,
+        };
+        // SAFETY: `name` is a NUL-terminated string and `how` an `open_how` of the size passed, both alive for
+        // the call; a non-negative result is a new file descriptor that nothing else owns.
+        let fd = unsafe {
+            libc::syscall(
+                libc::SYS_openat2,
+                dir.as_raw_fd(),
+                name.as_ptr(),
+                &how as *const OpenHow,
+                std::mem::size_of::<OpenHow>(),
+            )
+        };
+        if fd < 0 {
+            let e = std::io::Error::last_os_error();
+            return match e.raw_os_error() {
+                Some(libc::ENOSYS | libc::EPERM | libc::EINVAL | libc::E2BIG) => None,
+                _ => Some(Err(e)),
+            };
+        }
+        // SAFETY: see above; the descriptor is handed to the `File`, which closes it.
+        Some(Ok(unsafe { std::fs::File::from_raw_fd(fd as i32) }))
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (dir, rel);
+        None
+    }
+}
+
 /// `path`'s parent and name when `path` is `boundary` joined with one or more plain components.
 fn plain_parts<'p>(boundary: &Path, path: &'p Path) -> Option<(&'p Path, &'p std::ffi::OsStr)> {
     let rest = path.strip_prefix(boundary).ok()?;
@@ -243,6 +310,7 @@ impl Snapshot {
                 repo_overrides: HashMap::new(),
                 read_paths: Mutex::new(Vec::new()),
                 real_dirs: Mutex::new(HashMap::new()),
+                root_dir: std::sync::OnceLock::new(),
             }),
             _ => Err(errors),
         }
@@ -345,6 +413,18 @@ impl Snapshot {
     /// directories are resolved once, so a file costs one `open` as it would anyway. Anything else is left
     /// to `canonicalize`.
     fn open_inside(&self, boundary: &Path, path: &Path) -> std::io::Result<Option<(PathBuf, std::fs::File)>> {
+        // The usual case in one system call: a path without symbolic links under the snapshot directory.
+        if *boundary == self.root
+            && plain_parts(boundary, path).is_some()
+            && let Ok(rel) = path.strip_prefix(boundary)
+            && let Some(dir) = self.root_dir.get_or_init(|| open_directory(boundary)).as_ref()
+        {
+            match open_beneath(dir, rel) {
+                Some(Ok(file)) => return Ok(Some((path.to_path_buf(), file))),
+                Some(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => return Err(e),
+                _ => {} // a link on the way, another error, or no `openat2`: the general path decides
+            }
+        }
         let real = match plain_parts(boundary, path) {
             Some((parent, name)) => {
                 let candidate = self.real_dir(boundary, parent)?.join(name);
@@ -480,5 +560,35 @@ impl Snapshot {
         let out = Arc::new(out);
         self.listings.lock().expect("listing cache").insert(project.to_string(), out.clone());
         out
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::{open_beneath, open_directory};
+    use std::io::ErrorKind;
+    use std::path::Path;
+
+    #[test]
+    fn opening_beneath_refuses_every_link() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        std::fs::create_dir_all(root.join("repos/g/p/ci")).unwrap();
+        std::fs::write(root.join("repos/g/p/ci/a.yml"), "a: 1\n").unwrap();
+        std::os::unix::fs::symlink("ci", root.join("repos/g/p/dir-link")).unwrap();
+        std::os::unix::fs::symlink("a.yml", root.join("repos/g/p/ci/file-link.yml")).unwrap();
+        let dir = open_directory(root).expect("a directory");
+        let open = |rel: &str| open_beneath(&dir, Path::new(rel));
+        let Some(plain) = open("repos/g/p/ci/a.yml") else {
+            eprintln!("openat2 is not available here: the general path opens every file");
+            return;
+        };
+        assert_eq!(std::io::read_to_string(plain.unwrap()).unwrap(), "a: 1\n");
+        assert_eq!(open("repos/g/p/ci/missing.yml").unwrap().unwrap_err().kind(), ErrorKind::NotFound);
+        // A link on the way or at the end is not followed: the general path decides about it.
+        for linked in ["repos/g/p/dir-link/a.yml", "repos/g/p/ci/file-link.yml"] {
+            let e = open(linked).unwrap().unwrap_err();
+            assert_eq!(e.raw_os_error(), Some(libc::ELOOP), "{linked}");
+        }
     }
 }
