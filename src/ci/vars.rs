@@ -34,36 +34,45 @@ pub struct Vars {
     list: Vec<Var>,
     /// One bit per name defined in this layer or below ([`name_bit`]): detectors look up many names
     /// no job defines, and such a lookup then costs no walk through the layers.
-    names: u64,
+    names: u128,
+    /// One bit per name defined in this layer: a lookup passes over the layers that cannot hold the name.
+    own: u128,
 }
 
-/// A name's bit in [`Vars::names`].
-fn name_bit(name: &str) -> u64 {
+/// A name's bit in [`Vars::names`] and [`Vars::own`].
+fn name_bit(name: &str) -> u128 {
     // FNV-1a, then a multiplication that spreads its low bits (where names that differ only at the end
-    // differ) into the top six, which pick the bit.
+    // differ) into the top seven, which pick the bit.
     let h = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
-    1 << (h.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 58)
+    1 << (h.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 57)
 }
 
 impl Vars {
     /// An empty layer on top of `base`.
     pub fn over(base: Arc<Vars>) -> Vars {
-        Vars { names: base.names, base: Some(base), list: Vec::new() }
+        Vars { names: base.names, own: 0, base: Some(base), list: Vec::new() }
     }
     pub fn get(&self, name: &str) -> Option<&Var> {
-        if self.names & name_bit(name) == 0 {
+        let bit = name_bit(name);
+        if self.names & bit == 0 {
             return None;
         }
-        match self.list.iter().rev().find(|v| v.name == name) {
-            Some(v) => Some(v),
-            None => self.base.as_ref().and_then(|b| b.get(name)),
+        let mut layer = self;
+        loop {
+            if layer.own & bit != 0
+                && let Some(v) = layer.list.iter().rev().find(|v| v.name == name)
+            {
+                return Some(v);
+            }
+            layer = layer.base.as_deref()?;
         }
     }
     pub fn set(&mut self, var: Var) {
         let bit = name_bit(&var.name);
-        if self.names & bit != 0 {
+        if self.own & bit != 0 {
             self.list.retain(|v| v.name != var.name);
         }
+        self.own |= bit;
         self.names |= bit;
         self.list.push(var);
     }
@@ -349,6 +358,10 @@ mod tests {
             assert!(top.get(&format!("{n}_X")).is_none() && top.get(&n.to_lowercase()).is_none());
         }
         assert_eq!(top.all().len(), 300);
+        // A name set again in the same layer replaces its earlier value there.
+        top.set(Var { name: "VAR_0".into(), value: "again".into(), expand: true, origin: VarOrigin::Job, span: None });
+        assert_eq!(top.get("VAR_0").map(|v| v.value.as_str()), Some("again"));
+        assert_eq!(top.layers().filter(|v| v.name == "VAR_0").count(), 2, "once in each layer");
     }
 
     #[test]
