@@ -6,6 +6,7 @@ use crate::diag::Severity;
 use crate::finding::Finding;
 use crate::redact::TOKEN_RE;
 use crate::snapshot::RepoFile;
+use rayon::prelude::*;
 use std::collections::BTreeSet;
 
 pub static META: RuleMeta = RuleMeta {
@@ -31,17 +32,21 @@ impl super::Rule for Rule {
             ids.extend(p.includes.iter().map(|i| snap.repo_file(&i.project, &i.file)));
             files.extend(ids.into_iter().filter_map(|r| if let RepoFile::Found(id) = r { Some(id) } else { None }));
         }
-        let mut spans = Vec::new();
-        for id in files {
-            let file = snap.sources.get(id);
-            for m in TOKEN_RE.find_iter(&file.text) {
-                spans.push((
-                    snap.sources.span(id, m.start() as u32, m.end() as u32),
-                    file.project.clone(),
-                    m.as_str().to_string(),
-                ));
-            }
-        }
+        // Every CI file of the org is searched: in parallel.
+        let files: Vec<_> = files.into_iter().collect();
+        let mut spans: Vec<_> = files
+            .par_iter()
+            .flat_map_iter(|&id| {
+                let file = snap.sources.get(id);
+                TOKEN_RE
+                    .find_iter(&file.text)
+                    .map(|m| {
+                        let span = snap.sources.span(id, m.start() as u32, m.end() as u32);
+                        (span, file.project.clone(), m.as_str().to_string())
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
         spans.sort_by(|a, b| snap.sources.cmp_spans(a.0, b.0));
         for (span, project, token) in spans {
             let project = project.unwrap_or_default();

@@ -281,9 +281,10 @@ pub fn run_detected<'a>(
     let mut accesses: Vec<Access> = per_project.into_iter().flatten().collect();
     detect::terraform::resolve_modules(&mut accesses);
     let graph = OrgGraph::build(snap.manifest.projects.keys().map(String::as_str), pipelines, &accesses);
-    let mut edges: Vec<Edge> = graph
-        .edges()
-        .map(|(caller, callee, data)| {
+    let graph_edges: Vec<_> = graph.edges().collect();
+    let mut edges: Vec<Edge> = graph_edges
+        .par_iter()
+        .map(|&(caller, callee, data)| {
             let mut seen = BTreeSet::new();
             let mut idx: Vec<usize> = data.accesses.clone();
             let src = &snap.sources;
