@@ -164,13 +164,14 @@ impl Script {
     }
 }
 
-/// Whether a script line could spend the job token: it names the token or an alias (anywhere, as in
-/// `${CI_JOB_TOKEN}`), a tool that uses the token implicitly (anywhere: `download-secure-files` is run from
-/// a URL), or, as a whole word, a package tool, which may read the token from a repository file
-/// (`.npmrc`, `ci_settings.xml`, ...). A package tool is only recognised as a command's whole word, so
-/// `pip` in `pipeline` or `go` in `cargo` need not send the job through the tokenizer.
+/// Whether script text (a line, or a job's lines joined by line breaks) could spend the job token: it names
+/// the token or an alias (anywhere, as in `${CI_JOB_TOKEN}`), a tool that uses the token implicitly
+/// (anywhere: `download-secure-files` is run from a URL), or, as a whole word, a package tool, which may
+/// read the token from a repository file (`.npmrc`, `ci_settings.xml`, ...). A package tool is only
+/// recognised as a command's whole word, so `pip` in `pipeline` or `go` in `cargo` need not send the job
+/// through the tokenizer.
 ///
-/// Every script line of the org passes through this test: one multi-string search (no regex engine and its
+/// Every job of the org passes through this test: one multi-string search (no regex engine and its
 /// per-thread cache) keeps it cheap.
 pub fn may_spend_token(line: &str) -> bool {
     static WORDS: LazyLock<(AhoCorasick, usize)> = LazyLock::new(|| {
