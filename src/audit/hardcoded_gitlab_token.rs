@@ -33,7 +33,6 @@ impl super::Rule for Rule {
             files.extend(ids.into_iter().filter_map(|r| if let RepoFile::Found(id) = r { Some(id) } else { None }));
         }
         // Every CI file of the org is searched: in parallel.
-        let files: Vec<_> = files.into_iter().collect();
         let mut spans: Vec<_> = files
             .par_iter()
             .flat_map_iter(|&id| {

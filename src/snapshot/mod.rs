@@ -408,14 +408,15 @@ impl Snapshot {
     }
 
     /// Open `path`, which is `boundary` (a canonical directory) joined with plain components, with its real
-    /// path; `None` when that real path is outside `boundary`. A directory's real path is its parent's
+    /// path; `None` when that real path is outside `boundary`. Under the snapshot directory, a path without
+    /// symbolic links is opened with one [`open_beneath`]. Otherwise a directory's real path is its parent's
     /// joined with its name unless it is a symbolic link, which alone is resolved by the system;
     /// directories are resolved once, so a file costs one `open` as it would anyway. Anything else is left
     /// to `canonicalize`.
     fn open_inside(&self, boundary: &Path, path: &Path) -> std::io::Result<Option<(PathBuf, std::fs::File)>> {
-        // The usual case in one system call: a path without symbolic links under the snapshot directory.
+        let parts = plain_parts(boundary, path);
         if *boundary == self.root
-            && plain_parts(boundary, path).is_some()
+            && parts.is_some()
             && let Ok(rel) = path.strip_prefix(boundary)
             && let Some(dir) = self.root_dir.get_or_init(|| open_directory(boundary)).as_ref()
         {
@@ -425,7 +426,7 @@ impl Snapshot {
                 _ => {} // a link on the way, another error, or no `openat2`: the general path decides
             }
         }
-        let real = match plain_parts(boundary, path) {
+        let real = match parts {
             Some((parent, name)) => {
                 let candidate = self.real_dir(boundary, parent)?.join(name);
                 if !candidate.starts_with(boundary) {
