@@ -266,11 +266,17 @@ pub fn emit_json(doc: &serde_json::Value) {
     emit(&report::pretty_json(doc));
 }
 
-fn print_diagnostics(diags: &[Diagnostic], sources: &SourceMap) {
-    let color = report::diagnostics::use_color();
-    for d in diags {
-        eprint!("{}", report::diagnostics::render(d, sources, color));
+/// Print diagnostics to stderr, in one write (an org's run can have thousands, or none at all).
+fn print_diagnostics<'d>(diags: impl IntoIterator<Item = &'d Diagnostic>, sources: &SourceMap) {
+    use std::io::Write;
+    let mut diags = diags.into_iter().peekable();
+    if diags.peek().is_none() {
+        return;
     }
+    let color = report::diagnostics::use_color();
+    let text: String = diags.map(|d| report::diagnostics::render(d, sources, color)).collect();
+    // As for `eprint!`, but a closed stderr is not worth a panic.
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
 
 /// Load a snapshot, printing manifest errors.
@@ -305,9 +311,7 @@ fn jobs(args: JobsArgs) -> u8 {
         Ok(s) => s,
         Err(code) => return code,
     };
-    for p in &selected {
-        print_diagnostics(&p.diagnostics, &snap.sources);
-    }
+    print_diagnostics(selected.iter().flat_map(|p| &p.diagnostics), &snap.sources);
     match args.format {
         JobsFormat::Text => emit(&report::jobs::to_text(&selected, &snap.sources)),
         JobsFormat::Json => {
@@ -486,9 +490,7 @@ fn audit_snapshot(args: &AuditArgs, dir: &std::path::Path) -> u8 {
     .into_iter()
     .unzip();
     timing("resolve");
-    for p in &pipelines {
-        print_diagnostics(&p.diagnostics, &snap.sources);
-    }
+    print_diagnostics(pipelines.iter().flat_map(|p| &p.diagnostics), &snap.sources);
     let mut policy = match load_policy(&args.out, &snap) {
         Ok(p) => p,
         Err(code) => return code,
