@@ -554,7 +554,7 @@ fn deliver(
         let pretty = |v: serde_json::Value| report::pretty_json(&v);
         match format {
             AuditFormat::Human => report::human::render(audit, findings, color),
-            AuditFormat::Json => pretty(report::json::render(audit, findings)),
+            AuditFormat::Json => report::json::render(audit, findings),
             AuditFormat::Markdown => formats::markdown(audit, findings),
             AuditFormat::Csv => formats::csv(audit),
             AuditFormat::Sarif => pretty(formats::sarif(audit, findings)),

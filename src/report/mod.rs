@@ -62,13 +62,162 @@ pub fn summary(audit: &Audit, findings: &[Finding]) -> Summary {
     }
 }
 
+/// serde_json's pretty printer (two-space indent), starting `depth` levels in: a part of a document written
+/// on its own comes out exactly as it would inside the whole.
+struct Indented {
+    depth: usize,
+    has_value: bool,
+}
+
+impl Indented {
+    fn newline<W: ?Sized + std::io::Write>(&self, w: &mut W) -> std::io::Result<()> {
+        w.write_all(b"\n")?;
+        (0..self.depth).try_for_each(|_| w.write_all(b"  "))
+    }
+    fn open<W: ?Sized + std::io::Write>(&mut self, w: &mut W, bracket: &[u8]) -> std::io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        w.write_all(bracket)
+    }
+    fn close<W: ?Sized + std::io::Write>(&mut self, w: &mut W, bracket: &[u8]) -> std::io::Result<()> {
+        self.depth -= 1;
+        if self.has_value {
+            self.newline(w)?;
+        }
+        w.write_all(bracket)
+    }
+    fn item<W: ?Sized + std::io::Write>(&mut self, w: &mut W, first: bool) -> std::io::Result<()> {
+        if !first {
+            w.write_all(b",")?;
+        }
+        self.newline(w)
+    }
+}
+
+impl serde_json::ser::Formatter for Indented {
+    fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.open(w, b"[")
+    }
+    fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.close(w, b"]")
+    }
+    fn begin_array_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W, first: bool) -> std::io::Result<()> {
+        self.item(w, first)
+    }
+    fn end_array_value<W: ?Sized + std::io::Write>(&mut self, _: &mut W) -> std::io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+    fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.open(w, b"{")
+    }
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.close(w, b"}")
+    }
+    fn begin_object_key<W: ?Sized + std::io::Write>(&mut self, w: &mut W, first: bool) -> std::io::Result<()> {
+        self.item(w, first)
+    }
+    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        w.write_all(b": ")
+    }
+    fn end_object_value<W: ?Sized + std::io::Write>(&mut self, _: &mut W) -> std::io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+}
+
+/// Append `value`, pretty-printed as if `depth` levels deep in a document, to `out`.
+fn pretty_at<T: serde::Serialize + ?Sized>(value: &T, depth: usize, out: &mut Vec<u8>) {
+    let mut ser = serde_json::Serializer::with_formatter(out, Indented { depth, has_value: false });
+    value.serialize(&mut ser).expect("serializing to memory cannot fail");
+}
+
+/// A pretty-printed JSON document written a part at a time, each part exactly as serde_json's pretty printer
+/// would write it in place, so that a large report's long lists can be written in parallel.
+pub struct PrettyDoc {
+    out: Vec<u8>,
+    fields: usize,
+}
+
+impl PrettyDoc {
+    /// A document that is an object.
+    pub fn object() -> Self {
+        PrettyDoc { out: b"{".to_vec(), fields: 0 }
+    }
+
+    fn key(&mut self, key: &str) {
+        self.out.extend_from_slice(if self.fields == 0 { b"\n  " } else { b",\n  " });
+        self.fields += 1;
+        serde_json::to_writer(&mut self.out, key).expect("serializing to memory cannot fail");
+        self.out.extend_from_slice(b": ");
+    }
+
+    /// A field with a value of any size, written here.
+    pub fn field<T: serde::Serialize + ?Sized>(&mut self, key: &str, value: &T) {
+        self.key(key);
+        pretty_at(value, 1, &mut self.out);
+    }
+
+    /// A field whose value is a list, its items made and written in parallel, in order.
+    pub fn list<T: serde::Serialize + Send>(&mut self, key: &str, items: impl rayon::iter::ParallelIterator<Item = T>) {
+        self.key(key);
+        write_list(items, 1, &mut self.out);
+    }
+
+    /// The document, ending in a line break.
+    pub fn finish(mut self) -> String {
+        self.out.extend_from_slice(if self.fields == 0 { b"}\n" } else { b"\n}\n" });
+        String::from_utf8(self.out).expect("serde_json writes UTF-8")
+    }
+}
+
+/// A list `depth` levels deep, its items written in parallel into a few buffers, then joined in order.
+fn write_list<T: serde::Serialize + Send>(
+    items: impl rayon::iter::ParallelIterator<Item = T>,
+    depth: usize,
+    out: &mut Vec<u8>,
+) {
+    use rayon::iter::ParallelIterator;
+    let chunks: Vec<Vec<u8>> = items
+        .fold(Vec::new, |mut buf, item| {
+            if !buf.is_empty() {
+                buf.push(b',');
+            }
+            buf.push(b'\n');
+            pad(&mut buf, depth + 1);
+            pretty_at(&item, depth + 1, &mut buf);
+            buf
+        })
+        .filter(|buf| !buf.is_empty())
+        .collect();
+    if chunks.is_empty() {
+        out.extend_from_slice(b"[]");
+        return;
+    }
+    out.push(b'[');
+    for (i, chunk) in chunks.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(chunk);
+    }
+    out.push(b'\n');
+    pad(out, depth);
+    out.push(b']');
+}
+
+/// `levels` levels of indentation.
+fn pad(out: &mut Vec<u8>, levels: usize) {
+    (0..levels).for_each(|_| out.extend_from_slice(b"  "));
+}
+
 /// `serde_json::to_string_pretty` of `doc`, byte for byte, with the elements of long arrays written in
-/// parallel: a large org's report holds tens of thousands of edges and findings. (JSON strings hold no raw
-/// line break, so a part written on its own is indented by prefixing each of its lines.)
+/// parallel: a large org's report holds tens of thousands of edges and findings.
 pub fn pretty_json(doc: &serde_json::Value) -> String {
     use rayon::prelude::*;
     use serde_json::Value;
     const PARALLEL_FROM: usize = 256;
+    /// Whether `v` holds a long array, and is then written a part at a time.
     fn is_big(v: &Value) -> bool {
         match v {
             Value::Array(items) => items.len() >= PARALLEL_FROM || items.iter().any(is_big),
@@ -76,40 +225,54 @@ pub fn pretty_json(doc: &serde_json::Value) -> String {
             _ => false,
         }
     }
-    fn indent(text: &str, pad: &str) -> String {
-        text.replace('\n', &format!("\n{pad}"))
-    }
-    fn write(v: &Value, depth: usize) -> String {
-        let pad = "  ".repeat(depth + 1);
-        let close = "  ".repeat(depth);
+    fn write(v: &Value, depth: usize, out: &mut Vec<u8>) {
         match v {
+            Value::Array(items) if items.len() >= PARALLEL_FROM => write_list(items.par_iter(), depth, out),
             Value::Array(items) if !items.is_empty() && is_big(v) => {
-                let parts: Vec<String> = items.par_iter().map(|x| format!("{pad}{}", write(x, depth + 1))).collect();
-                format!("[\n{}\n{close}]", parts.join(",\n"))
+                out.push(b'[');
+                for (i, x) in items.iter().enumerate() {
+                    out.extend_from_slice(if i == 0 { b"\n" } else { b",\n" });
+                    pad(out, depth + 1);
+                    write(x, depth + 1, out);
+                }
+                out.push(b'\n');
+                pad(out, depth);
+                out.push(b']');
             }
             Value::Object(m) if !m.is_empty() && is_big(v) => {
-                let parts: Vec<String> = m
-                    .iter()
-                    .map(|(k, x)| format!("{pad}{}: {}", Value::from(k.as_str()), write(x, depth + 1)))
-                    .collect();
-                format!("{{\n{}\n{close}}}", parts.join(",\n"))
+                out.push(b'{');
+                for (i, (k, x)) in m.iter().enumerate() {
+                    out.extend_from_slice(if i == 0 { b"\n" } else { b",\n" });
+                    pad(out, depth + 1);
+                    serde_json::to_writer(&mut *out, k).expect("serializing to memory cannot fail");
+                    out.extend_from_slice(b": ");
+                    write(x, depth + 1, out);
+                }
+                out.push(b'\n');
+                pad(out, depth);
+                out.push(b'}');
             }
-            _ => indent(&serde_json::to_string_pretty(v).expect("a JSON value"), &close),
+            _ => pretty_at(v, depth, out),
         }
     }
-    write(doc, 0) + "\n"
+    let mut out = Vec::new();
+    write(doc, 0, &mut out);
+    out.push(b'\n');
+    String::from_utf8(out).expect("serde_json writes UTF-8")
 }
 
 #[cfg(test)]
 mod tests {
+    use rayon::prelude::*;
     use serde_json::{Value, json};
+
+    fn item(i: usize) -> Value {
+        json!({"path": format!("g/p{i}"), "n": i, "ok": i.is_multiple_of(2), "none": null, "empty": [], "obj": {},
+               "text": "a \"quoted\"\nline\ttab é \u{1F600} \\", "list": [1, [2, []], {"k": [3]}]})
+    }
 
     #[test]
     fn pretty_json_is_serde_json_pretty() {
-        let item = |i: usize| {
-            json!({"path": format!("g/p{i}"), "n": i, "ok": i.is_multiple_of(2), "none": null, "empty": [], "obj": {},
-                   "text": "a \"quoted\"\nline\ttab é \u{1F600} \\", "list": [1, [2, []], {"k": [3]}]})
-        };
         let big: Vec<Value> = (0..600).map(item).collect();
         for doc in [
             json!({}),
@@ -122,5 +285,22 @@ mod tests {
         ] {
             assert_eq!(super::pretty_json(&doc), serde_json::to_string_pretty(&doc).unwrap() + "\n");
         }
+    }
+
+    #[test]
+    fn a_document_written_in_parts_is_serde_json_pretty() {
+        let big: Vec<Value> = (0..600).map(item).collect();
+        let small = json!({"a": [], "b": {"c": [1, [2]]}});
+        let mut doc = super::PrettyDoc::object();
+        doc.field("version", &1);
+        doc.list("big", big.par_iter());
+        doc.list("none", Vec::<Value>::new().into_par_iter());
+        doc.list("odd", big.par_iter().filter(|v| v["n"].as_u64().is_some_and(|n| n % 2 == 1)));
+        doc.list("one", vec![item(7)].into_par_iter());
+        doc.field("small", &small);
+        let odd: Vec<Value> = big.iter().filter(|v| v["n"].as_u64().is_some_and(|n| n % 2 == 1)).cloned().collect();
+        let whole = json!({"version": 1, "big": big, "none": [], "odd": odd, "one": [item(7)], "small": small});
+        assert_eq!(doc.finish(), serde_json::to_string_pretty(&whole).unwrap() + "\n");
+        assert_eq!(super::PrettyDoc::object().finish(), "{}\n");
     }
 }
