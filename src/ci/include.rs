@@ -8,26 +8,34 @@ use super::merge::deep_merge;
 use super::rules;
 use super::vars::Vars;
 use crate::diag::Diagnostic;
+use crate::snapshot::manifest::Instance;
 use crate::snapshot::{RepoFile, Snapshot};
 use crate::source::{FileId, Span};
 use crate::yaml::{self, DuplicateKey, Key, Map, Node, Parsed, Value, YamlError};
 use regex::Regex;
 use serde::Serialize;
 use std::collections::HashMap;
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 
 /// GitLab's default limit on the number of includes in one pipeline.
 pub const MAX_INCLUDES: usize = 150;
 /// GitLab's limit on include nesting depth.
 pub const MAX_INCLUDE_DEPTH: usize = 100;
 
-/// Parsed files, shared by every pipeline: a template included by many projects is parsed once.
+/// What every pipeline of one snapshot shares: parsed files (a template included by many projects is
+/// parsed once) and the instance's predefined variables.
 #[derive(Default)]
 pub struct ParseCache {
     map: Mutex<HashMap<FileId, Arc<Result<Parsed, YamlError>>>>,
+    instance_vars: OnceLock<Arc<Vars>>,
 }
 
 impl ParseCache {
+    /// The predefined variables of the snapshot's instance, made once.
+    pub fn instance_vars(&self, instance: &Instance) -> Arc<Vars> {
+        self.instance_vars.get_or_init(|| Arc::new(super::vars::instance_predefined(instance))).clone()
+    }
+
     /// Parse a file; keep the result when the file is `shared` (included from another project, so likely
     /// included again by other pipelines). A project's own files are used once and not kept.
     pub fn parse(&self, snap: &Snapshot, id: FileId, shared: bool) -> Arc<Result<Parsed, YamlError>> {

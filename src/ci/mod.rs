@@ -100,7 +100,8 @@ pub fn config_location(project: &Project) -> Result<(String, &str), String> {
 /// not its full resolved configuration ([`Job::node`](jobs::Job::node) is null except for trigger jobs).
 pub fn resolve(snap: &Snapshot, cache: &ParseCache, project: &Project, keep_config: bool) -> Pipeline {
     // One set per project, under every job's variables (jobs add layers on it, not copies).
-    let predefined = Arc::new(vars::predefined(&snap.manifest.instance, project));
+    let instance = &snap.manifest.instance;
+    let predefined = Arc::new(vars::predefined(cache.instance_vars(instance), instance, project));
     let mut pipeline = Pipeline {
         project: project.path.clone(),
         status: Status::Ok,

@@ -95,9 +95,16 @@ impl Vars {
         out.reverse();
         out
     }
-    /// Variables that are not predefined, in definition order.
+    /// Variables in effect that are not predefined, in definition order: [`all`](Vars::all) without the
+    /// predefined ones, which are passed over before any lookup (a job's layers hold dozens of them).
     pub fn defined(&self) -> impl Iterator<Item = &Var> {
-        self.all().into_iter().filter(|v| v.origin != VarOrigin::Predefined)
+        let mut out: Vec<&Var> = self
+            .stack()
+            .flat_map(|l| l.iter().rev())
+            .filter(|v| v.origin != VarOrigin::Predefined && self.get(&v.name).is_some_and(|x| std::ptr::eq(x, *v)))
+            .collect();
+        out.reverse();
+        out.into_iter()
     }
 
     /// Expand `$VAR` and `${VAR}` references, recursively through variable values (as the runner does).
@@ -266,24 +273,25 @@ pub fn slug(s: &str) -> String {
     out.trim_matches('-').to_string()
 }
 
-/// Predefined variables that are fixed for a project's pipelines. Variables that depend on the pipeline
-/// (branch, merge request, pipeline source) are left out on purpose: they stay unresolved.
-pub fn predefined(instance: &Instance, project: &Project) -> Vars {
+/// A predefined variable.
+fn fixed(name: &str, value: String) -> Var {
+    Var { name: name.to_string(), value, expand: false, origin: VarOrigin::Predefined, span: None }
+}
+
+/// The predefined variables that depend only on the instance: the same for every project of a snapshot,
+/// so one set is shared under all of them.
+pub fn instance_predefined(instance: &Instance) -> Vars {
     let mut vars = Vars::default();
-    let mut set = |name: &str, value: String| {
-        vars.set(Var { name: name.to_string(), value, expand: false, origin: VarOrigin::Predefined, span: None })
-    };
+    let mut set = |name: &str, value: String| vars.set(fixed(name, value));
     let url = instance.url.clone();
     let (protocol, _) = url.split_once("://").unwrap_or(("https", ""));
     let fqdn = instance.host.clone();
     let host = fqdn.split(':').next().unwrap_or(&fqdn).to_string();
-    let path = &project.path;
-    let (namespace, name) = path.rsplit_once('/').unwrap_or(("", path));
     set("CI", "true".into());
     set("GITLAB_CI", "true".into());
     set("CI_SERVER", "yes".into());
     set("CI_SERVER_URL", url.clone());
-    set("CI_SERVER_HOST", host.clone());
+    set("CI_SERVER_HOST", host);
     set("CI_SERVER_FQDN", fqdn.clone());
     set("CI_SERVER_PROTOCOL", protocol.to_string());
     set(
@@ -294,11 +302,37 @@ pub fn predefined(instance: &Instance, project: &Project) -> Vars {
     );
     set("CI_API_V4_URL", format!("{url}/api/v4"));
     set("CI_API_GRAPHQL_URL", format!("{url}/api/graphql"));
+    set("CI_REGISTRY_USER", "gitlab-ci-token".into());
+    set("CI_DEPENDENCY_PROXY_USER", "gitlab-ci-token".into());
+    set("CI_DEPENDENCY_PROXY_SERVER", dependency_proxy(instance));
+    set("CI_TEMPLATE_REGISTRY_HOST", "registry.gitlab.com".into());
+    if let Some(reg) = &instance.registry {
+        set("CI_REGISTRY", reg.clone());
+    }
+    vars
+}
+
+/// The dependency proxy's `host:port`.
+fn dependency_proxy(instance: &Instance) -> String {
+    let fqdn = &instance.host;
+    if fqdn.contains(':') { fqdn.clone() } else { format!("{fqdn}:443") }
+}
+
+/// Predefined variables that are fixed for a project's pipelines, on `base`, the instance's
+/// ([`instance_predefined`]). Variables that depend on the pipeline (branch, merge request, pipeline
+/// source) are left out on purpose: they stay unresolved.
+pub fn predefined(base: Arc<Vars>, instance: &Instance, project: &Project) -> Vars {
+    let mut vars = Vars::over(base);
+    let mut set = |name: &str, value: String| vars.set(fixed(name, value));
+    let url = &instance.url;
+    let path = &project.path;
+    let (namespace, name) = path.rsplit_once('/').unwrap_or(("", path));
+    let root_group = path.split('/').next().unwrap_or("");
     set("CI_PROJECT_PATH", path.clone());
     set("CI_PROJECT_PATH_SLUG", slug(path));
     set("CI_PROJECT_NAMESPACE", namespace.to_string());
     set("CI_PROJECT_NAMESPACE_SLUG", slug(namespace));
-    set("CI_PROJECT_ROOT_NAMESPACE", path.split('/').next().unwrap_or("").to_string());
+    set("CI_PROJECT_ROOT_NAMESPACE", root_group.to_string());
     set("CI_PROJECT_NAME", name.to_string());
     set("CI_PROJECT_URL", format!("{url}/{path}"));
     set("CI_PROJECT_VISIBILITY", project.visibility.as_str().into());
@@ -307,16 +341,10 @@ pub fn predefined(instance: &Instance, project: &Project) -> Vars {
     if let Some(id) = project.id {
         set("CI_PROJECT_ID", id.to_string());
     }
-    set("CI_REGISTRY_USER", "gitlab-ci-token".into());
-    set("CI_DEPENDENCY_PROXY_USER", "gitlab-ci-token".into());
-    let proxy = if fqdn.contains(':') { fqdn.clone() } else { format!("{fqdn}:443") };
-    let root_group = path.split('/').next().unwrap_or("");
-    set("CI_DEPENDENCY_PROXY_SERVER", proxy.clone());
+    let proxy = dependency_proxy(instance);
     set("CI_DEPENDENCY_PROXY_GROUP_IMAGE_PREFIX", format!("{proxy}/{root_group}/dependency_proxy/containers"));
-    set("CI_DEPENDENCY_PROXY_DIRECT_GROUP_IMAGE_PREFIX", format!("{proxy}/{}/dependency_proxy/containers", namespace));
-    set("CI_TEMPLATE_REGISTRY_HOST", "registry.gitlab.com".into());
+    set("CI_DEPENDENCY_PROXY_DIRECT_GROUP_IMAGE_PREFIX", format!("{proxy}/{namespace}/dependency_proxy/containers"));
     if let Some(reg) = &instance.registry {
-        set("CI_REGISTRY", reg.clone());
         set("CI_REGISTRY_IMAGE", format!("{reg}/{}", path.to_ascii_lowercase()));
     }
     vars
@@ -362,6 +390,38 @@ mod tests {
         top.set(Var { name: "VAR_0".into(), value: "again".into(), expand: true, origin: VarOrigin::Job, span: None });
         assert_eq!(top.get("VAR_0").map(|v| v.value.as_str()), Some("again"));
         assert_eq!(top.layers().filter(|v| v.name == "VAR_0").count(), 2, "once in each layer");
+    }
+
+    /// `defined()` is the variables in effect without the predefined ones, in definition order: a user
+    /// variable overridden by a predefined one is gone, a predefined one overridden by a user one is back.
+    #[test]
+    fn defined_variables_in_effect() {
+        let var = |name: &str, value: &str, origin| Var {
+            name: name.into(),
+            value: value.into(),
+            expand: true,
+            origin,
+            span: None,
+        };
+        let mut bottom = Vars::default();
+        for (n, o) in
+            [("CI_A", VarOrigin::Predefined), ("CI_B", VarOrigin::Predefined), ("CI_C", VarOrigin::Predefined)]
+        {
+            bottom.set(var(n, "pre", o));
+        }
+        let mut middle = Vars::over(Arc::new(bottom));
+        for n in ["G1", "CI_B", "G2", "CI_JOB_NAME"] {
+            middle.set(var(n, "global", VarOrigin::Global));
+        }
+        let mut top = Vars::over(Arc::new(middle));
+        top.set(var("J1", "job", VarOrigin::Job));
+        top.set(var("G1", "job", VarOrigin::Job));
+        top.set(var("CI_JOB_NAME", "build", VarOrigin::Predefined));
+        let got: Vec<(&str, &str)> = top.defined().map(|v| (v.name.as_str(), v.value.as_str())).collect();
+        assert_eq!(got, [("CI_B", "global"), ("G2", "global"), ("J1", "job"), ("G1", "job")]);
+        let reference: Vec<&str> =
+            top.all().into_iter().filter(|v| v.origin != VarOrigin::Predefined).map(|v| v.name.as_str()).collect();
+        assert_eq!(got.iter().map(|(n, _)| *n).collect::<Vec<_>>(), reference);
     }
 
     #[test]
