@@ -229,31 +229,34 @@ pub fn pretty_json(doc: &serde_json::Value) -> String {
         match v {
             Value::Array(items) if items.len() >= PARALLEL_FROM => write_list(items.par_iter(), depth, out),
             Value::Array(items) if !items.is_empty() && is_big(v) => {
-                out.push(b'[');
-                for (i, x) in items.iter().enumerate() {
-                    out.extend_from_slice(if i == 0 { b"\n" } else { b",\n" });
-                    pad(out, depth + 1);
-                    write(x, depth + 1, out);
-                }
-                out.push(b'\n');
-                pad(out, depth);
-                out.push(b']');
+                block(out, *b"[]", depth, items.iter().map(|x| (None, x)));
             }
             Value::Object(m) if !m.is_empty() && is_big(v) => {
-                out.push(b'{');
-                for (i, (k, x)) in m.iter().enumerate() {
-                    out.extend_from_slice(if i == 0 { b"\n" } else { b",\n" });
-                    pad(out, depth + 1);
-                    serde_json::to_writer(&mut *out, k).expect("serializing to memory cannot fail");
-                    out.extend_from_slice(b": ");
-                    write(x, depth + 1, out);
-                }
-                out.push(b'\n');
-                pad(out, depth);
-                out.push(b'}');
+                block(out, *b"{}", depth, m.iter().map(|(k, x)| (Some(k.as_str()), x)));
             }
             _ => pretty_at(v, depth, out),
         }
+    }
+    /// A non-empty array or object holding a long array: each entry on its own line, one level deeper.
+    fn block<'v>(
+        out: &mut Vec<u8>,
+        brackets: [u8; 2],
+        depth: usize,
+        entries: impl Iterator<Item = (Option<&'v str>, &'v Value)>,
+    ) {
+        out.push(brackets[0]);
+        for (i, (key, x)) in entries.enumerate() {
+            out.extend_from_slice(if i == 0 { b"\n" } else { b",\n" });
+            pad(out, depth + 1);
+            if let Some(k) = key {
+                serde_json::to_writer(&mut *out, k).expect("serializing to memory cannot fail");
+                out.extend_from_slice(b": ");
+            }
+            write(x, depth + 1, out);
+        }
+        out.push(b'\n');
+        pad(out, depth);
+        out.push(brackets[1]);
     }
     let mut out = Vec::new();
     write(doc, 0, &mut out);
