@@ -146,10 +146,8 @@ impl PrettyDoc {
     }
 
     fn key(&mut self, key: &str) {
-        self.out.extend_from_slice(if self.fields == 0 { b"\n  " } else { b",\n  " });
+        entry(&mut self.out, self.fields == 0, 0, Some(key));
         self.fields += 1;
-        serde_json::to_writer(&mut self.out, key).expect("serializing to memory cannot fail");
-        self.out.extend_from_slice(b": ");
     }
 
     /// A field with a value of any size, written here.
@@ -166,7 +164,12 @@ impl PrettyDoc {
 
     /// The document, ending in a line break.
     pub fn finish(mut self) -> String {
-        self.out.extend_from_slice(if self.fields == 0 { b"}\n" } else { b"\n}\n" });
+        if self.fields == 0 {
+            self.out.push(b'}');
+        } else {
+            close(&mut self.out, 0, b'}');
+        }
+        self.out.push(b'\n');
         String::from_utf8(self.out).expect("serde_json writes UTF-8")
     }
 }
@@ -180,11 +183,8 @@ fn write_list<T: serde::Serialize + Send>(
     use rayon::iter::ParallelIterator;
     let chunks: Vec<Vec<u8>> = items
         .fold(Vec::new, |mut buf, item| {
-            if !buf.is_empty() {
-                buf.push(b',');
-            }
-            buf.push(b'\n');
-            pad(&mut buf, depth + 1);
+            let first = buf.is_empty();
+            entry(&mut buf, first, depth, None);
             pretty_at(&item, depth + 1, &mut buf);
             buf
         })
@@ -201,14 +201,28 @@ fn write_list<T: serde::Serialize + Send>(
         }
         out.extend_from_slice(chunk);
     }
-    out.push(b'\n');
-    pad(out, depth);
-    out.push(b']');
+    close(out, depth, b']');
 }
 
-/// `levels` levels of indentation.
-fn pad(out: &mut Vec<u8>, levels: usize) {
-    (0..levels).for_each(|_| out.extend_from_slice(b"  "));
+/// The start of an entry of an array or object `depth` levels deep: the comma after the previous entry, a
+/// line break, the indent, and for an object the key.
+fn entry(out: &mut Vec<u8>, first: bool, depth: usize, key: Option<&str>) {
+    if !first {
+        out.push(b',');
+    }
+    out.push(b'\n');
+    (0..=depth).for_each(|_| out.extend_from_slice(b"  "));
+    if let Some(k) = key {
+        serde_json::to_writer(&mut *out, k).expect("serializing to memory cannot fail");
+        out.extend_from_slice(b": ");
+    }
+}
+
+/// The end of a non-empty array or object `depth` levels deep.
+fn close(out: &mut Vec<u8>, depth: usize, bracket: u8) {
+    out.push(b'\n');
+    (0..depth).for_each(|_| out.extend_from_slice(b"  "));
+    out.push(bracket);
 }
 
 /// `serde_json::to_string_pretty` of `doc`, byte for byte, with the elements of long arrays written in
@@ -246,17 +260,10 @@ pub fn pretty_json(doc: &serde_json::Value) -> String {
     ) {
         out.push(brackets[0]);
         for (i, (key, x)) in entries.enumerate() {
-            out.extend_from_slice(if i == 0 { b"\n" } else { b",\n" });
-            pad(out, depth + 1);
-            if let Some(k) = key {
-                serde_json::to_writer(&mut *out, k).expect("serializing to memory cannot fail");
-                out.extend_from_slice(b": ");
-            }
+            entry(out, i == 0, depth, key);
             write(x, depth + 1, out);
         }
-        out.push(b'\n');
-        pad(out, depth);
-        out.push(brackets[1]);
+        close(out, depth, brackets[1]);
     }
     let mut out = Vec::new();
     write(doc, 0, &mut out);
