@@ -50,7 +50,7 @@ impl SourceFile {
             Some(v)
         };
         let mut line_starts = vec![0u32];
-        line_starts.extend(text.match_indices('\n').map(|(i, _)| i as u32 + 1));
+        line_starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i as u32 + 1));
         SourceFile { display, project, repo_path, text, char_bytes, line_starts, masked: std::sync::OnceLock::new() }
     }
 
