@@ -69,11 +69,13 @@ struct Indented {
     has_value: bool,
 }
 
+/// A line break and the indent of `depth` levels (two spaces each, as serde_json's pretty printer).
+fn newline<W: ?Sized + std::io::Write>(w: &mut W, depth: usize) -> std::io::Result<()> {
+    w.write_all(b"\n")?;
+    (0..depth).try_for_each(|_| w.write_all(b"  "))
+}
+
 impl Indented {
-    fn newline<W: ?Sized + std::io::Write>(&self, w: &mut W) -> std::io::Result<()> {
-        w.write_all(b"\n")?;
-        (0..self.depth).try_for_each(|_| w.write_all(b"  "))
-    }
     fn open<W: ?Sized + std::io::Write>(&mut self, w: &mut W, bracket: &[u8]) -> std::io::Result<()> {
         self.depth += 1;
         self.has_value = false;
@@ -82,7 +84,7 @@ impl Indented {
     fn close<W: ?Sized + std::io::Write>(&mut self, w: &mut W, bracket: &[u8]) -> std::io::Result<()> {
         self.depth -= 1;
         if self.has_value {
-            self.newline(w)?;
+            newline(w, self.depth)?;
         }
         w.write_all(bracket)
     }
@@ -90,7 +92,7 @@ impl Indented {
         if !first {
             w.write_all(b",")?;
         }
-        self.newline(w)
+        newline(w, self.depth)
     }
 }
 
@@ -210,8 +212,7 @@ fn entry(out: &mut Vec<u8>, first: bool, depth: usize, key: Option<&str>) {
     if !first {
         out.push(b',');
     }
-    out.push(b'\n');
-    (0..=depth).for_each(|_| out.extend_from_slice(b"  "));
+    newline(out, depth + 1).expect("writing to memory cannot fail");
     if let Some(k) = key {
         serde_json::to_writer(&mut *out, k).expect("serializing to memory cannot fail");
         out.extend_from_slice(b": ");
@@ -220,8 +221,7 @@ fn entry(out: &mut Vec<u8>, first: bool, depth: usize, key: Option<&str>) {
 
 /// The end of a non-empty array or object `depth` levels deep.
 fn close(out: &mut Vec<u8>, depth: usize, bracket: u8) {
-    out.push(b'\n');
-    (0..depth).for_each(|_| out.extend_from_slice(b"  "));
+    newline(out, depth).expect("writing to memory cannot fail");
     out.push(bracket);
 }
 
