@@ -1,13 +1,61 @@
-//! The one model every output format renders: a finding of a rule, located in a CI file or the manifest.
+//! The one model every producer of findings builds and every output format renders.
+//!
+//! A finding is built with [`Finding::build`]: the rule (its metadata gives the id and default severity),
+//! a typed [`Subject`] saying what the finding is about, the primary location, related locations (the
+//! manifest entry beside the CI line), the message and the fix. Its fingerprint derives from the rule and
+//! the subject, never from a position, so it survives lines moving and a merge request's base can be
+//! compared with its head. Text is cleaned (tokens redacted, control characters escaped) when the finding
+//! is built, once.
 
 use crate::diag::{Location, Severity};
+use crate::rules::RuleMeta;
 use crate::source::{SourceMap, Span};
+use crate::text::clean;
+
+/// What a finding is about. Each variant names the projects involved; `Finding::project` is where the fix
+/// is made.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Subject {
+    /// `caller` uses the job token against `callee`; with `entry`, the callee's allowlist entry that decides
+    /// it. The fix is in the callee's allowlist.
+    Edge { caller: String, callee: String, entry: Option<String> },
+    /// An entry of `project`'s allowlist.
+    Entry { project: String, entry: String },
+    /// `project`'s job-token settings.
+    Settings { project: String },
+    /// How a job of `caller` spends its token, at a line of a file of `project` (a shared template's
+    /// project for a line in that template, else the caller).
+    Job { project: String, caller: String },
+    /// Something of `project` alone: a line of its files, a setting of its own.
+    Project { project: String },
+}
+
+impl Subject {
+    /// (project, caller, callee, entry): the fields output and policy ignores match on.
+    fn parts(&self) -> (&str, Option<&str>, Option<&str>, Option<&str>) {
+        match self {
+            Subject::Edge { caller, callee, entry } => (callee, Some(caller), Some(callee), entry.as_deref()),
+            Subject::Entry { project, entry } => (project, None, Some(project), Some(entry)),
+            Subject::Settings { project } => (project, None, Some(project), None),
+            Subject::Job { project, caller } => (project, Some(caller), None, None),
+            Subject::Project { project } => (project, None, None, None),
+        }
+    }
+}
+
+/// A place related to the finding besides its primary location, with what it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Related {
+    pub span: Span,
+    pub label: &'static str,
+}
 
 #[derive(Clone, Debug)]
 pub struct Finding {
     /// Rule id (`missing-allowlist-entry`, ...).
     pub rule: &'static str,
     pub severity: Severity,
+    pub subject: Subject,
     /// Where the fix is made: the allowlist owner for settings findings, the CI file's project for CI lints.
     pub project: String,
     pub caller: Option<String>,
@@ -15,8 +63,11 @@ pub struct Finding {
     /// The allowlist entry's path, for entry findings.
     pub entry: Option<String>,
     pub message: String,
+    /// The fix, in words.
     pub help: Option<String>,
+    /// The primary location.
     pub span: Option<Span>,
+    pub related: Vec<Related>,
     /// Stable across line moves: built from the rule and what the finding is about, never from positions.
     pub fingerprint: String,
 }
@@ -33,38 +84,32 @@ pub fn fnv64(parts: &[&str]) -> String {
     format!("{h:016x}")
 }
 
-impl Finding {
-    /// A finding; `key` names what it is about beyond project/caller/callee/entry (a job, a kind, a raw target).
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        rule: &'static str,
-        severity: Severity,
-        project: &str,
-        caller: Option<&str>,
-        callee: Option<&str>,
-        entry: Option<&str>,
-        key: &str,
-        message: String,
-        span: Option<Span>,
-    ) -> Finding {
-        let fingerprint = fnv64(&[rule, project, caller.unwrap_or(""), callee.unwrap_or(""), entry.unwrap_or(""), key]);
-        Finding {
-            rule,
-            severity,
-            project: project.to_string(),
-            caller: caller.map(str::to_string),
-            callee: callee.map(str::to_string),
-            entry: entry.map(str::to_string),
-            message,
-            help: None,
-            span,
-            fingerprint,
-        }
-    }
+/// A finding under construction; see [`Finding::build`].
+#[must_use = "a finding is made by `finish`"]
+pub struct FindingBuilder {
+    meta: &'static RuleMeta,
+    severity: Severity,
+    subject: Subject,
+    key: String,
+    message: String,
+    help: Option<String>,
+    span: Option<Span>,
+    related: Vec<Related>,
+}
 
-    pub fn with_help(mut self, help: impl Into<String>) -> Self {
-        self.help = Some(help.into());
-        self
+impl Finding {
+    /// A finding of `meta`'s rule about `subject`, at the rule's default severity.
+    pub fn build(meta: &'static RuleMeta, subject: Subject) -> FindingBuilder {
+        FindingBuilder {
+            meta,
+            severity: meta.severity,
+            subject,
+            key: String::new(),
+            message: String::new(),
+            help: None,
+            span: None,
+            related: Vec::new(),
+        }
     }
 
     pub fn location(&self, sources: &SourceMap) -> Option<Location> {
@@ -72,14 +117,97 @@ impl Finding {
     }
 }
 
+impl FindingBuilder {
+    pub fn severity(mut self, severity: Severity) -> Self {
+        self.severity = severity;
+        self
+    }
+
+    /// What the finding is about beyond its subject (a job, a kind, a raw target), for the fingerprint.
+    pub fn key(mut self, key: impl Into<String>) -> Self {
+        self.key = key.into();
+        self
+    }
+
+    pub fn message(mut self, message: impl Into<String>) -> Self {
+        self.message = message.into();
+        self
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// The primary location: the text that proves the finding.
+    pub fn at(mut self, span: Span) -> Self {
+        self.span = Some(span);
+        self
+    }
+
+    /// Another place the finding involves (SARIF's `relatedLocations`).
+    pub fn related(mut self, span: Span, label: &'static str) -> Self {
+        if self.span != Some(span) && !self.related.iter().any(|r| r.span == span) {
+            self.related.push(Related { span, label });
+        }
+        self
+    }
+
+    pub fn finish(self) -> Finding {
+        let (project, caller, callee, entry) = self.subject.parts();
+        let fingerprint =
+            fnv64(&[self.meta.id, project, caller.unwrap_or(""), callee.unwrap_or(""), entry.unwrap_or(""), &self.key]);
+        Finding {
+            rule: self.meta.id,
+            severity: self.severity,
+            project: project.to_string(),
+            caller: caller.map(str::to_string),
+            callee: callee.map(str::to_string),
+            entry: entry.map(str::to_string),
+            message: clean(&self.message).into_owned(),
+            help: self.help.map(|h| clean(&h).into_owned()),
+            span: self.span,
+            related: self.related,
+            fingerprint,
+            subject: self.subject,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::fnv64;
+    use super::*;
+
+    static META: RuleMeta = RuleMeta { id: "some-rule", severity: Severity::Warning, summary: "", settings: &[] };
 
     #[test]
     fn fingerprints_are_stable_and_separate_parts() {
         assert_eq!(fnv64(&["a", "b"]), fnv64(&["a", "b"]));
         assert_ne!(fnv64(&["ab", ""]), fnv64(&["a", "b"]));
         assert_eq!(fnv64(&[]), "cbf29ce484222325");
+    }
+
+    #[test]
+    fn the_subject_gives_the_fields_and_the_fingerprint() {
+        let edge =
+            |caller: &str, callee: &str| Subject::Edge { caller: caller.into(), callee: callee.into(), entry: None };
+        let f = Finding::build(&META, edge("g/a", "g/b")).message("m").finish();
+        assert_eq!((f.project.as_str(), f.caller.as_deref(), f.callee.as_deref()), ("g/b", Some("g/a"), Some("g/b")));
+        assert_eq!(f.severity, Severity::Warning);
+        // Swapping caller and callee is another finding.
+        let swapped = Finding::build(&META, edge("g/b", "g/a")).finish();
+        assert_ne!(f.fingerprint, swapped.fingerprint);
+        // The fingerprint is the one older versions wrote, so ignores and `lint --base` keep working.
+        assert_eq!(f.fingerprint, fnv64(&["some-rule", "g/b", "g/a", "g/b", "", ""]));
+        let e = Finding::build(&META, Subject::Entry { project: "g/b".into(), entry: "g".into() }).finish();
+        assert_eq!(e.fingerprint, fnv64(&["some-rule", "g/b", "", "g/b", "g", ""]));
+    }
+
+    #[test]
+    fn text_is_cleaned_when_built() {
+        let f = Finding::build(&META, Subject::Settings { project: "g/p".into() })
+            .message("job `a\u{1b}]0;PWNED\u{7}` token glpat-abcdefgh12345678")
+            .finish();
+        assert_eq!(f.message, "job `a\\u{1b}]0;PWNED\\u{7}` token glpat-[REDACTED]");
     }
 }

@@ -1,22 +1,33 @@
 //! tokenscope: audit GitLab CI/CD job-token allowlists.
 //!
-//! The flow, one module per stage: `snapshot` (manifest and repository files) -> `ci` (configuration
-//! resolved with provenance) -> `report` (what users see). `cli` wires the stages together.
+//! The flow, one module per stage:
+//!
+//! ```text
+//! snapshot (manifest, confined repository files)          <- gitlab (live client writes snapshots)
+//!   -> ci (GitLab CI resolved with provenance: includes, extends, !reference, variables, jobs)
+//!   -> detect (each job's job-token accesses, one detector per way of spending the token)
+//!   -> engine (the caller -> callee graph, each edge diffed against the callee's allowlist)
+//!   -> rules (one module per rule, each producing findings with `finding`'s builder)
+//!   -> policy (the one place findings are switched, remapped, ignored, and the exit code decided)
+//!   -> report (one model, one renderer per format)
+//! ```
+//!
+//! `cli` is the command line: one file per command, wiring the stages. `source`, `yaml` and `diag` are
+//! the shared vocabulary (files with spans, YAML with spans, problems found while loading); `text` cleans
+//! what leaves tokenscope (tokens redacted, control characters escaped). See docs/architecture.md.
 
-pub mod audit;
 pub mod ci;
 pub mod cli;
-pub mod config;
 pub mod detect;
 pub mod diag;
+pub mod engine;
 pub mod finding;
 pub mod gitlab;
-pub mod graph;
-pub mod lint;
-pub mod redact;
+pub mod policy;
 pub mod report;
+pub mod rules;
 pub mod snapshot;
 pub mod source;
-pub mod suppress;
 pub mod synth;
+pub mod text;
 pub mod yaml;

@@ -57,7 +57,7 @@ impl SourceFile {
     /// The text with every token's secret masked (same length, so spans stay valid): what snippets show.
     /// Made once, when first needed.
     pub fn masked(&self) -> &str {
-        self.masked.get_or_init(|| Arc::from(crate::redact::mask(&self.text).as_ref()))
+        self.masked.get_or_init(|| Arc::from(crate::text::mask(&self.text).as_ref()))
     }
 
     /// 0-based index of the line holding a byte offset.

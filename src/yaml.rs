@@ -161,7 +161,7 @@ impl Node {
         use serde_json::Value as J;
         match &self.value {
             Value::Null => J::Null,
-            Value::Str(s, _) => J::String(crate::redact::redact(s).into_owned()),
+            Value::Str(s, _) => J::String(crate::text::redact(s).into_owned()),
             Value::Seq(items) => J::Array(items.iter().map(Node::to_json).collect()),
             Value::Map(m) => J::Object(m.entries.iter().map(|(k, v)| (k.name.clone(), v.to_json())).collect()),
         }

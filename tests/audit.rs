@@ -27,7 +27,7 @@ fn demo_org_json() {
 #[test]
 fn demo_org_fires_every_rule() {
     let fired = rules_fired(&audit_json("fixtures/demo-org"));
-    let all: BTreeSet<String> = tokenscope::audit::registry().iter().map(|r| r.meta().id.to_string()).collect();
+    let all: BTreeSet<String> = tokenscope::rules::metas().iter().map(|m| m.id.to_string()).collect();
     assert_eq!(fired, all);
 }
 

@@ -36,7 +36,7 @@ fn sarif_has_the_required_fields() {
     assert_eq!(doc["version"], "2.1.0");
     let run = &doc["runs"][0];
     let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
-    assert_eq!(rules.len(), tokenscope::audit::registry().len());
+    assert_eq!(rules.len(), tokenscope::rules::registry().len());
     for r in rules {
         for field in ["id", "shortDescription", "fullDescription", "helpUri"] {
             assert!(!r[field].is_null(), "rule without {field}: {r}");
@@ -156,7 +156,7 @@ fn a_bad_report_argument_is_a_usage_error() {
 
 #[test]
 fn markdown_cells_escape_pipes_and_newlines() {
-    assert_eq!(tokenscope::report::formats::md_cell("a|b\nc"), "a\\|b c");
+    assert_eq!(tokenscope::report::md_cell("a|b\nc"), "a\\|b c");
 }
 
 #[test]

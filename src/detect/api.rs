@@ -246,7 +246,7 @@ pub fn detect(ctx: &Ctx, job: &Job, script: &Script, out: &mut Vec<Access>) {
                     };
                     (Target::Foreign(format!("{}{}", parsed.host, parsed.path)), kind)
                 };
-                push(target, kind, format!("{method} {}", crate::redact::redact(u)));
+                push(target, kind, format!("{method} {}", crate::text::redact(u)));
             }
         }
     }

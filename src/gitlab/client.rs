@@ -513,7 +513,7 @@ fn error_message(body: &[u8]) -> String {
         Err(_) => String::new(),
     };
     let text: String = text.chars().filter(|c| !c.is_control()).take(200).collect();
-    crate::redact::redact(&text).into_owned()
+    crate::text::redact(&text).into_owned()
 }
 
 #[cfg(test)]

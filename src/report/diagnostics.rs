@@ -1,8 +1,8 @@
 //! Diagnostics and findings rendered with miette: the message, the file:line:column, a snippet of the source.
 
 use crate::diag::{Diagnostic, Severity};
-use crate::redact::redact;
 use crate::source::{SourceFile, SourceMap, Span};
+use crate::text::clean;
 use miette::{
     GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, MietteError, MietteSpanContents, Report,
     SourceCode, SourceSpan, SpanContents,
@@ -68,12 +68,12 @@ pub fn render_parts(p: &Parts, sources: &SourceMap, color: bool) -> String {
         Severity::Warning => miette::Severity::Warning,
         Severity::Note => miette::Severity::Advice,
     };
-    let mut md = MietteDiagnostic::new(redact(p.message).into_owned()).with_severity(sev);
+    let mut md = MietteDiagnostic::new(clean(p.message).into_owned()).with_severity(sev);
     if let Some(code) = p.code {
         md = md.with_code(code);
     }
     if let Some(h) = p.help {
-        md = md.with_help(redact(h).into_owned());
+        md = md.with_help(clean(h).into_owned());
     }
     let report = match p.span {
         Some(span) => {
@@ -92,7 +92,7 @@ pub fn render_parts(p: &Parts, sources: &SourceMap, color: bool) -> String {
     let handler = GraphicalReportHandler::new_themed(theme).with_width(110).with_context_lines(1);
     let mut out = String::new();
     if handler.render_report(&mut out, report.as_ref()).is_err() {
-        out = format!("{}: {}\n", p.severity.as_str(), redact(p.message));
+        out = format!("{}: {}\n", p.severity.as_str(), clean(p.message));
     }
     out
 }

@@ -1,10 +1,9 @@
 //! The default output: findings as miette diagnostics with source snippets, then the edge table and a summary.
 
 use super::diagnostics::{Parts, render_parts};
-use super::{skipped, summary};
-use crate::audit::{Audit, EdgeStatus};
-use crate::finding::Finding;
-use crate::redact::redact;
+use super::{Report, skipped, summary};
+use crate::engine::EdgeStatus;
+use crate::text::clean;
 use std::fmt::Write;
 use tabled::settings::Style;
 use tabled::{Table, Tabled};
@@ -19,7 +18,8 @@ struct Row {
     evidence: String,
 }
 
-pub fn render(audit: &Audit, findings: &[Finding], color: bool) -> String {
+pub fn render(report: &Report, color: bool) -> String {
+    let (audit, findings) = (report.audit, &report.findings);
     let sources = &audit.snap.sources;
     let mut o = String::new();
     for f in findings {
@@ -50,7 +50,7 @@ pub fn render(audit: &Audit, findings: &[Finding], color: bool) -> String {
             };
             Row {
                 caller: e.caller.clone(),
-                callee: redact(&e.callee).into_owned(),
+                callee: clean(&e.callee).into_owned(),
                 kinds: e.kind_list(),
                 permissions: e.permission_list(),
                 status: e.status.as_str().to_string(),
@@ -77,10 +77,10 @@ pub fn render(audit: &Audit, findings: &[Finding], color: bool) -> String {
         let _ = writeln!(o, "Not read when the snapshot was taken (nothing is concluded from it):");
         for (project, s) in gaps {
             let what = if s.failed { "failed" } else { "skipped" };
-            let _ = writeln!(o, "  {project}: {} {what}: {}", s.data.as_str(), redact(&s.reason));
+            let _ = writeln!(o, "  {project}: {} {what}: {}", s.data.as_str(), clean(&s.reason));
         }
     }
-    let s = summary(audit, findings);
+    let s = summary(report);
     let failed = if s.failed > 0 { format!(" ({} failed)", s.failed) } else { String::new() };
     let _ = writeln!(
         o,

@@ -1,13 +1,12 @@
 //! `--format json`: the stable, documented contract of docs/json-output.md.
 
-use super::{PrettyDoc, skipped, summary};
-use crate::audit::{Audit, EdgeStatus};
+use super::{PrettyDoc, Report, skipped, summary};
 use crate::ci::Status;
 use crate::detect::Confidence;
 use crate::diag::{Location, Severity};
-use crate::finding::Finding;
-use crate::redact::redact;
+use crate::engine::EdgeStatus;
 use crate::snapshot::manifest::Data;
+use crate::text::clean;
 use rayon::prelude::*;
 use serde::Serialize;
 use std::borrow::Cow;
@@ -91,7 +90,7 @@ struct FindingOut<'a> {
 struct SuppressedOut<'a> {
     rule: &'static str,
     project: &'a str,
-    by: &'static str,
+    by: crate::policy::SuppressedBy,
     reason: Cow<'a, str>,
     location: Option<Location>,
     fingerprint: &'a str,
@@ -123,7 +122,8 @@ struct FindingCounts {
 
 /// The report, pretty-printed. Each list is made and written in parallel, an item at a time, without an
 /// intermediate document: on a large org, the report is a stage of its own.
-pub fn render(audit: &Audit, findings: &[Finding]) -> String {
+pub fn render(report: &Report) -> String {
+    let (audit, findings) = (report.audit, &report.findings);
     let sources = &audit.snap.sources;
     let mut doc = PrettyDoc::object();
     doc.field("version", &VERSION);
@@ -146,7 +146,7 @@ pub fn render(audit: &Audit, findings: &[Finding]) -> String {
                     .iter()
                     .map(|d| ErrorOut {
                         severity: d.severity,
-                        message: redact(&d.message),
+                        message: clean(&d.message),
                         location: d.location(sources),
                     })
                     .collect(),
@@ -155,7 +155,7 @@ pub fn render(audit: &Audit, findings: &[Finding]) -> String {
                     .iter()
                     .map(|u| UnresolvedOut {
                         kind: u.kind,
-                        target: redact(&u.target),
+                        target: clean(&u.target),
                         reason: &u.reason,
                         location: Location::of(sources, u.from),
                     })
@@ -167,7 +167,7 @@ pub fn render(audit: &Audit, findings: &[Finding]) -> String {
         "edges",
         audit.edges.par_iter().filter(|e| e.status != EdgeStatus::Relation).map(|e| EdgeOut {
             caller: &e.caller,
-            callee: redact(&e.callee),
+            callee: clean(&e.callee),
             kinds: &e.kinds,
             permissions: &e.permissions,
             status: e.status,
@@ -186,7 +186,7 @@ pub fn render(audit: &Audit, findings: &[Finding]) -> String {
                         job: &a.job,
                         kind: a.kind.name(),
                         permission: a.permission,
-                        detail: redact(&a.detail),
+                        detail: clean(&a.detail),
                     }
                 })
                 .collect(),
@@ -210,29 +210,29 @@ pub fn render(audit: &Audit, findings: &[Finding]) -> String {
             caller: f.caller.as_deref(),
             callee: f.callee.as_deref(),
             entry: f.entry.as_deref(),
-            message: redact(&f.message),
-            help: f.help.as_deref().map(redact),
+            message: clean(&f.message),
+            help: f.help.as_deref().map(clean),
             location: f.location(sources),
             fingerprint: &f.fingerprint,
         }),
     );
     doc.list(
         "suppressed",
-        audit.suppressed.par_iter().map(|x| SuppressedOut {
+        report.suppressed.par_iter().map(|x| SuppressedOut {
             rule: x.finding.rule,
             project: &x.finding.project,
             by: x.by,
-            reason: redact(&x.reason),
+            reason: clean(&x.reason),
             location: x.finding.location(sources),
             fingerprint: &x.finding.fingerprint,
         }),
     );
-    doc.field("expired_ignores", &audit.expired_ignores);
+    doc.field("expired_ignores", &report.expired_ignores);
     let skipped: Vec<SkippedOut> = skipped(audit)
-        .map(|(project, s)| SkippedOut { project, data: s.data, reason: redact(&s.reason), failed: s.failed })
+        .map(|(project, s)| SkippedOut { project, data: s.data, reason: clean(&s.reason), failed: s.failed })
         .collect();
     doc.field("skipped", &skipped);
-    let s = summary(audit, findings);
+    let s = summary(report);
     doc.field(
         "summary",
         &SummaryOut {

@@ -1,15 +1,77 @@
-//! Rendering: every format is rendered from the same audit result (`Finding`s and edges).
+//! The report: one model, built once from the audit and the policy's result, and one renderer per format.
+//!
+//! [`Report::new`] takes the findings the policy kept, the suppressed ones and the expired ignores. Text
+//! in findings is cleaned when they are built (`finding`); the renderers clean the engine's text (callee
+//! expressions, job names, evidence details, file names) with the same `text::clean` as they write it, and
+//! formats written by serde (JSON, SARIF, Code Quality) escape control characters themselves.
 
+pub mod codequality;
+pub mod csv;
 pub mod diagnostics;
-pub mod formats;
+pub mod dot;
 pub mod human;
 pub mod jobs;
 pub mod json;
+pub mod junit;
+pub mod markdown;
+pub mod mermaid;
+pub mod sarif;
 
-use crate::audit::{Audit, EdgeStatus};
 use crate::diag::Severity;
+use crate::engine::graph::Relation;
+use crate::engine::{Audit, Edge, EdgeStatus};
 use crate::finding::Finding;
+use crate::policy::{Applied, Suppressed};
+use crate::source::Span;
 use std::collections::BTreeMap;
+
+/// What every format renders.
+pub struct Report<'a> {
+    pub audit: &'a Audit<'a>,
+    /// The findings to report, sorted, most severe first.
+    pub findings: Vec<Finding>,
+    /// Findings an ignore suppressed, with why.
+    pub suppressed: Vec<Suppressed>,
+    /// Policy ignores that have expired, as sentences.
+    pub expired_ignores: Vec<String>,
+}
+
+impl<'a> Report<'a> {
+    pub fn new(audit: &'a Audit<'a>, applied: Applied) -> Self {
+        Report { audit, findings: applied.findings, suppressed: applied.suppressed, expired_ignores: applied.expired }
+    }
+}
+
+/// The output formats of `audit` and `lint`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Format {
+    Human,
+    Json,
+    Markdown,
+    Csv,
+    Sarif,
+    CodeQuality,
+    Junit,
+    Dot,
+    Mermaid,
+}
+
+impl Format {
+    /// The report in this format; `color` only matters to `Human`.
+    pub fn render(self, report: &Report, color: bool) -> String {
+        match self {
+            Format::Human => human::render(report, color),
+            Format::Json => json::render(report),
+            Format::Markdown => markdown::render(report),
+            Format::Csv => csv::render(report),
+            Format::Sarif => pretty_json(&sarif::render(report)),
+            Format::CodeQuality => pretty_json(&codequality::render(report)),
+            Format::Junit => junit::render(report),
+            Format::Dot => dot::render(report),
+            Format::Mermaid => mermaid::render(report),
+        }
+    }
+}
 
 /// Counts shown in every format's summary.
 pub struct Summary {
@@ -33,23 +95,14 @@ impl Summary {
     }
 }
 
-/// Data the snapshot could not read, per project (live snapshots record it): (project, skipped), by path.
-pub fn skipped<'a>(audit: &'a Audit) -> impl Iterator<Item = (&'a str, &'a crate::snapshot::manifest::Skipped)> {
-    audit.snap.manifest.projects.iter().flat_map(|(path, p)| p.skipped.iter().map(move |s| (path.as_str(), s)))
-}
-
-/// Whether the snapshot failed to read some data (an error, not an expected gap): the run exits 3.
-pub fn fetch_failed(audit: &Audit) -> bool {
-    skipped(audit).any(|(_, s)| s.failed)
-}
-
-pub fn summary(audit: &Audit, findings: &[Finding]) -> Summary {
+pub fn summary(report: &Report) -> Summary {
+    let audit = report.audit;
     let token_edges: Vec<_> = audit.edges.iter().filter(|e| e.status != EdgeStatus::Relation).collect();
     let mut by_status = BTreeMap::new();
     for e in &token_edges {
         *by_status.entry(e.status.as_str()).or_insert(0) += 1;
     }
-    let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
+    let count = |s: Severity| report.findings.iter().filter(|f| f.severity == s).count();
     Summary {
         projects: audit.pipelines.len(),
         failed: audit.pipelines.iter().filter(|p| p.status == crate::ci::Status::Failed).count(),
@@ -58,8 +111,46 @@ pub fn summary(audit: &Audit, findings: &[Finding]) -> Summary {
         errors: count(Severity::Error),
         warnings: count(Severity::Warning),
         notes: count(Severity::Note),
-        suppressed: audit.suppressed.len(),
+        suppressed: report.suppressed.len(),
     }
+}
+
+/// Data the snapshot could not read, per project (live snapshots record it): (project, skipped), by path.
+pub fn skipped<'a>(audit: &'a Audit) -> impl Iterator<Item = (&'a str, &'a crate::snapshot::manifest::Skipped)> {
+    audit.snap.manifest.skipped()
+}
+
+/// `file:line` of an edge's evidence, with the number of further places.
+pub(crate) fn evidence(audit: &Audit, e: &Edge) -> Vec<(String, u32, Span)> {
+    let src = &audit.snap.sources;
+    let spans: Vec<Span> = if e.relation == Relation::Token {
+        e.accesses.iter().map(|&i| audit.accesses[i].span).collect()
+    } else {
+        e.spans.clone()
+    };
+    spans.into_iter().map(|s| (src.get(s.file).display.clone(), s.line, s)).collect()
+}
+
+/// A link to a line on the instance, for files in a project's repository.
+pub(crate) fn link(audit: &Audit, span: Span) -> Option<String> {
+    let f = audit.snap.sources.get(span.file);
+    let (project, path) = (f.project.as_ref()?, f.repo_path.as_ref()?);
+    let branch = audit
+        .snap
+        .manifest
+        .projects
+        .get(project)
+        .map_or(crate::snapshot::manifest::DEFAULT_BRANCH, |p| p.default_branch.as_str());
+    Some(format!("{}/{project}/-/blob/{branch}/{path}#L{}", audit.snap.manifest.instance.url, span.line))
+}
+
+/// A Markdown table cell: `|` escaped, line breaks made spaces.
+pub fn md_cell(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('|', "\\|").replace(['\n', '\r'], " ")
+}
+
+pub(crate) fn token_edges<'a>(audit: &'a Audit) -> impl Iterator<Item = &'a Edge> {
+    audit.edges.iter().filter(|e| e.status != EdgeStatus::Relation)
 }
 
 /// serde_json's pretty printer (two-space indent), starting `depth` levels in: a part of a document written

@@ -203,6 +203,16 @@ impl Manifest {
         self.projects.insert(path.to_string(), project);
     }
 
+    /// Data the snapshot could not read, per project (live snapshots record it): (project, skipped), by path.
+    pub fn skipped(&self) -> impl Iterator<Item = (&str, &Skipped)> {
+        self.projects.iter().flat_map(|(path, p)| p.skipped.iter().map(move |s| (path.as_str(), s)))
+    }
+
+    /// Whether the snapshot failed to read some data (an error, not an expected gap): the run exits 3.
+    pub fn fetch_failed(&self) -> bool {
+        self.skipped().any(|(_, s)| s.failed)
+    }
+
     /// Snapshot projects an allowlist entry lets in: the project itself, or every project under the group
     /// (a range query over the sorted paths, not a scan).
     pub fn covered_by<'m>(&'m self, entry: &AllowEntry) -> Vec<&'m str> {

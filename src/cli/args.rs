@@ -1,0 +1,232 @@
+//! The command line, as clap reads it: every command, its arguments and their documentation. Nothing here
+//! runs anything; `commands/` does.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(name = "tokenscope", version, about = "Audit GitLab CI/CD job-token allowlists")]
+pub struct Cli {
+    /// When to colour output: `auto` colours a stream that is a terminal, unless NO_COLOR is set;
+    /// CLICOLOR_FORCE or FORCE_COLOR colour it anyway (GitLab job logs show colour).
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true, value_name = "WHEN")]
+    pub color: ColorChoice,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Audit a snapshot: find every job-token access, diff it against the allowlists, report what is
+    /// missing, unused or too broad.
+    Audit(AuditArgs),
+    /// Read a group or projects from a live GitLab and write a snapshot directory, for offline audits.
+    Snapshot(SnapshotArgs),
+    /// Lint one project in its own merge-request pipeline: its job-token accesses and token mistakes.
+    Lint(LintArgs),
+    /// Print every project's resolved CI jobs (includes, extends, references, variables and matrices applied).
+    Jobs(JobsArgs),
+    /// List every rule with its id, default severity, summary and documentation anchor.
+    Rules,
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions { shell: clap_complete::Shell },
+    /// Print the man page (roff), made from these command-line definitions.
+    Man,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum AuditFormat {
+    Human,
+    Json,
+    Markdown,
+    Csv,
+    Sarif,
+    Codequality,
+    Junit,
+    Dot,
+    Mermaid,
+}
+
+impl std::str::FromStr for AuditFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        <AuditFormat as ValueEnum>::from_str(s, true)
+    }
+}
+
+/// `--report FORMAT=FILE`.
+fn parse_report(s: &str) -> Result<(AuditFormat, PathBuf), String> {
+    let (f, file) = s.split_once('=').ok_or_else(|| format!("expected FORMAT=FILE, found `{s}`"))?;
+    let format = f.parse::<AuditFormat>()?;
+    if file.is_empty() {
+        return Err(format!("`{s}` names no file"));
+    }
+    Ok((format, PathBuf::from(file)))
+}
+
+/// `--fail-on`: the lowest severity that fails the run, or never.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Error,
+    Warning,
+    Note,
+    Never,
+}
+
+impl FailOn {
+    pub fn to_policy(self) -> crate::policy::FailOn {
+        use crate::diag::Severity;
+        match self {
+            FailOn::Error => crate::policy::FailOn::At(Severity::Error),
+            FailOn::Warning => crate::policy::FailOn::At(Severity::Warning),
+            FailOn::Note => crate::policy::FailOn::At(Severity::Note),
+            FailOn::Never => crate::policy::FailOn::Never,
+        }
+    }
+}
+
+/// Options shared by `audit` and `lint`: what to print and write, the policy, what fails the run.
+#[derive(clap::Args, Debug)]
+pub struct OutputArgs {
+    #[arg(long, value_enum, default_value_t = AuditFormat::Human)]
+    pub format: AuditFormat,
+    /// Write the `--format` output to this file instead of standard output.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+    /// Also write FORMAT to FILE (repeatable), e.g. `--report codequality=gl-code-quality.json --report junit=junit.xml`.
+    #[arg(long = "report", value_name = "FORMAT=FILE", value_parser = parse_report)]
+    pub reports: Vec<(AuditFormat, PathBuf)>,
+    /// Audit policy (rules, severities, thresholds, fail_on, ignores); default: `.tokenscope.yml` in the snapshot (or DIR).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Exit with 1 when a finding is at or above this severity [default: error, or the policy's `fail_on`].
+    #[arg(long, value_enum)]
+    pub fail_on: Option<FailOn>,
+    /// Report every finding: ignore neither the policy's `ignores` nor `# tokenscope: ignore[...]` comments.
+    #[arg(long)]
+    pub no_ignores: bool,
+}
+
+/// Where and how to read a live GitLab (`snapshot`, and `audit` without a snapshot directory).
+#[derive(clap::Args, Debug, Clone)]
+pub struct LiveArgs {
+    /// The GitLab instance [default: $CI_SERVER_URL].
+    #[arg(long)]
+    pub url: Option<String>,
+    /// A group to read, with all its subgroups (repeatable).
+    #[arg(long = "group", value_name = "PATH")]
+    pub groups: Vec<String>,
+    /// A single project to read (repeatable).
+    #[arg(long = "project", value_name = "PATH")]
+    pub projects: Vec<String>,
+    /// Read the API token from this file [default: $GITLAB_TOKEN, else $CI_JOB_TOKEN]. There is no option that
+    /// takes a token itself: command lines end up in shell histories and process lists.
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    /// Requests in flight at most.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
+    /// Requests per second at most (default: no limit beyond the server's own).
+    #[arg(long, value_name = "N")]
+    pub max_rps: Option<f64>,
+    /// Seconds before one request times out.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    pub timeout: u64,
+    /// Retries of a request that failed with 429, 500, 502, 503, 504, a timeout or a dropped connection.
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    pub retries: usize,
+    /// Extra root certificates (PEM) for a self-managed instance; the system's roots are used as well.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+    /// First retry delay in milliseconds (doubled on each retry, with jitter).
+    #[arg(long, default_value_t = 500, hide = true)]
+    pub retry_delay_ms: u64,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct SnapshotArgs {
+    #[command(flatten)]
+    pub live: LiveArgs,
+    /// The directory to write (it must not exist, or be empty).
+    #[arg(short, long, value_name = "DIR", default_value = "tokenscope-snapshot")]
+    pub output: PathBuf,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct AuditArgs {
+    /// Snapshot directory (holding tokenscope.yaml); or read a live GitLab with --group/--project.
+    #[arg(required_unless_present_any = ["groups", "projects"], conflicts_with_all = ["groups", "projects"])]
+    pub snapshot: Option<PathBuf>,
+    #[command(flatten)]
+    pub live: LiveArgs,
+    #[command(flatten)]
+    pub out: OutputArgs,
+    /// `overbroad-group-entry`: only group entries covering at least this many snapshot projects [default: 3].
+    #[arg(long)]
+    pub overbroad_min_projects: Option<usize>,
+    /// `overbroad-group-entry`: fires when fewer than this percentage of the covered projects are callers [default: 50].
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub overbroad_max_used_percent: Option<u8>,
+    /// Print how long each stage took (load, resolve, audit, render) to stderr.
+    #[arg(long)]
+    pub timings: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct LintArgs {
+    /// The project's checkout.
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// The project's full path [default: $CI_PROJECT_PATH].
+    #[arg(long)]
+    pub project: Option<String>,
+    /// A snapshot manifest holding the allowlists (allowlists as code); without it, each access is a note.
+    #[arg(long)]
+    pub manifest: Option<PathBuf>,
+    /// The instance, when there is no manifest [default: $CI_SERVER_URL].
+    #[arg(long)]
+    pub url: Option<String>,
+    /// Report only what the change introduces against this git revision [default: $CI_MERGE_REQUEST_DIFF_BASE_SHA].
+    #[arg(long)]
+    pub base: Option<String>,
+    /// Read the API token from this file [default: $GITLAB_TOKEN, else $CI_JOB_TOKEN]. With a token and no
+    /// --manifest, `include: project:` files and the allowlists of the projects the jobs reach are read from
+    /// the instance.
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    /// Do not read anything from the instance's API.
+    #[arg(long)]
+    pub offline: bool,
+    /// Extra root certificates (PEM) for a self-managed instance.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+    /// Retries of a request that failed with 429, 500, 502, 503, 504, a timeout or a dropped connection.
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    pub retries: usize,
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum JobsFormat {
+    Text,
+    Json,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct JobsArgs {
+    /// Snapshot directory (holding tokenscope.yaml).
+    pub snapshot: PathBuf,
+    /// Only this project (full path); may be repeated.
+    #[arg(long = "project")]
+    pub projects: Vec<String>,
+    #[arg(long, value_enum, default_value_t = JobsFormat::Text)]
+    pub format: JobsFormat,
+}

@@ -1,0 +1,284 @@
+//! `tokenscope lint [DIR]`: one project, in its own merge-request pipeline.
+//!
+//! The project's checkout is read in place (its files confined to it); allowlists come from a manifest kept
+//! elsewhere, from the instance's API with a token, or are unknown, and then each access becomes a note
+//! naming the allowlist that must contain the project. With a base revision, only what the change
+//! introduces is reported: findings are compared by their fingerprints, which do not depend on line numbers.
+//! The rules' findings and the notes go through the policy together, like an audit's.
+
+use crate::ci::{self, ParseCache, Pipeline, Status};
+use crate::cli::args::{LintArgs, LiveArgs};
+use crate::cli::error::Error;
+use crate::cli::live::{self, env_value};
+use crate::cli::output;
+use crate::cli::terminal::Terminal;
+use crate::diag::{Diagnostic, Severity};
+use crate::engine::graph::Relation;
+use crate::engine::{Audit, Edge, EdgeStatus};
+use crate::finding::{Finding, Subject};
+use crate::policy::{Exit, Policy};
+use crate::report::Report;
+use crate::rules::missing_allowlist_entry as missing;
+use crate::snapshot::Snapshot;
+use crate::source::{SourceFile, SourceMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub fn run(args: LintArgs, term: &Terminal) -> Result<Exit, Error> {
+    let Some(project) = args.project.clone().or_else(|| env_value("CI_PROJECT_PATH")) else {
+        return Err(Error::usage("which project is this? pass --project PATH (in GitLab CI, CI_PROJECT_PATH is used)"));
+    };
+    let url = args.url.clone().or_else(|| env_value("CI_SERVER_URL"));
+    let base = args.base.clone().or_else(|| env_value("CI_MERGE_REQUEST_DIFF_BASE_SHA"));
+    // Allowlists: --manifest, else the API when there is a token, else none (each access is then a note).
+    let fetched = match (&args.manifest, &url, args.offline) {
+        (None, Some(url), false) => from_api(term, &args, url, &project)?,
+        _ => None,
+    };
+    // The temporary snapshot lives as long as `fetched`.
+    let manifest = args.manifest.clone().or_else(|| fetched.as_ref().map(|(_, m)| m.clone()));
+    let run = Run { term, project: &project, manifest: manifest.as_deref(), url: url.as_deref() };
+    let (snap, pipelines) = run.load(&args.dir)?;
+    term.diagnostics(&pipelines[0].diagnostics, &snap.sources);
+    let policy = output::load_policy(term, &args.out, &snap)?;
+    let audit = Audit::detect_and_build(&snap, &pipelines);
+    let mut findings = run.findings(&audit, &policy);
+    if let Some(rev) = &base {
+        let dir =
+            export_revision(&args.dir, rev).map_err(|e| Error::usage(format!("cannot read the base revision: {e}")))?;
+        let (base_snap, base_pipelines) = run.load(dir.path())?;
+        let base_audit = Audit::detect_and_build(&base_snap, &base_pipelines);
+        findings = introduced(findings, &run.findings(&base_audit, &policy));
+    }
+    let applied = output::apply(&policy, findings, &snap.sources, &args.out);
+    let partial = pipelines[0].status == Status::Failed || audit.fetch_failed();
+    let exit = policy.exit(&applied, args.out.fail_on.map(|f| f.to_policy()), partial);
+    output::deliver(term, &Report::new(&audit, applied), &args.out)?;
+    Ok(exit)
+}
+
+/// One lint of a checkout: the project's snapshot and pipeline, and its findings.
+struct Run<'r> {
+    term: &'r Terminal,
+    project: &'r str,
+    manifest: Option<&'r Path>,
+    url: Option<&'r str>,
+}
+
+impl Run<'_> {
+    /// The snapshot of the checkout at `dir` and the project's resolved pipeline.
+    fn load(&self, dir: &Path) -> Result<(Snapshot, Vec<Pipeline>), Error> {
+        let sources = Arc::new(SourceMap::new());
+        let snap = snapshot(dir, self.project, self.manifest, self.url, sources.clone()).map_err(|errors| {
+            self.term.diagnostics(&errors, &sources);
+            Error::Invalid { what: "the lint's input", errors: errors.len() }
+        })?;
+        let cache = ParseCache::default();
+        let p = snap.manifest.projects.get(self.project).expect("the linted project is in the manifest");
+        let pipeline = ci::resolve(&snap, &cache, p, false);
+        Ok((snap, vec![pipeline]))
+    }
+
+    /// The findings of the rules the policy runs, scoped to the project, and the notes: on accesses to
+    /// projects whose allowlist is unknown, and, without any allowlists, on every access.
+    fn findings(&self, audit: &Audit, policy: &Policy) -> Vec<Finding> {
+        let all = crate::rules::run(audit, &policy.settings, |id| policy.enabled(id));
+        let mut scoped = scope(all, self.project);
+        if self.manifest.is_none() {
+            scoped.extend(notes_without_allowlists(audit, self.project));
+        }
+        scoped.extend(notes_for_unknown(audit, self.project));
+        scoped
+    }
+}
+
+/// With a token: fetch what a lint needs from the instance into a temporary snapshot, and return it with its
+/// manifest. Without a token, or when the instance cannot be read, `None` (a warning says why).
+fn from_api(
+    term: &Terminal,
+    args: &LintArgs,
+    url: &str,
+    project: &str,
+) -> Result<Option<(tempfile::TempDir, PathBuf)>, Error> {
+    let Some(credential) = live::credential(term, args.token_file.as_deref())? else {
+        return Ok(None);
+    };
+    let settings = LiveArgs {
+        url: None,
+        groups: vec![],
+        projects: vec![],
+        token_file: None,
+        concurrency: 8,
+        max_rps: None,
+        timeout: 30,
+        retries: args.retries,
+        ca_cert: args.ca_cert.clone(),
+        retry_delay_ms: 500,
+    };
+    let client = live::client(url, credential, &settings)?;
+    let tmp = tempfile::Builder::new()
+        .prefix("tokenscope-lint-")
+        .tempdir()
+        .map_err(|e| Error::Io { what: "create a temporary directory".into(), source: e })?;
+    let dir = tmp.path().join("snap");
+    match live::runtime()?.block_on(crate::gitlab::fetch::lint_context(&client, url, project, &args.dir, &dir)) {
+        Ok((manifest, outcome)) => {
+            term.say(&format!(
+                "read the settings of {} project(s) the jobs reach from {url} ({} requests)",
+                outcome.projects, outcome.requests
+            ));
+            Ok(Some((tmp, manifest)))
+        }
+        Err(e) => {
+            term.say(&format!(
+                "warning: cannot read from {url}: {}; `include: project:` files and allowlists are unknown",
+                crate::text::clean(&e)
+            ));
+            Ok(None)
+        }
+    }
+}
+
+/// The snapshot a lint runs on: `manifest` (a snapshot manifest kept as allowlists-as-code) or one made from
+/// the instance URL, with `project`'s repository read from `dir`.
+fn snapshot(
+    dir: &Path,
+    project: &str,
+    manifest: Option<&Path>,
+    url: Option<&str>,
+    sources: Arc<SourceMap>,
+) -> Result<Snapshot, Vec<Diagnostic>> {
+    let mut snap = match manifest {
+        Some(m) => {
+            let root =
+                m.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).canonicalize().map_err(
+                    |e| {
+                        vec![
+                            Diagnostic::error(format!("cannot open the manifest's directory: {e}"))
+                                .in_file(m.display().to_string()),
+                        ]
+                    },
+                )?;
+            let id =
+                crate::snapshot::read_source(&sources, m, m.display().to_string(), None, None).map_err(|d| vec![d])?;
+            let snap = Snapshot::from_manifest(root, id, sources)?;
+            snap.add_input(m);
+            snap
+        }
+        None => {
+            let Some(url) = url else {
+                return Err(vec![Diagnostic::error(
+                    "the instance is not known: pass --url, --manifest, or set CI_SERVER_URL",
+                )]);
+            };
+            let root = dir
+                .canonicalize()
+                .map_err(|e| vec![Diagnostic::error(format!("cannot open {}: {e}", dir.display()))])?;
+            let text = format!("instance:\n  url: {url:?}\nprojects: {{}}\n");
+            let id = sources.add(SourceFile::new("(command line)".into(), None, None, Arc::from(text.as_str())));
+            Snapshot::from_manifest(root, id, sources)?
+        }
+    };
+    if !crate::snapshot::manifest::valid_full_path(project) {
+        return Err(vec![Diagnostic::error(format!("`{project}` is not a valid project path"))]);
+    }
+    snap.set_repository(project, dir)
+        .map_err(|e| vec![Diagnostic::error(format!("cannot open {}: {e}", dir.display()))])?;
+    Ok(snap)
+}
+
+/// The findings a project's merge request is about: its own accesses, and lints on its files.
+fn scope(findings: Vec<Finding>, project: &str) -> Vec<Finding> {
+    findings.into_iter().filter(|f| f.caller.as_deref() == Some(project) || f.project == project).collect()
+}
+
+/// A note on `project`'s first access over a token edge: the callee's allowlist must contain `project`, and
+/// `why` it is not known whether it does. It is a finding of `missing-allowlist-entry` at severity note, so
+/// the policy switches, remaps and ignores it like that rule's other findings.
+fn access_note(audit: &Audit, e: &Edge, project: &str, why: &str) -> Option<Finding> {
+    let a = &audit.accesses[*e.accesses.first()?];
+    let message = format!(
+        "`{project}` uses the job token against `{}` ({}, job `{}`): `{}`'s allowlist must contain `{project}`{why}",
+        e.callee,
+        e.kind_list(),
+        a.job,
+        e.callee
+    );
+    let subject = Subject::Edge { caller: project.to_string(), callee: e.callee.clone(), entry: None };
+    Some(Finding::build(&missing::META, subject).severity(Severity::Note).message(message).at(a.span).finish())
+}
+
+/// `project`'s token edges with this status.
+fn own_edges<'a>(audit: &'a Audit, project: &'a str, status: EdgeStatus) -> impl Iterator<Item = &'a Edge> {
+    audit.edges.iter().filter(move |e| e.relation == Relation::Token && e.caller == project && e.status == status)
+}
+
+/// Without allowlists, each access to another project is a note naming the allowlist that must contain it.
+fn notes_without_allowlists(audit: &Audit, project: &str) -> Vec<Finding> {
+    own_edges(audit, project, EdgeStatus::External)
+        .filter(|e| {
+            !e.accesses.is_empty() && matches!(audit.accesses[e.accesses[0]].target, crate::detect::Target::Project(_))
+        })
+        .filter_map(|e| access_note(audit, e, project, " (its allowlist was not given: pass --manifest to check it)"))
+        .collect()
+}
+
+/// Accesses to projects whose job-token settings could not be read (a token without the Maintainer role on
+/// them, a job token): a note each, with the reason, since neither "allowed" nor "missing" can be said.
+fn notes_for_unknown(audit: &Audit, project: &str) -> Vec<Finding> {
+    own_edges(audit, project, EdgeStatus::Unknown)
+        .filter_map(|e| {
+            let why = audit
+                .snap
+                .manifest
+                .projects
+                .get(&e.callee)
+                .and_then(|p| p.skipped.iter().find(|s| s.data == crate::snapshot::manifest::Data::JobToken))
+                .map_or(String::new(), |s| format!(" ({})", s.reason));
+            access_note(audit, e, project, &format!("; it could not be read{why}"))
+        })
+        .collect()
+}
+
+/// The files of `dir`'s git repository at `rev` (`git archive`), in a temporary directory.
+fn export_revision(dir: &Path, rev: &str) -> Result<tempfile::TempDir, String> {
+    if rev.starts_with('-') {
+        return Err(format!("`{rev}` is not a revision"));
+    }
+    let tmp = tempfile::Builder::new()
+        .prefix("tokenscope-base-")
+        .tempdir()
+        .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
+    let archive = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["archive", "--format=tar", rev])
+        .output()
+        .map_err(|e| format!("cannot run git: {e}"))?;
+    if !archive.status.success() {
+        return Err(format!("git archive {rev}: {}", String::from_utf8_lossy(&archive.stderr).trim()));
+    }
+    let mut tar = std::process::Command::new("tar")
+        .arg("-x")
+        .arg("-C")
+        .arg(tmp.path())
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run tar: {e}"))?;
+    {
+        use std::io::Write;
+        let mut stdin = tar.stdin.take().expect("piped");
+        stdin.write_all(&archive.stdout).map_err(|e| format!("tar: {e}"))?;
+    }
+    let status = tar.wait().map_err(|e| format!("tar: {e}"))?;
+    if !status.success() {
+        return Err("tar could not unpack the revision".into());
+    }
+    Ok(tmp)
+}
+
+/// The findings of `head` that `base` does not have (compared by fingerprint).
+fn introduced(head: Vec<Finding>, base: &[Finding]) -> Vec<Finding> {
+    let old: std::collections::HashSet<&str> = base.iter().map(|f| f.fingerprint.as_str()).collect();
+    head.into_iter().filter(|f| !old.contains(f.fingerprint.as_str())).collect()
+}

@@ -1,0 +1,84 @@
+//! What the commands that read a live GitLab share: the instance and token from flags and the environment,
+//! the HTTP client, the runtime, and a fetch into a snapshot directory with progress on standard error.
+
+use super::args::LiveArgs;
+use super::error::Error;
+use super::terminal::Terminal;
+use crate::gitlab::client::{Client, Credential, Options, Secret};
+use std::path::Path;
+
+/// An environment variable that is set to something other than blanks.
+pub fn env_value(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// The API token: `--token-file`, else `$GITLAB_TOKEN`, else `$CI_JOB_TOKEN` (said, with what it cannot read);
+/// `None` without any.
+pub fn credential(term: &Terminal, token_file: Option<&Path>) -> Result<Option<Credential>, Error> {
+    if let Some(f) = token_file {
+        return match std::fs::read_to_string(f) {
+            Ok(t) if !t.trim().is_empty() => Ok(Some(Credential::Private(Secret::new(t)))),
+            Ok(_) => Err(Error::usage(format!("{} is empty", f.display()))),
+            Err(e) => Err(Error::Io { what: format!("read {}", f.display()), source: e }),
+        };
+    }
+    Ok(match (env_value("GITLAB_TOKEN"), env_value("CI_JOB_TOKEN")) {
+        (Some(t), _) => Some(Credential::Private(Secret::new(t))),
+        (None, Some(t)) => {
+            term.say(&format!("note: using CI_JOB_TOKEN: {}", crate::gitlab::fetch::JOB_TOKEN_LIMITS));
+            Some(Credential::Job(Secret::new(t)))
+        }
+        (None, None) => None,
+    })
+}
+
+/// The client for `url` with the connection settings of `live`.
+pub fn client(url: &str, credential: Credential, live: &LiveArgs) -> Result<Client, Error> {
+    let opts = Options {
+        url: url.to_string(),
+        credential,
+        concurrency: live.concurrency as usize,
+        max_rps: live.max_rps,
+        timeout: std::time::Duration::from_secs(live.timeout.max(1)),
+        retries: live.retries,
+        backoff: std::time::Duration::from_millis(live.retry_delay_ms),
+        ca_cert: live.ca_cert.clone(),
+    };
+    Client::new(&opts).map_err(Error::live)
+}
+
+/// The runtime the client runs on: one thread, since the work is waiting on the network.
+pub fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Io { what: "start the HTTP runtime".into(), source: e })
+}
+
+/// Fetch a live snapshot into `out`, with progress and a summary on standard error.
+pub fn fetch(term: &Terminal, live: &LiveArgs, out: &Path) -> Result<crate::gitlab::fetch::Outcome, Error> {
+    use crate::gitlab::fetch;
+    let Some(url) = live.url.clone().or_else(|| env_value("CI_SERVER_URL")) else {
+        return Err(Error::usage("which GitLab? pass --url (in GitLab CI, CI_SERVER_URL is used)"));
+    };
+    if live.groups.is_empty() && live.projects.is_empty() {
+        return Err(Error::usage("what to read? pass --group PATH or --project PATH"));
+    }
+    let credential = credential(term, live.token_file.as_deref())?.unwrap_or_else(|| {
+        term.say("warning: no token (GITLAB_TOKEN, --token-file or CI_JOB_TOKEN): only public data can be read");
+        Credential::Anonymous
+    });
+    let mut client = client(&url, credential, live)?;
+    let bar = term.progress(&url);
+    let ticker = bar.clone();
+    client.on_request(move || ticker.inc(1));
+    let scope = fetch::Scope { groups: live.groups.clone(), projects: live.projects.clone() };
+    let result = runtime()?.block_on(fetch::snapshot(&client, &url, &scope, out));
+    bar.finish_and_clear();
+    let outcome = result.map_err(Error::live)?;
+    for w in &outcome.warnings {
+        term.say(&format!("warning: {}", crate::text::clean(w)));
+    }
+    term.say(&format!("fetched {}", fetch::describe(&outcome)));
+    Ok(outcome)
+}

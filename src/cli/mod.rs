@@ -1,0 +1,50 @@
+//! The command line: `main` parses the arguments, runs one command, prints an error once if the command
+//! returns one, and exits. Each command is a file of `commands/`; clap's definitions are in `args`,
+//! errors in `error`, everything about the terminal (colour per stream, writing, progress) in `terminal`,
+//! and what the live commands share in `live`.
+
+pub mod args;
+mod commands;
+pub mod error;
+mod live;
+mod output;
+pub mod terminal;
+
+use crate::policy::Exit;
+use args::{Cli, Command};
+use clap::Parser;
+use error::Error;
+use std::process::ExitCode;
+use terminal::Terminal;
+
+/// Parse the command line, run the command, print its error if it fails, and exit.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return (if e.use_stderr() { Exit::Usage } else { Exit::Ok }).into();
+        }
+    };
+    let term = Terminal::new(cli.color);
+    match run(cli.command, &term) {
+        Ok(exit) => exit.into(),
+        Err(e) => {
+            term.say(&format!("error: {e}"));
+            Exit::Usage.into()
+        }
+    }
+}
+
+/// Run one command.
+fn run(command: Command, term: &Terminal) -> Result<Exit, Error> {
+    match command {
+        Command::Audit(a) => commands::audit::run(a, term),
+        Command::Snapshot(a) => commands::snapshot::run(a, term),
+        Command::Lint(a) => commands::lint::run(a, term),
+        Command::Jobs(a) => commands::jobs::run(a, term),
+        Command::Rules => commands::rules::run(term),
+        Command::Completions { shell } => commands::completions::completions(shell, term),
+        Command::Man => commands::completions::man(term),
+    }
+}

@@ -1,0 +1,96 @@
+//! What `audit` and `lint` share: loading the snapshot and the policy, and delivering a report in the
+//! requested formats to standard output and files.
+
+use super::args::{AuditFormat, OutputArgs};
+use super::error::Error;
+use super::terminal::{Stream, Terminal};
+use crate::policy::{self, Policy};
+use crate::report::{Format, Report};
+use crate::snapshot::Snapshot;
+use crate::source::SourceMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Load a snapshot, printing the manifest's errors.
+pub fn load_snapshot(term: &Terminal, dir: &Path) -> Result<Snapshot, Error> {
+    let sources = Arc::new(SourceMap::new());
+    Snapshot::load(dir, sources.clone()).map_err(|errors| {
+        term.diagnostics(&errors, &sources);
+        Error::Invalid { what: "the snapshot manifest", errors: errors.len() }
+    })
+}
+
+/// The audit policy: `--config FILE`, else `.tokenscope.yml` in the snapshot, else the defaults.
+pub fn load_policy(term: &Terminal, args: &OutputArgs, snap: &Snapshot) -> Result<Policy, Error> {
+    let (path, display) = match &args.config {
+        Some(p) => (p.clone(), p.display().to_string()),
+        None => {
+            let p = snap.root.join(policy::CONFIG_NAME);
+            if !p.is_file() {
+                return Ok(Policy::default());
+            }
+            (p, policy::CONFIG_NAME.to_string())
+        }
+    };
+    snap.add_input(&path);
+    policy::file::load(&path, &display, &snap.sources, &crate::rules::metas()).map_err(|errors| {
+        term.diagnostics(&errors, &snap.sources);
+        Error::Invalid { what: "the audit policy", errors: errors.len() }
+    })
+}
+
+/// Apply the policy to `findings` (ignores unless `--no-ignores`, with today's date for `until`).
+pub fn apply(
+    policy: &Policy,
+    findings: Vec<crate::finding::Finding>,
+    sources: &SourceMap,
+    args: &OutputArgs,
+) -> policy::Applied {
+    let today = policy::ignore::today();
+    policy.apply(findings, sources, &policy::Ignoring { enabled: !args.no_ignores, today: &today })
+}
+
+fn format(f: AuditFormat) -> Format {
+    match f {
+        AuditFormat::Human => Format::Human,
+        AuditFormat::Json => Format::Json,
+        AuditFormat::Markdown => Format::Markdown,
+        AuditFormat::Csv => Format::Csv,
+        AuditFormat::Sarif => Format::Sarif,
+        AuditFormat::Codequality => Format::CodeQuality,
+        AuditFormat::Junit => Format::Junit,
+        AuditFormat::Dot => Format::Dot,
+        AuditFormat::Mermaid => Format::Mermaid,
+    }
+}
+
+/// Write each `--report FORMAT=FILE`, then the `--format` output to `--output` or standard output. Expired
+/// ignores are announced on standard error.
+pub fn deliver(term: &Terminal, report: &Report, out: &OutputArgs) -> Result<(), Error> {
+    for e in &report.expired_ignores {
+        term.say(&format!("warning: {e}"));
+    }
+    let files: Vec<(AuditFormat, &PathBuf)> = out
+        .reports
+        .iter()
+        .map(|(f, file)| (*f, file))
+        .chain(out.output.as_ref().map(|file| (out.format, file)))
+        .collect();
+    // Never write over the input: a file tokenscope read, or any path inside a snapshot directory.
+    for (_, file) in &files {
+        if report.audit.snap.protects(file) {
+            return Err(Error::usage(format!(
+                "{} is part of the input (inside the snapshot); tokenscope does not write into it",
+                file.display()
+            )));
+        }
+    }
+    for (f, file) in files {
+        std::fs::write(file, format(f).render(report, false))
+            .map_err(|e| Error::Io { what: format!("write {}", file.display()), source: e })?;
+    }
+    if out.output.is_none() {
+        term.stdout(&format(out.format).render(report, term.color(Stream::Stdout)))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,210 @@
+//! The engine: every detected job-token access joined into the caller -> callee graph, each edge diffed
+//! against the callee's allowlist with GitLab's coverage rules.
+//!
+//! [`Audit::build`] takes the accesses of each resolved pipeline, builds the graph once (`graph`), computes
+//! each edge's status, the entry that decides it and the permissions it lacks (`coverage`), and indexes the
+//! result so that the rules query instead of scanning. It knows nothing of rules or policy.
+
+pub mod coverage;
+pub mod graph;
+
+use crate::ci::Pipeline;
+use crate::detect::{self, Access, Confidence, Target};
+use crate::snapshot::{AllowEntry, Snapshot};
+use crate::source::Span;
+use graph::{OrgGraph, Relation};
+use rayon::prelude::*;
+use serde::Serialize;
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EdgeStatus {
+    /// Covered by an allowlist entry (or by an unenforced allowlist, see `Unenforced`).
+    Allowed,
+    /// The callee enforces its allowlist and no entry covers the caller: the job fails with 403.
+    Missing,
+    /// Not covered, but the callee does not enforce its allowlist: works today, breaks on enforcement.
+    Unenforced,
+    /// The project's own resources.
+    #[serde(rename = "self")]
+    SelfAccess,
+    /// Outside the snapshot: another host, or a project the snapshot does not hold.
+    External,
+    /// The target could not be determined.
+    Unresolved,
+    /// The callee's job-token settings could not be read when the snapshot was taken.
+    Unknown,
+    /// Not a job-token relation (`trigger:`, `include:`).
+    Relation,
+}
+
+impl EdgeStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EdgeStatus::Allowed => "allowed",
+            EdgeStatus::Missing => "missing",
+            EdgeStatus::Unenforced => "unenforced",
+            EdgeStatus::SelfAccess => "self",
+            EdgeStatus::External => "external",
+            EdgeStatus::Unresolved => "unresolved",
+            EdgeStatus::Unknown => "unknown",
+            EdgeStatus::Relation => "relation",
+        }
+    }
+}
+
+/// An edge of the graph with what the audit concluded about it.
+#[derive(Clone, Debug)]
+pub struct Edge {
+    pub caller: String,
+    pub callee: String,
+    pub relation: Relation,
+    pub kinds: BTreeSet<String>,
+    pub permissions: BTreeSet<&'static str>,
+    pub status: EdgeStatus,
+    pub confidence: Confidence,
+    /// Indexes into `Audit::accesses`, one per distinct evidence span.
+    pub accesses: Vec<usize>,
+    /// Spans of non-token relations.
+    pub spans: Vec<Span>,
+    /// The allowlist entry (index into the callee's allowlist) that covers the caller.
+    pub entry: Option<usize>,
+    /// Permissions the accesses need that the deciding entry's fine-grained permissions do not grant.
+    pub lacking: Vec<&'static str>,
+}
+
+impl Edge {
+    /// The kinds of access, as shown in tables and messages: `git, packages:npm`.
+    pub fn kind_list(&self) -> String {
+        self.kinds.iter().map(String::as_str).collect::<Vec<_>>().join(", ")
+    }
+
+    /// The permissions the accesses need, as shown in tables and messages.
+    pub fn permission_list(&self) -> String {
+        self.permissions.iter().copied().collect::<Vec<_>>().join(", ")
+    }
+}
+
+pub struct Audit<'a> {
+    pub snap: &'a Snapshot,
+    pub pipelines: &'a [Pipeline],
+    pub accesses: Vec<Access>,
+    pub graph: OrgGraph,
+    pub edges: Vec<Edge>,
+    /// Indexes built once, so rules query instead of scanning.
+    pipeline_index: HashMap<String, usize>,
+    edges_by_callee: HashMap<String, Vec<usize>>,
+    /// Projects whose accesses cannot all be seen: they failed to load, or have an unresolved access.
+    blind: HashSet<String>,
+}
+
+impl<'a> Audit<'a> {
+    pub fn pipeline(&self, project: &str) -> Option<&'a Pipeline> {
+        self.pipeline_index.get(project).map(|&i| &self.pipelines[i])
+    }
+
+    /// Token edges into a callee.
+    pub fn edges_into<'s>(&'s self, callee: &str) -> impl Iterator<Item = &'s Edge> + 's {
+        self.edges_by_callee
+            .get(callee)
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.edges[i])
+            .filter(|e| e.relation == Relation::Token)
+    }
+
+    /// The allowlist entry that covers an edge's caller, when one does.
+    pub fn entry(&self, e: &Edge) -> Option<&'a AllowEntry> {
+        let i = e.entry?;
+        self.snap.manifest.projects.get(&e.callee).map(|p| &p.job_token.allowlist[i])
+    }
+
+    /// The path of the allowlist entry that covers an edge's caller, when one does.
+    pub fn entry_path(&self, e: &Edge) -> Option<&'a str> {
+        self.entry(e).map(|entry| entry.path.as_str())
+    }
+
+    /// Whether the snapshot failed to read some data (an error, not an expected gap).
+    pub fn fetch_failed(&self) -> bool {
+        self.snap.manifest.fetch_failed()
+    }
+
+    /// Whether some access of the project may be unseen: it failed to load, is not in the run, or has an
+    /// access whose target is unresolved. Rules that conclude "not used" or "not needed" stay silent then.
+    pub fn blind(&self, project: &str) -> bool {
+        self.blind.contains(project) || self.pipeline(project).is_none()
+    }
+}
+
+impl<'a> Audit<'a> {
+    /// Detect every access of `pipelines` (in parallel), then [`Audit::build`].
+    pub fn detect_and_build(snap: &'a Snapshot, pipelines: &'a [Pipeline]) -> Audit<'a> {
+        let per_project: Vec<Vec<Access>> = pipelines.par_iter().map(|p| detect::detect(snap, p)).collect();
+        Audit::build(snap, pipelines, per_project)
+    }
+
+    /// The audit of pipelines whose accesses are already detected: `per_project[i]` are those of
+    /// `pipelines[i]`.
+    pub fn build(snap: &'a Snapshot, pipelines: &'a [Pipeline], per_project: Vec<Vec<Access>>) -> Audit<'a> {
+        let mut accesses: Vec<Access> = per_project.into_iter().flatten().collect();
+        detect::terraform::resolve_modules(&mut accesses);
+        let graph = OrgGraph::build(snap.manifest.projects.keys().map(String::as_str), pipelines, &accesses);
+        let graph_edges: Vec<_> = graph.edges().collect();
+        let mut edges: Vec<Edge> = graph_edges
+            .par_iter()
+            .map(|&(caller, callee, data)| {
+                let mut seen = BTreeSet::new();
+                let mut idx: Vec<usize> = data.accesses.clone();
+                let src = &snap.sources;
+                idx.sort_by(|&x, &y| {
+                    let (a, b) = (&accesses[x], &accesses[y]);
+                    b.confidence.cmp(&a.confidence).then_with(|| src.cmp_spans(a.span, b.span))
+                });
+                idx.retain(|&i| seen.insert(accesses[i].span));
+                let kinds = data.accesses.iter().map(|&i| accesses[i].kind.name()).collect();
+                let permissions: BTreeSet<&'static str> =
+                    data.accesses.iter().filter_map(|&i| accesses[i].permission).collect();
+                let confidence =
+                    data.accesses.iter().map(|&i| accesses[i].confidence).max().unwrap_or(Confidence::High);
+                let (status, entry, lacking) = match data.relation {
+                    Relation::Token => {
+                        let target = data.accesses.first().map(|&i| &accesses[i].target);
+                        coverage::status(snap, caller, callee, target, &permissions)
+                    }
+                    _ => (EdgeStatus::Relation, None, Vec::new()),
+                };
+                let mut spans = data.spans.clone();
+                spans.sort_by(|a, b| snap.sources.cmp_spans(*a, *b));
+                spans.dedup();
+                Edge {
+                    caller: caller.to_string(),
+                    callee: callee.to_string(),
+                    relation: data.relation,
+                    kinds: if data.relation == Relation::Token {
+                        kinds
+                    } else {
+                        [data.relation.as_str().to_string()].into()
+                    },
+                    permissions,
+                    status,
+                    confidence,
+                    accesses: idx,
+                    spans,
+                    entry,
+                    lacking,
+                }
+            })
+            .collect();
+        edges.sort_by(|a, b| (&a.callee, &a.caller, a.relation).cmp(&(&b.callee, &b.caller, b.relation)));
+        let pipeline_index = pipelines.iter().enumerate().map(|(i, p)| (p.project.clone(), i)).collect();
+        let mut edges_by_callee: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, e) in edges.iter().enumerate() {
+            edges_by_callee.entry(e.callee.clone()).or_default().push(i);
+        }
+        let mut blind: HashSet<String> =
+            pipelines.iter().filter(|p| p.status == crate::ci::Status::Failed).map(|p| p.project.clone()).collect();
+        blind.extend(accesses.iter().filter(|a| matches!(a.target, Target::Unresolved(_))).map(|a| a.caller.clone()));
+        Audit { snap, pipelines, accesses, graph, edges, pipeline_index, edges_by_callee, blind }
+    }
+}

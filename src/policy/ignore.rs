@@ -1,0 +1,126 @@
+//! Suppressions: ignores in the audit policy, and `# tokenscope: ignore[rule-id] reason` comments in files.
+//!
+//! A suppressed finding is not reported but is counted, with its reason. A policy ignore with an `until`
+//! date stops applying after that day, and the run says so.
+
+use super::Applied;
+use crate::finding::Finding;
+use crate::source::SourceMap;
+use regex::Regex;
+use serde::Serialize;
+use std::sync::LazyLock;
+
+/// A policy ignore: findings of `rule` about the given target are not reported.
+#[derive(Clone, Debug, Default)]
+pub struct Ignore {
+    pub rule: String,
+    pub project: Option<String>,
+    pub caller: Option<String>,
+    pub callee: Option<String>,
+    pub entry: Option<String>,
+    pub reason: String,
+    /// `YYYY-MM-DD`: the ignore applies up to and including this day.
+    pub until: Option<String>,
+}
+
+/// Where the ignore that suppressed a finding was written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SuppressedBy {
+    /// The policy's `ignores:`.
+    Policy,
+    /// A `# tokenscope: ignore[...]` comment at the finding's line.
+    Inline,
+}
+
+impl SuppressedBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SuppressedBy::Policy => "policy",
+            SuppressedBy::Inline => "inline",
+        }
+    }
+}
+
+/// A finding that was not reported, and why.
+#[derive(Clone, Debug)]
+pub struct Suppressed {
+    pub finding: Finding,
+    pub reason: String,
+    pub by: SuppressedBy,
+}
+
+static INLINE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"#\s*tokenscope:\s*ignore\[([a-z0-9, -]+)\]\s*(\S.*)?$").expect("static regex"));
+
+/// The inline suppression that covers a finding: a comment on its line or on the line above.
+fn inline(sources: &SourceMap, f: &Finding) -> Option<String> {
+    let span = f.span?;
+    let file = sources.get(span.file);
+    [span.line, span.line.saturating_sub(1)].into_iter().filter(|l| *l > 0).find_map(|l| {
+        let c = INLINE.captures(file.line_text(l))?;
+        let rules: Vec<&str> = c[1].split(',').map(str::trim).collect();
+        let reason = c.get(2).map(|m| m.as_str().trim().to_string())?;
+        rules.contains(&f.rule).then_some(reason)
+    })
+}
+
+fn matches(i: &Ignore, f: &Finding) -> bool {
+    let eq = |want: &Option<String>, got: &Option<String>| want.as_ref().is_none_or(|w| got.as_ref() == Some(w));
+    i.rule == f.rule
+        && i.project.as_ref().is_none_or(|p| *p == f.project)
+        && eq(&i.caller, &f.caller)
+        && eq(&i.callee, &f.callee)
+        && eq(&i.entry, &f.entry)
+}
+
+/// Split findings into kept and suppressed. `today` is `YYYY-MM-DD`.
+pub fn apply(findings: Vec<Finding>, ignores: &[Ignore], sources: &SourceMap, today: &str) -> Applied {
+    let mut out = Applied::default();
+    let (active, expired): (Vec<&Ignore>, Vec<&Ignore>) =
+        ignores.iter().partition(|i| i.until.as_deref().is_none_or(|u| u >= today));
+    out.expired = expired
+        .iter()
+        .map(|i| {
+            let sentence = format!(
+                "the ignore of `{}` ({}) expired on {}; its findings are reported again",
+                i.rule,
+                i.reason,
+                i.until.as_deref().unwrap_or("")
+            );
+            crate::text::clean(&sentence).into_owned()
+        })
+        .collect();
+    for f in findings {
+        if let Some(i) = active.iter().find(|i| matches(i, &f)) {
+            let reason = crate::text::clean(&i.reason).into_owned();
+            out.suppressed.push(Suppressed { reason, finding: f, by: SuppressedBy::Policy });
+        } else if let Some(reason) = inline(sources, &f) {
+            let reason = crate::text::clean(&reason).into_owned();
+            out.suppressed.push(Suppressed { reason, finding: f, by: SuppressedBy::Inline });
+        } else {
+            out.findings.push(f);
+        }
+    }
+    out
+}
+
+/// Today's date (UTC) as `YYYY-MM-DD`; `TOKENSCOPE_TODAY` overrides it (for reproducible runs and tests).
+pub fn today() -> String {
+    if let Ok(d) = std::env::var("TOKENSCOPE_TODAY") {
+        return d;
+    }
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let days = (secs / 86_400) as i64;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}

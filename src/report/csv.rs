@@ -1,0 +1,32 @@
+//! `--format csv`: one row per edge, for spreadsheets.
+
+use super::{Report, evidence};
+use crate::engine::graph::Relation;
+use crate::text::clean;
+use std::fmt::Write;
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+}
+
+/// One row per edge, for spreadsheets.
+pub fn render(report: &Report) -> String {
+    let audit = report.audit;
+    let mut o = String::from("caller,callee,relation,kinds,permissions,status,confidence,entry,evidence\n");
+    for e in &audit.edges {
+        let ev: Vec<String> = evidence(audit, e).into_iter().map(|(f, l, _)| format!("{f}:{l}")).collect();
+        let row = [
+            e.caller.clone(),
+            clean(&e.callee).into_owned(),
+            e.relation.as_str().to_string(),
+            e.kinds.iter().cloned().collect::<Vec<_>>().join(" "),
+            e.permissions.iter().copied().collect::<Vec<_>>().join(" "),
+            e.status.as_str().to_string(),
+            if e.relation == Relation::Token { format!("{:?}", e.confidence).to_lowercase() } else { String::new() },
+            audit.entry_path(e).unwrap_or_default().to_string(),
+            ev.join(" "),
+        ];
+        let _ = writeln!(o, "{}", row.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
+    }
+    o
+}

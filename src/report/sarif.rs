@@ -1,0 +1,64 @@
+//! `--format sarif`: SARIF 2.1.0, for code-scanning dashboards.
+
+use super::Report;
+use crate::policy::SuppressedBy;
+use crate::rules::metas;
+use crate::text::clean;
+use serde_json::{Value, json};
+
+/// SARIF 2.1.0: the rules, and results with physical locations and line-independent fingerprints. SARIF's
+/// levels `error`, `warning` and `note` are tokenscope's severity names.
+pub fn render(report: &Report) -> Value {
+    let (audit, findings) = (report.audit, &report.findings);
+    let rules: Vec<Value> = metas()
+        .into_iter()
+        .map(|m| {
+            json!({
+                "id": m.id,
+                "name": m.id,
+                "shortDescription": {"text": m.summary},
+                "fullDescription": {"text": m.summary},
+                "helpUri": m.docs(),
+                "help": {"text": format!("See {}", m.docs()), "markdown": format!("[{}]({})", m.id, m.docs())},
+                "defaultConfiguration": {"level": m.severity.as_str()},
+            })
+        })
+        .collect();
+    let ids: Vec<&str> = metas().iter().map(|m| m.id).collect();
+    // Suppressed findings are results too, with SARIF's `suppressions` saying why.
+    let all = findings.iter().map(|f| (f, None)).chain(report.suppressed.iter().map(|x| (&x.finding, Some(x))));
+    let results: Vec<Value> = all
+        .map(|(f, sup)| {
+            let mut r = json!({
+                "ruleId": f.rule,
+                "ruleIndex": ids.iter().position(|i| *i == f.rule),
+                "level": f.severity.as_str(),
+                "message": {"text": clean(&f.message)},
+                "partialFingerprints": {"tokenscopeFingerprint/v1": f.fingerprint},
+            });
+            if let Some(x) = sup {
+                let kind = match x.by {
+                    SuppressedBy::Inline => "inSource",
+                    SuppressedBy::Policy => "external",
+                };
+                r["suppressions"] = json!([{"kind": kind, "justification": clean(&x.reason)}]);
+            }
+            if let Some(span) = f.span {
+                let file = audit.snap.sources.get(span.file);
+                r["locations"] = json!([{"physicalLocation": {
+                    "artifactLocation": {"uri": file.display},
+                    "region": {"startLine": span.line, "startColumn": span.col},
+                }}]);
+            }
+            r
+        })
+        .collect();
+    json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "tokenscope", "version": env!("CARGO_PKG_VERSION"), "rules": rules}},
+            "results": results,
+        }],
+    })
+}

@@ -1,0 +1,47 @@
+//! `allowlist-over-limit`: more entries than GitLab accepts (200 project entries, 200 group entries).
+
+use super::{RuleMeta, settings_finding};
+use crate::diag::Severity;
+use crate::engine::Audit;
+use crate::finding::Finding;
+use crate::snapshot::EntryKind;
+
+/// GitLab's limits, one per entry kind.
+pub const MAX_PROJECT_ENTRIES: usize = 200;
+pub const MAX_GROUP_ENTRIES: usize = 200;
+
+pub static META: RuleMeta = RuleMeta {
+    id: "allowlist-over-limit",
+    severity: Severity::Error,
+    summary: "more than 200 project entries or 200 group entries in one allowlist (GitLab's limits)",
+    settings: &[],
+};
+
+pub struct Rule;
+
+impl super::Rule for Rule {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, audit: &Audit, _settings: &super::Settings, out: &mut Vec<Finding>) {
+        for (path, p) in &audit.snap.manifest.projects {
+            for (kind, limit, name) in
+                [(EntryKind::Project, MAX_PROJECT_ENTRIES, "project"), (EntryKind::Group, MAX_GROUP_ENTRIES, "group")]
+            {
+                let n = p.job_token.allowlist.iter().filter(|e| e.kind == kind).count();
+                if n <= limit {
+                    continue;
+                }
+                let message =
+                    format!("the allowlist of `{path}` has {n} {name} entries; GitLab accepts at most {limit}");
+                let help = if kind == EntryKind::Project {
+                    "replace project entries by group entries where whole groups need access, and drop unused entries"
+                } else {
+                    "use a common parent group, and drop unused entries"
+                };
+                out.push(settings_finding(&META, p, name, message, help));
+            }
+        }
+    }
+}

@@ -1,0 +1,36 @@
+//! `job-token-in-url`: the job token passed in a URL query string, where it lands in proxy and server logs.
+//! (The `gitlab-ci-token:` userinfo form for git is the documented way, and is not flagged.)
+
+use super::{AccessFinding, RuleMeta, per_access};
+use crate::diag::Severity;
+use crate::engine::Audit;
+use crate::finding::Finding;
+
+pub static META: RuleMeta = RuleMeta {
+    id: "job-token-in-url",
+    severity: Severity::Warning,
+    summary: "the job token is passed in a URL query string, where proxies and servers log it",
+    settings: &[],
+};
+
+pub struct Rule;
+
+impl super::Rule for Rule {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, audit: &Audit, _settings: &super::Settings, out: &mut Vec<Finding>) {
+        per_access(audit, &META, out, |a| {
+            let param = a.http.as_ref()?.token_in_query.as_deref()?;
+            Some(AccessFinding {
+                message: format!(
+                    "job `{}` of `{}` puts the job token in the URL (`{param}=`): URLs are written to proxy and server access logs",
+                    a.job, a.caller
+                ),
+                help: "send it in a header instead: `--header \"JOB-TOKEN: $CI_JOB_TOKEN\"`",
+                key: format!("{}|{}|{param}", a.job, a.kind.name()),
+            })
+        });
+    }
+}

@@ -1,0 +1,57 @@
+//! `job-token-overridden`: `CI_JOB_TOKEN` redefined in `variables:` (at any level).
+//!
+//! GitLab discourages overriding predefined variables, and endpoints that identify the running job by its
+//! token then refuse it (a real report: the SBOM scan API answered 403 after a project put a project access
+//! token into `CI_JOB_TOKEN`).
+
+use super::{RuleMeta, file_project};
+use crate::ci::vars::VarOrigin;
+use crate::diag::Severity;
+use crate::engine::Audit;
+use crate::finding::{Finding, Subject};
+use std::collections::BTreeSet;
+
+pub static META: RuleMeta = RuleMeta {
+    id: "job-token-overridden",
+    severity: Severity::Error,
+    summary: "CI_JOB_TOKEN is redefined in `variables:`, which breaks endpoints that identify the job by its token",
+    settings: &[],
+};
+
+pub struct Rule;
+
+impl super::Rule for Rule {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, audit: &Audit, _settings: &super::Settings, out: &mut Vec<Finding>) {
+        let mut seen = BTreeSet::new();
+        for p in audit.pipelines {
+            let global = p.global_vars.get("CI_JOB_TOKEN").map(|v| ("global `variables:`".to_string(), v));
+            let jobs =
+                p.jobs.iter().filter_map(|j| j.vars.get("CI_JOB_TOKEN").map(|v| (format!("job `{}`", j.key), v)));
+            for (scope, v) in global.into_iter().chain(jobs) {
+                let Some(span) = v.span.filter(|_| v.origin != VarOrigin::Predefined) else { continue };
+                if !seen.insert(span) {
+                    continue;
+                }
+                let project = file_project(audit, span, &p.project);
+                let message = format!(
+                    "`CI_JOB_TOKEN` is redefined in the {scope} of `{}`: GitLab's own job token is replaced, and endpoints that identify the running job by its token refuse the value with 403",
+                    p.project
+                );
+                let help = "give the other token its own variable name (for example `DEPLOY_TOKEN`) and leave `CI_JOB_TOKEN` to GitLab";
+                let key = format!("{}|{scope}", audit.snap.sources.get(span.file).display);
+                out.push(
+                    Finding::build(&META, Subject::Project { project })
+                        .key(key)
+                        .message(message)
+                        .help(help)
+                        .at(span)
+                        .finish(),
+                );
+            }
+        }
+    }
+}

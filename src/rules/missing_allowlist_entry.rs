@@ -1,0 +1,89 @@
+//! `missing-allowlist-entry`: a job-token access C -> P that P's allowlist does not cover.
+
+use super::RuleMeta;
+use crate::diag::Severity;
+use crate::engine::{Audit, EdgeStatus};
+use crate::finding::{Finding, Subject};
+
+pub static META: RuleMeta = RuleMeta {
+    id: "missing-allowlist-entry",
+    severity: Severity::Error,
+    summary: "a job uses its token against a project whose allowlist does not include the job's project",
+    settings: &[],
+};
+
+pub struct Rule;
+
+impl super::Rule for Rule {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, audit: &Audit, _settings: &super::Settings, out: &mut Vec<Finding>) {
+        for e in &audit.edges {
+            let (severity, consequence) = match e.status {
+                EdgeStatus::Missing => (Severity::Error, "the job fails with 403".to_string()),
+                EdgeStatus::Unenforced => (
+                    Severity::Warning,
+                    format!(
+                        "it works only because `{}` does not enforce its allowlist, and breaks the day enforcement is switched on",
+                        e.callee
+                    ),
+                ),
+                _ => continue,
+            };
+            if !e.lacking.is_empty() {
+                // Covered by an entry whose fine-grained permissions are too narrow.
+                let entry = audit.entry_path(e).unwrap_or_default();
+                let first = e
+                    .accesses
+                    .iter()
+                    .map(|&i| &audit.accesses[i])
+                    .find(|a| a.permission.is_some_and(|p| e.lacking.contains(&p)));
+                let first = first.unwrap_or(&audit.accesses[e.accesses[0]]);
+                let lacking = e.lacking.join(", ");
+                let message = format!(
+                    "`{}` uses the job token against `{}` (job `{}`), and `{}`'s allowlist entry `{entry}` does not grant [{lacking}]: the job fails with \"Insufficient permissions\"",
+                    e.caller, e.callee, first.job, e.callee
+                );
+                let help =
+                    format!("add [{lacking}] to the permissions of `{entry}` in the allowlist of `{}`", e.callee);
+                let subject = Subject::Edge {
+                    caller: e.caller.clone(),
+                    callee: e.callee.clone(),
+                    entry: Some(entry.to_string()),
+                };
+                let mut f =
+                    Finding::build(&META, subject).severity(Severity::Error).key("permissions").message(message);
+                f = f.help(help).at(first.span);
+                if let Some(span) = audit.entry(e).map(|entry| entry.span) {
+                    f = f.related(span, "the allowlist entry");
+                }
+                out.push(f.finish());
+                continue;
+            }
+            let first = &audit.accesses[e.accesses[0]];
+            let message = format!(
+                "`{}` uses the job token against `{}` ({}, job `{}`), but `{}`'s allowlist does not include `{}`: {consequence}",
+                e.caller,
+                e.callee,
+                e.kind_list(),
+                first.job,
+                e.callee,
+                e.caller
+            );
+            let with = if e.permissions.is_empty() {
+                String::new()
+            } else {
+                format!(" with permissions [{}]", e.permission_list())
+            };
+            let help = format!("add `- project: {}`{with} to the job token allowlist of `{}`", e.caller, e.callee);
+            let subject = Subject::Edge { caller: e.caller.clone(), callee: e.callee.clone(), entry: None };
+            let mut f = Finding::build(&META, subject).severity(severity).message(message).help(help).at(first.span);
+            if let Some(callee) = audit.snap.manifest.projects.get(&e.callee) {
+                f = f.related(callee.settings_span, "the callee's job-token settings");
+            }
+            out.push(f.finish());
+        }
+    }
+}

@@ -1,0 +1,185 @@
+//! The rules: one module per rule, each declaring its metadata ([`RuleMeta`]: id, default severity,
+//! summary, thresholds) beside its check, and documenting itself in its module comment (what, why, a
+//! failing and a passing example), from which `docs/rules.md` is made (a test keeps the two equal).
+//!
+//! A rule reads the finished [`Audit`] and produces findings with [`Finding::build`]. It neither filters
+//! nor remaps them: `policy` does that for every producer of findings, in one place.
+
+pub mod allowlist_disabled;
+pub mod allowlist_over_limit;
+pub mod hardcoded_gitlab_token;
+pub mod job_token_in_url;
+pub mod job_token_overridden;
+pub mod job_token_to_foreign_host;
+pub mod missing_allowlist_entry;
+pub mod outbound_scope_deprecated;
+pub mod overbroad_group_entry;
+pub mod overbroad_permissions;
+pub mod silenced_auth_failure;
+pub mod stale_allowlist_entry;
+pub mod tier_unsupported_job_token_auth;
+pub mod unresolved_target;
+pub mod unused_allowlist_entry;
+
+use crate::detect::Access;
+use crate::diag::Severity;
+use crate::engine::Audit;
+use crate::finding::{Finding, Subject};
+use crate::snapshot::{AllowEntry, Project};
+use crate::source::Span;
+use rayon::prelude::*;
+use std::collections::{BTreeSet, HashMap};
+
+/// A rule's identity, declared once next to the rule; it drives `tokenscope rules`, the policy, the docs
+/// and every output format.
+pub struct RuleMeta {
+    /// Stable id, used in policies, ignore comments and output.
+    pub id: &'static str,
+    pub severity: Severity,
+    pub summary: &'static str,
+    /// The thresholds a policy may set for this rule.
+    pub settings: &'static [Setting],
+}
+
+impl RuleMeta {
+    /// Anchor of the rule's section in docs/rules.md.
+    pub fn docs(&self) -> String {
+        format!("docs/rules.md#{}", self.id)
+    }
+}
+
+/// A rule's threshold: a whole number a policy may set (`rules: {RULE: {NAME: N}}`).
+pub struct Setting {
+    pub name: &'static str,
+    pub default: usize,
+    pub min: usize,
+    pub max: usize,
+}
+
+impl Setting {
+    /// Why `value` is not allowed, if it is not.
+    pub fn check(&self, value: Option<usize>) -> Result<usize, String> {
+        match value {
+            Some(n) if (self.min..=self.max).contains(&n) => Ok(n),
+            _ if self.max == usize::MAX => {
+                Err(format!("`{}` must be a whole number, at least {}", self.name, self.min))
+            }
+            _ => Err(format!("`{}` must be a whole number from {} to {}", self.name, self.min, self.max)),
+        }
+    }
+}
+
+/// The thresholds in force: a policy's values over each setting's default.
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    values: HashMap<(&'static str, &'static str), usize>,
+}
+
+impl Settings {
+    pub fn set(&mut self, rule: &'static RuleMeta, setting: &'static Setting, value: usize) {
+        self.values.insert((rule.id, setting.name), value);
+    }
+
+    pub fn get(&self, rule: &'static RuleMeta, setting: &'static Setting) -> usize {
+        self.values.get(&(rule.id, setting.name)).copied().unwrap_or(setting.default)
+    }
+}
+
+/// A rule: a check over the finished audit.
+pub trait Rule: Sync {
+    fn meta(&self) -> &'static RuleMeta;
+    fn check(&self, audit: &Audit, settings: &Settings, out: &mut Vec<Finding>);
+}
+
+/// Every rule, in a stable order.
+pub fn registry() -> Vec<&'static dyn Rule> {
+    vec![
+        &missing_allowlist_entry::Rule,
+        &unused_allowlist_entry::Rule,
+        &overbroad_group_entry::Rule,
+        &allowlist_disabled::Rule,
+        &stale_allowlist_entry::Rule,
+        &allowlist_over_limit::Rule,
+        &unresolved_target::Rule,
+        &overbroad_permissions::Rule,
+        &job_token_overridden::Rule,
+        &job_token_in_url::Rule,
+        &tier_unsupported_job_token_auth::Rule,
+        &silenced_auth_failure::Rule,
+        &hardcoded_gitlab_token::Rule,
+        &job_token_to_foreign_host::Rule,
+        &outbound_scope_deprecated::Rule,
+    ]
+}
+
+/// Every rule's metadata, in the registry's order.
+pub fn metas() -> Vec<&'static RuleMeta> {
+    registry().iter().map(|r| r.meta()).collect()
+}
+
+/// The findings of the rules `enabled` says run (a rule the policy switched off is not run at all).
+/// Rules are independent of each other: they run in parallel.
+pub fn run(audit: &Audit, settings: &Settings, enabled: impl Fn(&str) -> bool + Sync) -> Vec<Finding> {
+    let rules: Vec<&dyn Rule> = registry().into_iter().filter(|r| enabled(r.meta().id)).collect();
+    let per_rule: Vec<Vec<Finding>> = rules
+        .par_iter()
+        .map(|rule| {
+            let mut out = Vec::new();
+            rule.check(audit, settings, &mut out);
+            out
+        })
+        .collect();
+    per_rule.into_iter().flatten().collect()
+}
+
+/// What a rule says about one access (see [`per_access`]).
+pub struct AccessFinding {
+    pub message: String,
+    pub help: &'static str,
+    /// What the finding is about, for its fingerprint (never a line number).
+    pub key: String,
+}
+
+/// For rules about how a job spends its token: one finding per place in the source (a template line that
+/// many projects include is fixed once), in the project whose file it is.
+pub fn per_access(
+    audit: &Audit,
+    meta: &'static RuleMeta,
+    out: &mut Vec<Finding>,
+    describe: impl Fn(&Access) -> Option<AccessFinding>,
+) {
+    let mut seen = BTreeSet::new();
+    for a in &audit.accesses {
+        let Some(f) = describe(a) else { continue };
+        if !seen.insert(a.span) {
+            continue;
+        }
+        let project = file_project(audit, a.span, &a.caller);
+        let subject = Subject::Job { project, caller: a.caller.clone() };
+        out.push(Finding::build(meta, subject).key(f.key).message(f.message).help(f.help).at(a.span).finish());
+    }
+}
+
+/// A finding about one allowlist entry of `project`, located at the entry in the manifest.
+pub fn entry_finding(
+    meta: &'static RuleMeta,
+    project: &str,
+    entry: &AllowEntry,
+    message: String,
+    help: String,
+) -> Finding {
+    let subject = Subject::Entry { project: project.to_string(), entry: entry.path.clone() };
+    Finding::build(meta, subject).message(message).help(help).at(entry.span).finish()
+}
+
+/// A finding about a project's job-token settings as a callee, located at its settings in the manifest.
+pub fn settings_finding(meta: &'static RuleMeta, project: &Project, key: &str, message: String, help: &str) -> Finding {
+    let subject = Subject::Settings { project: project.path.clone() };
+    Finding::build(meta, subject).key(key).message(message).help(help).at(project.settings_span).finish()
+}
+
+/// The project where a CI finding is fixed: the one whose repository holds the file (a templates project
+/// for a line in a shared template), else `fallback`.
+pub fn file_project(audit: &Audit, span: Span, fallback: &str) -> String {
+    audit.snap.sources.get(span.file).project.clone().unwrap_or_else(|| fallback.to_string())
+}

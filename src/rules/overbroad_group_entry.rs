@@ -1,0 +1,59 @@
+//! `overbroad-group-entry`: a group entry that lets in many projects of the snapshot when only a few use it.
+
+use super::{RuleMeta, Setting, entry_finding};
+use crate::diag::Severity;
+use crate::engine::Audit;
+use crate::engine::coverage::covers;
+use crate::finding::Finding;
+use crate::snapshot::EntryKind;
+
+pub static META: RuleMeta = RuleMeta {
+    id: "overbroad-group-entry",
+    severity: Severity::Warning,
+    summary: "a group allowlist entry covering many projects of which only a few use the job token",
+    settings: &[MIN_PROJECTS, MAX_USED_PERCENT],
+};
+
+/// Only group entries covering at least this many projects of the snapshot (the callee aside) fire...
+pub const MIN_PROJECTS: Setting = Setting { name: "min_projects", default: 3, min: 1, max: usize::MAX };
+/// ...and only when fewer than this percentage of them are callers.
+pub const MAX_USED_PERCENT: Setting = Setting { name: "max_used_percent", default: 50, min: 1, max: 100 };
+
+pub struct Rule;
+
+impl super::Rule for Rule {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, audit: &Audit, settings: &super::Settings, out: &mut Vec<Finding>) {
+        let min_projects = settings.get(&META, &MIN_PROJECTS);
+        let max_used_percent = settings.get(&META, &MAX_USED_PERCENT);
+        for (path, p) in &audit.snap.manifest.projects {
+            let token_callers = audit.graph.token_callers(path);
+            for entry in p.job_token.allowlist.iter().filter(|e| e.kind == EntryKind::Group) {
+                let covered: Vec<&str> =
+                    audit.snap.manifest.covered_by(entry).into_iter().filter(|c| c != path).collect();
+                let callers: Vec<&str> =
+                    token_callers.iter().copied().filter(|c| covers(entry, c) && c != path).collect();
+                if callers.is_empty() || covered.len() < min_projects {
+                    continue; // unused entries are `unused-allowlist-entry`'s; small groups are fine
+                }
+                if callers.len() * 100 >= covered.len() * max_used_percent {
+                    continue;
+                }
+                let names: Vec<String> = callers.iter().map(|c| format!("`{c}`")).collect();
+                let message = format!(
+                    "group entry `{}` on `{path}` lets {} projects of the snapshot use their job token against `{path}`, but only {} do: {}",
+                    entry.path,
+                    covered.len(),
+                    callers.len(),
+                    names.join(", ")
+                );
+                let replacement: Vec<String> = callers.iter().map(|c| format!("- project: {c}")).collect();
+                let help = format!("replace the group entry with project entries: {}", replacement.join("; "));
+                out.push(entry_finding(&META, path, entry, message, help));
+            }
+        }
+    }
+}

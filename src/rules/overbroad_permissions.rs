@@ -1,0 +1,83 @@
+//! `overbroad-permissions`: an allowlist entry with default permissions, or fine-grained permissions broader
+//! than what its callers' accesses need. The message gives the minimal permission list.
+//!
+//! An entry is judged on the callers it decides for (GitLab: the project entry, else the closest group
+//! entry). It is not judged when what they need cannot be known: an access with no known permission (an
+//! unclassified API call), a covered project that failed to load or has unresolved accesses, or use seen
+//! only in the authentication log.
+
+use super::{RuleMeta, entry_finding};
+use crate::detect::Kind;
+use crate::diag::Severity;
+use crate::engine::coverage::nearest_entry;
+use crate::engine::{Audit, EdgeStatus};
+use crate::finding::Finding;
+use std::collections::BTreeSet;
+
+pub static META: RuleMeta = RuleMeta {
+    id: "overbroad-permissions",
+    severity: Severity::Warning,
+    summary: "an allowlist entry grants more job-token permissions than its callers' accesses need",
+    settings: &[],
+};
+
+pub struct Rule;
+
+impl super::Rule for Rule {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, audit: &Audit, _settings: &super::Settings, out: &mut Vec<Finding>) {
+        for (path, p) in &audit.snap.manifest.projects {
+            if !p.knows(crate::snapshot::manifest::Data::Permissions) {
+                continue; // an entry whose permissions could not be read is not one with default permissions
+            }
+            for (i, entry) in p.job_token.allowlist.iter().enumerate() {
+                let edges: Vec<_> = audit
+                    .edges_into(path)
+                    .filter(|e| e.status == EdgeStatus::Allowed && nearest_entry(p, &e.caller) == Some(i))
+                    .collect();
+                if edges.is_empty() {
+                    continue;
+                }
+                let blind = audit.snap.manifest.covered_by(entry).iter().any(|c| audit.blind(c));
+                let unknown = edges
+                    .iter()
+                    .flat_map(|e| e.accesses.iter())
+                    .any(|&a| audit.accesses[a].permission.is_none() && audit.accesses[a].kind != Kind::Registry);
+                if blind || unknown {
+                    continue;
+                }
+                let needed: BTreeSet<&str> = edges.iter().flat_map(|e| e.permissions.iter().copied()).collect();
+                if needed.is_empty() {
+                    continue; // only registry pulls, which policies do not control
+                }
+                let minimal = needed.iter().copied().collect::<Vec<_>>().join(", ");
+                let callers: Vec<String> = edges.iter().map(|e| format!("`{}`", e.caller)).collect();
+                let message = match &entry.permissions {
+                    None => format!(
+                        "allowlist entry `{}` of `{path}` has default permissions (everything the user's role allows), but {} only need [{minimal}]",
+                        entry.path,
+                        callers.join(", ")
+                    ),
+                    Some(granted) => {
+                        let extra: Vec<&str> =
+                            granted.iter().map(String::as_str).filter(|g| !needed.contains(g)).collect();
+                        if extra.is_empty() {
+                            continue;
+                        }
+                        format!(
+                            "allowlist entry `{}` of `{path}` grants [{}] that no access of {} needs; the minimal list is [{minimal}]",
+                            entry.path,
+                            extra.join(", "),
+                            callers.join(", ")
+                        )
+                    }
+                };
+                let help = format!("set the entry's job-token permissions to [{minimal}]");
+                out.push(entry_finding(&META, path, entry, message, help));
+            }
+        }
+    }
+}

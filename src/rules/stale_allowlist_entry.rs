@@ -1,0 +1,44 @@
+//! `stale-allowlist-entry`: an entry naming an archived project (which runs no pipelines).
+
+use super::{RuleMeta, entry_finding};
+use crate::diag::Severity;
+use crate::engine::Audit;
+use crate::finding::Finding;
+use crate::snapshot::EntryKind;
+
+pub static META: RuleMeta = RuleMeta {
+    id: "stale-allowlist-entry",
+    severity: Severity::Warning,
+    summary: "an allowlist entry naming an archived project",
+    settings: &[],
+};
+
+pub struct Rule;
+
+impl super::Rule for Rule {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, audit: &Audit, _settings: &super::Settings, out: &mut Vec<Finding>) {
+        let projects = &audit.snap.manifest.projects;
+        for (path, p) in projects {
+            for entry in p.job_token.allowlist.iter().filter(|e| e.kind == EntryKind::Project) {
+                if !projects.get(&entry.path).is_some_and(|t| t.archived) {
+                    continue;
+                }
+                let message = format!(
+                    "the allowlist of `{path}` names `{}`, which is archived and runs no pipelines",
+                    entry.path
+                );
+                out.push(entry_finding(
+                    &META,
+                    path,
+                    entry,
+                    message,
+                    format!("remove `{}` from the allowlist of `{path}`", entry.path),
+                ));
+            }
+        }
+    }
+}

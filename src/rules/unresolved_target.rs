@@ -1,0 +1,44 @@
+//! `unresolved-target`: a job-token access whose target cannot be determined statically.
+
+use super::RuleMeta;
+use crate::detect::Target;
+use crate::diag::Severity;
+use crate::engine::Audit;
+use crate::finding::{Finding, Subject};
+use std::collections::BTreeSet;
+
+pub static META: RuleMeta = RuleMeta {
+    id: "unresolved-target",
+    severity: Severity::Warning,
+    summary: "a job-token access whose target project cannot be determined from the configuration",
+    settings: &[],
+};
+
+pub struct Rule;
+
+impl super::Rule for Rule {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, audit: &Audit, _settings: &super::Settings, out: &mut Vec<Finding>) {
+        let mut seen = BTreeSet::new();
+        for a in &audit.accesses {
+            let Target::Unresolved(raw) = &a.target else { continue };
+            if !seen.insert((a.caller.as_str(), raw.as_str(), a.span)) {
+                continue;
+            }
+            let message = format!(
+                "job `{}` of `{}` uses the job token ({}, {}), but its target `{raw}` cannot be resolved from the configuration",
+                a.job,
+                a.caller,
+                a.kind.name(),
+                a.detail
+            );
+            let help = "tokenscope cannot tell which allowlist this needs; use a literal path or a variable defined in the CI configuration";
+            let key = format!("{}|{raw}", a.kind.name());
+            let subject = Subject::Job { project: a.caller.clone(), caller: a.caller.clone() };
+            out.push(Finding::build(&META, subject).key(key).message(message).help(help).at(a.span).finish());
+        }
+    }
+}

@@ -1,0 +1,74 @@
+//! `unused-allowlist-entry`: an allowlist entry that no detected access and no authentication-log record uses.
+//!
+//! An entry is only reported when its use could have been seen: every snapshot project it covers resolved
+//! without errors and has no access whose target is unresolved. Otherwise deleting it could break a pipeline.
+
+use super::{RuleMeta, entry_finding};
+use crate::diag::Severity;
+use crate::engine::coverage::covers;
+use crate::engine::{Audit, EdgeStatus};
+use crate::finding::Finding;
+use crate::snapshot::EntryKind;
+
+pub static META: RuleMeta = RuleMeta {
+    id: "unused-allowlist-entry",
+    severity: Severity::Warning,
+    summary: "an allowlist entry that no job in the snapshot and no authentication-log record uses",
+    settings: &[],
+};
+
+pub struct Rule;
+
+impl super::Rule for Rule {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, audit: &Audit, _settings: &super::Settings, out: &mut Vec<Finding>) {
+        let m = &audit.snap.manifest;
+        for (path, p) in &m.projects {
+            let callers: Vec<&str> = audit
+                .edges_into(path)
+                .filter(|e| !matches!(e.status, EdgeStatus::Unresolved | EdgeStatus::External))
+                .map(|e| e.caller.as_str())
+                .collect();
+            for entry in &p.job_token.allowlist {
+                let used_by_job = callers.iter().any(|c| covers(entry, c));
+                let used_by_log = m.auth_log.iter().any(|r| r.accessed == *path && covers(entry, &r.origin));
+                let archived =
+                    entry.kind == EntryKind::Project && m.projects.get(&entry.path).is_some_and(|t| t.archived);
+                if used_by_job || used_by_log || archived {
+                    continue; // an archived project's entry is `stale-allowlist-entry`'s
+                }
+                let covered: Vec<&str> = m.covered_by(entry).into_iter().filter(|c| c != path).collect();
+                if covered.is_empty() {
+                    continue; // nothing of it is in the snapshot: its use cannot be seen
+                }
+                if covered.iter().any(|c| audit.blind(c)) {
+                    continue;
+                }
+                let what = match entry.kind {
+                    EntryKind::Project => format!("project `{}`", entry.path),
+                    EntryKind::Group => {
+                        format!("group `{}` ({} project(s) in the snapshot)", entry.path, covered.len())
+                    }
+                };
+                let log = if p.knows(crate::snapshot::manifest::Data::AuthLog) {
+                    "and the authentication log has no record of it"
+                } else {
+                    "and the authentication log could not be read (a use it would show is not known)"
+                };
+                let message = format!(
+                    "the allowlist of `{path}` lets {what} in, but no job in the snapshot uses the job token against `{path}` from there, {log}: standing access nobody needs"
+                );
+                out.push(entry_finding(
+                    &META,
+                    path,
+                    entry,
+                    message,
+                    format!("remove `{}` from the allowlist of `{path}`", entry.path),
+                ));
+            }
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! Text that leaves tokenscope: secrets never do, and text from scanned files cannot drive a terminal.
+//!
+//! Anything that looks like a GitLab token is redacted before it is printed or written ([`redact`]), and
+//! control characters in text that came from files (a `.gitmodules` path holding `ESC ]0;...`, a job name
+//! with a carriage return) are shown escaped ([`clean`] does both). Source snippets keep their byte
+//! offsets: [`mask`] hides tokens with `*` and control characters with `?` of the same length.
+
+use regex::Regex;
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
+/// Prefixes of GitLab tokens (personal, deploy, trigger, CI build/job, runner, feed, OAuth, ...).
+pub const TOKEN_PREFIXES: &[&str] = &[
+    "glpat-",
+    "gldt-",
+    "glptt-",
+    "glcbt-",
+    "glrt-",
+    "glrtr-",
+    "gloas-",
+    "glft-",
+    "glimt-",
+    "glagent-",
+    "glsoat-",
+    "glffct-",
+    "GR1348941",
+];
+
+/// A GitLab token: a known prefix followed by at least 8 token characters.
+pub static TOKEN_RE: LazyLock<Regex> = LazyLock::new(|| {
+    let alts: Vec<String> = TOKEN_PREFIXES.iter().map(|p| regex::escape(p)).collect();
+    Regex::new(&format!(r"({})[A-Za-z0-9_\-.]{{8,}}", alts.join("|"))).expect("static regex")
+});
+
+/// The text with every token replaced by its prefix and `[REDACTED]`.
+pub fn redact(s: &str) -> Cow<'_, str> {
+    TOKEN_RE.replace_all(s, "${1}[REDACTED]")
+}
+
+/// The text with each token's secret part replaced by `*`, and each unsafe character (see [`clean`]) by
+/// as many `?` as it has bytes, so that byte offsets into the text stay valid (for source snippets).
+pub fn mask(s: &str) -> Cow<'_, str> {
+    let masked = TOKEN_RE.replace_all(s, |c: &regex::Captures| {
+        let prefix = &c[1];
+        format!("{prefix}{}", "*".repeat(c[0].len() - prefix.len()))
+    });
+    // A carriage return ending a line (CRLF files) is left alone; one inside a line could hide its start.
+    let bytes = masked.as_bytes();
+    let unsafe_at = |i: usize, c: char| is_unsafe(c) && !(c == '\r' && bytes.get(i + 1) == Some(&b'\n'));
+    if !masked.char_indices().any(|(i, c)| unsafe_at(i, c)) {
+        return masked;
+    }
+    let mut o = String::with_capacity(masked.len());
+    for (i, c) in masked.char_indices() {
+        if unsafe_at(i, c) {
+            (0..c.len_utf8()).for_each(|_| o.push('?'));
+        } else {
+            o.push(c);
+        }
+    }
+    Cow::Owned(o)
+}
+
+/// Whether `c` must not reach a terminal as it is: C0 and C1 control characters (but for line breaks and
+/// tabs, which text output uses itself), DEL, and the bidirectional overrides and isolates that can make a
+/// line read differently from what it holds.
+fn is_unsafe(c: char) -> bool {
+    (c.is_control() && c != '\n' && c != '\t') || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// The text with unsafe characters shown escaped (`\u{1b}`); borrowed when there are none, which is
+/// nearly always.
+pub fn escape_controls(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(is_unsafe) {
+        return Cow::Borrowed(s);
+    }
+    let mut o = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if is_unsafe(c) {
+            o.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            o.push(c);
+        }
+    }
+    Cow::Owned(o)
+}
+
+/// Text for output: tokens redacted and control characters escaped.
+pub fn clean(s: &str) -> Cow<'_, str> {
+    match redact(s) {
+        Cow::Borrowed(b) => escape_controls(b),
+        Cow::Owned(o) => Cow::Owned(escape_controls(&o).into_owned()),
+    }
+}
+
+/// [`clean`] for a single line of output: line breaks and tabs escaped too (a job name, a path).
+pub fn clean_line(s: &str) -> Cow<'_, str> {
+    if s.contains(['\n', '\t']) {
+        return Cow::Owned(clean(s).replace('\n', "\\n").replace('\t', "\\t"));
+    }
+    clean(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_tokens_and_keeps_the_rest() {
+        assert_eq!(redact("TOKEN=glpat-abcdefgh12345678 x"), "TOKEN=glpat-[REDACTED] x");
+        assert_eq!(redact("GR1348941abcdefghijk"), "GR1348941[REDACTED]");
+        assert_eq!(redact("glpat-short"), "glpat-short");
+        assert_eq!(redact("$CI_JOB_TOKEN"), "$CI_JOB_TOKEN");
+        assert_eq!(mask("a glpat-abcdefgh12 b").len(), "a glpat-abcdefgh12 b".len());
+        assert_eq!(mask("a glpat-abcdefgh12 b"), "a glpat-********** b");
+    }
+
+    #[test]
+    fn control_characters_are_escaped_or_masked() {
+        let hostile = "sub\u{1b}]0;PWNED\u{7}\u{1b}[2J\u{202e}x\u{9b}";
+        assert_eq!(clean(hostile), "sub\\u{1b}]0;PWNED\\u{7}\\u{1b}[2J\\u{202e}x\\u{9b}");
+        assert_eq!(clean("two\nlines\ttab"), "two\nlines\ttab");
+        assert_eq!(clean_line("two\nlines"), "two\\nlines");
+        assert!(matches!(clean("plain text"), Cow::Borrowed(_)));
+        // Same length, same line breaks: snippets keep their offsets.
+        let m = mask(hostile);
+        assert_eq!(m.len(), hostile.len());
+        assert!(!m.chars().any(is_unsafe), "{m:?}");
+        assert_eq!(mask("a\r\nb\rc"), "a\r\nb?c");
+    }
+}
