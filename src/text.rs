@@ -68,10 +68,16 @@ fn is_unsafe(c: char) -> bool {
     (c.is_control() && c != '\n' && c != '\t') || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
+/// Whether `s` may hold an unsafe character: a quick byte test (every unsafe character starts with a C0
+/// byte, DEL, 0xC2 for C1 controls, or 0xE2 for the bidirectional controls), exact when it says no.
+fn may_be_unsafe(s: &str) -> bool {
+    s.bytes().any(|b| (b < 0x20 && b != b'\n' && b != b'\t') || b == 0x7f || b == 0xc2 || b == 0xe2)
+}
+
 /// The text with unsafe characters shown escaped (`\u{1b}`); borrowed when there are none, which is
 /// nearly always.
 pub fn escape_controls(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(is_unsafe) {
+    if !may_be_unsafe(s) || !s.chars().any(is_unsafe) {
         return Cow::Borrowed(s);
     }
     let mut o = String::with_capacity(s.len() + 8);
@@ -83,6 +89,24 @@ pub fn escape_controls(s: &str) -> Cow<'_, str> {
         }
     }
     Cow::Owned(o)
+}
+
+/// A JSON document with every unsafe character that serde leaves as it is (DEL, C1 controls,
+/// bidirectional controls) written as a JSON escape (`\u202e`): the same document, safe on a terminal.
+/// serde already escapes C0 controls, and an unsafe character can only stand inside a string.
+pub fn json_safe(doc: String) -> String {
+    if !may_be_unsafe(&doc) || !doc.chars().any(|c| is_unsafe(c) && c != '\r') {
+        return doc;
+    }
+    let mut o = String::with_capacity(doc.len() + 16);
+    for c in doc.chars() {
+        if is_unsafe(c) {
+            o.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            o.push(c);
+        }
+    }
+    o
 }
 
 /// Text for output: tokens redacted and control characters escaped.
@@ -127,5 +151,11 @@ mod tests {
         assert_eq!(m.len(), hostile.len());
         assert!(!m.chars().any(is_unsafe), "{m:?}");
         assert_eq!(mask("a\r\nb\rc"), "a\r\nb?c");
+        // JSON: the same string once decoded, and nothing unsafe left in the text.
+        let doc = serde_json::to_string(&serde_json::json!({"k": hostile})).unwrap();
+        let safe = json_safe(doc);
+        assert!(!safe.chars().any(is_unsafe), "{safe}");
+        let back: serde_json::Value = serde_json::from_str(&safe).unwrap();
+        assert_eq!(back["k"], hostile);
     }
 }

@@ -343,3 +343,87 @@ fn the_readme_quotes_what_the_demo_prints() {
     let out = common::run(&["audit", "fixtures/demo-org"]);
     assert!(out.contains(block), "README block is stale:\n{block}");
 }
+
+/// Colour is chosen from the stream written, by `--color`, `NO_COLOR` and `CLICOLOR_FORCE`/`FORCE_COLOR`:
+/// redirected output gets no escape codes unless forced.
+#[test]
+fn colour_follows_the_stream_and_the_flags() {
+    let colours = |args: &[&str], env: &[(&str, &str)]| {
+        let mut cmd = common::tokenscope(&common::root());
+        cmd.env_remove("NO_COLOR").env_remove("CLICOLOR_FORCE").env_remove("FORCE_COLOR");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.args(["audit", "fixtures/demo-org"]).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        String::from_utf8_lossy(&out.stdout).contains("\u{1b}[")
+    };
+    assert!(!colours(&[], &[]), "stdout is a pipe here: no colour");
+    assert!(colours(&[], &[("FORCE_COLOR", "1")]));
+    assert!(colours(&[], &[("CLICOLOR_FORCE", "1")]));
+    assert!(!colours(&[], &[("FORCE_COLOR", "0")]));
+    assert!(!colours(&[], &[("FORCE_COLOR", "1"), ("NO_COLOR", "1")]), "NO_COLOR wins over forcing");
+    assert!(colours(&["--color", "always"], &[("NO_COLOR", "1")]), "the flag wins over the environment");
+    assert!(!colours(&["--color", "never"], &[("FORCE_COLOR", "1")]));
+    // A file written with --output never gets colour.
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("report.txt");
+    let out = common::tokenscope(&common::root())
+        .args(["audit", "fixtures/demo-org", "--color", "always", "--output", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!std::fs::read_to_string(&file).unwrap().contains('\u{1b}'));
+}
+
+/// A failed write to standard output is an error (exit 2, said on stderr); a reader that goes away is not.
+#[test]
+fn write_errors_on_stdout_are_errors_and_a_closed_pipe_is_not() {
+    if std::path::Path::new("/dev/full").exists() {
+        let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+        let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("tokenscope"))
+            .current_dir(common::root())
+            .args(["audit", "fixtures/demo-org", "--format", "json", "--fail-on", "never"])
+            .stdout(full)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("error: cannot write to standard output"), "{err}");
+    } else {
+        common::say("write_errors_on_stdout: /dev/full is absent: that half is skipped");
+    }
+    // `| head -1`: the reader closes the pipe after one line; the run ends quietly with its own exit code.
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("tokenscope"))
+        .current_dir(common::root())
+        .env("NO_COLOR", "1")
+        .args(["audit", "fixtures/demo-org", "--format", "json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader is gone before anything is written
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(1), "the audit's own exit code: {err}");
+    assert!(err.is_empty(), "nothing said about the closed pipe: {err}");
+}
+
+/// An unresolved callee is the expression as written, with a typed reason beside it.
+#[test]
+fn unresolved_callees_are_expressions_with_a_reason() {
+    let doc = audit_json("fixtures/audit/targets");
+    let edges = doc["edges"].as_array().unwrap();
+    let unresolved: Vec<(&str, &str)> = edges
+        .iter()
+        .filter(|e| e["status"] == "unresolved")
+        .map(|e| (e["callee"].as_str().unwrap(), e["reason"].as_str().unwrap()))
+        .collect();
+    assert!(unresolved.contains(&("999", "unknown-project-id")), "{unresolved:?}");
+    assert!(unresolved.iter().any(|(_, r)| *r == "variable"), "{unresolved:?}");
+    assert!(edges.iter().filter(|e| e["status"] != "unresolved").all(|e| e["reason"].is_null()));
+    let detection = audit_json("fixtures/detection");
+    let module = detection["edges"].as_array().unwrap().iter().find(|e| e["reason"] == "terraform-module");
+    assert_eq!(module.map(|m| m["callee"].as_str().unwrap()), Some("lib/postgres/aws"), "{module:?}");
+}

@@ -254,3 +254,60 @@ fn every_case_is_tested() {
         }
     }
 }
+
+/// Text from scanned files never reaches the terminal raw: a `.gitmodules` URL, a job name, an include path
+/// and a variable holding escape sequences (set the title, clear the screen, a carriage return, a
+/// bidirectional override) come out escaped in every text format and in the diagnostics, and as JSON escapes
+/// in JSON.
+#[test]
+fn control_characters_never_reach_the_terminal() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let hostile = "\u{1b}]0;PWNED\u{7}\u{1b}[2J\rspoof\u{202e}";
+    // The same, as a YAML double-quoted scalar writes it (a raw carriage return would end the line).
+    let yaml = "\\e]0;PWNED\\a\\e[2J\\rspoof\\u202e";
+    fs::write(
+        d.join("tokenscope.yaml"),
+        "instance:\n  url: https://gitlab.example.com\nprojects:\n  svc/app:\n    job_token: {inbound_enabled: true}\n  svc/lib:\n    job_token: {inbound_enabled: true}\n  svc/other: {}\n",
+    )
+    .unwrap();
+    let other = d.join("repos/svc/other");
+    fs::create_dir_all(&other).unwrap();
+    fs::write(other.join(".gitlab-ci.yml"), format!("include:\n  - local: \"/missing{yaml}.yml\"\n")).unwrap();
+    let repo = d.join("repos/svc/app");
+    fs::create_dir_all(&repo).unwrap();
+    fs::write(repo.join(".gitmodules"), format!("[submodule \"x\"]\n  path = x\n  url = ../lib{hostile}\n")).unwrap();
+    fs::write(
+        repo.join(".gitlab-ci.yml"),
+        format!(
+            "variables:\n  GIT_SUBMODULE_STRATEGY: recursive\n\"build{yaml}\":\n  script:\n    - git clone https://gitlab-ci-token:${{CI_JOB_TOKEN}}@gitlab.example.com/svc/lib.git\n    - 'curl -H \"JOB-TOKEN: $CI_JOB_TOKEN\" \"https://gitlab.example.com/api/v4/projects/$TARGET/releases\"'\n  variables:\n    TARGET: \"svc{yaml}\"\n"
+        ),
+    )
+    .unwrap();
+    let snap = d.to_str().unwrap();
+    let mut runs: Vec<Vec<&str>> =
+        ["human", "markdown", "csv", "junit", "dot", "mermaid", "json", "sarif", "codequality"]
+            .iter()
+            .map(|f| vec!["audit", snap, "--format", f])
+            .collect();
+    runs.push(vec!["jobs", snap]);
+    runs.push(vec!["audit", snap, "--color", "always"]);
+    for args in runs {
+        let out = common::tokenscope(&common::root()).args(&args).output().unwrap();
+        for (stream, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+            let text = String::from_utf8_lossy(bytes);
+            // With --color always, tokenscope's own colour codes are the only escapes (ESC [ ... m).
+            let own_colour = regex::Regex::new(r"\x1b\[[0-9;]*m").unwrap();
+            let rest = own_colour.replace_all(&text, "");
+            let bad: Vec<char> =
+                rest.chars().filter(|c| (c.is_control() && *c != '\n' && *c != '\t') || *c == '\u{202e}').collect();
+            assert!(bad.is_empty(), "{args:?} {stream} holds {bad:?}:\n{text}");
+            assert!(!rest.contains("PWNED\u{7}"), "{args:?} {stream}");
+        }
+        assert!(out.status.code().is_some_and(|c| c <= 3), "{args:?}: {:?}", out.status);
+        if args.contains(&"human") {
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            assert!(stdout.contains("\\u{1b}]0;PWNED\\u{7}"), "shown escaped:\n{stdout}");
+        }
+    }
+}

@@ -132,3 +132,31 @@ fn reports_can_be_written_into_the_checkout() {
     assert_eq!(code, 2, "the CI file it read is input: {err}");
     assert!(std::fs::read_to_string(r.path().join(".gitlab-ci.yml")).unwrap().contains("platform/charts"));
 }
+
+/// `lint` goes through the audit policy like `audit`: a rule switched off produces no note, a severity
+/// override applies to the notes, and a policy ignore suppresses them.
+#[test]
+fn lint_notes_follow_the_policy() {
+    let r = repo();
+    let args = ["--project", "svc/b", "--url", "https://gitlab.example.com", "--format", "json"];
+    let findings = |policy: &str| {
+        std::fs::write(r.path().join(".tokenscope.yml"), policy).unwrap();
+        let (code, out, err) = lint(r.path(), &args);
+        let doc: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}{err}"));
+        (code, doc)
+    };
+    let (code, doc) = findings("rules:\n  missing-allowlist-entry: off\n");
+    assert_eq!(code, 0);
+    assert_eq!(doc["findings"].as_array().unwrap().len(), 0, "{doc:#}");
+    let (code, doc) = findings("rules:\n  missing-allowlist-entry: error\n");
+    assert_eq!(code, 1, "the note is now an error: {doc:#}");
+    assert_eq!(doc["findings"][0]["severity"], "error");
+    let (code, doc) = findings(
+        "rules:\n  missing-allowlist-entry: error\nignores:\n  - rule: missing-allowlist-entry\n    callee: platform/charts\n    reason: charts are public\n",
+    );
+    assert_eq!(code, 0, "{doc:#}");
+    assert_eq!(doc["summary"]["findings"]["suppressed"], 1);
+    // Near miss: a policy about another rule leaves the note as it is.
+    let (code, doc) = findings("rules:\n  unused-allowlist-entry: off\n");
+    assert_eq!((code, doc["findings"][0]["severity"].as_str()), (0, Some("note")));
+}

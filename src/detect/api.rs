@@ -4,7 +4,7 @@
 
 use super::script::{Command, Script};
 use super::url::{self, find_urls, instance_path, project_ref};
-use super::{Access, Confidence, Ctx, HttpFacts, Kind, Target};
+use super::{Access, Confidence, Ctx, HttpFacts, Kind, Reason, Target};
 use crate::ci::jobs::Job;
 use regex::Regex;
 use std::sync::LazyLock;
@@ -173,7 +173,7 @@ pub fn classify(ctx: &Ctx, api_path: &str, raw: &str) -> Option<(Target, Kind)> 
     match segs.as_slice() {
         ["projects", r, rest @ ..] => {
             let target = match project_ref(&ctx.snap.manifest, &ctx.pipeline.project, r) {
-                Target::Unresolved(_) if r.contains('$') => Target::Unresolved(raw.to_string()),
+                Target::Unresolved(_) if r.contains('$') => Target::unresolved(raw, Reason::Variable),
                 t => t,
             };
             let kind = match rest {
@@ -197,7 +197,7 @@ pub fn classify(ctx: &Ctx, api_path: &str, raw: &str) -> Option<(Target, Kind)> 
             let target = if *id == "$CI_JOB_ID" || *id == "${CI_JOB_ID}" {
                 Target::Project(ctx.pipeline.project.clone())
             } else {
-                Target::Unresolved(raw.to_string())
+                Target::unresolved(raw, Reason::JobId)
             };
             Some((target, Kind::JobArtifacts))
         }
@@ -225,14 +225,14 @@ pub fn detect(ctx: &Ctx, job: &Job, script: &Script, out: &mut Vec<Access>) {
             let urls = find_urls(&expanded);
             if urls.is_empty() {
                 if expanded.starts_with('$') {
-                    push(Target::Unresolved(w.clone()), Kind::Api, format!("{method} {w}"));
+                    push(Target::unresolved(w.as_str(), Reason::Variable), Kind::Api, format!("{method} {w}"));
                 }
                 continue;
             }
             for (_, u) in urls {
                 let Some(parsed) = url::parse(u) else { continue };
                 let (target, kind) = if parsed.host.contains('$') {
-                    (Target::Unresolved(w.clone()), Kind::Api)
+                    (Target::unresolved(w.as_str(), Reason::Variable), Kind::Api)
                 } else if let Some(p) = instance_path(&ctx.snap.manifest, &parsed) {
                     let Some(api) = p.strip_prefix("/api/v4") else { continue };
                     match classify(ctx, api, w) {

@@ -6,7 +6,7 @@
 
 use super::script::{Command, Script};
 use super::url::{self, instance_path, repo_path};
-use super::{Access, Confidence, Ctx, Kind, Target};
+use super::{Access, Confidence, Ctx, Kind, Reason, Target};
 use crate::ci::jobs::Job;
 use crate::snapshot::RepoFile;
 
@@ -38,13 +38,13 @@ fn normalize_scp(word: &str) -> Option<String> {
 fn target_of(ctx: &Ctx, raw: &str, expanded: &str) -> Target {
     let as_url = normalize_scp(expanded).unwrap_or_else(|| expanded.to_string());
     match url::parse(&as_url) {
-        None => Target::Unresolved(raw.to_string()),
-        Some(u) if u.host.contains('$') => Target::Unresolved(raw.to_string()),
+        None => Target::unresolved(raw, Reason::NotAUrl),
+        Some(u) if u.host.contains('$') => Target::unresolved(raw, Reason::Variable),
         Some(u) => match instance_path(&ctx.snap.manifest, &u) {
             Some(p) => {
                 let path = repo_path(p);
                 if path.contains('$') || path.is_empty() {
-                    Target::Unresolved(raw.to_string())
+                    Target::unresolved(raw, Reason::Variable)
                 } else {
                     Target::Project(path)
                 }

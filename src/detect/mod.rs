@@ -37,8 +37,51 @@ pub enum Target {
     Project(String),
     /// Another host: the job token leaves the instance.
     Foreign(String),
-    /// Not resolvable statically: the expression as written.
-    Unresolved(String),
+    /// Not resolvable statically.
+    Unresolved(Unresolved),
+}
+
+impl Target {
+    /// A target that cannot be resolved: the expression as written, and why.
+    pub fn unresolved(expression: impl Into<String>, reason: Reason) -> Target {
+        Target::Unresolved(Unresolved { expression: expression.into(), reason })
+    }
+}
+
+/// A target that cannot be determined statically.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Unresolved {
+    /// The expression as written (for a Terraform module, its address `NAMESPACE/NAME/SYSTEM`).
+    pub expression: String,
+    pub reason: Reason,
+}
+
+impl Unresolved {
+    /// How the target is named in the graph and in messages.
+    pub fn name(&self) -> String {
+        match self.reason {
+            Reason::UnknownProjectId => format!("project id {} (not in the snapshot)", self.expression),
+            Reason::TerraformModule => format!("terraform module {}", self.expression),
+            Reason::Variable | Reason::JobId | Reason::NotAUrl => self.expression.clone(),
+        }
+    }
+}
+
+/// Why a target cannot be determined.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Reason {
+    /// It depends on a variable whose value the configuration does not give (set in the UI, computed at run
+    /// time).
+    Variable,
+    /// A numeric project id that the snapshot does not hold.
+    UnknownProjectId,
+    /// A job's artifacts by job id: the job's project cannot be told from the id.
+    JobId,
+    /// A Terraform registry module whose publishing project the snapshot does not show.
+    TerraformModule,
+    /// A git remote that is not a URL tokenscope can read.
+    NotAUrl,
 }
 
 /// The kind of access, named as in output.

@@ -1,6 +1,6 @@
 //! `needs: - project:`: the runner downloads another project's job artifacts with the job token.
 
-use super::{Access, Confidence, Ctx, Kind, Target};
+use super::{Access, Confidence, Ctx, Kind, Reason, Target};
 use crate::ci::jobs::Job;
 
 pub fn detect(ctx: &Ctx, job: &Job, out: &mut Vec<Access>) {
@@ -11,7 +11,7 @@ pub fn detect(ctx: &Ctx, job: &Job, out: &mut Vec<Access>) {
         }
         let expanded = job.vars.expand(project);
         let target = if expanded.contains('$') || expanded.is_empty() {
-            Target::Unresolved(project.clone())
+            Target::unresolved(project.as_str(), Reason::Variable)
         } else {
             Target::Project(expanded.trim_matches('/').to_string())
         };

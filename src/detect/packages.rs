@@ -13,7 +13,7 @@
 
 use super::script::Script;
 use super::url::project_ref;
-use super::{Access, Confidence, Ctx, Kind, Target};
+use super::{Access, Confidence, Ctx, Kind, Reason, Target};
 use crate::ci::jobs::Job;
 use crate::snapshot::RepoFile;
 use crate::source::{FileId, Span};
@@ -228,7 +228,7 @@ pub fn detect(ctx: &Ctx, job: &Job, script: &Script, out: &mut Vec<Access>) {
             }
             let raw_ref = script.expand(&m[3]);
             let target = match project_ref(&ctx.snap.manifest, caller, &raw_ref) {
-                Target::Unresolved(_) if raw_ref.contains('$') => Target::Unresolved(m[0].to_string()),
+                Target::Unresolved(_) if raw_ref.contains('$') => Target::unresolved(&m[0], Reason::Variable),
                 t => t,
             };
             let span = if u.in_file {

@@ -6,7 +6,7 @@
 //! An image path maps to the project whose path is its longest prefix in the snapshot.
 
 use super::script::Script;
-use super::{Access, Confidence, Ctx, Kind, Target};
+use super::{Access, Confidence, Ctx, Kind, Reason, Target};
 use crate::ci::jobs::Job;
 
 const TOOLS: &[&str] = &["docker", "podman", "buildah", "skopeo", "crane", "nerdctl"];
@@ -69,7 +69,7 @@ pub fn image_target(ctx: &Ctx, raw: &str, expanded: &str) -> Option<Target> {
     if name.contains('$') {
         // Only report what is certainly on this registry but unresolved.
         let ours = raw.contains("CI_REGISTRY") || registry.is_some_and(|r| expanded.starts_with(r));
-        return ours.then(|| Target::Unresolved(raw.to_string()));
+        return ours.then(|| Target::unresolved(raw, Reason::Variable));
     }
     let (host, path) = split_image(name)?;
     if Some(host.as_str()) != registry {

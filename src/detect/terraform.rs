@@ -3,7 +3,7 @@
 
 use super::script::Script;
 use super::url::{self, find_urls, instance_path};
-use super::{Access, Confidence, Ctx, Kind, Target};
+use super::{Access, Confidence, Ctx, Kind, Reason, Target, Unresolved};
 use crate::ci::jobs::Job;
 use crate::ci::vars::VarOrigin;
 
@@ -17,7 +17,7 @@ fn state_target(ctx: &Ctx, raw: &str, expanded: &str) -> Option<Target> {
     let (_, u) = find_urls(expanded).into_iter().next()?;
     let parsed = url::parse(u)?;
     if parsed.host.contains('$') {
-        return Some(Target::Unresolved(raw.to_string()));
+        return Some(Target::unresolved(raw, Reason::Variable));
     }
     let path = instance_path(&ctx.snap.manifest, &parsed)?;
     let rest = path.strip_prefix("/api/v4/projects/")?;
@@ -26,14 +26,10 @@ fn state_target(ctx: &Ctx, raw: &str, expanded: &str) -> Option<Target> {
         return None;
     }
     Some(match super::url::project_ref(&ctx.snap.manifest, &ctx.pipeline.project, r) {
-        Target::Unresolved(_) if r.contains('$') => Target::Unresolved(raw.to_string()),
+        Target::Unresolved(_) if r.contains('$') => Target::unresolved(raw, Reason::Variable),
         t => t,
     })
 }
-
-/// Prefix of the unresolved target of a registry module until its publisher is found (see
-/// `resolve_modules`): `terraform module NAMESPACE/NAME/SYSTEM`.
-pub const MODULE_PREFIX: &str = "terraform module ";
 
 /// `TF_TOKEN_<host>`: the host with `.` as `_` and `-` as `__`.
 fn tf_token_var(host: &str) -> String {
@@ -75,7 +71,8 @@ fn registry_modules(
             }
             let col = start + line.find(addr).unwrap_or(0) as u32;
             let span = sources.span(id, col, col + addr.len() as u32);
-            let target = Target::Unresolved(format!("{MODULE_PREFIX}{module}"));
+            // Unresolved until `resolve_modules` finds the project that publishes it.
+            let target = Target::unresolved(module, Reason::TerraformModule);
             out.push(ctx.access(
                 job,
                 target,
@@ -108,8 +105,9 @@ pub fn resolve_modules(accesses: &mut [Access]) {
         }
     }
     for a in accesses.iter_mut() {
-        let Target::Unresolved(raw) = &a.target else { continue };
-        let Some(module) = raw.strip_prefix(MODULE_PREFIX) else { continue };
+        let Target::Unresolved(Unresolved { expression: module, reason: Reason::TerraformModule }) = &a.target else {
+            continue;
+        };
         let parts: Vec<&str> = module.split('/').collect();
         let [ns, name, system] = parts[..] else { continue };
         let found: Vec<&String> = publishers

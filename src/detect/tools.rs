@@ -7,7 +7,7 @@
 use super::api::classify;
 use super::script::Script;
 use super::url::project_ref;
-use super::{Access, Confidence, Ctx, Kind, Target};
+use super::{Access, Confidence, Ctx, Kind, Reason, Target};
 use crate::ci::jobs::Job;
 use crate::ci::vars::VarOrigin;
 
@@ -32,7 +32,7 @@ fn project_target(ctx: &Ctx, script: &Script, raw: &str) -> Target {
     let host_prefix = format!("{}/", ctx.snap.manifest.instance.url);
     let trimmed = expanded.strip_prefix(&host_prefix).unwrap_or(&expanded).trim_matches('/');
     match project_ref(&ctx.snap.manifest, &ctx.pipeline.project, trimmed) {
-        Target::Unresolved(_) if trimmed.contains('$') => Target::Unresolved(raw.to_string()),
+        Target::Unresolved(_) if trimmed.contains('$') => Target::unresolved(raw, Reason::Variable),
         t => t,
     }
 }

@@ -1,7 +1,7 @@
 //! URLs in scripts and variables: finding them, splitting them, and telling whether they point at this
 //! GitLab instance and which project they name.
 
-use super::Target;
+use super::{Reason, Target};
 use crate::snapshot::Manifest;
 use regex::Regex;
 use std::sync::LazyLock;
@@ -84,12 +84,12 @@ pub fn project_ref(manifest: &Manifest, caller: &str, raw: &str) -> Target {
         return Target::Project(caller.to_string());
     }
     if raw.contains('$') || raw.is_empty() {
-        return Target::Unresolved(raw.to_string());
+        return Target::unresolved(raw, Reason::Variable);
     }
     if raw.chars().all(|c| c.is_ascii_digit()) {
         return match raw.parse::<u64>().ok().and_then(|id| manifest.ids.get(&id)) {
             Some(path) => Target::Project(path.clone()),
-            None => Target::Unresolved(format!("project id {raw} (not in the snapshot)")),
+            None => Target::unresolved(raw, Reason::UnknownProjectId),
         };
     }
     Target::Project(decode(raw).trim_matches('/').to_string())

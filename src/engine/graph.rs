@@ -50,7 +50,7 @@ pub fn target_name(t: &Target) -> String {
     match t {
         Target::Project(p) => p.clone(),
         Target::Foreign(h) => h.clone(),
-        Target::Unresolved(raw) => raw.clone(),
+        Target::Unresolved(u) => u.name(),
     }
 }
 

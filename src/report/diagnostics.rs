@@ -41,7 +41,7 @@ impl SourceCode for FileSource {
         let end = (f.line_start(window_last + 1) as usize).min(text.len()).max(offset + len);
         let column = if before == 0 { text[f.line_start(first) as usize..offset].chars().count() } else { 0 };
         Ok(Box::new(MietteSpanContents::new_named(
-            f.display.clone(),
+            crate::text::clean_line(&f.display).into_owned(),
             &text.as_bytes()[start..end],
             (start, end - start).into(),
             window_first,

@@ -3,7 +3,7 @@
 use super::diagnostics::{Parts, render_parts};
 use super::{Report, skipped, summary};
 use crate::engine::EdgeStatus;
-use crate::text::clean;
+use crate::text::{clean, clean_line};
 use std::fmt::Write;
 use tabled::settings::Style;
 use tabled::{Table, Tabled};
@@ -44,13 +44,13 @@ pub fn render(report: &Report, color: bool) -> String {
                     let a = &audit.accesses[i];
                     let more =
                         if e.accesses.len() > 1 { format!(" (+{} more)", e.accesses.len() - 1) } else { String::new() };
-                    format!("{}:{}{more}", sources.get(a.span.file).display, a.span.line)
+                    format!("{}:{}{more}", clean_line(&sources.get(a.span.file).display), a.span.line)
                 }
                 None => String::new(),
             };
             Row {
-                caller: e.caller.clone(),
-                callee: clean(&e.callee).into_owned(),
+                caller: clean_line(&e.caller).into_owned(),
+                callee: clean_line(&e.callee).into_owned(),
                 kinds: e.kind_list(),
                 permissions: e.permission_list(),
                 status: e.status.as_str().to_string(),

@@ -2,7 +2,7 @@
 
 use super::{PrettyDoc, Report, skipped, summary};
 use crate::ci::Status;
-use crate::detect::Confidence;
+use crate::detect::{Confidence, Reason, Target};
 use crate::diag::{Location, Severity};
 use crate::engine::EdgeStatus;
 use crate::snapshot::manifest::Data;
@@ -52,7 +52,9 @@ struct RelationOut<'a> {
 #[derive(Serialize)]
 struct EdgeOut<'a> {
     caller: &'a str,
+    /// For an unresolved edge, the expression as written, with `reason` saying why it is unresolved.
     callee: Cow<'a, str>,
+    reason: Option<Reason>,
     kinds: &'a BTreeSet<String>,
     permissions: &'a BTreeSet<&'static str>,
     status: EdgeStatus,
@@ -165,31 +167,38 @@ pub fn render(report: &Report) -> String {
     );
     doc.list(
         "edges",
-        audit.edges.par_iter().filter(|e| e.status != EdgeStatus::Relation).map(|e| EdgeOut {
-            caller: &e.caller,
-            callee: clean(&e.callee),
-            kinds: &e.kinds,
-            permissions: &e.permissions,
-            status: e.status,
-            confidence: e.confidence,
-            entry: audit.entry_path(e),
-            evidence: e
-                .accesses
-                .iter()
-                .map(|&i| {
-                    let a = &audit.accesses[i];
-                    let l = Location::of(sources, a.span);
-                    EvidenceOut {
-                        file: l.file,
-                        line: l.line,
-                        column: l.column,
-                        job: &a.job,
-                        kind: a.kind.name(),
-                        permission: a.permission,
-                        detail: clean(&a.detail),
-                    }
-                })
-                .collect(),
+        audit.edges.par_iter().filter(|e| e.status != EdgeStatus::Relation).map(|e| {
+            let unresolved = match e.accesses.first().map(|&i| &audit.accesses[i].target) {
+                Some(Target::Unresolved(u)) => Some(u),
+                _ => None,
+            };
+            EdgeOut {
+                caller: &e.caller,
+                callee: unresolved.map_or_else(|| clean(&e.callee), |u| clean(&u.expression)),
+                reason: unresolved.map(|u| u.reason),
+                kinds: &e.kinds,
+                permissions: &e.permissions,
+                status: e.status,
+                confidence: e.confidence,
+                entry: audit.entry_path(e),
+                evidence: e
+                    .accesses
+                    .iter()
+                    .map(|&i| {
+                        let a = &audit.accesses[i];
+                        let l = Location::of(sources, a.span);
+                        EvidenceOut {
+                            file: l.file,
+                            line: l.line,
+                            column: l.column,
+                            job: &a.job,
+                            kind: a.kind.name(),
+                            permission: a.permission,
+                            detail: clean(&a.detail),
+                        }
+                    })
+                    .collect(),
+            }
         }),
     );
     doc.list(

@@ -58,17 +58,24 @@ pub enum Format {
 
 impl Format {
     /// The report in this format; `color` only matters to `Human`.
+    ///
+    /// No control character from a scanned file reaches the output as it is: an uncoloured text is
+    /// cleaned as a whole, once, here (tokenscope's own text has none but line breaks and tabs); JSON
+    /// documents get JSON escapes; coloured human output is made of pieces that were each cleaned.
     pub fn render(self, report: &Report, color: bool) -> String {
+        let text = |s: String| crate::text::escape_controls(&s).into_owned();
+        let json = crate::text::json_safe;
         match self {
-            Format::Human => human::render(report, color),
-            Format::Json => json::render(report),
-            Format::Markdown => markdown::render(report),
-            Format::Csv => csv::render(report),
-            Format::Sarif => pretty_json(&sarif::render(report)),
-            Format::CodeQuality => pretty_json(&codequality::render(report)),
-            Format::Junit => junit::render(report),
-            Format::Dot => dot::render(report),
-            Format::Mermaid => mermaid::render(report),
+            Format::Human if color => human::render(report, true),
+            Format::Human => text(human::render(report, false)),
+            Format::Json => json(json::render(report)),
+            Format::Markdown => text(markdown::render(report)),
+            Format::Csv => text(csv::render(report)),
+            Format::Sarif => json(pretty_json(&sarif::render(report))),
+            Format::CodeQuality => json(pretty_json(&codequality::render(report))),
+            Format::Junit => text(junit::render(report)),
+            Format::Dot => text(dot::render(report)),
+            Format::Mermaid => text(mermaid::render(report)),
         }
     }
 }

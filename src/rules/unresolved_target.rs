@@ -24,10 +24,11 @@ impl super::Rule for Rule {
     fn check(&self, audit: &Audit, _settings: &super::Settings, out: &mut Vec<Finding>) {
         let mut seen = BTreeSet::new();
         for a in &audit.accesses {
-            let Target::Unresolved(raw) = &a.target else { continue };
-            if !seen.insert((a.caller.as_str(), raw.as_str(), a.span)) {
+            let Target::Unresolved(unresolved) = &a.target else { continue };
+            if !seen.insert((a.caller.as_str(), unresolved, a.span)) {
                 continue;
             }
+            let raw = unresolved.name();
             let message = format!(
                 "job `{}` of `{}` uses the job token ({}, {}), but its target `{raw}` cannot be resolved from the configuration",
                 a.job,

@@ -15,8 +15,12 @@ pub fn run(args: JobsArgs, term: &Terminal) -> Result<Exit, Error> {
     let selected = select(&pipelines, &args.projects)?;
     term.diagnostics(selected.iter().flat_map(|p| &p.diagnostics), &snap.sources);
     match args.format {
-        JobsFormat::Text => term.stdout(&report::jobs::to_text(&selected, &snap.sources))?,
-        JobsFormat::Json => term.stdout(&report::pretty_json(&report::jobs::to_json(&selected, &snap.sources)))?,
+        JobsFormat::Text => {
+            term.stdout(&crate::text::escape_controls(&report::jobs::to_text(&selected, &snap.sources)))?
+        }
+        JobsFormat::Json => {
+            term.stdout(&crate::text::json_safe(report::pretty_json(&report::jobs::to_json(&selected, &snap.sources))))?
+        }
     }
     Ok(if selected.iter().any(|p| p.status == Status::Failed) { Exit::Partial } else { Exit::Ok })
 }
