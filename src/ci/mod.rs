@@ -6,6 +6,7 @@
 //! included from another project still points there, while belonging to the including project.
 
 pub mod extends;
+pub mod glob;
 pub mod include;
 pub mod jobs;
 pub mod merge;

@@ -231,7 +231,7 @@ impl Vars {
 
 /// Remove the shortest (or longest) prefix (or suffix) of `value` that matches the shell glob `pat`.
 fn strip_glob(value: &str, pat: &str, prefix: bool, longest: bool) -> String {
-    let re = crate::ci::include::glob_regex(pat).as_str().replace("[^/]", ".");
+    let re = super::glob::glob_regex(pat).as_str().replace("[^/]", ".");
     let re = regex::Regex::new(&re).ok();
     let matches = |cand: &str| re.as_ref().is_some_and(|r| r.is_match(cand));
     let cuts: Vec<usize> = value.char_indices().map(|(i, _)| i).chain(std::iter::once(value.len())).collect();

@@ -205,6 +205,23 @@ pub fn classify(ctx: &Ctx, api_path: &str, raw: &str) -> Option<(Target, Kind)> 
     }
 }
 
+/// api: see the module's documentation.
+pub struct Api;
+
+impl super::Detector for Api {
+    fn name(&self) -> &'static str {
+        "api"
+    }
+
+    fn triggers(&self) -> super::Triggers {
+        super::Triggers::default() // only where the token is named
+    }
+
+    fn detect(&self, ctx: &Ctx, job: &Job, script: &Script, out: &mut Vec<Access>) {
+        detect(ctx, job, script, out)
+    }
+}
+
 pub fn detect(ctx: &Ctx, job: &Job, script: &Script, out: &mut Vec<Access>) {
     for c in &script.commands {
         if !c.words.first().is_some_and(|w| CLIENTS.contains(&w.as_str())) || !script.has_token(&c.text) {

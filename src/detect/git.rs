@@ -123,6 +123,23 @@ fn written_credentials(ctx: &Ctx, script: &Script) -> Vec<Rewrite> {
     out
 }
 
+/// git: see the module's documentation.
+pub struct Git;
+
+impl super::Detector for Git {
+    fn name(&self) -> &'static str {
+        "git"
+    }
+
+    fn triggers(&self) -> super::Triggers {
+        super::Triggers::default() // only where the token is named
+    }
+
+    fn detect(&self, ctx: &Ctx, job: &Job, script: &Script, out: &mut Vec<Access>) {
+        detect(ctx, job, script, out)
+    }
+}
+
 pub fn detect(ctx: &Ctx, job: &Job, script: &Script, out: &mut Vec<Access>) {
     if script.is_empty() {
         submodules(ctx, job, out);

@@ -19,8 +19,54 @@ use crate::ci::Pipeline;
 use crate::ci::jobs::Job;
 use crate::snapshot::Snapshot;
 use crate::source::Span;
-use script::Script;
+use script::{Prefilter, Script};
 use serde::Serialize;
+use std::sync::LazyLock;
+
+/// A way a job spends its token: one per module, listed in [`DETECTORS`].
+pub trait Detector: Sync {
+    /// A short name, for docs and tests.
+    fn name(&self) -> &'static str;
+    /// The words that make a job relevant to this detector although its scripts never name the token (or an
+    /// alias of it): a tool that uses the token by itself. A job whose scripts hold no trigger word of any
+    /// detector and never name the token is not tokenized, and detectors see an empty script for it, so a
+    /// detector that finds accesses without the token being named must declare its words here.
+    fn triggers(&self) -> Triggers;
+    /// Push the accesses this job makes.
+    fn detect(&self, ctx: &Ctx, job: &Job, script: &Script, out: &mut Vec<Access>);
+}
+
+/// A detector's trigger words (see [`Detector::triggers`]).
+#[derive(Default)]
+pub struct Triggers {
+    /// Words that count wherever they occur (`download-secure-files` run from a URL).
+    pub anywhere: &'static [&'static str],
+    /// Words that count only as a whole word (`go`, but not in `cargo`).
+    pub whole_words: Vec<&'static str>,
+}
+
+/// Every detector, in the order they run.
+pub static DETECTORS: &[&dyn Detector] = &[
+    &git::Git,
+    &api::Api,
+    &needs::Needs,
+    &packages::Packages,
+    &registry::Registry,
+    &terraform::Terraform,
+    &tools::Tools,
+];
+
+/// The prefilter made from the token's aliases and every detector's trigger words, once per run.
+pub fn prefilter() -> &'static Prefilter {
+    static PREFILTER: LazyLock<Prefilter> = LazyLock::new(|| {
+        let triggers: Vec<Triggers> = DETECTORS.iter().map(|d| d.triggers()).collect();
+        let anywhere: Vec<&str> =
+            script::TOKEN_ALIASES.iter().chain(triggers.iter().flat_map(|t| t.anywhere)).copied().collect();
+        let whole: Vec<&'static str> = triggers.iter().flat_map(|t| t.whole_words.iter().copied()).collect();
+        Prefilter::new(&anywhere, &whole)
+    });
+    &PREFILTER
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -212,16 +258,39 @@ impl Ctx<'_> {
 /// Every job-token access of a pipeline.
 pub fn detect(snap: &Snapshot, pipeline: &Pipeline) -> Vec<Access> {
     let ctx = Ctx { snap, pipeline };
+    let prefilter = prefilter();
     let mut out = Vec::new();
     for job in &pipeline.jobs {
-        let script = Script::for_job(job, &snap.sources);
-        git::detect(&ctx, job, &script, &mut out);
-        api::detect(&ctx, job, &script, &mut out);
-        needs::detect(&ctx, job, &mut out);
-        packages::detect(&ctx, job, &script, &mut out);
-        registry::detect(&ctx, job, &script, &mut out);
-        terraform::detect(&ctx, job, &script, &mut out);
-        tools::detect(&ctx, job, &script, &mut out);
+        let script = Script::for_job(job, &snap.sources, prefilter);
+        for d in DETECTORS {
+            d.detect(&ctx, job, &script, &mut out);
+        }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_detectors_trigger_words_pass_the_prefilter() {
+        let mut names: Vec<&str> = DETECTORS.iter().map(|d| d.name()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), DETECTORS.len(), "detector names are unique");
+        for d in DETECTORS {
+            let t = d.triggers();
+            for w in t.anywhere {
+                assert!(prefilter().may_spend_token(&format!("x{w}x")), "{}: `{w}` anywhere", d.name());
+            }
+            for w in &t.whole_words {
+                assert!(prefilter().may_spend_token(&format!("run {w} now")), "{}: `{w}`", d.name());
+            }
+        }
+        for alias in script::TOKEN_ALIASES {
+            assert!(prefilter().may_spend_token(&format!("echo ${{{alias}}}")));
+        }
+        assert!(!prefilter().may_spend_token("make test && cargo build --release"));
+    }
 }

@@ -112,6 +112,24 @@ fn writes_file(words: &[String], text: &str) -> bool {
         && (text.contains('>') || words.iter().any(|w| w == "tee"))
 }
 
+/// packages: see the module's documentation.
+pub struct Packages;
+
+impl super::Detector for Packages {
+    fn name(&self) -> &'static str {
+        "packages"
+    }
+
+    fn triggers(&self) -> super::Triggers {
+        // A package tool may read the token from a repository file (`.npmrc`, ...).
+        super::Triggers { anywhere: &[], whole_words: tool_names().collect() }
+    }
+
+    fn detect(&self, ctx: &Ctx, job: &Job, script: &Script, out: &mut Vec<Access>) {
+        detect(ctx, job, script, out)
+    }
+}
+
 pub fn detect(ctx: &Ctx, job: &Job, script: &Script, out: &mut Vec<Access>) {
     // Everything below starts from a script command or written data: the tools run, the files they read.
     if script.is_empty() {

@@ -88,6 +88,23 @@ pub fn image_target(ctx: &Ctx, raw: &str, expanded: &str) -> Option<Target> {
     }
 }
 
+/// registry: see the module's documentation.
+pub struct Registry;
+
+impl super::Detector for Registry {
+    fn name(&self) -> &'static str {
+        "registry"
+    }
+
+    fn triggers(&self) -> super::Triggers {
+        super::Triggers::default() // only where the token is named
+    }
+
+    fn detect(&self, ctx: &Ctx, job: &Job, script: &Script, out: &mut Vec<Access>) {
+        detect(ctx, job, script, out)
+    }
+}
+
 pub fn detect(ctx: &Ctx, job: &Job, script: &Script, out: &mut Vec<Access>) {
     for (img, what) in
         job.image.iter().map(|i| (i, "job image")).chain(job.services.iter().map(|s| (s, "service image")))

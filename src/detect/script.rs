@@ -9,10 +9,9 @@ use crate::ci::jobs::{Job, Line};
 use crate::ci::vars::{Var, VarOrigin, Vars, var_ref};
 use crate::source::{SourceMap, Span};
 use aho_corasick::AhoCorasick;
-use std::sync::LazyLock;
 
 /// Variables that hold the job token without naming it.
-const TOKEN_ALIASES: &[&str] = &["CI_JOB_TOKEN", "CI_REGISTRY_PASSWORD", "CI_DEPENDENCY_PROXY_PASSWORD"];
+pub const TOKEN_ALIASES: &[&str] = &["CI_JOB_TOKEN", "CI_REGISTRY_PASSWORD", "CI_DEPENDENCY_PROXY_PASSWORD"];
 
 #[derive(Clone, Debug)]
 pub struct Command {
@@ -59,14 +58,11 @@ pub struct Script {
     pub token_vars: Vec<String>,
 }
 
-/// Words that mean a job may spend its token without naming it: tools that use it implicitly.
-const IMPLICIT_TOKEN_TOOLS: &[&str] = &["release-cli", "download-secure-files", "terraform", "tofu", "glab"];
-
 impl Script {
     /// The job's scripts as commands, or, when nothing in the job could spend the token (no token variable
     /// or alias in its text or environment, no tool that uses it implicitly), an empty script: most jobs
     /// of an org never touch the token, and tokenizing them would be most of the audit's time.
-    pub fn for_job(job: &Job, sources: &SourceMap) -> Script {
+    pub fn for_job(job: &Job, sources: &SourceMap, prefilter: &Prefilter) -> Script {
         let aliases = job.vars.layers().any(|v| {
             v.origin != VarOrigin::Predefined
                 && v.value.contains('$')
@@ -80,7 +76,7 @@ impl Script {
                 text.push_str(&l.text);
                 text.push('\n');
             }
-            may_spend_token(&text)
+            prefilter.may_spend_token(&text)
         };
         if relevant {
             Script::parse(job, sources)
@@ -164,55 +160,72 @@ impl Script {
     }
 }
 
-/// Whether script text (a line, or a job's lines joined by line breaks) could spend the job token: it names
-/// the token or an alias (anywhere, as in `${CI_JOB_TOKEN}`), a tool that uses the token implicitly
-/// (anywhere: `download-secure-files` is run from a URL), or, as a whole word, a package tool, which may
-/// read the token from a repository file (`.npmrc`, `ci_settings.xml`, ...). A package tool is only
-/// recognised as a command's whole word, so `pip` in `pipeline` or `go` in `cargo` need not send the job
-/// through the tokenizer.
+/// The quick test of whether a job's scripts could spend the job token, built from the words that make a job
+/// relevant: the token and its aliases and the tools that use the token implicitly, anywhere (as in
+/// `${CI_JOB_TOKEN}`; `download-secure-files` is run from a URL), and, as a command's whole word only, tools
+/// that may read the token from a repository file (`.npmrc`, `ci_settings.xml`, ...), so that `pip` in
+/// `pipeline` or `go` in `cargo` need not send the job through the tokenizer. `detect` builds it once from
+/// every detector's trigger words.
 ///
 /// Every job of the org passes through this test, so it is a few plain searches (no regex engine and its
 /// per-thread cache): one SIMD multi-string search (Teddy, where the processor has it) for whether any
-/// word of three letters or more occurs, and one substring search per two-letter package tool (`go`,
-/// `uv`), which are kept out of the multi-string search because they would halve its speed.
-pub fn may_spend_token(line: &str) -> bool {
-    struct Words {
-        /// Whether any word of `search` occurs, when the processor allows the SIMD searcher.
-        quick: Option<aho_corasick::packed::Searcher>,
-        /// Every word but the two-letter ones; the first `anywhere` count anywhere, the others as whole
-        /// words only.
-        search: AhoCorasick,
-        anywhere: usize,
-        /// The two-letter package tools, whole words only.
-        short: Vec<memchr::memmem::Finder<'static>>,
-    }
-    static WORDS: LazyLock<Words> = LazyLock::new(|| {
-        let anywhere: Vec<&str> = TOKEN_ALIASES.iter().chain(IMPLICIT_TOKEN_TOOLS).copied().collect();
-        let (short, whole): (Vec<&str>, Vec<&str>) =
-            super::packages::tool_names().filter(|t| !anywhere.contains(t)).partition(|t| t.len() <= 2);
-        Words {
-            quick: aho_corasick::packed::Searcher::new(anywhere.iter().chain(&whole)),
-            search: AhoCorasick::new(anywhere.iter().chain(&whole)).expect("static word list"),
-            anywhere: anywhere.len(),
+/// word of three letters or more occurs, and one substring search per two-letter word (`go`, `uv`), which
+/// are kept out of the multi-string search because they would halve its speed.
+pub struct Prefilter {
+    /// Whether any word of `search` occurs, when the processor allows the SIMD searcher.
+    quick: Option<aho_corasick::packed::Searcher>,
+    /// Every word but the two-letter ones; the first `anywhere` count anywhere, the others as whole words
+    /// only.
+    search: AhoCorasick,
+    anywhere: usize,
+    /// The two-letter whole words.
+    short: Vec<memchr::memmem::Finder<'static>>,
+}
+
+impl Prefilter {
+    /// A prefilter for words that count `anywhere` and words that count as `whole` words only (a word in
+    /// both lists counts anywhere). Two-letter words must be whole words.
+    pub fn new(anywhere: &[&str], whole: &[&'static str]) -> Prefilter {
+        let mut any: Vec<&str> = Vec::new();
+        for w in anywhere {
+            if !any.contains(w) {
+                any.push(w);
+            }
+        }
+        let mut rest: Vec<&'static str> = Vec::new();
+        for w in whole {
+            if !any.contains(w) && !rest.contains(w) {
+                rest.push(w);
+            }
+        }
+        let (short, whole): (Vec<&'static str>, Vec<&str>) = rest.into_iter().partition(|t| t.len() <= 2);
+        Prefilter {
+            quick: aho_corasick::packed::Searcher::new(any.iter().chain(&whole)),
+            search: AhoCorasick::new(any.iter().chain(&whole)).expect("static word list"),
+            anywhere: any.len(),
             short: short.iter().map(|w| memchr::memmem::Finder::new(w.as_bytes())).collect(),
         }
-    });
-    let words = &*WORDS;
-    let b = line.as_bytes();
-    let word_char = |i: usize| b.get(i).is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_');
-    let alone = |start: usize, end: usize| (start == 0 || !word_char(start - 1)) && !word_char(end);
-    // Most jobs hold none of the words: the quick test first, then every occurrence (overlapping ones
-    // included) for the word-boundary test.
-    let any = match &words.quick {
-        Some(quick) => quick.find(line).is_some(),
-        None => words.search.is_match(line),
-    };
-    let long = any
-        && words
-            .search
-            .find_overlapping_iter(line)
-            .any(|m| m.pattern().as_usize() < words.anywhere || alone(m.start(), m.end()));
-    long || words.short.iter().any(|f| f.find_iter(b).any(|at| alone(at, at + f.needle().len())))
+    }
+
+    /// Whether script text (a line, or a job's lines joined by line breaks) holds a word that could make
+    /// it spend the job token.
+    pub fn may_spend_token(&self, line: &str) -> bool {
+        let b = line.as_bytes();
+        let word_char = |i: usize| b.get(i).is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_');
+        let alone = |start: usize, end: usize| (start == 0 || !word_char(start - 1)) && !word_char(end);
+        // Most jobs hold none of the words: the quick test first, then every occurrence (overlapping ones
+        // included) for the word-boundary test.
+        let any = match &self.quick {
+            Some(quick) => quick.find(line).is_some(),
+            None => self.search.is_match(line),
+        };
+        let long = any
+            && self
+                .search
+                .find_overlapping_iter(line)
+                .any(|m| m.pattern().as_usize() < self.anywhere || alone(m.start(), m.end()));
+        long || self.short.iter().any(|f| f.find_iter(b).any(|at| alone(at, at + f.needle().len())))
+    }
 }
 
 fn is_assignment(w: &str) -> bool {
@@ -476,6 +489,10 @@ pub fn shell_words(s: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn may_spend_token(line: &str) -> bool {
+        crate::detect::prefilter().may_spend_token(line)
+    }
 
     #[test]
     fn lines_that_may_spend_the_token() {

@@ -121,6 +121,24 @@ pub fn resolve_modules(accesses: &mut [Access]) {
     }
 }
 
+/// terraform: see the module's documentation.
+pub struct Terraform;
+
+impl super::Detector for Terraform {
+    fn name(&self) -> &'static str {
+        "terraform"
+    }
+
+    fn triggers(&self) -> super::Triggers {
+        // The GitLab Terraform images read the token from the environment by themselves.
+        super::Triggers { anywhere: &["terraform", "tofu"], whole_words: Vec::new() }
+    }
+
+    fn detect(&self, ctx: &Ctx, job: &Job, script: &Script, out: &mut Vec<Access>) {
+        detect(ctx, job, script, out)
+    }
+}
+
 pub fn detect(ctx: &Ctx, job: &Job, script: &Script, out: &mut Vec<Access>) {
     let tool_commands: Vec<_> =
         script.commands.iter().filter(|c| c.words.first().is_some_and(|w| TOOLS.contains(&w.as_str()))).collect();
