@@ -292,12 +292,12 @@ fn control_characters_never_reach_the_terminal() {
             .collect();
     runs.push(vec!["jobs", snap]);
     runs.push(vec!["audit", snap, "--color", "always"]);
+    // With --color always, tokenscope's own colour codes are the only escapes (ESC [ ... m).
+    let own_colour = regex::Regex::new(r"\x1b\[[0-9;]*m").unwrap();
     for args in runs {
         let out = common::tokenscope(&common::root()).args(&args).output().unwrap();
         for (stream, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
             let text = String::from_utf8_lossy(bytes);
-            // With --color always, tokenscope's own colour codes are the only escapes (ESC [ ... m).
-            let own_colour = regex::Regex::new(r"\x1b\[[0-9;]*m").unwrap();
             let rest = own_colour.replace_all(&text, "");
             let bad: Vec<char> =
                 rest.chars().filter(|c| (c.is_control() && *c != '\n' && *c != '\t') || *c == '\u{202e}').collect();

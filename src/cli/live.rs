@@ -73,7 +73,7 @@ pub fn fetch(term: &Terminal, live: &LiveArgs, out: &Path) -> Result<crate::gitl
     let ticker = bar.clone();
     client.on_request(move || ticker.inc(1));
     let scope = fetch::Scope { groups: live.groups.clone(), projects: live.projects.clone() };
-    let result = runtime()?.block_on(fetch::snapshot(&client, &url, &scope, out));
+    let result = runtime()?.block_on(super::collect::snapshot(&client, &url, &scope, out));
     bar.finish_and_clear();
     let outcome = result.map_err(Error::live)?;
     for w in &outcome.warnings {

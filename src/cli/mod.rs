@@ -4,6 +4,7 @@
 //! and what the live commands share in `live`.
 
 pub mod args;
+mod collect;
 mod commands;
 pub mod error;
 mod live;

@@ -1,10 +1,9 @@
-//! Fetch a snapshot from a live GitLab: projects, job-token settings, allowlists, fine-grained permissions,
-//! the authentication log, and exactly the repository files the audit reads.
+//! The reads a snapshot is made of: the instance, the projects, job-token settings, allowlists,
+//! fine-grained permissions, the authentication log, repository listings and files.
 //!
-//! Which files are fetched is decided by the audit's own code, not by a second reading of the YAML: the
-//! snapshot is resolved and scanned, the files it asked for and did not have (`Snapshot::misses`) are
-//! fetched, and this repeats until nothing new is asked for. Includes, `ci_config_path` in another
-//! project, components, `.gitmodules` and package-manager files are all found this way.
+//! This is an API layer: it knows the endpoints and what their answers mean, and nothing of CI
+//! resolution or detection. Which files to read is decided above it (`cli::collect`), by the audit's
+//! own code.
 //!
 //! "Could not read" is never "empty": a 403 on the allowlist endpoints, a GitLab without GraphQL's
 //! permissions or log, a repository that failed to download, are each recorded per project in the
@@ -12,16 +11,10 @@
 
 use super::client::{ApiError, Client};
 use crate::snapshot::manifest::{Data, EntryKind, Tier, Visibility, valid_full_path};
-use crate::snapshot::write::{AuthRecord, EntryData, InstanceData, JobTokenData, OrgData, ProjectData, Writer};
-use crate::snapshot::{MAX_FILE_BYTES, Snapshot};
+use crate::snapshot::write::{AuthRecord, EntryData, InstanceData, JobTokenData, OrgData, ProjectData};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::path::Path;
-use std::sync::Arc;
 
-/// Rounds of "resolve, fetch what was missing" at most (GitLab's include depth is far above what real
-/// configurations use; each round follows one more level).
-const MAX_ROUNDS: usize = 30;
 /// Projects per GraphQL query.
 const GRAPHQL_BATCH: usize = 25;
 
@@ -60,7 +53,7 @@ pub fn enc(s: &str) -> String {
     o
 }
 
-fn str_of<'v>(v: &'v Value, k: &str) -> Option<&'v str> {
+pub fn str_of<'v>(v: &'v Value, k: &str) -> Option<&'v str> {
     v.get(k).and_then(Value::as_str)
 }
 
@@ -70,26 +63,9 @@ allowlists, permissions or the authentication log: only repository files and pro
 allowlist admits the job's project. Use --project with it, or a personal, group or project access token with \
 read_api and the Maintainer role for a full audit";
 
-/// Fetch everything the audit of `scope` needs and write it as a snapshot at `out`.
-pub async fn snapshot(client: &Client, url: &str, scope: &Scope, out: &Path) -> Result<Outcome, String> {
-    let existed = out.exists();
-    let writer = Writer::create(out)?;
-    let result = fetch_into(client, url, scope, &writer).await;
-    if result.is_err() {
-        // Nothing half-written is left behind: the directory was new, or empty before.
-        if existed {
-            for e in std::fs::read_dir(writer.root()).into_iter().flatten().flatten() {
-                let _ =
-                    if e.path().is_dir() { std::fs::remove_dir_all(e.path()) } else { std::fs::remove_file(e.path()) };
-            }
-        } else {
-            let _ = std::fs::remove_dir_all(writer.root());
-        }
-    }
-    result
-}
-
-async fn fetch_into(client: &Client, url: &str, scope: &Scope, writer: &Writer) -> Result<Outcome, String> {
+/// The org of `scope`: the instance, every project with its job-token settings, allowlists, permissions
+/// and authentication log, and the projects whose repository is empty. No repository file is read yet.
+pub async fn org(client: &Client, url: &str, scope: &Scope) -> Result<(OrgData, HashSet<String>), String> {
     if client.is_job_token() && !scope.groups.is_empty() {
         return Err(format!("--group needs another token: {JOB_TOKEN_LIMITS}"));
     }
@@ -113,19 +89,40 @@ async fn fetch_into(client: &Client, url: &str, scope: &Scope, writer: &Writer) 
     }
     settings(client, &mut org).await;
     graphql(client, &mut org).await;
-    let mut outcome = Outcome { projects: org.projects.len(), ..Outcome::default() };
-    files(client, writer, &mut org, &empty_repos, None, &mut outcome).await?;
-    writer.manifest(&org)?;
-    outcome.requests = client.requests();
-    for p in org.projects.values() {
-        outcome.skipped += p.skipped.iter().filter(|s| !s.failed).count();
-        outcome.failed += p.skipped.iter().filter(|s| s.failed).count();
+    Ok((org, empty_repos))
+}
+
+/// For a lint: the details and job-token settings of `callees`, added to `org`. A callee that cannot be read
+/// is still listed, with its settings skipped, so its edges are `unknown` rather than `missing`.
+pub async fn callees(client: &Client, org: &mut OrgData, callees: &[String]) {
+    let details = futures::future::join_all(
+        callees.iter().map(|c| async move { client.get_json(&format!("/projects/{}", enc(c))).await }),
+    )
+    .await;
+    for (c, d) in callees.iter().zip(details) {
+        org.projects.insert(c.clone(), project_data(&d.unwrap_or(Value::Null)));
     }
-    Ok(outcome)
+    settings(client, org).await;
+    graphql(client, org).await;
+}
+
+/// A repository file at the project's default branch, at most `limit` bytes.
+pub async fn file(
+    client: &Client,
+    org: &OrgData,
+    project: &str,
+    file: &str,
+    limit: usize,
+) -> Result<Vec<u8>, ApiError> {
+    let mut path = format!("/projects/{}/repository/files/{}/raw", enc(project), enc(file));
+    if let Some(b) = org.projects.get(project).and_then(|d| d.default_branch.as_ref()) {
+        path.push_str(&format!("?ref={}", enc(b)));
+    }
+    client.get_raw(&path, limit).await
 }
 
 /// The instance: version and edition (`/metadata`, else `/version`), tier where the API tells it.
-async fn instance(client: &Client, url: &str, scope: &Scope) -> InstanceData {
+pub async fn instance(client: &Client, url: &str, scope: &Scope) -> InstanceData {
     let url = url.trim_end_matches('/').to_string();
     let host = crate::snapshot::manifest::url_host(&url).unwrap_or_default();
     let meta = match client.get_json("/metadata").await {
@@ -160,7 +157,7 @@ async fn instance(client: &Client, url: &str, scope: &Scope) -> InstanceData {
 
 /// A project's manifest data from GitLab's project JSON (`Value::Null`: every default); the settings are
 /// read afterwards.
-fn project_data(p: &Value) -> ProjectData {
+pub fn project_data(p: &Value) -> ProjectData {
     ProjectData {
         id: p.get("id").and_then(Value::as_u64),
         visibility: Visibility::from_api(str_of(p, "visibility")),
@@ -172,7 +169,7 @@ fn project_data(p: &Value) -> ProjectData {
     }
 }
 
-async fn list_projects(client: &Client, scope: &Scope) -> Result<Vec<Value>, String> {
+pub async fn list_projects(client: &Client, scope: &Scope) -> Result<Vec<Value>, String> {
     let mut out = Vec::new();
     for g in &scope.groups {
         let path = format!("/groups/{}/projects?include_subgroups=true&with_shared=false&order_by=id&sort=asc", enc(g));
@@ -201,7 +198,7 @@ fn reason(e: &ApiError, what: &str) -> (String, bool) {
 }
 
 /// Job-token settings and allowlists from REST, for every project concurrently.
-async fn settings(client: &Client, org: &mut OrgData) {
+pub async fn settings(client: &Client, org: &mut OrgData) {
     let url = org.instance.url.clone();
     let url = url.as_str();
     if client.is_job_token() {
@@ -285,7 +282,7 @@ const AUTH_LOG_FIELDS: &str =
 
 /// Fine-grained permissions and the authentication log, which only GraphQL has: one query per batch of
 /// projects, and only for projects whose allowlist has entries (no entry, nothing to qualify or keep).
-async fn graphql(client: &Client, org: &mut OrgData) {
+pub async fn graphql(client: &Client, org: &mut OrgData) {
     let with_entries: Vec<String> = org
         .projects
         .iter()
@@ -429,152 +426,9 @@ fn apply_auth_log(org: &mut OrgData, path: &str, v: &Value) {
     }
 }
 
-/// Fetch the repository files the audit reads, round by round, until it asks for nothing new.
-/// A project read from a checkout rather than the API (`lint`): only its pipeline is resolved.
-#[derive(Clone, Copy)]
-struct Checkout<'a> {
-    project: &'a str,
-    dir: &'a Path,
-}
-
-/// What one round found: the files and listings the audit asked for and lacked, and the projects its
-/// accesses reach.
-struct Round {
-    missing: Vec<(String, String)>,
-    to_list: Vec<String>,
-    callees: Vec<String>,
-}
-
-/// Load the snapshot written so far, resolve it (or the checkout's project alone) and scan it.
-fn run_round(root: &Path, checkout: Option<Checkout>) -> Result<Round, String> {
-    let sources = Arc::new(crate::source::SourceMap::new());
-    let mut snap = Snapshot::load(root, sources)
-        .map_err(|d| format!("the snapshot written does not load: {}", d.first().map_or("", |d| d.message.as_str())))?;
-    let cache = crate::ci::ParseCache::default();
-    let pipelines = match checkout {
-        None => crate::ci::resolve_all(&snap, &cache, false),
-        Some(c) => {
-            snap.set_repository(c.project, c.dir).map_err(|e| format!("cannot open {}: {e}", c.dir.display()))?;
-            let p = snap.manifest.projects.get(c.project).expect("set_repository adds the project");
-            vec![crate::ci::resolve(&snap, &cache, p, false)]
-        }
-    };
-    let mut callees = BTreeSet::new();
-    for p in &pipelines {
-        for a in crate::detect::detect(&snap, p) {
-            if let crate::detect::Target::Project(t) = &a.target
-                && *t != p.project
-            {
-                callees.insert(t.clone());
-            }
-        }
-    }
-    let (missing, to_list) = snap.misses();
-    Ok(Round { missing, to_list, callees: callees.into_iter().collect() })
-}
-
-async fn files(
-    client: &Client,
-    writer: &Writer,
-    org: &mut OrgData,
-    empty_repos: &HashSet<String>,
-    checkout: Option<Checkout<'_>>,
-    outcome: &mut Outcome,
-) -> Result<Vec<String>, String> {
-    let mut attempted: HashSet<(String, String)> = HashSet::new();
-    let mut listed: HashSet<String> = HashSet::new();
-    let mut trees: HashMap<String, HashSet<String>> = HashMap::new();
-    for _ in 0..MAX_ROUNDS {
-        writer.manifest(org)?;
-        let Round { missing, to_list, callees } = run_round(writer.root(), checkout)?;
-        let unreadable = |p: &str| {
-            empty_repos.contains(p)
-                || org.projects.get(p).is_some_and(|d| d.skipped.iter().any(|s| s.data == Data::Repository))
-        };
-        let to_list: Vec<String> = to_list.into_iter().filter(|p| !unreadable(p) && listed.insert(p.clone())).collect();
-        let missing: Vec<(String, String)> = missing
-            .into_iter()
-            .filter(|(p, _)| !unreadable(p))
-            .filter(|k| attempted.insert(k.clone()))
-            // A path the repository's listing does not have is missing: no request needed.
-            .filter(|(p, f)| trees.get(p).is_none_or(|t| t.contains(f)))
-            .collect();
-        if to_list.is_empty() && missing.is_empty() {
-            return Ok(callees); // the snapshot has everything the audit reads: this round saw it all
-        }
-        let listings = futures::future::join_all(to_list.iter().map(|p| tree(client, org, p))).await;
-        for (p, listing) in to_list.iter().zip(listings) {
-            match listing {
-                Ok(paths) => {
-                    writer.tree(p, &paths)?;
-                    trees.insert(p.clone(), paths.into_iter().collect());
-                }
-                Err(e) => problem(org, outcome, p, format!("cannot list the repository: {e}"), &e),
-            }
-        }
-        let fetched = futures::future::join_all(missing.iter().map(|(p, f)| {
-            let branch = org.projects.get(p).and_then(|d| d.default_branch.clone());
-            async move {
-                let mut path = format!("/projects/{}/repository/files/{}/raw", enc(p), enc(f));
-                if let Some(b) = branch {
-                    path.push_str(&format!("?ref={}", enc(&b)));
-                }
-                client.get_raw(&path, MAX_FILE_BYTES as usize).await
-            }
-        }))
-        .await;
-        for ((p, f), result) in missing.iter().zip(fetched) {
-            match result {
-                Ok(bytes) => {
-                    writer.repo_file(p, f, &bytes)?;
-                    outcome.files += 1;
-                }
-                Err(e) if e.is_not_found() => {} // a missing file is normal
-                Err(e) => problem(org, outcome, p, format!("cannot read `{f}`: {e}"), &e),
-            }
-        }
-    }
-    outcome.warnings.push(format!("stopped following includes after {MAX_ROUNDS} rounds"));
-    Ok(run_round(writer.root(), checkout)?.callees)
-}
-
-/// For `tokenscope lint`: a snapshot at `out` for `project`, whose files are read from `checkout`. Files
-/// of other projects its configuration includes are fetched; then the job-token settings (and permissions)
-/// of every project its jobs reach, which are all a lint needs of the allowlists. Returns the manifest's path.
-pub async fn lint_context(
-    client: &Client,
-    url: &str,
-    project: &str,
-    checkout: &Path,
-    out: &Path,
-) -> Result<(std::path::PathBuf, Outcome), String> {
-    let writer = Writer::create(out)?;
-    let scope = Scope { groups: vec![], projects: vec![project.to_string()] };
-    let mut org =
-        OrgData { instance: instance(client, url, &scope).await, projects: BTreeMap::new(), auth_log: vec![] };
-    let mut outcome = Outcome::default();
-    let at = Checkout { project, dir: checkout };
-    let callees = files(client, &writer, &mut org, &HashSet::new(), Some(at), &mut outcome).await?;
-    // The callees' details (for ids and visibility) and settings; a callee that cannot be read is still listed,
-    // with its settings skipped, so its edges are `unknown` rather than `missing`.
-    let details = futures::future::join_all(
-        callees.iter().map(|c| async move { client.get_json(&format!("/projects/{}", enc(c))).await }),
-    )
-    .await;
-    for (c, d) in callees.iter().zip(details) {
-        org.projects.insert(c.clone(), project_data(&d.unwrap_or(Value::Null)));
-    }
-    settings(client, &mut org).await;
-    graphql(client, &mut org).await;
-    writer.manifest(&org)?;
-    outcome.projects = org.projects.len();
-    outcome.requests = client.requests();
-    Ok((writer.root().join(crate::snapshot::MANIFEST_NAME), outcome))
-}
-
 /// A repository that could not be read: recorded on the project (the audit then says it could not be
 /// resolved), or as a warning for a project outside the snapshot.
-fn problem(org: &mut OrgData, outcome: &mut Outcome, project: &str, message: String, e: &ApiError) {
+pub fn problem(org: &mut OrgData, outcome: &mut Outcome, project: &str, message: String, e: &ApiError) {
     match org.projects.get_mut(project) {
         Some(p) => p.skip(Data::Repository, message, !e.is_denied()),
         None => outcome.warnings.push(format!("`{project}` (outside the snapshot): {message}")),
@@ -582,7 +436,7 @@ fn problem(org: &mut OrgData, outcome: &mut Outcome, project: &str, message: Str
 }
 
 /// Every file path of a repository at its default branch (`/repository/tree`, recursive).
-async fn tree(client: &Client, org: &OrgData, project: &str) -> Result<Vec<String>, ApiError> {
+pub async fn tree(client: &Client, org: &OrgData, project: &str) -> Result<Vec<String>, ApiError> {
     let mut path = format!("/projects/{}/repository/tree?recursive=true", enc(project));
     if let Some(b) = org.projects.get(project).and_then(|p| p.default_branch.as_ref()) {
         path.push_str(&format!("&ref={}", enc(b)));

@@ -121,7 +121,7 @@ fn from_api(
         .tempdir()
         .map_err(|e| Error::Io { what: "create a temporary directory".into(), source: e })?;
     let dir = tmp.path().join("snap");
-    match live::runtime()?.block_on(crate::gitlab::fetch::lint_context(&client, url, project, &args.dir, &dir)) {
+    match live::runtime()?.block_on(crate::cli::collect::lint_context(&client, url, project, &args.dir, &dir)) {
         Ok((manifest, outcome)) => {
             term.say(&format!(
                 "read the settings of {} project(s) the jobs reach from {url} ({} requests)",

@@ -1,0 +1,178 @@
+//! Collecting a live snapshot: what to read is decided by the audit's own code, not by a second reading of
+//! the YAML. The snapshot written so far is resolved and scanned, the files it asked for and did not have
+//! (`Snapshot::misses`) are fetched, and this repeats until nothing new is asked for. Includes,
+//! `ci_config_path` in another project, components, `.gitmodules` and package-manager files are all found
+//! this way. `gitlab::fetch` makes the requests; this module decides them.
+
+use crate::gitlab::client::Client;
+use crate::gitlab::fetch::{self, Outcome, Scope};
+use crate::snapshot::manifest::Data;
+use crate::snapshot::write::{OrgData, Writer};
+use crate::snapshot::{MAX_FILE_BYTES, Snapshot};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::path::Path;
+use std::sync::Arc;
+
+/// Rounds of "resolve, fetch what was missing" at most (GitLab's include depth is far above what real
+/// configurations use; each round follows one more level).
+const MAX_ROUNDS: usize = 30;
+
+/// Fetch everything the audit of `scope` needs and write it as a snapshot at `out`.
+pub async fn snapshot(client: &Client, url: &str, scope: &Scope, out: &Path) -> Result<Outcome, String> {
+    let existed = out.exists();
+    let writer = Writer::create(out)?;
+    let result = fetch_into(client, url, scope, &writer).await;
+    if result.is_err() {
+        // Nothing half-written is left behind: the directory was new, or empty before.
+        if existed {
+            for e in std::fs::read_dir(writer.root()).into_iter().flatten().flatten() {
+                let _ =
+                    if e.path().is_dir() { std::fs::remove_dir_all(e.path()) } else { std::fs::remove_file(e.path()) };
+            }
+        } else {
+            let _ = std::fs::remove_dir_all(writer.root());
+        }
+    }
+    result
+}
+
+async fn fetch_into(client: &Client, url: &str, scope: &Scope, writer: &Writer) -> Result<Outcome, String> {
+    let (mut org, empty_repos) = fetch::org(client, url, scope).await?;
+    let mut outcome = Outcome { projects: org.projects.len(), ..Outcome::default() };
+    files(client, writer, &mut org, &empty_repos, None, &mut outcome).await?;
+    writer.manifest(&org)?;
+    outcome.requests = client.requests();
+    for p in org.projects.values() {
+        outcome.skipped += p.skipped.iter().filter(|s| !s.failed).count();
+        outcome.failed += p.skipped.iter().filter(|s| s.failed).count();
+    }
+    Ok(outcome)
+}
+
+/// A project read from a checkout rather than the API (`lint`): only its pipeline is resolved.
+#[derive(Clone, Copy)]
+struct Checkout<'a> {
+    project: &'a str,
+    dir: &'a Path,
+}
+
+/// What one round found: the files and listings the audit asked for and lacked, and the projects its
+/// accesses reach.
+struct Round {
+    missing: Vec<(String, String)>,
+    to_list: Vec<String>,
+    callees: Vec<String>,
+}
+
+/// Load the snapshot written so far, resolve it (or the checkout's project alone) and scan it.
+fn run_round(root: &Path, checkout: Option<Checkout>) -> Result<Round, String> {
+    let sources = Arc::new(crate::source::SourceMap::new());
+    let mut snap = Snapshot::load(root, sources)
+        .map_err(|d| format!("the snapshot written does not load: {}", d.first().map_or("", |d| d.message.as_str())))?;
+    let cache = crate::ci::ParseCache::default();
+    let pipelines = match checkout {
+        None => crate::ci::resolve_all(&snap, &cache, false),
+        Some(c) => {
+            snap.set_repository(c.project, c.dir).map_err(|e| format!("cannot open {}: {e}", c.dir.display()))?;
+            let p = snap.manifest.projects.get(c.project).expect("set_repository adds the project");
+            vec![crate::ci::resolve(&snap, &cache, p, false)]
+        }
+    };
+    let mut callees = BTreeSet::new();
+    for p in &pipelines {
+        for a in crate::detect::detect(&snap, p) {
+            if let crate::detect::Target::Project(t) = &a.target
+                && *t != p.project
+            {
+                callees.insert(t.clone());
+            }
+        }
+    }
+    let (missing, to_list) = snap.misses();
+    Ok(Round { missing, to_list, callees: callees.into_iter().collect() })
+}
+
+/// Fetch the repository files the audit reads, round by round, until it asks for nothing new.
+async fn files(
+    client: &Client,
+    writer: &Writer,
+    org: &mut OrgData,
+    empty_repos: &HashSet<String>,
+    checkout: Option<Checkout<'_>>,
+    outcome: &mut Outcome,
+) -> Result<Vec<String>, String> {
+    let mut attempted: HashSet<(String, String)> = HashSet::new();
+    let mut listed: HashSet<String> = HashSet::new();
+    let mut trees: HashMap<String, HashSet<String>> = HashMap::new();
+    for _ in 0..MAX_ROUNDS {
+        writer.manifest(org)?;
+        let Round { missing, to_list, callees } = run_round(writer.root(), checkout)?;
+        let unreadable = |p: &str| {
+            empty_repos.contains(p)
+                || org.projects.get(p).is_some_and(|d| d.skipped.iter().any(|s| s.data == Data::Repository))
+        };
+        let to_list: Vec<String> = to_list.into_iter().filter(|p| !unreadable(p) && listed.insert(p.clone())).collect();
+        let missing: Vec<(String, String)> = missing
+            .into_iter()
+            .filter(|(p, _)| !unreadable(p))
+            .filter(|k| attempted.insert(k.clone()))
+            // A path the repository's listing does not have is missing: no request needed.
+            .filter(|(p, f)| trees.get(p).is_none_or(|t| t.contains(f)))
+            .collect();
+        if to_list.is_empty() && missing.is_empty() {
+            return Ok(callees); // the snapshot has everything the audit reads: this round saw it all
+        }
+        let listings = futures::future::join_all(to_list.iter().map(|p| fetch::tree(client, org, p))).await;
+        for (p, listing) in to_list.iter().zip(listings) {
+            match listing {
+                Ok(paths) => {
+                    writer.tree(p, &paths)?;
+                    trees.insert(p.clone(), paths.into_iter().collect());
+                }
+                Err(e) => fetch::problem(org, outcome, p, format!("cannot list the repository: {e}"), &e),
+            }
+        }
+        let org_now: &OrgData = org;
+        let fetched = futures::future::join_all(
+            missing.iter().map(|(p, f)| fetch::file(client, org_now, p, f, MAX_FILE_BYTES as usize)),
+        )
+        .await;
+        for ((p, f), result) in missing.iter().zip(fetched) {
+            match result {
+                Ok(bytes) => {
+                    writer.repo_file(p, f, &bytes)?;
+                    outcome.files += 1;
+                }
+                Err(e) if e.is_not_found() => {} // a missing file is normal
+                Err(e) => fetch::problem(org, outcome, p, format!("cannot read `{f}`: {e}"), &e),
+            }
+        }
+    }
+    outcome.warnings.push(format!("stopped following includes after {MAX_ROUNDS} rounds"));
+    Ok(run_round(writer.root(), checkout)?.callees)
+}
+
+/// For `tokenscope lint`: a snapshot at `out` for `project`, whose files are read from `checkout`. Files
+/// of other projects its configuration includes are fetched; then the job-token settings (and permissions)
+/// of every project its jobs reach, which are all a lint needs of the allowlists. Returns the manifest's path.
+pub async fn lint_context(
+    client: &Client,
+    url: &str,
+    project: &str,
+    checkout: &Path,
+    out: &Path,
+) -> Result<(std::path::PathBuf, Outcome), String> {
+    let writer = Writer::create(out)?;
+    let scope = Scope { groups: vec![], projects: vec![project.to_string()] };
+    let mut org =
+        OrgData { instance: fetch::instance(client, url, &scope).await, projects: BTreeMap::new(), auth_log: vec![] };
+    let mut outcome = Outcome::default();
+    let at = Checkout { project, dir: checkout };
+    let callees = files(client, &writer, &mut org, &HashSet::new(), Some(at), &mut outcome).await?;
+    // The callees' details (for ids and visibility) and settings.
+    fetch::callees(client, &mut org, &callees).await;
+    writer.manifest(&org)?;
+    outcome.projects = org.projects.len();
+    outcome.requests = client.requests();
+    Ok((writer.root().join(crate::snapshot::MANIFEST_NAME), outcome))
+}
