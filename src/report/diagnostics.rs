@@ -28,7 +28,7 @@ impl SourceCode for FileSource {
         after: usize,
     ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
         let f: &'a SourceFile = &self.0;
-        let text: &'a str = f.masked();
+        let text: &'a str = f.shown(|t| crate::text::mask(t).into_owned());
         let (offset, len) = (span.offset(), span.len());
         if offset + len > text.len() {
             return Err(MietteError::OutOfBounds);

@@ -101,7 +101,7 @@ pub fn to_json(pipelines: &[&Pipeline], sources: &SourceMap) -> Value {
                         "script": lines_json(sources, &j.script),
                         "after_script": lines_json(sources, &j.after_script),
                         "needs": needs,
-                        "config": j.node.to_json(),
+                        "config": j.node.to_json(&|s| crate::text::redact(s).into_owned()),
                         "trigger": j.trigger.as_ref().map(|t| json!({"project": t.project, "branch": t.branch,
                             "child": t.child, "location": loc(sources, t.span)})),
                     })

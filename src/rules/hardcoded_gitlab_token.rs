@@ -28,8 +28,8 @@ impl super::Rule for Rule {
         let snap = audit.snap;
         let mut files = BTreeSet::new();
         for p in audit.pipelines {
-            let Some(root) = snap.manifest.projects.get(&p.project) else { continue };
-            let (cfg_project, cfg_path) = crate::ci::config_location(root).unwrap_or((p.project.clone(), ""));
+            let Some(root) = snap.manifest.projects.get(&p.project).map(crate::ci::project) else { continue };
+            let (cfg_project, cfg_path) = crate::ci::config_location(&root).unwrap_or((p.project.clone(), ""));
             let mut ids = vec![snap.repo_file(&cfg_project, cfg_path)];
             ids.extend(p.includes.iter().map(|i| snap.repo_file(&i.project, &i.file)));
             files.extend(ids.into_iter().filter_map(|r| if let RepoFile::Found(id) = r { Some(id) } else { None }));

@@ -259,16 +259,7 @@ fn groups_of(path: &str) -> impl Iterator<Item = &str> {
     path.match_indices('/').map(|(i, _)| &path[..i])
 }
 
-/// Checks that a project or group path is a plain GitLab path: no `..`, no empty or dot segments.
-pub fn valid_full_path(path: &str) -> bool {
-    !path.is_empty()
-        && path.split('/').all(|seg| {
-            !seg.is_empty()
-                && seg != "."
-                && seg != ".."
-                && seg.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
-        })
-}
+pub use gitlab_ci::paths::valid_full_path;
 
 /// Host of an `http(s)://host[:port]/...` URL, lower-cased.
 pub fn url_host(url: &str) -> Option<String> {

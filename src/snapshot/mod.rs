@@ -24,15 +24,7 @@ pub const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
 /// At most this many entries are listed in one repository (for `include: local` globs).
 const MAX_LISTED_FILES: usize = 100_000;
 
-/// Outcome of reading a repository file.
-#[derive(Clone, Debug)]
-pub enum RepoFile {
-    Found(FileId),
-    /// The file does not exist; carries the path as shown to users.
-    Missing(String),
-    /// The file exists but may not or could not be read.
-    Failed(Diagnostic),
-}
+pub use gitlab_ci::RepoFile;
 
 pub struct Snapshot {
     /// Canonical path of the snapshot directory.
@@ -45,6 +37,8 @@ pub struct Snapshot {
     listings: Mutex<HashMap<String, Arc<Vec<String>>>>,
     /// Projects whose repository is a directory of its own (a checkout, for `lint`), canonical.
     repo_overrides: HashMap<String, PathBuf>,
+    /// The instance as CI resolution sees it.
+    ci_instance: gitlab_ci::Instance,
     /// Real paths of every file read: the input that output must never overwrite (looked up only when an
     /// output file is about to be written, so a list).
     read_paths: Mutex<Vec<PathBuf>>,
@@ -224,29 +218,7 @@ fn plain_parts<'p>(boundary: &Path, path: &'p Path) -> Option<(&'p Path, &'p std
     (plain && !rest.as_os_str().is_empty()).then_some((path.parent()?, path.file_name()?))
 }
 
-/// Normalise a path inside a repository: strip a leading `/` or `./`, resolve `.` and `..` lexically.
-/// A path that climbs above the repository root is refused.
-pub fn normalize_repo_path(path: &str) -> Result<String, String> {
-    let mut out: Vec<&str> = Vec::new();
-    for seg in path.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." => {
-                if out.pop().is_none() {
-                    return Err(format!("`{path}` climbs out of the repository"));
-                }
-            }
-            s => out.push(s),
-        }
-    }
-    if out.is_empty() {
-        return Err(format!("`{path}` does not name a file"));
-    }
-    if path.contains('\0') {
-        return Err("a path cannot contain a NUL byte".to_string());
-    }
-    Ok(out.join("/"))
-}
+pub use gitlab_ci::paths::normalize_repo_path;
 
 impl Snapshot {
     /// Load the manifest of the snapshot at `dir`. Errors are manifest errors: nothing can be audited.
@@ -301,6 +273,11 @@ impl Snapshot {
         let manifest = manifest::read(doc, &mut errors);
         match manifest {
             Some(manifest) if errors.is_empty() => Ok(Snapshot {
+                ci_instance: gitlab_ci::Instance {
+                    url: manifest.instance.url.clone(),
+                    host: manifest.instance.host.clone(),
+                    registry: manifest.instance.registry.clone(),
+                },
                 root,
                 manifest,
                 manifest_file,
@@ -591,5 +568,32 @@ mod tests {
             let e = open(linked).unwrap().unwrap_err();
             assert_eq!(e.raw_os_error(), Some(libc::ELOOP), "{linked}");
         }
+    }
+}
+
+/// CI resolution reads the snapshot's repositories.
+impl gitlab_ci::Repositories for Snapshot {
+    fn sources(&self) -> &SourceMap {
+        &self.sources
+    }
+
+    fn file(&self, project: &str, path: &str) -> RepoFile {
+        self.repo_file(project, path)
+    }
+
+    fn list(&self, project: &str) -> Arc<Vec<String>> {
+        self.list_repo(project)
+    }
+
+    fn has_project(&self, project: &str) -> bool {
+        self.manifest.projects.contains_key(project)
+    }
+
+    fn display_path(&self, project: &str, path: &str) -> String {
+        Snapshot::display_path(self, project, path)
+    }
+
+    fn instance(&self) -> &gitlab_ci::Instance {
+        &self.ci_instance
     }
 }

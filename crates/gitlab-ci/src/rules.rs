@@ -40,7 +40,7 @@ fn lex(s: &str) -> Option<Vec<Tok>> {
                 i += 1
             }
             b'$' => {
-                let (name, end) = crate::ci::vars::var_ref(s, i)?;
+                let (name, end) = crate::vars::var_ref(s, i)?;
                 out.push(Tok::Var(name.to_string()));
                 i = end;
             }

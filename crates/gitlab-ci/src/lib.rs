@@ -2,20 +2,28 @@
 //!
 //! For each project: read the root CI file, merge its includes (`include`), resolve `!reference`
 //! (`reference`), then `extends` (`extends`), then build jobs with defaults, variables and matrices
-//! (`jobs`). Every value keeps the span of the file and bytes it came from, so a job defined in a file
-//! included from another project still points there, while belonging to the including project.
+//! (`jobs`). Every value keeps the span of the file and bytes it came from (`source`, `yaml`), so a job
+//! defined in a file included from another project still points there, while belonging to the including
+//! project. Problems are values (`diag`): one broken file does not stop the rest.
+//!
+//! Files are read through [`Repositories`]: a snapshot directory, a checkout, anything. This crate knows
+//! nothing of job tokens, allowlists or any manifest format.
 
+pub mod diag;
 pub mod extends;
 pub mod glob;
 pub mod include;
 pub mod jobs;
 pub mod merge;
+pub mod paths;
 pub mod reference;
 pub mod rules;
+pub mod source;
 pub mod vars;
+pub mod yaml;
 
 use crate::diag::{Diagnostic, Severity};
-use crate::snapshot::{Project, RepoFile, Snapshot};
+use crate::source::{FileId, SourceMap, Span};
 use crate::yaml::{DuplicateKey, Key, Map, Node, Value};
 pub use include::{IncludeRecord, ParseCache, Unresolved};
 pub use jobs::Job;
@@ -23,6 +31,58 @@ use rayon::prelude::*;
 use serde::Serialize;
 use std::sync::Arc;
 use vars::Vars;
+
+/// Where the resolver reads repository files.
+pub trait Repositories: Sync {
+    /// Every file read so far, with its text and line index; spans point into it.
+    fn sources(&self) -> &SourceMap;
+    /// A file of a project's repository, at the revision the reader holds.
+    fn file(&self, project: &str, path: &str) -> RepoFile;
+    /// Every file path of a project's repository, when known (empty otherwise).
+    fn list(&self, project: &str) -> Arc<Vec<String>>;
+    /// Whether the reader knows `project` (it may hold no files of it).
+    fn has_project(&self, project: &str) -> bool;
+    /// A repository path as users see it in output.
+    fn display_path(&self, project: &str, path: &str) -> String;
+    /// The instance the projects live on.
+    fn instance(&self) -> &Instance;
+}
+
+/// A repository file, as [`Repositories::file`] finds it.
+#[derive(Clone, Debug)]
+pub enum RepoFile {
+    Found(FileId),
+    /// The file does not exist; carries the path as shown to users.
+    Missing(String),
+    /// The file exists but cannot be used (too large, not text, outside the repository).
+    Failed(Diagnostic),
+}
+
+/// The GitLab instance, as CI configuration sees it.
+#[derive(Clone, Debug)]
+pub struct Instance {
+    pub url: String,
+    /// Host (and port, when not the default) of `url`: what marks a same-instance URL.
+    pub host: String,
+    /// The container registry's host, when known.
+    pub registry: Option<String>,
+}
+
+/// A project whose pipeline is resolved: what GitLab's predefined variables and the root file need.
+#[derive(Clone, Debug)]
+pub struct Project {
+    pub path: String,
+    pub id: Option<u64>,
+    /// `public`, `internal` or `private`.
+    pub visibility: &'static str,
+    pub default_branch: String,
+    /// `.gitlab-ci.yml`, or another path, possibly `path@group/project`.
+    pub ci_config_path: String,
+    /// Where the project is declared (errors about its configuration path point there).
+    pub span: Span,
+    /// The repository could not be read, why, and where that is recorded: the pipeline is unknown.
+    pub unreadable: Option<(String, Span)>,
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -99,9 +159,9 @@ pub fn config_location(project: &Project) -> Result<(String, &str), String> {
 
 /// Resolve one project's configuration. Without `keep_config`, each job keeps only what detection reads,
 /// not its full resolved configuration ([`Job::node`](jobs::Job::node) is null except for trigger jobs).
-pub fn resolve(snap: &Snapshot, cache: &ParseCache, project: &Project, keep_config: bool) -> Pipeline {
+pub fn resolve(snap: &dyn Repositories, cache: &ParseCache, project: &Project, keep_config: bool) -> Pipeline {
     // One set per project, under every job's variables (jobs add layers on it, not copies).
-    let instance = &snap.manifest.instance;
+    let instance = snap.instance();
     let predefined = Arc::new(vars::predefined(cache.instance_vars(instance), instance, project));
     let mut pipeline = Pipeline {
         project: project.path.clone(),
@@ -122,16 +182,15 @@ pub fn resolve(snap: &Snapshot, cache: &ParseCache, project: &Project, keep_conf
             return pipeline;
         }
     };
-    if let Some(s) = project.skipped.iter().find(|s| s.data == crate::snapshot::manifest::Data::Repository) {
-        // The snapshot could not read the repository: its pipeline is unknown, which is not "no CI".
+    if let Some((reason, span)) = &project.unreadable {
+        // The repository could not be read: its pipeline is unknown, which is not "no CI".
         pipeline.status = Status::Failed;
         pipeline.diagnostics.push(
-            Diagnostic::error(format!("the repository of `{}` could not be read: {}", project.path, s.reason))
-                .at(s.span),
+            Diagnostic::error(format!("the repository of `{}` could not be read: {reason}", project.path)).at(*span),
         );
         return pipeline;
     }
-    if let RepoFile::Missing(display) = snap.repo_file(&cfg_project, cfg_path) {
+    if let RepoFile::Missing(display) = snap.file(&cfg_project, cfg_path) {
         pipeline.status = Status::NoCi;
         pipeline.config_file = Some(display);
         return pipeline;
@@ -191,7 +250,7 @@ pub const MAX_CHILD_DEPTH: usize = 2;
 /// are resolved and added to the project's. The trigger job's variables are forwarded to the child, over
 /// the child's own `variables:` (GitLab's `forward: yaml_variables`).
 fn child_pipelines(
-    snap: &Snapshot,
+    snap: &dyn Repositories,
     cache: &ParseCache,
     predefined: &Arc<Vars>,
     pipeline: &mut Pipeline,
@@ -238,24 +297,29 @@ fn child_pipelines(
 /// Projects resolved in one go by one thread, at most.
 const PROJECTS_PER_TASK: usize = 8;
 
-/// Resolve every project of the snapshot (in parallel), in manifest order. Without `keep_config`, each
+/// Resolve every project (in parallel), in the order given. Without `keep_config`, each
 /// job's full resolved configuration is dropped once resolution is done (an audit does not need it, and on
 /// a large org it is most of the memory): [`jobs::build`] drops it at once except for trigger jobs, whose
 /// child pipelines are read from it during resolution; theirs goes here.
-pub fn resolve_all(snap: &Snapshot, cache: &ParseCache, keep_config: bool) -> Vec<Pipeline> {
-    resolve_all_with(snap, cache, keep_config, |p| p)
+pub fn resolve_all(
+    snap: &dyn Repositories,
+    projects: &[Project],
+    cache: &ParseCache,
+    keep_config: bool,
+) -> Vec<Pipeline> {
+    resolve_all_with(snap, projects, cache, keep_config, |p| p)
 }
 
 /// [`resolve_all`], handing each pipeline to `then` in the task that resolved it, while what was just built
 /// is still in the processor's caches: the audit detects a pipeline's accesses there, then lets go of its
 /// scripts (see [`Pipeline::forget_scripts`]) before the next project is read.
 pub fn resolve_all_with<T: Send>(
-    snap: &Snapshot,
+    snap: &dyn Repositories,
+    projects: &[Project],
     cache: &ParseCache,
     keep_config: bool,
     then: impl Fn(Pipeline) -> T + Sync,
 ) -> Vec<T> {
-    let projects: Vec<&Project> = snap.manifest.projects.values().collect();
     projects
         .par_iter()
         // Small pieces: rayon splits the list a few times up front, then only when a thread steals work, and

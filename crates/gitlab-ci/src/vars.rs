@@ -1,7 +1,7 @@
-//! CI/CD variables: predefined ones derived from the snapshot, `variables:` blocks, and `$VAR` expansion.
+//! CI/CD variables: predefined ones derived from the instance and project, `variables:` blocks, and `$VAR` expansion.
 
-use crate::snapshot::manifest::{Instance, Project};
 use crate::source::Span;
+use crate::{Instance, Project};
 use serde::Serialize;
 use std::sync::Arc;
 
@@ -278,7 +278,7 @@ fn fixed(name: &str, value: String) -> Var {
     Var { name: name.to_string(), value, expand: false, origin: VarOrigin::Predefined, span: None }
 }
 
-/// The predefined variables that depend only on the instance: the same for every project of a snapshot,
+/// The predefined variables that depend only on the instance: the same for every project,
 /// so one set is shared under all of them.
 pub fn instance_predefined(instance: &Instance) -> Vars {
     let mut vars = Vars::default();
@@ -335,7 +335,7 @@ pub fn predefined(base: Arc<Vars>, instance: &Instance, project: &Project) -> Va
     set("CI_PROJECT_ROOT_NAMESPACE", root_group.to_string());
     set("CI_PROJECT_NAME", name.to_string());
     set("CI_PROJECT_URL", format!("{url}/{path}"));
-    set("CI_PROJECT_VISIBILITY", project.visibility.as_str().into());
+    set("CI_PROJECT_VISIBILITY", project.visibility.into());
     set("CI_DEFAULT_BRANCH", project.default_branch.clone());
     set("CI_CONFIG_PATH", project.ci_config_path.clone());
     if let Some(id) = project.id {

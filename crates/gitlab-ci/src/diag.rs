@@ -84,8 +84,7 @@ pub struct Location {
 
 impl Location {
     pub fn of(sources: &SourceMap, span: Span) -> Self {
-        let file = crate::text::clean_line(&sources.get(span.file).display).into_owned();
-        Location { file, line: Some(span.line), column: Some(span.col) }
+        Location { file: sources.get(span.file).display.clone(), line: Some(span.line), column: Some(span.col) }
     }
 }
 

@@ -1,18 +1,17 @@
 //! `include:` in all its forms, `spec: inputs:` headers and `$[[ inputs.x ]]` interpolation.
 //!
 //! A file's content is its includes merged in order, with the file's own content deep-merged on top,
-//! as GitLab does. `local` and `project` includes (and components hosted in a snapshot project) are
-//! read from the snapshot; `remote`, `template` and unknown components are recorded as unresolved.
+//! as GitLab does. `local` and `project` includes (and components hosted in a readable project) are
+//! read through `Repositories`; `remote`, `template` and unknown components are recorded as unresolved.
 
 use super::glob::glob_regex;
 use super::merge::deep_merge;
 use super::rules;
 use super::vars::Vars;
 use crate::diag::Diagnostic;
-use crate::snapshot::manifest::Instance;
-use crate::snapshot::{RepoFile, Snapshot};
 use crate::source::{FileId, Span};
 use crate::yaml::{self, DuplicateKey, Key, Map, Node, Parsed, Value, YamlError};
+use crate::{Instance, RepoFile, Repositories};
 use regex::Regex;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -23,7 +22,7 @@ pub const MAX_INCLUDES: usize = 150;
 /// GitLab's limit on include nesting depth.
 pub const MAX_INCLUDE_DEPTH: usize = 100;
 
-/// What every pipeline of one snapshot shares: parsed files (a template included by many projects is
+/// What every pipeline resolved together shares: parsed files (a template included by many projects is
 /// parsed once) and the instance's predefined variables.
 #[derive(Default)]
 pub struct ParseCache {
@@ -32,26 +31,26 @@ pub struct ParseCache {
 }
 
 impl ParseCache {
-    /// The predefined variables of the snapshot's instance, made once.
+    /// The predefined variables of the instance, made once.
     pub fn instance_vars(&self, instance: &Instance) -> Arc<Vars> {
         self.instance_vars.get_or_init(|| Arc::new(super::vars::instance_predefined(instance))).clone()
     }
 
     /// Parse a file; keep the result when the file is `shared` (included from another project, so likely
     /// included again by other pipelines). A project's own files are used once and not kept.
-    pub fn parse(&self, snap: &Snapshot, id: FileId, shared: bool) -> Arc<Result<Parsed, YamlError>> {
+    pub fn parse(&self, snap: &dyn Repositories, id: FileId, shared: bool) -> Arc<Result<Parsed, YamlError>> {
         if !shared {
-            return Arc::new(yaml::parse(&snap.sources, id));
+            return Arc::new(yaml::parse(snap.sources(), id));
         }
         if let Some(hit) = self.map.lock().expect("parse cache").get(&id) {
             return hit.clone();
         }
-        let parsed = Arc::new(yaml::parse(&snap.sources, id));
+        let parsed = Arc::new(yaml::parse(snap.sources(), id));
         self.map.lock().expect("parse cache").entry(id).or_insert(parsed).clone()
     }
 }
 
-/// An include that was read from the snapshot.
+/// An include that was read through `Repositories`.
 #[derive(Clone, Debug, Serialize)]
 pub struct IncludeRecord {
     /// `local`, `project` or `component`.
@@ -76,7 +75,7 @@ pub struct Unresolved {
 }
 
 pub struct Loader<'a> {
-    pub snap: &'a Snapshot,
+    pub snap: &'a dyn Repositories,
     /// The project whose pipeline is being resolved.
     owner: String,
     pub cache: &'a ParseCache,
@@ -101,7 +100,7 @@ struct Target {
 }
 
 impl<'a> Loader<'a> {
-    pub fn new(snap: &'a Snapshot, cache: &'a ParseCache, vars: &'a Vars, owner: &str) -> Self {
+    pub fn new(snap: &'a dyn Repositories, cache: &'a ParseCache, vars: &'a Vars, owner: &str) -> Self {
         Loader {
             snap,
             owner: owner.to_string(),
@@ -125,7 +124,7 @@ impl<'a> Loader<'a> {
         inputs: Option<&Node>,
         from: Option<Span>,
     ) -> Result<Map, Diagnostic> {
-        let id = match self.snap.repo_file(project, path) {
+        let id = match self.snap.file(project, path) {
             RepoFile::Found(id) => id,
             RepoFile::Missing(display) => {
                 let mut d =
@@ -168,7 +167,7 @@ impl<'a> Loader<'a> {
                 Err(e) => return Err(Diagnostic::error(e.message.clone()).at(e.span)),
             },
         };
-        let file_span = self.snap.sources.span(id, 0, 0);
+        let file_span = self.snap.sources().span(id, 0, 0);
         let (header, content) = match docs.len() {
             0 => (None, None),
             1 => (None, docs.pop()),
@@ -205,7 +204,7 @@ impl<'a> Loader<'a> {
                 return Err(e);
             }
         }
-        let norm = crate::snapshot::normalize_repo_path(path).unwrap_or_else(|_| path.to_string());
+        let norm = crate::paths::normalize_repo_path(path).unwrap_or_else(|_| path.to_string());
         self.chain.push((project.to_string(), norm));
         let out = self.expand(project, content);
         self.chain.pop();
@@ -220,7 +219,7 @@ impl<'a> Loader<'a> {
         let mut acc = Map::default();
         for t in self.targets(project, &include) {
             // Compared and recorded normalised (`/a/b.yml` is `a/b.yml`); read and reported as written.
-            let norm = crate::snapshot::normalize_repo_path(&t.file).unwrap_or_else(|_| t.file.clone());
+            let norm = crate::paths::normalize_repo_path(&t.file).unwrap_or_else(|_| t.file.clone());
             if self.chain.iter().any(|(p, f)| *p == t.project && *f == norm) {
                 let mut cycle: Vec<String> = self.chain.iter().map(|(p, f)| format!("{p}:{f}")).collect();
                 cycle.push(format!("{}:{norm}", t.project));
@@ -269,9 +268,9 @@ impl<'a> Loader<'a> {
         acc
     }
 
-    /// Whether the snapshot holds the project: in the manifest, or with repository files of its own.
+    /// Whether the project can be read: the reader knows it, or holds repository files of it.
     fn in_snapshot(&self, project: &str) -> bool {
-        self.snap.manifest.projects.contains_key(project) || !self.snap.list_repo(project).is_empty()
+        self.snap.has_project(project) || !self.snap.list(project).is_empty()
     }
 
     fn unresolved(&mut self, kind: &'static str, target: String, reason: &str, from: Span) {
@@ -329,7 +328,7 @@ impl<'a> Loader<'a> {
                 self.diags.push(Diagnostic::error("`include: project:` must be a string").at(p.span));
                 return;
             };
-            if !crate::snapshot::manifest::valid_full_path(&target_project) && !target_project.contains('$') {
+            if !crate::paths::valid_full_path(&target_project) && !target_project.contains('$') {
                 self.diags.push(
                     Diagnostic::error(format!("`{target_project}` is not a valid project path; not read")).at(p.span),
                 );
@@ -437,7 +436,7 @@ impl<'a> Loader<'a> {
                 .unwrap_or_default(),
             Value::Null => return None,
         };
-        let files = self.snap.list_repo(project);
+        let files = self.snap.list(project);
         let res = pats.iter().any(|p| {
             let re = glob_regex(p.trim_start_matches('/'));
             files.iter().any(|f| re.is_match(f))
@@ -456,7 +455,7 @@ impl<'a> Loader<'a> {
     ) {
         if path.contains('*') {
             let re = glob_regex(path.trim_start_matches('/'));
-            let files = self.snap.list_repo(project);
+            let files = self.snap.list(project);
             let matched: Vec<String> = files
                 .iter()
                 .filter(|f| (f.ends_with(".yml") || f.ends_with(".yaml")) && re.is_match(f))
@@ -491,7 +490,7 @@ impl<'a> Loader<'a> {
     fn component(&mut self, c: &str, inputs: Option<Node>, from: Span, conditional: bool, out: &mut Vec<Target>) {
         let addr = c.split('@').next().unwrap_or(c);
         let (host, path) = addr.split_once('/').unwrap_or((addr, ""));
-        if !host.eq_ignore_ascii_case(&self.snap.manifest.instance.host) {
+        if !host.eq_ignore_ascii_case(&self.snap.instance().host) {
             self.unresolved("component", c.to_string(), "the component is hosted on another instance", from);
             return;
         }
@@ -503,7 +502,7 @@ impl<'a> Loader<'a> {
             self.unresolved("component", c.to_string(), "the component's project is not in the snapshot", from);
             return;
         }
-        let files = self.snap.list_repo(proj);
+        let files = self.snap.list(proj);
         let candidates = [format!("templates/{name}.yml"), format!("templates/{name}/template.yml")];
         match candidates.iter().find(|f| files.contains(f)) {
             Some(file) => out.push(Target {

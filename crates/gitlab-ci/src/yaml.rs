@@ -156,14 +156,14 @@ impl Node {
             Value::Map(_) => "a map",
         }
     }
-    /// The node as JSON (scalars as strings, as written), with any token redacted.
-    pub fn to_json(&self) -> serde_json::Value {
+    /// The node as JSON, each scalar (as written) passed through `scalar` (to redact secrets, say).
+    pub fn to_json(&self, scalar: &dyn Fn(&str) -> String) -> serde_json::Value {
         use serde_json::Value as J;
         match &self.value {
             Value::Null => J::Null,
-            Value::Str(s, _) => J::String(crate::text::redact(s).into_owned()),
-            Value::Seq(items) => J::Array(items.iter().map(Node::to_json).collect()),
-            Value::Map(m) => J::Object(m.entries.iter().map(|(k, v)| (k.name.clone(), v.to_json())).collect()),
+            Value::Str(s, _) => J::String(scalar(s)),
+            Value::Seq(items) => J::Array(items.iter().map(|i| i.to_json(scalar)).collect()),
+            Value::Map(m) => J::Object(m.entries.iter().map(|(k, v)| (k.name.clone(), v.to_json(scalar))).collect()),
         }
     }
 }

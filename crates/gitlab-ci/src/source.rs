@@ -25,7 +25,7 @@ pub struct Span {
 /// A file as tokenscope read it.
 #[derive(Debug)]
 pub struct SourceFile {
-    /// Path shown to users, relative to the snapshot root (or as given on the command line).
+    /// Path shown to users, as the reader names it (relative to a snapshot root, or as given on the command line).
     pub display: String,
     /// The project whose repository holds the file, when it is a repository file.
     pub project: Option<String>,
@@ -54,10 +54,10 @@ impl SourceFile {
         SourceFile { display, project, repo_path, text, char_bytes, line_starts, masked: std::sync::OnceLock::new() }
     }
 
-    /// The text with every token's secret masked (same length, so spans stay valid): what snippets show.
-    /// Made once, when first needed.
-    pub fn masked(&self) -> &str {
-        self.masked.get_or_init(|| Arc::from(crate::text::mask(&self.text).as_ref()))
+    /// The text as snippets show it, made once by `make` when first needed (the first caller's `make`
+    /// decides; it must keep byte offsets, so that spans stay valid).
+    pub fn shown(&self, make: impl FnOnce(&str) -> String) -> &str {
+        self.masked.get_or_init(|| Arc::from(make(&self.text)))
     }
 
     /// 0-based index of the line holding a byte offset.
