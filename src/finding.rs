@@ -8,7 +8,7 @@
 //! is built, once.
 
 use crate::diag::{Location, Severity};
-use crate::rules::RuleMeta;
+use crate::rules::meta::RuleMeta;
 use crate::source::{SourceMap, Span};
 use crate::text::clean;
 

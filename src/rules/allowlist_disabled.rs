@@ -1,4 +1,18 @@
-//! `allowlist-disabled`: a project whose effective enforcement is off accepts any project's job token.
+//! *P*'s effective enforcement is off: its setting is "All groups and projects" (`inbound_enabled: false`) and
+//! the instance does not enforce allowlists. Every project's job token can reach *P*'s private resources. The
+//! message lists the callers seen in the snapshot, which must be allowlisted before enforcement is switched
+//! on. Located at *P*'s `job_token` settings in the manifest. Archived projects are not reported.
+//!
+//! Failing:
+//!
+//! ```yaml
+//!   acme/tools/cli:
+//!     job_token:
+//!       inbound_enabled: false
+//! ```
+//!
+//! Passing: `inbound_enabled: true` with the callers on the allowlist, or an instance that enforces
+//! (`instance.enforce_allowlist: true`), which overrides the project's setting.
 
 use super::{RuleMeta, settings_finding};
 use crate::diag::Severity;

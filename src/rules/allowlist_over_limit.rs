@@ -1,4 +1,8 @@
-//! `allowlist-over-limit`: more entries than GitLab accepts (200 project entries, 200 group entries).
+//! More than 200 project entries, or more than 200 group entries, in one allowlist: GitLab refuses to add
+//! more (two separate limits). Usually the sign of an autopopulated allowlist that needs compacting into
+//! group entries. Located at the project's `job_token` settings.
+//!
+//! Failing: 201 `- project:` entries. Passing: 200 project entries and 200 group entries.
 
 use super::{RuleMeta, settings_finding};
 use crate::diag::Severity;

@@ -1,5 +1,17 @@
-//! `hardcoded-gitlab-token`: a literal GitLab token (`glpat-`, `gldt-`, `glptt-`, `glcbt-`, runner tokens ...)
-//! in a CI file. The finding never shows the secret, only its prefix.
+//! A literal GitLab token in a CI file: personal, project and group access tokens (`glpat-`), deploy tokens
+//! (`gldt-`), pipeline trigger tokens (`glptt-`), CI job tokens (`glcbt-`), runner tokens (`glrt-`,
+//! `GR1348941`), feed, OAuth, incoming-mail, agent and SCIM tokens. Everyone who can read the repository can
+//! use it. The finding shows only the prefix (`glpat-[REDACTED]`), and the source snippet masks the secret;
+//! its fingerprint uses a hash, never the token.
+//!
+//! Failing:
+//!
+//! ```yaml
+//! variables:
+//!   GITLAB_TOKEN: glpat-Xq7vR2mN9kL4pT8wZ3yB
+//! ```
+//!
+//! Passing: the token revoked, and a new one stored as a masked, protected CI/CD variable.
 
 use super::RuleMeta;
 use crate::diag::Severity;

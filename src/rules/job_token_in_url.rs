@@ -1,5 +1,18 @@
-//! `job-token-in-url`: the job token passed in a URL query string, where it lands in proxy and server logs.
-//! (The `gitlab-ci-token:` userinfo form for git is the documented way, and is not flagged.)
+//! The job token in a URL query string (`?job_token=$CI_JOB_TOKEN`, `&private_token=...`, any parameter):
+//! URLs are written to proxy and server access logs. The `https://gitlab-ci-token:${CI_JOB_TOKEN}@host/...`
+//! form for git is the documented way and is not flagged.
+//!
+//! Failing:
+//!
+//! ```yaml
+//!     - curl -o a.zip "$CI_API_V4_URL/projects/42/jobs/artifacts/main/download?job=build&job_token=$CI_JOB_TOKEN"
+//! ```
+//!
+//! Passing:
+//!
+//! ```yaml
+//!     - 'curl --header "JOB-TOKEN: $CI_JOB_TOKEN" -o a.zip "$CI_API_V4_URL/projects/42/jobs/artifacts/main/download?job=build"'
+//! ```
 
 use super::{AccessFinding, RuleMeta, per_access};
 use crate::diag::Severity;

@@ -1,8 +1,18 @@
-//! `job-token-overridden`: `CI_JOB_TOKEN` redefined in `variables:` (at any level).
+//! `CI_JOB_TOKEN` defined in `variables:` (at the top level, in a job, or in an included file). GitLab
+//! discourages overriding predefined variables; endpoints that identify the running job by its token then
+//! refuse the value. A real report: the SBOM scan API answered 403 after a project put a project access token
+//! into `CI_JOB_TOKEN`. Located at the variable; the project is the one whose file defines it.
 //!
-//! GitLab discourages overriding predefined variables, and endpoints that identify the running job by its
-//! token then refuse it (a real report: the SBOM scan API answered 403 after a project put a project access
-//! token into `CI_JOB_TOKEN`).
+//! Failing:
+//!
+//! ```yaml
+//! release:
+//!   variables:
+//!     CI_JOB_TOKEN: $RELEASE_BOT_TOKEN
+//! ```
+//!
+//! Passing: another name for the other token (`RELEASE_TOKEN: $RELEASE_BOT_TOKEN`), `CI_JOB_TOKEN` left to
+//! GitLab.
 
 use super::{RuleMeta, file_project};
 use crate::ci::vars::VarOrigin;

@@ -1,5 +1,14 @@
-//! `job-token-to-foreign-host`: the job token sent to a host other than the instance, leaking it to a third
-//! party that can use it while the job runs.
+//! The job token sent to a host other than the instance: a git URL or API call with the token to another
+//! host, or a registry login with the token to another registry (`docker login` without a server sends it to
+//! Docker Hub). Whoever runs that host can use the token while the job runs.
+//!
+//! Failing (the instance is `gitlab.acme.example`):
+//!
+//! ```yaml
+//!     - git clone https://gitlab-ci-token:${CI_JOB_TOKEN}@gitlab.com/acme-oss/design-tokens.git
+//! ```
+//!
+//! Passing: an anonymous clone of a public project, or a credential made for that host.
 
 use super::{AccessFinding, RuleMeta, per_access};
 use crate::detect::Target;

@@ -1,4 +1,41 @@
-//! `missing-allowlist-entry`: a job-token access C -> P that P's allowlist does not cover.
+//! A job-token access *C* → *P* that *P*'s allowlist does not cover. When *P* enforces its allowlist the job
+//! fails today with `403 Forbidden - Authentication by CI/CD job token not allowed from C to P` (severity
+//! error); when it does not, the access works only until enforcement is switched on (severity warning, edge
+//! status `unenforced`). The finding points at the line of the CI file that makes the access, and its help
+//! gives the entry to add, with the fine-grained permissions the access needs.
+//!
+//! An access is also missing when an entry covers the caller but its fine-grained permissions lack one the
+//! access needs (for example `read_jobs` for `needs: project:`): GitLab answers `Insufficient permissions to
+//! access this resource ... The following token permission is required: read_jobs`. The help names the
+//! permission to add.
+//!
+//! Failing (`acme/services/api` enforces, and its allowlist does not name `acme/services/web`):
+//!
+//! ```yaml
+//! # tokenscope.yaml
+//! projects:
+//!   acme/services/api:
+//!     job_token: {inbound_enabled: true}
+//!   acme/services/web: {}
+//! # repos/acme/services/web/.gitlab-ci.yml
+//! build:
+//!   script:
+//!     - git clone https://gitlab-ci-token:${CI_JOB_TOKEN}@gitlab.acme.example/acme/services/api.git
+//! ```
+//!
+//! Passing: the allowlist names the caller, or a group above it.
+//!
+//! ```yaml
+//!   acme/services/api:
+//!     job_token:
+//!       inbound_enabled: true
+//!       allowlist:
+//!         - project: acme/services/web
+//! ```
+//!
+//! Not findings: a project's access to itself (`self`); `trigger: project:` and `include: project:`, which
+//! run with the user's rights rather than the job token; the hidden jobs of a templates project, whose
+//! accesses belong to the projects that use them.
 
 use super::RuleMeta;
 use crate::diag::Severity;

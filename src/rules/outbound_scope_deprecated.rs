@@ -1,5 +1,14 @@
-//! `outbound-scope-deprecated`: a snapshot that sets the outbound scope ("Limit CI_JOB_TOKEN access"),
-//! deprecated in GitLab 16.0 and removed in 18.0.
+//! The snapshot sets `outbound_enabled` ("Limit CI_JOB_TOKEN access"), deprecated in GitLab 16.0 and removed
+//! in 18.0: it limits nothing on current GitLab. Located at the setting in the manifest.
+//!
+//! Failing:
+//!
+//! ```yaml
+//!     job_token:
+//!       outbound_enabled: true
+//! ```
+//!
+//! Passing: the setting removed; access is controlled by each callee's inbound allowlist.
 
 use super::RuleMeta;
 use crate::diag::Severity;

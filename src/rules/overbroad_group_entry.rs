@@ -1,4 +1,25 @@
-//! `overbroad-group-entry`: a group entry that lets in many projects of the snapshot when only a few use it.
+//! A group entry that covers at least `--overbroad-min-projects` projects of the snapshot (default 3), of
+//! which fewer than `--overbroad-max-used-percent` (default 50%) use their job token against *P*. The
+//! message names the callers; the help lists the project entries that would replace the group.
+//!
+//! Failing (`acme` covers eleven projects; four of them download packages):
+//!
+//! ```yaml
+//!   acme/platform/packages:
+//!     job_token:
+//!       allowlist:
+//!         - group: acme
+//! ```
+//!
+//! Passing: the callers by name (or a smaller group whose projects all need the access).
+//!
+//! ```yaml
+//!       allowlist:
+//!         - project: acme/services/api
+//!         - project: acme/services/web
+//! ```
+//!
+//! Group entries with no caller at all are `unused-allowlist-entry`'s.
 
 use super::{RuleMeta, Setting, entry_finding};
 use crate::diag::Severity;

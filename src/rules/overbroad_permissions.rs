@@ -1,10 +1,25 @@
-//! `overbroad-permissions`: an allowlist entry with default permissions, or fine-grained permissions broader
-//! than what its callers' accesses need. The message gives the minimal permission list.
+//! An allowlist entry with default permissions (everything the user's role allows), or with fine-grained
+//! permissions beyond what the accesses of the callers it decides for need (the project entry decides for
+//! its project; a group entry for the projects under it that have no closer entry). The message gives the
+//! minimal list. The entry is not judged when its needs cannot be known: an unclassified API call, a covered
+//! project that failed to load or has an unresolved access, or use seen only in the authentication log.
+//! Registry pulls need no policy (the container registry is not controlled by policies).
 //!
-//! An entry is judged on the callers it decides for (GitLab: the project entry, else the closest group
-//! entry). It is not judged when what they need cannot be known: an access with no known permission (an
-//! unclassified API call), a covered project that failed to load or has unresolved accesses, or use seen
-//! only in the authentication log.
+//! Failing (the deployer only downloads artifacts with `needs: project:`):
+//!
+//! ```yaml
+//!   acme/services/api:
+//!     job_token:
+//!       allowlist:
+//!         - project: acme/infra/deployer          # default permissions
+//! ```
+//!
+//! Passing:
+//!
+//! ```yaml
+//!         - project: acme/infra/deployer
+//!           permissions: [read_jobs]
+//! ```
 
 use super::{RuleMeta, entry_finding};
 use crate::detect::Kind;

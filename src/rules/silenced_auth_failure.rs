@@ -1,8 +1,19 @@
-//! `silenced-auth-failure`: a job-token HTTP call whose failure cannot be diagnosed from the job log.
+//! A job-token HTTP call whose failure cannot be diagnosed from the job log: `curl --silent --fail` without
+//! `--show-error` or `--fail-with-body`, `-o /dev/null`, error output sent to `/dev/null`, `wget --quiet`, or
+//! `|| true`. When the token is refused (a missing allowlist entry, a missing permission, the tier), every
+//! cause collapses into one opaque message. The same real report as above.
 //!
-//! A real report: a reusable component fetched a plan with `curl --silent --fail` and the job token; every
-//! cause (no job-token support on the tier, a missing allowlist entry, a wrong ref) collapsed into one
-//! opaque message.
+//! Failing:
+//!
+//! ```yaml
+//!     - 'curl --silent --fail --header "JOB-TOKEN: $CI_JOB_TOKEN" -o plan.zip "$CI_API_V4_URL/projects/42/jobs/artifacts/main/download?job=plan"'
+//! ```
+//!
+//! Passing:
+//!
+//! ```yaml
+//!     - 'curl --silent --show-error --fail-with-body --header "JOB-TOKEN: $CI_JOB_TOKEN" -o plan.zip "$CI_API_V4_URL/projects/42/jobs/artifacts/main/download?job=plan"'
+//! ```
 
 use super::{AccessFinding, RuleMeta, per_access};
 use crate::diag::Severity;

@@ -1,4 +1,18 @@
-//! `stale-allowlist-entry`: an entry naming an archived project (which runs no pipelines).
+//! A project entry naming a project that is archived: it runs no pipelines, so the entry only keeps a door
+//! open. Located at the entry.
+//!
+//! Failing:
+//!
+//! ```yaml
+//!   acme/infra/terraform-state:
+//!     job_token:
+//!       allowlist:
+//!         - project: acme/legacy/old-app
+//!   acme/legacy/old-app:
+//!     archived: true
+//! ```
+//!
+//! Passing: the entry removed (or the project unarchived, if it still needs the access).
 
 use super::{RuleMeta, entry_finding};
 use crate::diag::Severity;

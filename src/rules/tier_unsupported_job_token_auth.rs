@@ -1,5 +1,21 @@
-//! `tier-unsupported-job-token-auth`: job-token authentication to the jobs artifacts API and `needs: project:`
-//! artifacts on GitLab Free, where they are not available: the call fails with 401/404 even on the same project.
+//! On an instance whose manifest says `tier: free`: job-token authentication to the jobs artifacts API
+//! (`/projects/:id/jobs/artifacts/...`, `/jobs/:id/artifacts`) and `needs: project:` artifacts, which are
+//! Premium and Ultimate features. The call fails with 401 or 404 even for the project's own artifacts (a
+//! real component shipped exactly this bug). Not reported when the tier is `premium`, `ultimate` or
+//! `unknown`.
+//!
+//! Failing (`tier: free`):
+//!
+//! ```yaml
+//! deploy:
+//!   needs:
+//!     - project: acme/services/api
+//!       job: build
+//!       ref: main
+//! ```
+//!
+//! Passing: artifacts passed within one pipeline (`needs:` without `project:`), or a token the consumer
+//! provides.
 
 use super::{AccessFinding, RuleMeta, per_access};
 use crate::detect::Kind;

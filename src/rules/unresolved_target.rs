@@ -1,4 +1,24 @@
-//! `unresolved-target`: a job-token access whose target cannot be determined statically.
+//! A job-token access whose target cannot be determined statically, for example a project id held in a
+//! variable set in the project's CI/CD settings. tokenscope never guesses: it reports the access with the
+//! expression as written, and does not report allowlist entries that such a project might be using.
+//!
+//! Failing:
+//!
+//! ```yaml
+//! docs:
+//!   script:
+//!     - 'curl --header "JOB-TOKEN: $CI_JOB_TOKEN" "$CI_API_V4_URL/projects/$DOCS_PROJECT_ID/jobs/artifacts/main/download?job=pages"'
+//! ```
+//!
+//! Passing: a literal path or id, or a variable defined in the CI configuration:
+//!
+//! ```yaml
+//! docs:
+//!   variables:
+//!     DOCS_PROJECT: acme%2Fdocs
+//!   script:
+//!     - 'curl --header "JOB-TOKEN: $CI_JOB_TOKEN" "$CI_API_V4_URL/projects/$DOCS_PROJECT/jobs/artifacts/main/download?job=pages"'
+//! ```
 
 use super::RuleMeta;
 use crate::detect::Target;

@@ -1,7 +1,30 @@
-//! `unused-allowlist-entry`: an allowlist entry that no detected access and no authentication-log record uses.
+//! An entry on *P*'s allowlist that no detected access uses (a group entry is used when any project under it
+//! is a caller) and that has no record in the authentication log (`auth_log`). Such an entry is standing
+//! access nobody needs: if a job of the named project is compromised, it can reach *P*. Located at the entry
+//! in the manifest.
 //!
-//! An entry is only reported when its use could have been seen: every snapshot project it covers resolved
-//! without errors and has no access whose target is unresolved. Otherwise deleting it could break a pipeline.
+//! tokenscope only reports an entry whose use it could have seen. It stays silent when the entry names
+//! projects that are not in the snapshot, when a project the entry covers failed to load, or when such a
+//! project has a job-token access whose target could not be resolved: deleting such an entry could break a
+//! pipeline.
+//!
+//! Failing:
+//!
+//! ```yaml
+//!   acme/services/api:
+//!     job_token:
+//!       allowlist:
+//!         - project: acme/tools/cli   # no job of acme/tools/cli uses the token against acme/services/api
+//! ```
+//!
+//! Passing: a job of `acme/tools/cli` reaches `acme/services/api`, or the authentication log records it:
+//!
+//! ```yaml
+//! auth_log:
+//!   - accessed: acme/services/api
+//!     origin: acme/tools/cli
+//!     last_authorized_at: "2026-11-03T08:12:44Z"
+//! ```
 
 use super::{RuleMeta, entry_finding};
 use crate::diag::Severity;
