@@ -50,6 +50,26 @@ pub fn render(report: &Report) -> Value {
                     "region": {"startLine": span.line, "startColumn": span.col},
                 }}]);
             }
+            // The other places the finding involves: the manifest entry or settings beside the CI line.
+            if !f.related.is_empty() {
+                let related: Vec<Value> = f
+                    .related
+                    .iter()
+                    .enumerate()
+                    .map(|(i, rel)| {
+                        let file = audit.snap.sources.get(rel.span.file);
+                        json!({
+                            "id": i,
+                            "message": {"text": rel.label},
+                            "physicalLocation": {
+                                "artifactLocation": {"uri": file.display},
+                                "region": {"startLine": rel.span.line, "startColumn": rel.span.col},
+                            },
+                        })
+                    })
+                    .collect();
+                r["relatedLocations"] = Value::Array(related);
+            }
             r
         })
         .collect();
