@@ -65,31 +65,79 @@ const CURL_VALUE_OPTS: &[&str] = &[
     "--oauth2-bearer",
 ];
 
+/// An HTTP method, as a command gives it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Head,
+    Post,
+    Put,
+    Patch,
+    Delete,
+    /// Any other word, upper-cased as written (`$METHOD` stays unknown).
+    Other(String),
+}
+
+impl Method {
+    fn parse(word: &str) -> Method {
+        match word.to_ascii_uppercase().as_str() {
+            "GET" => Method::Get,
+            "HEAD" => Method::Head,
+            "POST" => Method::Post,
+            "PUT" => Method::Put,
+            "PATCH" => Method::Patch,
+            "DELETE" => Method::Delete,
+            other => Method::Other(other.to_string()),
+        }
+    }
+
+    /// Whether the call may change something (an unknown method is assumed to).
+    pub fn writes(&self) -> bool {
+        !matches!(self, Method::Get | Method::Head)
+    }
+}
+
+impl std::fmt::Display for Method {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Method::Get => "GET",
+            Method::Head => "HEAD",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+            Method::Other(m) => m,
+        })
+    }
+}
+
 /// The HTTP method a command uses.
-fn method(c: &Command) -> String {
+fn method(c: &Command) -> Method {
     let w = &c.words;
-    let mut m = "GET".to_string();
+    let mut m = Method::Get;
     let mut get_flag = false;
     for (i, word) in w.iter().enumerate() {
-        let next = || w.get(i + 1).cloned().unwrap_or_default().to_ascii_uppercase();
+        let next = || Method::parse(w.get(i + 1).map_or("", String::as_str));
         match word.as_str() {
             "-X" | "--request" => return next(),
-            "-T" | "--upload-file" => m = "PUT".into(),
-            "-d" | "--data" | "--data-raw" | "--data-binary" | "--data-urlencode" | "-F" | "--form" if m == "GET" => {
-                m = "POST".into()
+            "-T" | "--upload-file" => m = Method::Put,
+            "-d" | "--data" | "--data-raw" | "--data-binary" | "--data-urlencode" | "-F" | "--form"
+                if m == Method::Get =>
+            {
+                m = Method::Post
             }
             "-G" | "--get" => get_flag = true,
-            "-I" | "--head" => m = "HEAD".into(),
-            s if s.starts_with("-X") && s.len() > 2 => return s[2..].to_ascii_uppercase(),
-            s if s.starts_with("--method=") => return s["--method=".len()..].to_ascii_uppercase(),
-            s if s.starts_with("--post-data") || s.starts_with("--post-file") => m = "POST".into(),
+            "-I" | "--head" => m = Method::Head,
+            s if s.starts_with("-X") && s.len() > 2 => return Method::parse(&s[2..]),
+            s if s.starts_with("--method=") => return Method::parse(&s["--method=".len()..]),
+            s if s.starts_with("--post-data") || s.starts_with("--post-file") => m = Method::Post,
             s if w[0] != "curl" && (s == "POST" || s == "PUT" || s == "DELETE" || s == "PATCH") && i == 1 => {
-                return s.to_string();
+                return Method::parse(s);
             }
             _ => {}
         }
     }
-    if get_flag { "GET".into() } else { m }
+    if get_flag { Method::Get } else { m }
 }
 
 /// Why a failure of this call cannot be diagnosed from the job log (GitLab's 401/403 message lost).
@@ -228,7 +276,7 @@ pub fn detect(ctx: &Ctx, job: &Job, script: &Script, out: &mut Vec<Access>) {
             continue;
         }
         let method = method(c);
-        let write = !matches!(method.as_str(), "GET" | "HEAD");
+        let write = method.writes();
         let silenced = silenced(c);
         for w in url_words(c) {
             let expanded = script.expand(w);

@@ -18,6 +18,7 @@ pub mod url;
 use crate::ci::Pipeline;
 use crate::ci::jobs::Job;
 use crate::snapshot::Snapshot;
+pub use crate::snapshot::manifest::Permission;
 use crate::source::Span;
 use script::{Prefilter, Script};
 use serde::Serialize;
@@ -176,21 +177,29 @@ impl Kind {
 
     /// The fine-grained job-token permission this access needs (`write`: the call changes something).
     /// `None` where GitLab defines no policy (the container registry) or for unclassified API calls.
-    pub fn permission(&self, write: bool) -> Option<&'static str> {
+    pub fn permission(&self, write: bool) -> Option<Permission> {
+        use Permission as P;
         let (read, admin) = match self {
-            Kind::Git | Kind::Submodule | Kind::Repository => ("read_repositories", "read_repositories"),
-            Kind::NeedsProject | Kind::JobArtifacts => ("read_jobs", "read_jobs"),
-            Kind::Packages(_) => ("read_packages", "admin_packages"),
-            Kind::TerraformState => ("read_terraform_state", "admin_terraform_state"),
-            Kind::Releases => ("read_releases", "admin_releases"),
-            Kind::Deployments => ("read_deployments", "admin_deployments"),
-            Kind::Environments => ("read_environments", "admin_environments"),
-            Kind::SecureFiles => ("read_secure_files", "admin_secure_files"),
-            Kind::Pipelines | Kind::TriggerPipeline => ("read_pipelines", "admin_pipelines"),
-            Kind::MergeRequests => ("read_merge_requests", "read_merge_requests"),
+            Kind::Git | Kind::Submodule | Kind::Repository => (P::ReadRepositories, P::ReadRepositories),
+            Kind::NeedsProject | Kind::JobArtifacts => (P::ReadJobs, P::ReadJobs),
+            Kind::Packages(_) => (P::ReadPackages, P::AdminPackages),
+            Kind::TerraformState => (P::ReadTerraformState, P::AdminTerraformState),
+            Kind::Releases => (P::ReadReleases, P::AdminReleases),
+            Kind::Deployments => (P::ReadDeployments, P::AdminDeployments),
+            Kind::Environments => (P::ReadEnvironments, P::AdminEnvironments),
+            Kind::SecureFiles => (P::ReadSecureFiles, P::AdminSecureFiles),
+            Kind::Pipelines | Kind::TriggerPipeline => (P::ReadPipelines, P::AdminPipelines),
+            Kind::MergeRequests => (P::ReadMergeRequests, P::ReadMergeRequests),
             Kind::Registry | Kind::Api => return None,
         };
         Some(if write { admin } else { read })
+    }
+}
+
+/// Written as its name (`packages:npm`).
+impl Serialize for Kind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.name())
     }
 }
 
@@ -201,7 +210,7 @@ pub struct Access {
     pub caller: String,
     pub target: Target,
     pub kind: Kind,
-    pub permission: Option<&'static str>,
+    pub permission: Option<Permission>,
     pub confidence: Confidence,
     pub job: String,
     /// The text that proves the access.

@@ -91,7 +91,9 @@ fn registry_modules(
 pub fn resolve_modules(accesses: &mut [Access]) {
     let mut publishers: Vec<(String, String, String)> = Vec::new(); // (name, system, project)
     for a in accesses.iter() {
-        let (Kind::Packages(t), Target::Project(p), Some("admin_packages")) = (&a.kind, &a.target, a.permission) else {
+        let (Kind::Packages(t), Target::Project(p), Some(super::Permission::AdminPackages)) =
+            (&a.kind, &a.target, a.permission)
+        else {
             continue;
         };
         if t != "terraform" {

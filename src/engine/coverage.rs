@@ -7,7 +7,7 @@
 
 use super::EdgeStatus;
 use crate::detect::Target;
-use crate::snapshot::manifest::Data;
+use crate::snapshot::manifest::{Data, Permission};
 use crate::snapshot::{AllowEntry, EntryKind, Project, Snapshot};
 use std::collections::BTreeSet;
 
@@ -48,8 +48,8 @@ pub fn status(
     caller: &str,
     callee: &str,
     target: Option<&Target>,
-    needed: &BTreeSet<&'static str>,
-) -> (EdgeStatus, Option<usize>, Vec<&'static str>) {
+    needed: &BTreeSet<Permission>,
+) -> (EdgeStatus, Option<usize>, Vec<Permission>) {
     match target {
         Some(Target::Unresolved(_)) => return (EdgeStatus::Unresolved, None, vec![]),
         Some(Target::Foreign(_)) => return (EdgeStatus::External, None, vec![]),
@@ -68,7 +68,7 @@ pub fn status(
     let enforced = enforced(snap, p);
     match nearest_entry(p, caller) {
         Some(i) => {
-            let lacking: Vec<&'static str> = match &p.job_token.allowlist[i].permissions {
+            let lacking: Vec<Permission> = match &p.job_token.allowlist[i].permissions {
                 Some(granted) if enforced && p.knows(Data::Permissions) => {
                     needed.iter().copied().filter(|n| !granted.iter().any(|g| g == n)).collect()
                 }

@@ -10,7 +10,8 @@ use petgraph::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};
 use std::collections::HashMap;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, strum::IntoStaticStr)]
+#[strum(serialize_all = "lowercase")]
 pub enum Relation {
     /// The caller's jobs use the job token against the callee.
     Token,
@@ -22,11 +23,7 @@ pub enum Relation {
 
 impl Relation {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Relation::Token => "token",
-            Relation::Trigger => "trigger",
-            Relation::Include => "include",
-        }
+        self.into()
     }
 }
 
@@ -96,7 +93,7 @@ impl OrgGraph {
                 }
             }
             for inc in &p.includes {
-                if inc.project != p.project && inc.kind != "local" {
+                if inc.project != p.project && inc.kind != crate::ci::include::IncludeKind::Local {
                     g.edge(&p.project, &inc.project, Relation::Include).spans.push(inc.from);
                 }
             }

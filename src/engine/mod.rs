@@ -9,7 +9,7 @@ pub mod coverage;
 pub mod graph;
 
 use crate::ci::Pipeline;
-use crate::detect::{self, Access, Confidence, Target};
+use crate::detect::{self, Access, Confidence, Kind, Permission, Target};
 use crate::snapshot::{AllowEntry, Snapshot};
 use crate::source::Span;
 use graph::{OrgGraph, Relation};
@@ -17,8 +17,9 @@ use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, strum::IntoStaticStr)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum EdgeStatus {
     /// Covered by an allowlist entry (or by an unenforced allowlist, see `Unenforced`).
     Allowed,
@@ -28,6 +29,7 @@ pub enum EdgeStatus {
     Unenforced,
     /// The project's own resources.
     #[serde(rename = "self")]
+    #[strum(serialize = "self")]
     SelfAccess,
     /// Outside the snapshot: another host, or a project the snapshot does not hold.
     External,
@@ -41,16 +43,7 @@ pub enum EdgeStatus {
 
 impl EdgeStatus {
     pub fn as_str(self) -> &'static str {
-        match self {
-            EdgeStatus::Allowed => "allowed",
-            EdgeStatus::Missing => "missing",
-            EdgeStatus::Unenforced => "unenforced",
-            EdgeStatus::SelfAccess => "self",
-            EdgeStatus::External => "external",
-            EdgeStatus::Unresolved => "unresolved",
-            EdgeStatus::Unknown => "unknown",
-            EdgeStatus::Relation => "relation",
-        }
+        self.into()
     }
 }
 
@@ -60,8 +53,9 @@ pub struct Edge {
     pub caller: String,
     pub callee: String,
     pub relation: Relation,
-    pub kinds: BTreeSet<String>,
-    pub permissions: BTreeSet<&'static str>,
+    /// The kinds of the accesses, sorted by name, each once (empty for a relation edge).
+    pub kinds: Vec<Kind>,
+    pub permissions: BTreeSet<Permission>,
     pub status: EdgeStatus,
     pub confidence: Confidence,
     /// Indexes into `Audit::accesses`, one per distinct evidence span.
@@ -71,18 +65,26 @@ pub struct Edge {
     /// The allowlist entry (index into the callee's allowlist) that covers the caller.
     pub entry: Option<usize>,
     /// Permissions the accesses need that the deciding entry's fine-grained permissions do not grant.
-    pub lacking: Vec<&'static str>,
+    pub lacking: Vec<Permission>,
 }
 
 impl Edge {
+    /// The kinds of access by name, sorted (`git`, `packages:npm`); a relation edge's relation (`trigger`).
+    pub fn kind_names(&self) -> Vec<String> {
+        match self.relation {
+            Relation::Token => self.kinds.iter().map(Kind::name).collect(),
+            r => vec![r.as_str().to_string()],
+        }
+    }
+
     /// The kinds of access, as shown in tables and messages: `git, packages:npm`.
     pub fn kind_list(&self) -> String {
-        self.kinds.iter().map(String::as_str).collect::<Vec<_>>().join(", ")
+        self.kind_names().join(", ")
     }
 
     /// The permissions the accesses need, as shown in tables and messages.
     pub fn permission_list(&self) -> String {
-        self.permissions.iter().copied().collect::<Vec<_>>().join(", ")
+        Permission::list(&self.permissions)
     }
 }
 
@@ -162,8 +164,13 @@ impl<'a> Audit<'a> {
                     b.confidence.cmp(&a.confidence).then_with(|| src.cmp_spans(a.span, b.span))
                 });
                 idx.retain(|&i| seen.insert(accesses[i].span));
-                let kinds = data.accesses.iter().map(|&i| accesses[i].kind.name()).collect();
-                let permissions: BTreeSet<&'static str> =
+                let mut kinds: Vec<Kind> = Vec::new();
+                if data.relation == Relation::Token {
+                    kinds = data.accesses.iter().map(|&i| accesses[i].kind.clone()).collect();
+                    kinds.sort_by_cached_key(Kind::name);
+                    kinds.dedup();
+                }
+                let permissions: BTreeSet<Permission> =
                     data.accesses.iter().filter_map(|&i| accesses[i].permission).collect();
                 let confidence =
                     data.accesses.iter().map(|&i| accesses[i].confidence).max().unwrap_or(Confidence::High);
@@ -181,11 +188,7 @@ impl<'a> Audit<'a> {
                     caller: caller.to_string(),
                     callee: callee.to_string(),
                     relation: data.relation,
-                    kinds: if data.relation == Relation::Token {
-                        kinds
-                    } else {
-                        [data.relation.as_str().to_string()].into()
-                    },
+                    kinds,
                     permissions,
                     status,
                     confidence,
@@ -206,5 +209,27 @@ impl<'a> Audit<'a> {
             pipelines.iter().filter(|p| p.status == crate::ci::Status::Failed).map(|p| p.project.clone()).collect();
         blind.extend(accesses.iter().filter(|a| matches!(a.target, Target::Unresolved(_))).map(|a| a.caller.clone()));
         Audit { snap, pipelines, accesses, graph, edges, pipeline_index, edges_by_callee, blind }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::EdgeStatus;
+
+    #[test]
+    fn status_names_are_the_json_names() {
+        for s in [
+            EdgeStatus::Allowed,
+            EdgeStatus::Missing,
+            EdgeStatus::Unenforced,
+            EdgeStatus::SelfAccess,
+            EdgeStatus::External,
+            EdgeStatus::Unresolved,
+            EdgeStatus::Unknown,
+            EdgeStatus::Relation,
+        ] {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+        assert_eq!(EdgeStatus::SelfAccess.as_str(), "self");
     }
 }

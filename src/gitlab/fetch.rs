@@ -367,7 +367,7 @@ fn apply_permissions(org: &mut OrgData, path: &str, v: &Value) {
                     .map(str::to_ascii_lowercase)
                     .collect();
                 for name in &names {
-                    if !crate::snapshot::manifest::KNOWN_PERMISSIONS.contains(&name.as_str()) {
+                    if name.parse::<crate::snapshot::manifest::Permission>().is_err() {
                         unknown.insert(name.clone());
                     }
                 }

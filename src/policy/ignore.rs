@@ -24,8 +24,9 @@ pub struct Ignore {
 }
 
 /// Where the ignore that suppressed a finding was written.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, strum::IntoStaticStr)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum SuppressedBy {
     /// The policy's `ignores:`.
     Policy,
@@ -35,10 +36,7 @@ pub enum SuppressedBy {
 
 impl SuppressedBy {
     pub fn as_str(self) -> &'static str {
-        match self {
-            SuppressedBy::Policy => "policy",
-            SuppressedBy::Inline => "inline",
-        }
+        self.into()
     }
 }
 

@@ -35,7 +35,7 @@ struct ErrorOut<'a> {
 
 #[derive(Serialize)]
 struct UnresolvedOut<'a> {
-    kind: &'static str,
+    kind: crate::ci::include::IncludeKind,
     target: Cow<'a, str>,
     reason: &'a str,
     location: Location,
@@ -55,8 +55,8 @@ struct EdgeOut<'a> {
     /// For an unresolved edge, the expression as written, with `reason` saying why it is unresolved.
     callee: Cow<'a, str>,
     reason: Option<Reason>,
-    kinds: &'a BTreeSet<String>,
-    permissions: &'a BTreeSet<&'static str>,
+    kinds: &'a [crate::detect::Kind],
+    permissions: &'a BTreeSet<crate::detect::Permission>,
     status: EdgeStatus,
     confidence: Confidence,
     entry: Option<&'a str>,
@@ -70,7 +70,7 @@ struct EvidenceOut<'a> {
     column: Option<u32>,
     job: &'a str,
     kind: String,
-    permission: Option<&'static str>,
+    permission: Option<crate::detect::Permission>,
     detail: Cow<'a, str>,
 }
 

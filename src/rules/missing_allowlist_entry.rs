@@ -78,7 +78,7 @@ impl super::Rule for Rule {
                     .map(|&i| &audit.accesses[i])
                     .find(|a| a.permission.is_some_and(|p| e.lacking.contains(&p)));
                 let first = first.unwrap_or(&audit.accesses[e.accesses[0]]);
-                let lacking = e.lacking.join(", ");
+                let lacking = crate::detect::Permission::list(&e.lacking);
                 let message = format!(
                     "`{}` uses the job token against `{}` (job `{}`), and `{}`'s allowlist entry `{entry}` does not grant [{lacking}]: the job fails with \"Insufficient permissions\"",
                     e.caller, e.callee, first.job, e.callee

@@ -22,7 +22,7 @@
 //! ```
 
 use super::{RuleMeta, entry_finding};
-use crate::detect::Kind;
+use crate::detect::{Kind, Permission};
 use crate::diag::Severity;
 use crate::engine::coverage::nearest_entry;
 use crate::engine::{Audit, EdgeStatus};
@@ -64,11 +64,11 @@ impl super::Rule for Rule {
                 if blind || unknown {
                     continue;
                 }
-                let needed: BTreeSet<&str> = edges.iter().flat_map(|e| e.permissions.iter().copied()).collect();
+                let needed: BTreeSet<Permission> = edges.iter().flat_map(|e| e.permissions.iter().copied()).collect();
                 if needed.is_empty() {
                     continue; // only registry pulls, which policies do not control
                 }
-                let minimal = needed.iter().copied().collect::<Vec<_>>().join(", ");
+                let minimal = Permission::list(&needed);
                 let callers: Vec<String> = edges.iter().map(|e| format!("`{}`", e.caller)).collect();
                 let message = match &entry.permissions {
                     None => format!(
@@ -77,15 +77,14 @@ impl super::Rule for Rule {
                         callers.join(", ")
                     ),
                     Some(granted) => {
-                        let extra: Vec<&str> =
-                            granted.iter().map(String::as_str).filter(|g| !needed.contains(g)).collect();
+                        let extra: Vec<&Permission> = granted.iter().filter(|g| !needed.contains(g)).collect();
                         if extra.is_empty() {
                             continue;
                         }
                         format!(
                             "allowlist entry `{}` of `{path}` grants [{}] that no access of {} needs; the minimal list is [{minimal}]",
                             entry.path,
-                            extra.join(", "),
+                            Permission::list(extra),
                             callers.join(", ")
                         )
                     }

@@ -75,7 +75,7 @@ pub struct AllowEntry {
     pub kind: EntryKind,
     pub path: String,
     /// Fine-grained job-token policies; `None` means default permissions.
-    pub permissions: Option<Vec<String>>,
+    pub permissions: Option<Vec<Permission>>,
     pub span: Span,
 }
 
@@ -229,30 +229,59 @@ impl Manifest {
     }
 }
 
-/// The fine-grained job-token policies GitLab defines (see docs/snapshot-format.md).
-pub const KNOWN_PERMISSIONS: &[&str] = &[
-    "read_deployments",
-    "admin_deployments",
-    "read_environments",
-    "admin_environments",
-    "read_jobs",
-    "admin_jobs",
-    "read_packages",
-    "admin_packages",
-    "read_pipelines",
-    "admin_pipelines",
-    "read_releases",
-    "admin_releases",
-    "read_secure_files",
-    "admin_secure_files",
-    "read_terraform_state",
-    "admin_terraform_state",
-    "read_merge_requests",
-    "read_repositories",
-    "read_work_items",
-    "read_containers",
-    "admin_containers",
-];
+/// A fine-grained job-token policy GitLab defines (see docs/snapshot-format.md), named as GitLab and the
+/// manifest spell it. Declared in the order of the names, so sets of permissions list them sorted.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::Display,
+    strum::EnumIter,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum Permission {
+    AdminContainers,
+    AdminDeployments,
+    AdminEnvironments,
+    AdminJobs,
+    AdminPackages,
+    AdminPipelines,
+    AdminReleases,
+    AdminSecureFiles,
+    AdminTerraformState,
+    ReadContainers,
+    ReadDeployments,
+    ReadEnvironments,
+    ReadJobs,
+    ReadMergeRequests,
+    ReadPackages,
+    ReadPipelines,
+    ReadReleases,
+    ReadRepositories,
+    ReadSecureFiles,
+    ReadTerraformState,
+    ReadWorkItems,
+}
+
+impl Permission {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+
+    /// Permissions as a list for messages: `read_jobs, read_packages`.
+    pub fn list<'p>(permissions: impl IntoIterator<Item = &'p Permission>) -> String {
+        permissions.into_iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", ")
+    }
+}
 
 /// The groups a project path lies in, outermost first: `a/b/c` is in `a` and `a/b`.
 fn groups_of(path: &str) -> impl Iterator<Item = &str> {
@@ -640,11 +669,11 @@ fn read_entry(r: &mut Reader, item: &Node) -> Option<AllowEntry> {
             let mut perms = Vec::new();
             for it in items {
                 let s = r.string(it, "a permission")?;
-                if !KNOWN_PERMISSIONS.contains(&s.as_str()) {
+                let Ok(permission) = s.parse::<Permission>() else {
                     r.error(it.span, format!("unknown job-token permission `{s}`"));
                     return None;
-                }
-                perms.push(s);
+                };
+                perms.push(permission);
             }
             Some(perms)
         }

@@ -305,7 +305,10 @@ mod tests {
         let p = &m.projects["acme/web"];
         assert_eq!((p.id, p.archived, p.default_branch.as_str()), (Some(7), true, "trunk"));
         assert_eq!(p.job_token.allowlist.len(), 2);
-        assert_eq!(p.job_token.allowlist[1].permissions.as_deref(), Some(&["read_jobs".to_string()][..]));
+        assert_eq!(
+            p.job_token.allowlist[1].permissions.as_deref(),
+            Some(&[super::super::manifest::Permission::ReadJobs][..])
+        );
         assert!(!p.knows(Data::AuthLog) && p.knows(Data::JobToken));
         assert_eq!(m.instance.version.as_deref(), Some("17.9.1-ee"));
         assert_eq!(m.auth_log.len(), 1);

@@ -50,11 +50,24 @@ impl ParseCache {
     }
 }
 
+/// The form of an `include:` item.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, strum::IntoStaticStr, strum::Display)]
+#[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
+pub enum IncludeKind {
+    Local,
+    Project,
+    Remote,
+    Template,
+    Component,
+    Artifact,
+}
+
 /// An include that was read through `Repositories`.
 #[derive(Clone, Debug, Serialize)]
 pub struct IncludeRecord {
     /// `local`, `project` or `component`.
-    pub kind: &'static str,
+    pub kind: IncludeKind,
     pub project: String,
     pub file: String,
     /// Where the include is written.
@@ -67,7 +80,7 @@ pub struct IncludeRecord {
 /// An include that could not be read: recorded, not fatal.
 #[derive(Clone, Debug, Serialize)]
 pub struct Unresolved {
-    pub kind: &'static str,
+    pub kind: IncludeKind,
     pub target: String,
     pub reason: String,
     #[serde(skip)]
@@ -91,7 +104,7 @@ pub struct Loader<'a> {
 
 /// One file to include, after reading the include item.
 struct Target {
-    kind: &'static str,
+    kind: IncludeKind,
     project: String,
     file: String,
     inputs: Option<Node>,
@@ -273,7 +286,7 @@ impl<'a> Loader<'a> {
         self.snap.has_project(project) || !self.snap.list(project).is_empty()
     }
 
-    fn unresolved(&mut self, kind: &'static str, target: String, reason: &str, from: Span) {
+    fn unresolved(&mut self, kind: IncludeKind, target: String, reason: &str, from: Span) {
         self.unresolved.push(Unresolved { kind, target, reason: reason.to_string(), from });
     }
 
@@ -290,7 +303,7 @@ impl<'a> Loader<'a> {
                 Value::Str(s, _) => {
                     let s = self.vars.expand(s);
                     if s.starts_with("https://") || s.starts_with("http://") {
-                        self.unresolved("remote", s, "remote includes are not fetched", item.span);
+                        self.unresolved(IncludeKind::Remote, s, "remote includes are not fetched", item.span);
                     } else {
                         self.local(project, &s, None, item.span, false, &mut out);
                     }
@@ -348,7 +361,7 @@ impl<'a> Loader<'a> {
                 for f in files {
                     let file = f.as_str().unwrap_or_default();
                     self.unresolved(
-                        "project",
+                        IncludeKind::Project,
                         format!("{target_project}:{file}"),
                         "the project is not in the snapshot",
                         f.span,
@@ -359,7 +372,7 @@ impl<'a> Loader<'a> {
             for f in files {
                 match f.as_str() {
                     Some(file) => out.push(Target {
-                        kind: "project",
+                        kind: IncludeKind::Project,
                         project: target_project.clone(),
                         file: self.vars.expand(file),
                         inputs: inputs.clone(),
@@ -370,14 +383,14 @@ impl<'a> Loader<'a> {
                 }
             }
         } else if let Some(remote) = s(m.get("remote")) {
-            self.unresolved("remote", remote, "remote includes are not fetched", span);
+            self.unresolved(IncludeKind::Remote, remote, "remote includes are not fetched", span);
         } else if let Some(t) = s(m.get("template")) {
-            self.unresolved("template", t, "GitLab's bundled templates are not part of the snapshot", span);
+            self.unresolved(IncludeKind::Template, t, "GitLab's bundled templates are not part of the snapshot", span);
         } else if let Some(c) = s(m.get("component")) {
             self.component(&c, inputs, span, conditional, out);
         } else if m.contains("artifact") {
             self.unresolved(
-                "artifact",
+                IncludeKind::Artifact,
                 s(m.get("artifact")).unwrap_or_default(),
                 "generated child-pipeline configuration only exists at run time",
                 span,
@@ -393,9 +406,9 @@ impl<'a> Loader<'a> {
     /// Evaluate `rules:` on an include. `Some(false)`: certainly excluded; `None`: depends on the pipeline.
     fn include_rules(&self, project: &str, rules: &Node) -> Option<bool> {
         let list = rules.as_seq()?;
-        let lookup = |name: &str| -> Option<Option<String>> {
+        let lookup = |name: &str| -> rules::Known {
             // Only predefined variables are known; anything else may be set in the project's settings.
-            self.vars.get(name).map(|v| Some(v.value.clone()))
+            self.vars.get(name).map_or(rules::Known::Unknown, |v| rules::Known::Set(v.value.clone()))
         };
         let mut unknown = false;
         for rule in list {
@@ -466,7 +479,7 @@ impl<'a> Loader<'a> {
             }
             for file in matched {
                 out.push(Target {
-                    kind: "local",
+                    kind: IncludeKind::Local,
                     project: project.to_string(),
                     file,
                     inputs: inputs.clone(),
@@ -477,7 +490,7 @@ impl<'a> Loader<'a> {
             return;
         }
         out.push(Target {
-            kind: "local",
+            kind: IncludeKind::Local,
             project: project.to_string(),
             file: path.to_string(),
             inputs,
@@ -491,22 +504,27 @@ impl<'a> Loader<'a> {
         let addr = c.split('@').next().unwrap_or(c);
         let (host, path) = addr.split_once('/').unwrap_or((addr, ""));
         if !host.eq_ignore_ascii_case(&self.snap.instance().host) {
-            self.unresolved("component", c.to_string(), "the component is hosted on another instance", from);
+            self.unresolved(IncludeKind::Component, c.to_string(), "the component is hosted on another instance", from);
             return;
         }
         let Some((proj, name)) = path.rsplit_once('/') else {
-            self.unresolved("component", c.to_string(), "not a component address", from);
+            self.unresolved(IncludeKind::Component, c.to_string(), "not a component address", from);
             return;
         };
         if !self.in_snapshot(proj) {
-            self.unresolved("component", c.to_string(), "the component's project is not in the snapshot", from);
+            self.unresolved(
+                IncludeKind::Component,
+                c.to_string(),
+                "the component's project is not in the snapshot",
+                from,
+            );
             return;
         }
         let files = self.snap.list(proj);
         let candidates = [format!("templates/{name}.yml"), format!("templates/{name}/template.yml")];
         match candidates.iter().find(|f| files.contains(f)) {
             Some(file) => out.push(Target {
-                kind: "component",
+                kind: IncludeKind::Component,
                 project: proj.to_string(),
                 file: file.clone(),
                 inputs,
@@ -514,7 +532,7 @@ impl<'a> Loader<'a> {
                 conditional,
             }),
             None => self.unresolved(
-                "component",
+                IncludeKind::Component,
                 c.to_string(),
                 "no templates/<name>.yml or templates/<name>/template.yml in the component's project",
                 from,

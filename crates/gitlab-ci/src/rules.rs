@@ -4,8 +4,62 @@
 //! (branch, merge request, pipeline source, a project variable set in settings) is unknown, and an
 //! unknown condition counts as "may run". Only a condition that is certainly false removes anything.
 
-/// What a variable is, for evaluation: `None` = not knowable statically; `Some(None)` = certainly unset.
-pub type Lookup<'a> = &'a dyn Fn(&str) -> Option<Option<String>>;
+/// What a variable is, as far as evaluation can know.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Known {
+    /// Not knowable statically (set in the project's settings, or by the pipeline).
+    Unknown,
+    /// Certainly not set.
+    Unset,
+    /// Set to this value.
+    Set(String),
+}
+
+/// A variable's value by name.
+pub type Lookup<'a> = &'a dyn Fn(&str) -> Known;
+
+/// A condition's value: three-valued (Kleene) logic, where unknown counts as "may be true".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Truth {
+    True,
+    False,
+    Unknown,
+}
+
+impl Truth {
+    fn of(b: Option<bool>) -> Truth {
+        match b {
+            Some(true) => Truth::True,
+            Some(false) => Truth::False,
+            None => Truth::Unknown,
+        }
+    }
+
+    /// `Some` when known.
+    pub fn known(self) -> Option<bool> {
+        match self {
+            Truth::True => Some(true),
+            Truth::False => Some(false),
+            Truth::Unknown => None,
+        }
+    }
+
+    pub fn and(self, other: Truth) -> Truth {
+        match (self, other) {
+            (Truth::False, _) | (_, Truth::False) => Truth::False,
+            (Truth::True, Truth::True) => Truth::True,
+            _ => Truth::Unknown,
+        }
+    }
+
+    pub fn or(self, other: Truth) -> Truth {
+        match (self, other) {
+            (Truth::True, _) | (_, Truth::True) => Truth::True,
+            (Truth::False, Truth::False) => Truth::False,
+            _ => Truth::Unknown,
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq)]
 enum Tok {
@@ -113,33 +167,24 @@ impl P<'_> {
     fn peek(&self) -> Option<&Tok> {
         self.toks.get(self.pos)
     }
-    fn or(&mut self, depth: usize) -> Option<Option<bool>> {
+    // Each returns `None` when the expression is not understood, else its three-valued truth.
+    fn or(&mut self, depth: usize) -> Option<Truth> {
         let mut v = self.and(depth)?;
         while self.peek() == Some(&Tok::Or) {
             self.pos += 1;
-            let r = self.and(depth)?;
-            v = match (v, r) {
-                (Some(true), _) | (_, Some(true)) => Some(true),
-                (Some(false), Some(false)) => Some(false),
-                _ => None,
-            };
+            v = v.or(self.and(depth)?);
         }
         Some(v)
     }
-    fn and(&mut self, depth: usize) -> Option<Option<bool>> {
+    fn and(&mut self, depth: usize) -> Option<Truth> {
         let mut v = self.cmp(depth)?;
         while self.peek() == Some(&Tok::And) {
             self.pos += 1;
-            let r = self.cmp(depth)?;
-            v = match (v, r) {
-                (Some(false), _) | (_, Some(false)) => Some(false),
-                (Some(true), Some(true)) => Some(true),
-                _ => None,
-            };
+            v = v.and(self.cmp(depth)?);
         }
         Some(v)
     }
-    fn cmp(&mut self, depth: usize) -> Option<Option<bool>> {
+    fn cmp(&mut self, depth: usize) -> Option<Truth> {
         if self.peek() == Some(&Tok::Open) {
             if depth > 50 {
                 return None;
@@ -157,10 +202,9 @@ impl P<'_> {
             Some(t @ (Tok::Eq | Tok::Ne | Tok::Match | Tok::NoMatch)) => t.clone(),
             _ => {
                 return Some(match left {
-                    Val::Unknown => None,
-                    Val::Null => Some(false),
-                    Val::Str(s) => Some(!s.is_empty()),
-                    Val::Regex(..) => None,
+                    Val::Unknown | Val::Regex(..) => Truth::Unknown,
+                    Val::Null => Truth::False,
+                    Val::Str(s) => Truth::of(Some(!s.is_empty())),
                 });
             }
         };
@@ -187,16 +231,16 @@ impl P<'_> {
             }
             _ => None,
         };
-        Some(res)
+        Some(Truth::of(res))
     }
     fn value(&mut self) -> Option<Val> {
         let t = self.toks.get(self.pos)?.clone();
         self.pos += 1;
         Some(match t {
             Tok::Var(name) => match (self.lookup)(&name) {
-                None => Val::Unknown,
-                Some(None) => Val::Null,
-                Some(Some(v)) => Val::Str(v),
+                Known::Unknown => Val::Unknown,
+                Known::Unset => Val::Null,
+                Known::Set(v) => Val::Str(v),
             },
             Tok::Str(s) => Val::Str(s),
             Tok::Regex(p, ci) => Val::Regex(p, ci),
@@ -214,19 +258,19 @@ pub fn eval(expr: &str, lookup: Lookup) -> Option<bool> {
     if p.pos != p.toks.len() {
         return None;
     }
-    v
+    v.known()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn look(name: &str) -> Option<Option<String>> {
+    fn look(name: &str) -> Known {
         match name {
-            "CI_PROJECT_PATH" => Some(Some("acme/api".into())),
-            "EMPTY" => Some(Some(String::new())),
-            "UNSET" => Some(None),
-            _ => None,
+            "CI_PROJECT_PATH" => Known::Set("acme/api".into()),
+            "EMPTY" => Known::Set(String::new()),
+            "UNSET" => Known::Unset,
+            _ => Known::Unknown,
         }
     }
 

@@ -63,6 +63,18 @@ pub struct Parsed {
 pub struct YamlError {
     pub message: String,
     pub span: Span,
+    pub kind: YamlErrorKind,
+}
+
+/// What went wrong, for code that acts on it (the message is for people).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum YamlErrorKind {
+    /// The scanner found a line indented where it cannot be (possibly a closing bracket GitLab accepts).
+    Indentation,
+    /// Any other syntax error.
+    Syntax,
+    /// Deeper, larger or more aliased than the limits allow.
+    Limit,
 }
 
 impl Map {
@@ -219,12 +231,10 @@ pub fn parse(sources: &SourceMap, file: FileId) -> Result<Parsed, YamlError> {
     // moved to the end of the line before it: same length, same offsets, so every span stays exact.
     for _ in 0..64 {
         match parse_text(&text, &src, file) {
-            Err(e) if e.message == "invalid YAML: invalid indentation" => {
-                match reflow_bracket(&text, e.span.start as usize) {
-                    Some(fixed) => text = std::borrow::Cow::Owned(fixed),
-                    None => return Err(e),
-                }
-            }
+            Err(e) if e.kind == YamlErrorKind::Indentation => match reflow_bracket(&text, e.span.start as usize) {
+                Some(fixed) => text = std::borrow::Cow::Owned(fixed),
+                None => return Err(e),
+            },
             other => return other,
         }
     }
@@ -266,13 +276,16 @@ fn parse_text(text: &str, src: &crate::source::SourceFile, file: FileId) -> Resu
             let m = e.marker();
             let at = src.byte_of_char(m.index());
             // saphyr's scanner stops at 256 levels of flow nesting, before our own check sees the events.
-            let message = if e.info() == "recursion limit exceeded" {
-                format!("YAML nesting is deeper than {MAX_DEPTH} levels (GitLab's limit)")
-            } else {
-                format!("invalid YAML: {}", e.info())
+            let (message, kind) = match e.info() {
+                "recursion limit exceeded" => {
+                    (format!("YAML nesting is deeper than {MAX_DEPTH} levels (GitLab's limit)"), YamlErrorKind::Limit)
+                }
+                "invalid indentation" => ("invalid YAML: invalid indentation".to_string(), YamlErrorKind::Indentation),
+                info => (format!("invalid YAML: {info}"), YamlErrorKind::Syntax),
             };
             YamlError {
                 message,
+                kind,
                 span: Span { file, start: at, end: at, line: m.line() as u32, col: m.col() as u32 + 1 },
             }
         })?;
@@ -282,8 +295,14 @@ fn parse_text(text: &str, src: &crate::source::SourceFile, file: FileId) -> Resu
 }
 
 impl Builder {
+    /// A syntax error the scanner let through.
     fn err(&self, span: Span, message: impl Into<String>) -> YamlError {
-        YamlError { message: message.into(), span }
+        YamlError { message: message.into(), span, kind: YamlErrorKind::Syntax }
+    }
+
+    /// A limit reached (depth, nodes through aliases).
+    fn limit(&self, span: Span, message: String) -> YamlError {
+        YamlError { message, span, kind: YamlErrorKind::Limit }
     }
 
     fn event(&mut self, ev: Event<'_>, span: Span) -> Result<(), YamlError> {
@@ -356,7 +375,7 @@ impl Builder {
 
     fn open(&mut self, span: Span) -> Result<(), YamlError> {
         if self.stack.len() >= MAX_DEPTH {
-            return Err(self.err(span, format!("YAML nesting is deeper than {MAX_DEPTH} levels (GitLab's limit)")));
+            return Err(self.limit(span, format!("YAML nesting is deeper than {MAX_DEPTH} levels (GitLab's limit)")));
         }
         self.count(1, span)
     }
@@ -364,7 +383,7 @@ impl Builder {
     fn count(&mut self, n: usize, span: Span) -> Result<(), YamlError> {
         self.nodes = self.nodes.saturating_add(n);
         if self.nodes > MAX_NODES {
-            return Err(self.err(
+            return Err(self.limit(
                 span,
                 format!("YAML expands to more than {MAX_NODES} nodes through aliases (an alias-expansion bomb?)"),
             ));
