@@ -3,7 +3,6 @@
 
 use super::Report;
 use crate::diag::Severity;
-use crate::text::clean;
 use serde_json::{Value, json};
 
 /// GitLab Code Quality (`artifacts:reports:codequality`): findings in the merge request widget.
@@ -25,7 +24,7 @@ pub fn render(report: &Report) -> Value {
                 Severity::Note => "info",
             };
             json!({
-                "description": clean(&f.message),
+                "description": f.message,
                 "check_name": f.rule,
                 "fingerprint": f.fingerprint,
                 "severity": severity,

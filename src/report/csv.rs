@@ -2,7 +2,6 @@
 
 use super::{Report, evidence};
 use crate::engine::graph::Relation;
-use crate::text::clean;
 use std::fmt::Write;
 
 fn csv_field(s: &str) -> String {
@@ -17,7 +16,7 @@ pub fn render(report: &Report) -> String {
         let ev: Vec<String> = evidence(audit, e).into_iter().map(|(f, l, _)| format!("{f}:{l}")).collect();
         let row = [
             e.caller.clone(),
-            clean(&e.callee).into_owned(),
+            e.callee.to_string(),
             e.relation.as_str().to_string(),
             e.kind_names().join(" "),
             e.permissions.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(" "),

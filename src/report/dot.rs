@@ -2,13 +2,12 @@
 
 use super::Report;
 use crate::engine::EdgeStatus;
-use crate::text::clean;
 use std::fmt::Write;
 
 /// DOT: the same graph for Graphviz.
 pub fn render(report: &Report) -> String {
     let audit = report.audit;
-    let q = |s: &str| format!("\"{}\"", clean(s).replace('\\', "\\\\").replace('"', "\\\""));
+    let q = |s: &str| format!("\"{}\"", (s).replace('\\', "\\\\").replace('"', "\\\""));
     let mut o = String::from("digraph tokenscope {\n  rankdir=LR;\n  node [shape=box];\n");
     for e in &audit.edges {
         let label = e.kind_list();

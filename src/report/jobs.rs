@@ -5,7 +5,6 @@ use crate::ci::vars::{Var, VarOrigin};
 use crate::ci::{Pipeline, Status};
 use crate::diag::Location;
 use crate::source::{SourceMap, Span};
-use crate::text::clean;
 use serde_json::{Value, json};
 use std::fmt::Write;
 
@@ -14,11 +13,11 @@ fn loc(sources: &SourceMap, span: Span) -> Location {
 }
 
 fn lines_json(sources: &SourceMap, lines: &[Line]) -> Value {
-    lines.iter().map(|l| json!({"text": clean(&l.text), "location": loc(sources, l.span)})).collect()
+    lines.iter().map(|l| json!({"text": l.text, "location": loc(sources, l.span)})).collect()
 }
 
 fn image_json(sources: &SourceMap, i: &Image) -> Value {
-    json!({"name": clean(&i.name), "location": loc(sources, i.span)})
+    json!({"name": i.name, "location": loc(sources, i.span)})
 }
 
 /// The variables a job adds to its project's global ones: job-level, matrix, forwarded to a child
@@ -51,7 +50,7 @@ fn inherited_globals(j: &Job, p: &Pipeline) -> Value {
 }
 
 fn var_json(v: &Var, sources: &SourceMap) -> Value {
-    json!({"name": v.name, "value": clean(&v.value), "origin": v.origin, "expand": v.expand,
+    json!({"name": v.name, "value": v.value, "origin": v.origin, "expand": v.expand,
            "location": v.span.map(|s| loc(sources, s))})
 }
 
@@ -59,7 +58,7 @@ fn var_line(o: &mut String, indent: &str, v: &Var, sources: &SourceMap) {
     let at = v.span.map(|s| format!("  {}", loc(sources, s))).unwrap_or_default();
     let raw = if v.expand { "" } else { " (expand: false)" };
     let origin = serde_json::to_value(v.origin).ok().and_then(|x| x.as_str().map(str::to_string)).unwrap_or_default();
-    let _ = writeln!(o, "{indent}var {}={}{raw}  [{origin}]{at}", v.name, clean(&v.value));
+    let _ = writeln!(o, "{indent}var {}={}{raw}  [{origin}]{at}", v.name, v.value);
 }
 
 fn status_str(s: Status) -> &'static str {
@@ -101,7 +100,7 @@ pub fn to_json(pipelines: &[&Pipeline], sources: &SourceMap) -> Value {
                         "script": lines_json(sources, &j.script),
                         "after_script": lines_json(sources, &j.after_script),
                         "needs": needs,
-                        "config": j.node.to_json(&|s| crate::text::redact(s).into_owned()),
+                        "config": j.node.to_json(&str::to_string),
                         "trigger": j.trigger.as_ref().map(|t| json!({"project": t.project, "branch": t.branch,
                             "child": t.child, "location": loc(sources, t.span)})),
                     })
@@ -113,11 +112,11 @@ pub fn to_json(pipelines: &[&Pipeline], sources: &SourceMap) -> Value {
                 "variables": globals,
                 "status": status_str(p.status),
                 "config_file": p.config_file,
-                "errors": p.diagnostics.iter().map(|d| json!({"severity": d.severity, "message": clean(&d.message),
+                "errors": p.diagnostics.iter().map(|d| json!({"severity": d.severity, "message": d.message,
                     "location": d.location(sources)})).collect::<Vec<_>>(),
                 "includes": p.includes.iter().map(|i| json!({"kind": i.kind, "project": i.project, "file": i.file,
                     "conditional": i.conditional, "location": loc(sources, i.from)})).collect::<Vec<_>>(),
-                "unresolved_includes": p.unresolved.iter().map(|u| json!({"kind": u.kind, "target": clean(&u.target),
+                "unresolved_includes": p.unresolved.iter().map(|u| json!({"kind": u.kind, "target": u.target,
                     "reason": u.reason, "location": loc(sources, u.from)})).collect::<Vec<_>>(),
                 "jobs": jobs,
             })
@@ -137,17 +136,11 @@ pub fn to_text(pipelines: &[&Pipeline], sources: &SourceMap) -> String {
             let _ = writeln!(o, "  include {} {}:{}{cond}  <- {}", i.kind, i.project, i.file, loc(sources, i.from));
         }
         for u in &p.unresolved {
-            let _ = writeln!(
-                o,
-                "  unresolved include {} {}: {}  <- {}",
-                u.kind,
-                clean(&u.target),
-                u.reason,
-                loc(sources, u.from)
-            );
+            let _ =
+                writeln!(o, "  unresolved include {} {}: {}  <- {}", u.kind, u.target, u.reason, loc(sources, u.from));
         }
         for d in &p.diagnostics {
-            let _ = writeln!(o, "  {}", clean(&d.one_line(sources)));
+            let _ = writeln!(o, "  {}", d.one_line(sources));
         }
         for v in p.global_vars.defined() {
             var_line(&mut o, "  ", v, sources);
@@ -158,8 +151,8 @@ pub fn to_text(pipelines: &[&Pipeline], sources: &SourceMap) -> String {
             let images = j.image.iter().map(|i| ("image", i));
             for (what, i) in images.chain(j.services.iter().map(|s| ("service", s))) {
                 let expanded = j.vars.expand(&i.name);
-                let shown = if expanded == i.name { String::new() } else { format!(" (= {})", clean(&expanded)) };
-                let _ = writeln!(o, "    {what}: {}{shown}  {}", clean(&i.name), loc(sources, i.span));
+                let shown = if expanded == i.name { String::new() } else { format!(" (= {})", expanded) };
+                let _ = writeln!(o, "    {what}: {}{shown}  {}", i.name, loc(sources, i.span));
             }
             match inherited_globals(j, p) {
                 Value::String(s) if s == "all" => {}
@@ -180,7 +173,7 @@ pub fn to_text(pipelines: &[&Pipeline], sources: &SourceMap) -> String {
                 for l in lines.iter() {
                     let first = l.text.lines().next().unwrap_or("");
                     let more = if l.text.trim_end().contains('\n') { " ..." } else { "" };
-                    let _ = writeln!(o, "    {section}: {}{more}  {}", clean(first), loc(sources, l.span));
+                    let _ = writeln!(o, "    {section}: {}{more}  {}", first, loc(sources, l.span));
                 }
             }
             for n in &j.needs {

@@ -6,10 +6,8 @@ use crate::detect::{Confidence, Reason, Target};
 use crate::diag::{Location, Severity};
 use crate::engine::EdgeStatus;
 use crate::snapshot::manifest::Data;
-use crate::text::clean;
 use rayon::prelude::*;
 use serde::Serialize;
-use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 pub const VERSION: u32 = 1;
@@ -29,14 +27,14 @@ struct ProjectOut<'a> {
 #[derive(Serialize)]
 struct ErrorOut<'a> {
     severity: Severity,
-    message: Cow<'a, str>,
+    message: &'a str,
     location: Option<Location>,
 }
 
 #[derive(Serialize)]
 struct UnresolvedOut<'a> {
     kind: crate::ci::include::IncludeKind,
-    target: Cow<'a, str>,
+    target: &'a str,
     reason: &'a str,
     location: Location,
 }
@@ -53,7 +51,7 @@ struct RelationOut<'a> {
 struct EdgeOut<'a> {
     caller: &'a str,
     /// For an unresolved edge, the expression as written, with `reason` saying why it is unresolved.
-    callee: Cow<'a, str>,
+    callee: &'a str,
     reason: Option<Reason>,
     kinds: &'a [crate::detect::Kind],
     permissions: &'a BTreeSet<crate::detect::Permission>,
@@ -71,7 +69,7 @@ struct EvidenceOut<'a> {
     job: &'a str,
     kind: String,
     permission: Option<crate::detect::Permission>,
-    detail: Cow<'a, str>,
+    detail: &'a str,
 }
 
 #[derive(Serialize)]
@@ -82,8 +80,8 @@ struct FindingOut<'a> {
     caller: Option<&'a str>,
     callee: Option<&'a str>,
     entry: Option<&'a str>,
-    message: Cow<'a, str>,
-    help: Option<Cow<'a, str>>,
+    message: &'a str,
+    help: Option<&'a str>,
     location: Option<Location>,
     fingerprint: &'a str,
 }
@@ -93,7 +91,7 @@ struct SuppressedOut<'a> {
     rule: &'static str,
     project: &'a str,
     by: crate::policy::SuppressedBy,
-    reason: Cow<'a, str>,
+    reason: &'a str,
     location: Option<Location>,
     fingerprint: &'a str,
 }
@@ -102,7 +100,7 @@ struct SuppressedOut<'a> {
 struct SkippedOut<'a> {
     project: &'a str,
     data: Data,
-    reason: Cow<'a, str>,
+    reason: &'a str,
     failed: bool,
 }
 
@@ -146,18 +144,14 @@ pub fn render(report: &Report) -> String {
                 errors: p
                     .diagnostics
                     .iter()
-                    .map(|d| ErrorOut {
-                        severity: d.severity,
-                        message: clean(&d.message),
-                        location: d.location(sources),
-                    })
+                    .map(|d| ErrorOut { severity: d.severity, message: &d.message, location: d.location(sources) })
                     .collect(),
                 unresolved_includes: p
                     .unresolved
                     .iter()
                     .map(|u| UnresolvedOut {
                         kind: u.kind,
-                        target: clean(&u.target),
+                        target: &u.target,
                         reason: &u.reason,
                         location: Location::of(sources, u.from),
                     })
@@ -174,7 +168,7 @@ pub fn render(report: &Report) -> String {
             };
             EdgeOut {
                 caller: &e.caller,
-                callee: unresolved.map_or_else(|| clean(&e.callee), |u| clean(&u.expression)),
+                callee: unresolved.map_or_else(|| &e.callee, |u| &u.expression),
                 reason: unresolved.map(|u| u.reason),
                 kinds: &e.kinds,
                 permissions: &e.permissions,
@@ -194,7 +188,7 @@ pub fn render(report: &Report) -> String {
                             job: &a.job,
                             kind: a.kind.name(),
                             permission: a.permission,
-                            detail: clean(&a.detail),
+                            detail: &a.detail,
                         }
                     })
                     .collect(),
@@ -219,8 +213,8 @@ pub fn render(report: &Report) -> String {
             caller: f.caller.as_deref(),
             callee: f.callee.as_deref(),
             entry: f.entry.as_deref(),
-            message: clean(&f.message),
-            help: f.help.as_deref().map(clean),
+            message: &f.message,
+            help: f.help.as_deref(),
             location: f.location(sources),
             fingerprint: &f.fingerprint,
         }),
@@ -231,14 +225,14 @@ pub fn render(report: &Report) -> String {
             rule: x.finding.rule,
             project: &x.finding.project,
             by: x.by,
-            reason: clean(&x.reason),
+            reason: &x.reason,
             location: x.finding.location(sources),
             fingerprint: &x.finding.fingerprint,
         }),
     );
     doc.field("expired_ignores", &report.expired_ignores);
     let skipped: Vec<SkippedOut> = skipped(audit)
-        .map(|(project, s)| SkippedOut { project, data: s.data, reason: clean(&s.reason), failed: s.failed })
+        .map(|(project, s)| SkippedOut { project, data: s.data, reason: &s.reason, failed: s.failed })
         .collect();
     doc.field("skipped", &skipped);
     let s = summary(report);

@@ -2,7 +2,6 @@
 
 use super::Report;
 use crate::finding::Finding;
-use crate::text::clean;
 use std::fmt::Write;
 
 fn xml(s: &str) -> String {
@@ -37,8 +36,8 @@ pub fn render(report: &Report) -> String {
                     o,
                     "      <failure type=\"{}\" message=\"{}\">{}</failure>",
                     f.severity.as_str(),
-                    xml(&clean(&f.message)),
-                    xml(&format!("{loc}\n{}", f.help.as_deref().map(clean).unwrap_or_default()))
+                    xml(&f.message),
+                    xml(&format!("{loc}\n{}", f.help.as_deref().unwrap_or_default()))
                 );
             }
             o.push_str("    </testcase>\n");

@@ -2,7 +2,6 @@
 //! the findings, and the graph.
 
 use super::{Report, evidence, link, md_cell, summary, token_edges};
-use crate::text::clean;
 use std::fmt::Write;
 
 /// The allowlist edge-table report: a summary, per callee a table of its callers, the findings, and the graph.
@@ -27,8 +26,7 @@ pub fn render(report: &Report) -> String {
         o.push_str("## Not read\n\nData the snapshot could not read; nothing is concluded from it.\n\n| project | data | reason |\n|---|---|---|\n");
         for (project, s) in gaps {
             let what = if s.failed { " (failed)" } else { "" };
-            let _ =
-                writeln!(o, "| `{}` | {}{what} | {} |", md_cell(project), s.data.as_str(), md_cell(&clean(&s.reason)));
+            let _ = writeln!(o, "| `{}` | {}{what} | {} |", md_cell(project), s.data.as_str(), md_cell(&s.reason));
         }
         o.push('\n');
     }
@@ -37,7 +35,7 @@ pub fn render(report: &Report) -> String {
     callees.dedup();
     o.push_str("## Edges by callee\n");
     for callee in callees {
-        let _ = writeln!(o, "\n### `{}`\n", md_cell(&clean(callee)));
+        let _ = writeln!(o, "\n### `{}`\n", md_cell(callee));
         o.push_str("| caller | callee | kinds | permissions | status | evidence |\n|---|---|---|---|---|---|\n");
         for e in token_edges(audit).filter(|e| e.callee == callee) {
             let ev: Vec<String> = evidence(audit, e)
@@ -51,7 +49,7 @@ pub fn render(report: &Report) -> String {
                 o,
                 "| `{}` | `{}` | {} | {} | {} | {} |",
                 md_cell(&e.caller),
-                md_cell(&clean(&e.callee)),
+                md_cell(&e.callee),
                 md_cell(&e.kind_list()),
                 md_cell(&e.permission_list()),
                 e.status.as_str(),
@@ -73,7 +71,7 @@ pub fn render(report: &Report) -> String {
                 f.rule,
                 f.rule,
                 md_cell(&f.project),
-                md_cell(&clean(&f.message)),
+                md_cell(&f.message),
                 md_cell(&loc)
             );
         }

@@ -2,7 +2,6 @@
 
 use super::Report;
 use crate::engine::{Audit, EdgeStatus};
-use crate::text::clean;
 use std::fmt::Write;
 
 /// Mermaid `graph LR`: token edges solid (missing ones red), `trigger`/`include` relations dashed.
@@ -19,7 +18,7 @@ pub fn graph(audit: &Audit) -> String {
             Some(i) => format!("n{i}"),
             None => {
                 ids.push(name.to_string());
-                let _ = writeln!(o, "  n{}[\"{}\"]", ids.len() - 1, clean(name).replace('"', "'"));
+                let _ = writeln!(o, "  n{}[\"{}\"]", ids.len() - 1, (name).replace('"', "'"));
                 format!("n{}", ids.len() - 1)
             }
         }

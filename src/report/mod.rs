@@ -1,9 +1,9 @@
 //! The report: one model, built once from the audit and the policy's result, and one renderer per format.
 //!
-//! [`Report::new`] takes the findings the policy kept, the suppressed ones and the expired ignores. Text
-//! in findings is cleaned when they are built (`finding`); the renderers clean the engine's text (callee
-//! expressions, job names, evidence details, file names) with the same `text::clean` as they write it, and
-//! formats written by serde (JSON, SARIF, Code Quality) escape control characters themselves.
+//! [`Report::new`] takes the findings the policy kept, the suppressed ones and the expired ignores. The
+//! renderers write the report's text as it is; [`Format::render`] cleans what they wrote, once, in one
+//! place (tokens redacted, control characters escaped). Only coloured human output, whose own escape codes
+//! must survive, is made of pieces cleaned one by one (`human`, `diagnostics`).
 
 pub mod codequality;
 pub mod csv;
@@ -59,14 +59,14 @@ pub enum Format {
 impl Format {
     /// The report in this format; `color` only matters to `Human`.
     ///
-    /// No control character from a scanned file reaches the output as it is: an uncoloured text is
-    /// cleaned as a whole, once, here (tokenscope's own text has none but line breaks and tabs); JSON
-    /// documents get JSON escapes; coloured human output is made of pieces that were each cleaned.
+    /// Output is cleaned here, once, whole: every token is redacted, and no control character from a
+    /// scanned file reaches the output as it is. An uncoloured text has its control characters escaped
+    /// (tokenscope's own text has none but line breaks and tabs); JSON documents get JSON escapes;
+    /// coloured human output is made of pieces that were each cleaned, then redacted whole.
     pub fn render(self, report: &Report, color: bool) -> String {
-        let text = |s: String| crate::text::escape_controls(&s).into_owned();
-        let json = crate::text::json_safe;
+        let (text, json) = (clean_text, clean_json);
         match self {
-            Format::Human if color => human::render(report, true),
+            Format::Human if color => crate::text::redact(&human::render(report, true)).into_owned(),
             Format::Human => text(human::render(report, false)),
             Format::Json => json(json::render(report)),
             Format::Markdown => text(markdown::render(report)),
@@ -78,6 +78,16 @@ impl Format {
             Format::Mermaid => text(mermaid::render(report)),
         }
     }
+}
+
+/// A text output, cleaned whole: tokens redacted, control characters escaped.
+pub fn clean_text(s: String) -> String {
+    crate::text::clean(&s).into_owned()
+}
+
+/// A JSON output, cleaned whole: tokens redacted, unsafe characters as JSON escapes (the same document).
+pub fn clean_json(s: String) -> String {
+    crate::text::json_safe(crate::text::redact(&s).into_owned())
 }
 
 /// Counts shown in every format's summary.

@@ -3,7 +3,6 @@
 use super::Report;
 use crate::policy::SuppressedBy;
 use crate::rules::metas;
-use crate::text::clean;
 use serde_json::{Value, json};
 
 /// SARIF 2.1.0: the rules, and results with physical locations and line-independent fingerprints. SARIF's
@@ -33,7 +32,7 @@ pub fn render(report: &Report) -> Value {
                 "ruleId": f.rule,
                 "ruleIndex": ids.iter().position(|i| *i == f.rule),
                 "level": f.severity.as_str(),
-                "message": {"text": clean(&f.message)},
+                "message": {"text": f.message},
                 "partialFingerprints": {"tokenscopeFingerprint/v1": f.fingerprint},
             });
             if let Some(x) = sup {
@@ -41,7 +40,7 @@ pub fn render(report: &Report) -> Value {
                     SuppressedBy::Inline => "inSource",
                     SuppressedBy::Policy => "external",
                 };
-                r["suppressions"] = json!([{"kind": kind, "justification": clean(&x.reason)}]);
+                r["suppressions"] = json!([{"kind": kind, "justification": x.reason}]);
             }
             if let Some(span) = f.span {
                 let file = audit.snap.sources.get(span.file);

@@ -15,11 +15,10 @@ pub fn run(args: JobsArgs, term: &Terminal) -> Result<Exit, Error> {
     let selected = select(&pipelines, &args.projects)?;
     term.diagnostics(selected.iter().flat_map(|p| &p.diagnostics), &snap.sources);
     match args.format {
-        JobsFormat::Text => {
-            term.stdout(&crate::text::escape_controls(&report::jobs::to_text(&selected, &snap.sources)))?
-        }
+        // Cleaned whole, as every report is (see `report::Format::render`).
+        JobsFormat::Text => term.stdout(&report::clean_text(report::jobs::to_text(&selected, &snap.sources)))?,
         JobsFormat::Json => {
-            term.stdout(&crate::text::json_safe(report::pretty_json(&report::jobs::to_json(&selected, &snap.sources))))?
+            term.stdout(&report::clean_json(report::pretty_json(&report::jobs::to_json(&selected, &snap.sources))))?
         }
     }
     Ok(if selected.iter().any(|p| p.status == Status::Failed) { Exit::Partial } else { Exit::Ok })
