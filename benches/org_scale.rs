@@ -1,7 +1,7 @@
 //! Org-scale benchmark (not a timed test): `cargo bench --bench org_scale [-- N ...]`, default 1000 10000 50000.
 //! `BENCH_RUNS` (default 3) sets how many times the floor and the audit are measured, alternately.
 //!
-//! For each size it generates a synthetic org (`tokenscope::synth`, seed 42, cached under
+//! For each size it generates a synthetic org (`synth_org`, crates/synth-org, seed 42, cached under
 //! `target/bench-orgs/`), then measures in the same run, `BENCH_RUNS` times each, alternately, and reports
 //! the fastest run of each (on a shared or virtual machine, other load only ever adds time; the fastest
 //! run is the one least disturbed):
@@ -114,7 +114,7 @@ fn main() {
         let dir = root.join(format!("org-{n}"));
         if !dir.join("tokenscope.yaml").exists() {
             let _ = std::fs::remove_dir_all(&dir);
-            tokenscope::synth::generate(n, 42, &dir).expect("generate");
+            synth_org::generate(n, 42, &dir).expect("generate");
         }
         let mut floor_runs = Vec::new();
         let mut audit_runs = Vec::new();

@@ -15,7 +15,7 @@ use crate::text::clean;
 /// What a finding is about. Each variant names the projects involved; `Finding::project` is where the fix
 /// is made.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Subject {
+pub(crate) enum Subject {
     /// `caller` uses the job token against `callee`; with `entry`, the callee's allowlist entry that decides
     /// it. The fix is in the callee's allowlist.
     Edge { caller: String, callee: String, entry: Option<String> },
@@ -45,35 +45,32 @@ impl Subject {
 
 /// A place related to the finding besides its primary location, with what it is.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Related {
-    pub span: Span,
-    pub label: &'static str,
+pub(crate) struct Related {
+    pub(crate) span: Span,
+    pub(crate) label: &'static str,
 }
 
 #[derive(Clone, Debug)]
-pub struct Finding {
+pub(crate) struct Finding {
     /// Rule id (`missing-allowlist-entry`, ...).
-    pub rule: &'static str,
-    pub severity: Severity,
-    pub subject: Subject,
-    /// Where the fix is made: the allowlist owner for settings findings, the CI file's project for CI lints.
-    pub project: String,
-    pub caller: Option<String>,
-    pub callee: Option<String>,
-    /// The allowlist entry's path, for entry findings.
-    pub entry: Option<String>,
-    pub message: String,
+    pub(crate) rule: &'static str,
+    pub(crate) severity: Severity,
+    pub(crate) subject: Subject,
+    /// Where the fix is made (from the subject): the allowlist owner for settings and edge findings, the
+    /// CI file's project for CI lints.
+    pub(crate) project: String,
+    pub(crate) message: String,
     /// The fix, in words.
-    pub help: Option<String>,
+    pub(crate) help: Option<String>,
     /// The primary location.
-    pub span: Option<Span>,
-    pub related: Vec<Related>,
+    pub(crate) span: Option<Span>,
+    pub(crate) related: Vec<Related>,
     /// Stable across line moves: built from the rule and what the finding is about, never from positions.
-    pub fingerprint: String,
+    pub(crate) fingerprint: String,
 }
 
 /// FNV-1a, 64 bits: stable across runs, platforms and versions (unlike `std`'s hasher).
-pub fn fnv64(parts: &[&str]) -> String {
+pub(crate) fn fnv64(parts: &[&str]) -> String {
     let mut h: u64 = 0xcbf29ce484222325;
     for p in parts {
         for b in p.bytes().chain(std::iter::once(0u8)) {
@@ -86,7 +83,7 @@ pub fn fnv64(parts: &[&str]) -> String {
 
 /// A finding under construction; see [`Finding::build`].
 #[must_use = "a finding is made by `finish`"]
-pub struct FindingBuilder {
+pub(crate) struct FindingBuilder {
     meta: &'static RuleMeta,
     severity: Severity,
     subject: Subject,
@@ -99,7 +96,7 @@ pub struct FindingBuilder {
 
 impl Finding {
     /// A finding of `meta`'s rule about `subject`, at the rule's default severity.
-    pub fn build(meta: &'static RuleMeta, subject: Subject) -> FindingBuilder {
+    pub(crate) fn build(meta: &'static RuleMeta, subject: Subject) -> FindingBuilder {
         FindingBuilder {
             meta,
             severity: meta.severity,
@@ -112,58 +109,71 @@ impl Finding {
         }
     }
 
-    pub fn location(&self, sources: &SourceMap) -> Option<Location> {
+    /// The project whose job uses the token, when the finding is about one.
+    pub(crate) fn caller(&self) -> Option<&str> {
+        self.subject.parts().1
+    }
+
+    /// The project whose allowlist decides, when the finding is about one.
+    pub(crate) fn callee(&self) -> Option<&str> {
+        self.subject.parts().2
+    }
+
+    /// The allowlist entry's path, for entry findings.
+    pub(crate) fn entry(&self) -> Option<&str> {
+        self.subject.parts().3
+    }
+
+    pub(crate) fn location(&self, sources: &SourceMap) -> Option<Location> {
         self.span.map(|s| Location::of(sources, s))
     }
 }
 
 impl FindingBuilder {
-    pub fn severity(mut self, severity: Severity) -> Self {
+    pub(crate) fn severity(mut self, severity: Severity) -> Self {
         self.severity = severity;
         self
     }
 
     /// What the finding is about beyond its subject (a job, a kind, a raw target), for the fingerprint.
-    pub fn key(mut self, key: impl Into<String>) -> Self {
+    pub(crate) fn key(mut self, key: impl Into<String>) -> Self {
         self.key = key.into();
         self
     }
 
-    pub fn message(mut self, message: impl Into<String>) -> Self {
+    pub(crate) fn message(mut self, message: impl Into<String>) -> Self {
         self.message = message.into();
         self
     }
 
-    pub fn help(mut self, help: impl Into<String>) -> Self {
+    pub(crate) fn help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
         self
     }
 
     /// The primary location: the text that proves the finding.
-    pub fn at(mut self, span: Span) -> Self {
+    pub(crate) fn at(mut self, span: Span) -> Self {
         self.span = Some(span);
         self
     }
 
     /// Another place the finding involves (SARIF's `relatedLocations`).
-    pub fn related(mut self, span: Span, label: &'static str) -> Self {
+    pub(crate) fn related(mut self, span: Span, label: &'static str) -> Self {
         if self.span != Some(span) && !self.related.iter().any(|r| r.span == span) {
             self.related.push(Related { span, label });
         }
         self
     }
 
-    pub fn finish(self) -> Finding {
+    pub(crate) fn finish(self) -> Finding {
         let (project, caller, callee, entry) = self.subject.parts();
         let fingerprint =
             fnv64(&[self.meta.id, project, caller.unwrap_or(""), callee.unwrap_or(""), entry.unwrap_or(""), &self.key]);
+        let project = project.to_string();
         Finding {
             rule: self.meta.id,
             severity: self.severity,
-            project: project.to_string(),
-            caller: caller.map(str::to_string),
-            callee: callee.map(str::to_string),
-            entry: entry.map(str::to_string),
+            project,
             message: clean(&self.message).into_owned(),
             help: self.help.map(|h| clean(&h).into_owned()),
             span: self.span,
@@ -192,7 +202,7 @@ mod tests {
         let edge =
             |caller: &str, callee: &str| Subject::Edge { caller: caller.into(), callee: callee.into(), entry: None };
         let f = Finding::build(&META, edge("g/a", "g/b")).message("m").finish();
-        assert_eq!((f.project.as_str(), f.caller.as_deref(), f.callee.as_deref()), ("g/b", Some("g/a"), Some("g/b")));
+        assert_eq!((f.project.as_str(), f.caller(), f.callee()), ("g/b", Some("g/a"), Some("g/b")));
         assert_eq!(f.severity, Severity::Warning);
         // Swapping caller and callee is another finding.
         let swapped = Finding::build(&META, edge("g/b", "g/a")).finish();

@@ -21,14 +21,13 @@
 pub mod ci;
 pub mod cli;
 pub mod detect;
-pub mod engine;
-pub mod finding;
-pub mod gitlab;
-pub mod policy;
+pub(crate) mod engine;
+pub(crate) mod finding;
+pub(crate) mod gitlab;
+pub(crate) mod policy;
 pub mod report;
 pub mod rules;
 pub mod snapshot;
-pub mod synth;
-pub mod text;
+pub(crate) mod text;
 
 pub use gitlab_ci::{diag, source, yaml};

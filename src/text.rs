@@ -10,7 +10,7 @@ use std::borrow::Cow;
 use std::sync::LazyLock;
 
 /// Prefixes of GitLab tokens (personal, deploy, trigger, CI build/job, runner, feed, OAuth, ...).
-pub const TOKEN_PREFIXES: &[&str] = &[
+pub(crate) const TOKEN_PREFIXES: &[&str] = &[
     "glpat-",
     "gldt-",
     "glptt-",
@@ -27,19 +27,19 @@ pub const TOKEN_PREFIXES: &[&str] = &[
 ];
 
 /// A GitLab token: a known prefix followed by at least 8 token characters.
-pub static TOKEN_RE: LazyLock<Regex> = LazyLock::new(|| {
+pub(crate) static TOKEN_RE: LazyLock<Regex> = LazyLock::new(|| {
     let alts: Vec<String> = TOKEN_PREFIXES.iter().map(|p| regex::escape(p)).collect();
     Regex::new(&format!(r"({})[A-Za-z0-9_\-.]{{8,}}", alts.join("|"))).expect("static regex")
 });
 
 /// The text with every token replaced by its prefix and `[REDACTED]`.
-pub fn redact(s: &str) -> Cow<'_, str> {
+pub(crate) fn redact(s: &str) -> Cow<'_, str> {
     TOKEN_RE.replace_all(s, "${1}[REDACTED]")
 }
 
 /// The text with each token's secret part replaced by `*`, and each unsafe character (see [`clean`]) by
 /// as many `?` as it has bytes, so that byte offsets into the text stay valid (for source snippets).
-pub fn mask(s: &str) -> Cow<'_, str> {
+pub(crate) fn mask(s: &str) -> Cow<'_, str> {
     let masked = TOKEN_RE.replace_all(s, |c: &regex::Captures| {
         let prefix = &c[1];
         format!("{prefix}{}", "*".repeat(c[0].len() - prefix.len()))
@@ -76,7 +76,7 @@ fn may_be_unsafe(s: &str) -> bool {
 
 /// The text with unsafe characters shown escaped (`\u{1b}`); borrowed when there are none, which is
 /// nearly always.
-pub fn escape_controls(s: &str) -> Cow<'_, str> {
+pub(crate) fn escape_controls(s: &str) -> Cow<'_, str> {
     if !may_be_unsafe(s) || !s.chars().any(is_unsafe) {
         return Cow::Borrowed(s);
     }
@@ -94,7 +94,7 @@ pub fn escape_controls(s: &str) -> Cow<'_, str> {
 /// A JSON document with every unsafe character that serde leaves as it is (DEL, C1 controls,
 /// bidirectional controls) written as a JSON escape (`\u202e`): the same document, safe on a terminal.
 /// serde already escapes C0 controls, and an unsafe character can only stand inside a string.
-pub fn json_safe(doc: String) -> String {
+pub(crate) fn json_safe(doc: String) -> String {
     if !may_be_unsafe(&doc) || !doc.chars().any(|c| is_unsafe(c) && c != '\r') {
         return doc;
     }
@@ -110,7 +110,7 @@ pub fn json_safe(doc: String) -> String {
 }
 
 /// Text for output: tokens redacted and control characters escaped.
-pub fn clean(s: &str) -> Cow<'_, str> {
+pub(crate) fn clean(s: &str) -> Cow<'_, str> {
     match redact(s) {
         Cow::Borrowed(b) => escape_controls(b),
         Cow::Owned(o) => Cow::Owned(escape_controls(&o).into_owned()),
@@ -118,7 +118,7 @@ pub fn clean(s: &str) -> Cow<'_, str> {
 }
 
 /// [`clean`] for a single line of output: line breaks and tabs escaped too (a job name, a path).
-pub fn clean_line(s: &str) -> Cow<'_, str> {
+pub(crate) fn clean_line(s: &str) -> Cow<'_, str> {
     if s.contains(['\n', '\t']) {
         return Cow::Owned(clean(s).replace('\n', "\\n").replace('\t', "\\t"));
     }

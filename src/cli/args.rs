@@ -6,24 +6,24 @@ use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
 #[command(name = "tokenscope", version, about = "Audit GitLab CI/CD job-token allowlists")]
-pub struct Cli {
+pub(crate) struct Cli {
     /// When to colour output: `auto` colours a stream that is a terminal, unless NO_COLOR is set;
     /// CLICOLOR_FORCE or FORCE_COLOR colour it anyway (GitLab job logs show colour).
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true, value_name = "WHEN")]
-    pub color: ColorChoice,
+    pub(crate) color: ColorChoice,
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
-pub enum ColorChoice {
+pub(crate) enum ColorChoice {
     Auto,
     Always,
     Never,
 }
 
 #[derive(Subcommand, Debug)]
-pub enum Command {
+pub(crate) enum Command {
     /// Audit a snapshot: find every job-token access, diff it against the allowlists, report what is
     /// missing, unused or too broad.
     Audit(AuditArgs),
@@ -42,7 +42,7 @@ pub enum Command {
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
-pub enum AuditFormat {
+pub(crate) enum AuditFormat {
     Human,
     Json,
     Markdown,
@@ -73,7 +73,7 @@ fn parse_report(s: &str) -> Result<(AuditFormat, PathBuf), String> {
 
 /// `--fail-on`: the lowest severity that fails the run, or never.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
-pub enum FailOn {
+pub(crate) enum FailOn {
     Error,
     Warning,
     Note,
@@ -81,7 +81,7 @@ pub enum FailOn {
 }
 
 impl FailOn {
-    pub fn to_policy(self) -> crate::policy::FailOn {
+    pub(crate) fn to_policy(self) -> crate::policy::FailOn {
         use crate::diag::Severity;
         match self {
             FailOn::Error => crate::policy::FailOn::At(Severity::Error),
@@ -94,139 +94,139 @@ impl FailOn {
 
 /// Options shared by `audit` and `lint`: what to print and write, the policy, what fails the run.
 #[derive(clap::Args, Debug)]
-pub struct OutputArgs {
+pub(crate) struct OutputArgs {
     #[arg(long, value_enum, default_value_t = AuditFormat::Human)]
-    pub format: AuditFormat,
+    pub(crate) format: AuditFormat,
     /// Write the `--format` output to this file instead of standard output.
     #[arg(long)]
-    pub output: Option<PathBuf>,
+    pub(crate) output: Option<PathBuf>,
     /// Also write FORMAT to FILE (repeatable), e.g. `--report codequality=gl-code-quality.json --report junit=junit.xml`.
     #[arg(long = "report", value_name = "FORMAT=FILE", value_parser = parse_report)]
-    pub reports: Vec<(AuditFormat, PathBuf)>,
+    pub(crate) reports: Vec<(AuditFormat, PathBuf)>,
     /// Audit policy (rules, severities, thresholds, fail_on, ignores); default: `.tokenscope.yml` in the snapshot (or DIR).
     #[arg(long)]
-    pub config: Option<PathBuf>,
+    pub(crate) config: Option<PathBuf>,
     /// Exit with 1 when a finding is at or above this severity [default: error, or the policy's `fail_on`].
     #[arg(long, value_enum)]
-    pub fail_on: Option<FailOn>,
+    pub(crate) fail_on: Option<FailOn>,
     /// Report every finding: ignore neither the policy's `ignores` nor `# tokenscope: ignore[...]` comments.
     #[arg(long)]
-    pub no_ignores: bool,
+    pub(crate) no_ignores: bool,
 }
 
 /// Where and how to read a live GitLab (`snapshot`, and `audit` without a snapshot directory).
 #[derive(clap::Args, Debug, Clone)]
-pub struct LiveArgs {
+pub(crate) struct LiveArgs {
     /// The GitLab instance [default: $CI_SERVER_URL].
     #[arg(long)]
-    pub url: Option<String>,
+    pub(crate) url: Option<String>,
     /// A group to read, with all its subgroups (repeatable).
     #[arg(long = "group", value_name = "PATH")]
-    pub groups: Vec<String>,
+    pub(crate) groups: Vec<String>,
     /// A single project to read (repeatable).
     #[arg(long = "project", value_name = "PATH")]
-    pub projects: Vec<String>,
+    pub(crate) projects: Vec<String>,
     /// Read the API token from this file [default: $GITLAB_TOKEN, else $CI_JOB_TOKEN]. There is no option that
     /// takes a token itself: command lines end up in shell histories and process lists.
     #[arg(long, value_name = "FILE")]
-    pub token_file: Option<PathBuf>,
+    pub(crate) token_file: Option<PathBuf>,
     /// Requests in flight at most.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
-    pub concurrency: u16,
+    pub(crate) concurrency: u16,
     /// Requests per second at most (default: no limit beyond the server's own).
     #[arg(long, value_name = "N")]
-    pub max_rps: Option<f64>,
+    pub(crate) max_rps: Option<f64>,
     /// Seconds before one request times out.
     #[arg(long, default_value_t = 30, value_name = "SECONDS")]
-    pub timeout: u64,
+    pub(crate) timeout: u64,
     /// Retries of a request that failed with 429, 500, 502, 503, 504, a timeout or a dropped connection.
     #[arg(long, default_value_t = 5, value_name = "N")]
-    pub retries: usize,
+    pub(crate) retries: usize,
     /// Extra root certificates (PEM) for a self-managed instance; the system's roots are used as well.
     #[arg(long, value_name = "FILE")]
-    pub ca_cert: Option<PathBuf>,
+    pub(crate) ca_cert: Option<PathBuf>,
     /// First retry delay in milliseconds (doubled on each retry, with jitter).
     #[arg(long, default_value_t = 500, hide = true)]
-    pub retry_delay_ms: u64,
+    pub(crate) retry_delay_ms: u64,
 }
 
 #[derive(clap::Args, Debug)]
-pub struct SnapshotArgs {
+pub(crate) struct SnapshotArgs {
     #[command(flatten)]
-    pub live: LiveArgs,
+    pub(crate) live: LiveArgs,
     /// The directory to write (it must not exist, or be empty).
     #[arg(short, long, value_name = "DIR", default_value = "tokenscope-snapshot")]
-    pub output: PathBuf,
+    pub(crate) output: PathBuf,
 }
 
 #[derive(clap::Args, Debug)]
-pub struct AuditArgs {
+pub(crate) struct AuditArgs {
     /// Snapshot directory (holding tokenscope.yaml); or read a live GitLab with --group/--project.
     #[arg(required_unless_present_any = ["groups", "projects"], conflicts_with_all = ["groups", "projects"])]
-    pub snapshot: Option<PathBuf>,
+    pub(crate) snapshot: Option<PathBuf>,
     #[command(flatten)]
-    pub live: LiveArgs,
+    pub(crate) live: LiveArgs,
     #[command(flatten)]
-    pub out: OutputArgs,
+    pub(crate) out: OutputArgs,
     /// `overbroad-group-entry`: only group entries covering at least this many snapshot projects [default: 3].
     #[arg(long)]
-    pub overbroad_min_projects: Option<usize>,
+    pub(crate) overbroad_min_projects: Option<usize>,
     /// `overbroad-group-entry`: fires when fewer than this percentage of the covered projects are callers [default: 50].
     #[arg(long, value_parser = clap::value_parser!(u8).range(1..=100))]
-    pub overbroad_max_used_percent: Option<u8>,
+    pub(crate) overbroad_max_used_percent: Option<u8>,
     /// Print how long each stage took (load, resolve, audit, render) to stderr.
     #[arg(long)]
-    pub timings: bool,
+    pub(crate) timings: bool,
 }
 
 #[derive(clap::Args, Debug)]
-pub struct LintArgs {
+pub(crate) struct LintArgs {
     /// The project's checkout.
     #[arg(default_value = ".")]
-    pub dir: PathBuf,
+    pub(crate) dir: PathBuf,
     /// The project's full path [default: $CI_PROJECT_PATH].
     #[arg(long)]
-    pub project: Option<String>,
+    pub(crate) project: Option<String>,
     /// A snapshot manifest holding the allowlists (allowlists as code); without it, each access is a note.
     #[arg(long)]
-    pub manifest: Option<PathBuf>,
+    pub(crate) manifest: Option<PathBuf>,
     /// The instance, when there is no manifest [default: $CI_SERVER_URL].
     #[arg(long)]
-    pub url: Option<String>,
+    pub(crate) url: Option<String>,
     /// Report only what the change introduces against this git revision [default: $CI_MERGE_REQUEST_DIFF_BASE_SHA].
     #[arg(long)]
-    pub base: Option<String>,
+    pub(crate) base: Option<String>,
     /// Read the API token from this file [default: $GITLAB_TOKEN, else $CI_JOB_TOKEN]. With a token and no
     /// --manifest, `include: project:` files and the allowlists of the projects the jobs reach are read from
     /// the instance.
     #[arg(long, value_name = "FILE")]
-    pub token_file: Option<PathBuf>,
+    pub(crate) token_file: Option<PathBuf>,
     /// Do not read anything from the instance's API.
     #[arg(long)]
-    pub offline: bool,
+    pub(crate) offline: bool,
     /// Extra root certificates (PEM) for a self-managed instance.
     #[arg(long, value_name = "FILE")]
-    pub ca_cert: Option<PathBuf>,
+    pub(crate) ca_cert: Option<PathBuf>,
     /// Retries of a request that failed with 429, 500, 502, 503, 504, a timeout or a dropped connection.
     #[arg(long, default_value_t = 5, value_name = "N")]
-    pub retries: usize,
+    pub(crate) retries: usize,
     #[command(flatten)]
-    pub out: OutputArgs,
+    pub(crate) out: OutputArgs,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
-pub enum JobsFormat {
+pub(crate) enum JobsFormat {
     Text,
     Json,
 }
 
 #[derive(clap::Args, Debug)]
-pub struct JobsArgs {
+pub(crate) struct JobsArgs {
     /// Snapshot directory (holding tokenscope.yaml).
-    pub snapshot: PathBuf,
+    pub(crate) snapshot: PathBuf,
     /// Only this project (full path); may be repeated.
     #[arg(long = "project")]
-    pub projects: Vec<String>,
+    pub(crate) projects: Vec<String>,
     #[arg(long, value_enum, default_value_t = JobsFormat::Text)]
-    pub format: JobsFormat,
+    pub(crate) format: JobsFormat,
 }

@@ -18,7 +18,7 @@ use std::sync::Arc;
 const MAX_ROUNDS: usize = 30;
 
 /// Fetch everything the audit of `scope` needs and write it as a snapshot at `out`.
-pub async fn snapshot(client: &Client, url: &str, scope: &Scope, out: &Path) -> Result<Outcome, String> {
+pub(crate) async fn snapshot(client: &Client, url: &str, scope: &Scope, out: &Path) -> Result<Outcome, String> {
     let existed = out.exists();
     let writer = Writer::create(out)?;
     let result = fetch_into(client, url, scope, &writer).await;
@@ -155,7 +155,7 @@ async fn files(
 /// For `tokenscope lint`: a snapshot at `out` for `project`, whose files are read from `checkout`. Files
 /// of other projects its configuration includes are fetched; then the job-token settings (and permissions)
 /// of every project its jobs reach, which are all a lint needs of the allowlists. Returns the manifest's path.
-pub async fn lint_context(
+pub(crate) async fn lint_context(
     client: &Client,
     url: &str,
     project: &str,

@@ -5,7 +5,7 @@
 use std::fmt;
 
 #[derive(Debug)]
-pub enum Error {
+pub(crate) enum Error {
     /// The command line or the environment does not say enough (which project, which instance, ...).
     Usage(String),
     /// An input could not be read as a whole; its diagnostics were printed. `what` names it ("the snapshot
@@ -18,12 +18,12 @@ pub enum Error {
 }
 
 impl Error {
-    pub fn usage(message: impl Into<String>) -> Self {
+    pub(crate) fn usage(message: impl Into<String>) -> Self {
         Error::Usage(message.into())
     }
 
     /// An error from the live client or fetch, with any token in it redacted and control characters escaped.
-    pub fn live(message: impl AsRef<str>) -> Self {
+    pub(crate) fn live(message: impl AsRef<str>) -> Self {
         Error::Live(crate::text::clean(message.as_ref()).into_owned())
     }
 }

@@ -8,13 +8,13 @@ use crate::gitlab::client::{Client, Credential, Options, Secret};
 use std::path::Path;
 
 /// An environment variable that is set to something other than blanks.
-pub fn env_value(name: &str) -> Option<String> {
+pub(crate) fn env_value(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
 /// The API token: `--token-file`, else `$GITLAB_TOKEN`, else `$CI_JOB_TOKEN` (said, with what it cannot read);
 /// `None` without any.
-pub fn credential(term: &Terminal, token_file: Option<&Path>) -> Result<Option<Credential>, Error> {
+pub(crate) fn credential(term: &Terminal, token_file: Option<&Path>) -> Result<Option<Credential>, Error> {
     if let Some(f) = token_file {
         return match std::fs::read_to_string(f) {
             Ok(t) if !t.trim().is_empty() => Ok(Some(Credential::Private(Secret::new(t)))),
@@ -33,7 +33,7 @@ pub fn credential(term: &Terminal, token_file: Option<&Path>) -> Result<Option<C
 }
 
 /// The client for `url` with the connection settings of `live`.
-pub fn client(url: &str, credential: Credential, live: &LiveArgs) -> Result<Client, Error> {
+pub(crate) fn client(url: &str, credential: Credential, live: &LiveArgs) -> Result<Client, Error> {
     let opts = Options {
         url: url.to_string(),
         credential,
@@ -48,7 +48,7 @@ pub fn client(url: &str, credential: Credential, live: &LiveArgs) -> Result<Clie
 }
 
 /// The runtime the client runs on: one thread, since the work is waiting on the network.
-pub fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Error> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -56,7 +56,7 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, Error> {
 }
 
 /// Fetch a live snapshot into `out`, with progress and a summary on standard error.
-pub fn fetch(term: &Terminal, live: &LiveArgs, out: &Path) -> Result<crate::gitlab::fetch::Outcome, Error> {
+pub(crate) fn fetch(term: &Terminal, live: &LiveArgs, out: &Path) -> Result<crate::gitlab::fetch::Outcome, Error> {
     use crate::gitlab::fetch;
     let Some(url) = live.url.clone().or_else(|| env_value("CI_SERVER_URL")) else {
         return Err(Error::usage("which GitLab? pass --url (in GitLab CI, CI_SERVER_URL is used)"));

@@ -3,13 +3,13 @@
 //! errors in `error`, everything about the terminal (colour per stream, writing, progress) in `terminal`,
 //! and what the live commands share in `live`.
 
-pub mod args;
+pub(crate) mod args;
 mod collect;
 mod commands;
-pub mod error;
+pub(crate) mod error;
 mod live;
 mod output;
-pub mod terminal;
+pub(crate) mod terminal;
 
 use crate::policy::Exit;
 use args::{Cli, Command};

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Load a snapshot, printing the manifest's errors.
-pub fn load_snapshot(term: &Terminal, dir: &Path) -> Result<Snapshot, Error> {
+pub(crate) fn load_snapshot(term: &Terminal, dir: &Path) -> Result<Snapshot, Error> {
     let sources = Arc::new(SourceMap::new());
     Snapshot::load(dir, sources.clone()).map_err(|errors| {
         term.diagnostics(&errors, &sources);
@@ -21,7 +21,7 @@ pub fn load_snapshot(term: &Terminal, dir: &Path) -> Result<Snapshot, Error> {
 }
 
 /// The audit policy: `--config FILE`, else `.tokenscope.yml` in the snapshot, else the defaults.
-pub fn load_policy(term: &Terminal, args: &OutputArgs, snap: &Snapshot) -> Result<Policy, Error> {
+pub(crate) fn load_policy(term: &Terminal, args: &OutputArgs, snap: &Snapshot) -> Result<Policy, Error> {
     let (path, display) = match &args.config {
         Some(p) => (p.clone(), p.display().to_string()),
         None => {
@@ -40,7 +40,7 @@ pub fn load_policy(term: &Terminal, args: &OutputArgs, snap: &Snapshot) -> Resul
 }
 
 /// Apply the policy to `findings` (ignores unless `--no-ignores`, with today's date for `until`).
-pub fn apply(
+pub(crate) fn apply(
     policy: &Policy,
     findings: Vec<crate::finding::Finding>,
     sources: &SourceMap,
@@ -66,7 +66,7 @@ fn format(f: AuditFormat) -> Format {
 
 /// Write each `--report FORMAT=FILE`, then the `--format` output to `--output` or standard output. Expired
 /// ignores are announced on standard error.
-pub fn deliver(term: &Terminal, report: &Report, out: &OutputArgs) -> Result<(), Error> {
+pub(crate) fn deliver(term: &Terminal, report: &Report, out: &OutputArgs) -> Result<(), Error> {
     for e in &report.expired_ignores {
         term.say(&format!("warning: {e}"));
     }

@@ -14,7 +14,7 @@ use std::io::{IsTerminal, Write};
 
 /// The two streams tokenscope writes to.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum Stream {
+pub(crate) enum Stream {
     Stdout,
     Stderr,
 }
@@ -32,13 +32,13 @@ impl Stream {
 /// `CLICOLOR_FORCE` or `FORCE_COLOR` (non-empty, and not `0` or `false`) turn it on for streams that are not
 /// terminals. An explicit `--color always|never` overrides both.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
-pub struct ColorEnv {
-    pub no_color: bool,
-    pub force: bool,
+pub(crate) struct ColorEnv {
+    pub(crate) no_color: bool,
+    pub(crate) force: bool,
 }
 
 impl ColorEnv {
-    pub fn from_env() -> Self {
+    pub(crate) fn from_env() -> Self {
         let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
         let forced = |name: &str| {
             std::env::var(name).is_ok_and(|v| !v.is_empty() && v != "0" && !v.eq_ignore_ascii_case("false"))
@@ -48,7 +48,7 @@ impl ColorEnv {
 }
 
 /// Whether output written to a stream should be coloured.
-pub fn color_for(choice: ColorChoice, env: ColorEnv, is_terminal: bool) -> bool {
+pub(crate) fn color_for(choice: ColorChoice, env: ColorEnv, is_terminal: bool) -> bool {
     match choice {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
@@ -59,24 +59,24 @@ pub fn color_for(choice: ColorChoice, env: ColorEnv, is_terminal: bool) -> bool 
 
 /// The terminal as the commands see it: the colour choice, resolved per stream.
 #[derive(Copy, Clone, Debug)]
-pub struct Terminal {
+pub(crate) struct Terminal {
     choice: ColorChoice,
     env: ColorEnv,
 }
 
 impl Terminal {
-    pub fn new(choice: ColorChoice) -> Self {
+    pub(crate) fn new(choice: ColorChoice) -> Self {
         Terminal { choice, env: ColorEnv::from_env() }
     }
 
     /// Whether what is written to `stream` gets colour.
-    pub fn color(&self, stream: Stream) -> bool {
+    pub(crate) fn color(&self, stream: Stream) -> bool {
         color_for(self.choice, self.env, stream.is_terminal())
     }
 
     /// Write `text` to standard output. A reader that went away (`| head -1`) is not an error: the rest is
     /// dropped quietly. Any other failure (a full disk, `> /dev/full`) is.
-    pub fn stdout(&self, text: &str) -> Result<(), Error> {
+    pub(crate) fn stdout(&self, text: &str) -> Result<(), Error> {
         let mut out = std::io::stdout().lock();
         match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
             Ok(()) => Ok(()),
@@ -86,7 +86,7 @@ impl Terminal {
     }
 
     /// Print diagnostics to standard error, in one write (an org's run can have thousands, or none at all).
-    pub fn diagnostics<'d>(&self, diags: impl IntoIterator<Item = &'d Diagnostic>, sources: &SourceMap) {
+    pub(crate) fn diagnostics<'d>(&self, diags: impl IntoIterator<Item = &'d Diagnostic>, sources: &SourceMap) {
         let mut diags = diags.into_iter().peekable();
         if diags.peek().is_none() {
             return;
@@ -97,12 +97,12 @@ impl Terminal {
     }
 
     /// A warning or a note on standard error: `warning: ...`.
-    pub fn say(&self, text: &str) {
+    pub(crate) fn say(&self, text: &str) {
         eprint_quiet(&format!("{text}\n"));
     }
 
     /// A spinner counting requests on standard error, when it is a terminal; hidden otherwise.
-    pub fn progress(&self, what: &str) -> indicatif::ProgressBar {
+    pub(crate) fn progress(&self, what: &str) -> indicatif::ProgressBar {
         if !Stream::Stderr.is_terminal() {
             return indicatif::ProgressBar::hidden();
         }

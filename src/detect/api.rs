@@ -67,7 +67,7 @@ const CURL_VALUE_OPTS: &[&str] = &[
 
 /// An HTTP method, as a command gives it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Method {
+pub(crate) enum Method {
     Get,
     Head,
     Post,
@@ -92,7 +92,7 @@ impl Method {
     }
 
     /// Whether the call may change something (an unknown method is assumed to).
-    pub fn writes(&self) -> bool {
+    pub(crate) fn writes(&self) -> bool {
         !matches!(self, Method::Get | Method::Head)
     }
 }
@@ -141,7 +141,7 @@ fn method(c: &Command) -> Method {
 }
 
 /// Why a failure of this call cannot be diagnosed from the job log (GitLab's 401/403 message lost).
-pub fn silenced(c: &Command) -> Option<String> {
+pub(crate) fn silenced(c: &Command) -> Option<String> {
     let tool = c.words.first().map(String::as_str).unwrap_or("");
     let mut short = String::new();
     for w in c.words.iter().skip(1) {
@@ -216,7 +216,7 @@ fn url_words(c: &Command) -> Vec<&String> {
 }
 
 /// Resource of a path under `/api/v4/`: the target project and the kind of access.
-pub fn classify(ctx: &Ctx, api_path: &str, raw: &str) -> Option<(Target, Kind)> {
+pub(crate) fn classify(ctx: &Ctx, api_path: &str, raw: &str) -> Option<(Target, Kind)> {
     let segs: Vec<&str> = api_path.trim_matches('/').split('/').collect();
     match segs.as_slice() {
         ["projects", r, rest @ ..] => {
@@ -254,13 +254,9 @@ pub fn classify(ctx: &Ctx, api_path: &str, raw: &str) -> Option<(Target, Kind)> 
 }
 
 /// api: see the module's documentation.
-pub struct Api;
+pub(crate) struct Api;
 
 impl super::Detector for Api {
-    fn name(&self) -> &'static str {
-        "api"
-    }
-
     fn triggers(&self) -> super::Triggers {
         super::Triggers::default() // only where the token is named
     }
@@ -270,7 +266,7 @@ impl super::Detector for Api {
     }
 }
 
-pub fn detect(ctx: &Ctx, job: &Job, script: &Script, out: &mut Vec<Access>) {
+pub(crate) fn detect(ctx: &Ctx, job: &Job, script: &Script, out: &mut Vec<Access>) {
     for c in &script.commands {
         if !c.words.first().is_some_and(|w| CLIENTS.contains(&w.as_str())) || !script.has_token(&c.text) {
             continue;

@@ -124,13 +124,9 @@ fn written_credentials(ctx: &Ctx, script: &Script) -> Vec<Rewrite> {
 }
 
 /// git: see the module's documentation.
-pub struct Git;
+pub(crate) struct Git;
 
 impl super::Detector for Git {
-    fn name(&self) -> &'static str {
-        "git"
-    }
-
     fn triggers(&self) -> super::Triggers {
         super::Triggers::default() // only where the token is named
     }
@@ -140,7 +136,7 @@ impl super::Detector for Git {
     }
 }
 
-pub fn detect(ctx: &Ctx, job: &Job, script: &Script, out: &mut Vec<Access>) {
+pub(crate) fn detect(ctx: &Ctx, job: &Job, script: &Script, out: &mut Vec<Access>) {
     if script.is_empty() {
         submodules(ctx, job, out);
         return;

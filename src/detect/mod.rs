@@ -5,29 +5,27 @@
 //! job-token permission the access needs where GitLab defines one. A target that cannot be resolved
 //! statically is reported as such, never guessed.
 
-pub mod api;
-pub mod git;
-pub mod needs;
-pub mod packages;
-pub mod registry;
+pub(crate) mod api;
+pub(crate) mod git;
+pub(crate) mod needs;
+pub(crate) mod packages;
+pub(crate) mod registry;
 pub mod script;
-pub mod terraform;
-pub mod tools;
-pub mod url;
+pub(crate) mod terraform;
+pub(crate) mod tools;
+pub(crate) mod url;
 
 use crate::ci::Pipeline;
 use crate::ci::jobs::Job;
 use crate::snapshot::Snapshot;
-pub use crate::snapshot::manifest::Permission;
+pub(crate) use crate::snapshot::manifest::Permission;
 use crate::source::Span;
 use script::{Prefilter, Script};
 use serde::Serialize;
 use std::sync::LazyLock;
 
 /// A way a job spends its token: one per module, listed in [`DETECTORS`].
-pub trait Detector: Sync {
-    /// A short name, for docs and tests.
-    fn name(&self) -> &'static str;
+pub(crate) trait Detector: Sync {
     /// The words that make a job relevant to this detector although its scripts never name the token (or an
     /// alias of it): a tool that uses the token by itself. A job whose scripts hold no trigger word of any
     /// detector and never name the token is not tokenized, and detectors see an empty script for it, so a
@@ -39,15 +37,15 @@ pub trait Detector: Sync {
 
 /// A detector's trigger words (see [`Detector::triggers`]).
 #[derive(Default)]
-pub struct Triggers {
+pub(crate) struct Triggers {
     /// Words that count wherever they occur (`download-secure-files` run from a URL).
-    pub anywhere: &'static [&'static str],
+    pub(crate) anywhere: &'static [&'static str],
     /// Words that count only as a whole word (`go`, but not in `cargo`).
-    pub whole_words: Vec<&'static str>,
+    pub(crate) whole_words: Vec<&'static str>,
 }
 
 /// Every detector, in the order they run.
-pub static DETECTORS: &[&dyn Detector] = &[
+pub(crate) static DETECTORS: &[&dyn Detector] = &[
     &git::Git,
     &api::Api,
     &needs::Needs,
@@ -58,7 +56,7 @@ pub static DETECTORS: &[&dyn Detector] = &[
 ];
 
 /// The prefilter made from the token's aliases and every detector's trigger words, once per run.
-pub fn prefilter() -> &'static Prefilter {
+pub(crate) fn prefilter() -> &'static Prefilter {
     static PREFILTER: LazyLock<Prefilter> = LazyLock::new(|| {
         let triggers: Vec<Triggers> = DETECTORS.iter().map(|d| d.triggers()).collect();
         let anywhere: Vec<&str> =
@@ -71,15 +69,14 @@ pub fn prefilter() -> &'static Prefilter {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Confidence {
-    Low,
+pub(crate) enum Confidence {
     Medium,
     High,
 }
 
 /// What an access reaches.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Target {
+pub(crate) enum Target {
     /// A project on this instance, by full path (it may or may not be in the snapshot).
     Project(String),
     /// Another host: the job token leaves the instance.
@@ -90,22 +87,22 @@ pub enum Target {
 
 impl Target {
     /// A target that cannot be resolved: the expression as written, and why.
-    pub fn unresolved(expression: impl Into<String>, reason: Reason) -> Target {
+    pub(crate) fn unresolved(expression: impl Into<String>, reason: Reason) -> Target {
         Target::Unresolved(Unresolved { expression: expression.into(), reason })
     }
 }
 
 /// A target that cannot be determined statically.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Unresolved {
+pub(crate) struct Unresolved {
     /// The expression as written (for a Terraform module, its address `NAMESPACE/NAME/SYSTEM`).
-    pub expression: String,
-    pub reason: Reason,
+    pub(crate) expression: String,
+    pub(crate) reason: Reason,
 }
 
 impl Unresolved {
     /// How the target is named in the graph and in messages.
-    pub fn name(&self) -> String {
+    pub(crate) fn name(&self) -> String {
         match self.reason {
             Reason::UnknownProjectId => format!("project id {} (not in the snapshot)", self.expression),
             Reason::TerraformModule => format!("terraform module {}", self.expression),
@@ -117,7 +114,7 @@ impl Unresolved {
 /// Why a target cannot be determined.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Reason {
+pub(crate) enum Reason {
     /// It depends on a variable whose value the configuration does not give (set in the UI, computed at run
     /// time).
     Variable,
@@ -133,7 +130,7 @@ pub enum Reason {
 
 /// The kind of access, named as in output.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Kind {
+pub(crate) enum Kind {
     Git,
     Submodule,
     NeedsProject,
@@ -153,7 +150,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub fn name(&self) -> String {
+    pub(crate) fn name(&self) -> String {
         match self {
             Kind::Git => "git".into(),
             Kind::Submodule => "submodule".into(),
@@ -177,7 +174,7 @@ impl Kind {
 
     /// The fine-grained job-token permission this access needs (`write`: the call changes something).
     /// `None` where GitLab defines no policy (the container registry) or for unclassified API calls.
-    pub fn permission(&self, write: bool) -> Option<Permission> {
+    pub(crate) fn permission(&self, write: bool) -> Option<Permission> {
         use Permission as P;
         let (read, admin) = match self {
             Kind::Git | Kind::Submodule | Kind::Repository => (P::ReadRepositories, P::ReadRepositories),
@@ -205,41 +202,41 @@ impl Serialize for Kind {
 
 /// One use of the job token, with its proof.
 #[derive(Clone, Debug)]
-pub struct Access {
+pub(crate) struct Access {
     /// The project whose pipeline runs the job.
-    pub caller: String,
-    pub target: Target,
-    pub kind: Kind,
-    pub permission: Option<Permission>,
-    pub confidence: Confidence,
-    pub job: String,
+    pub(crate) caller: String,
+    pub(crate) target: Target,
+    pub(crate) kind: Kind,
+    pub(crate) permission: Option<Permission>,
+    pub(crate) confidence: Confidence,
+    pub(crate) job: String,
     /// The text that proves the access.
-    pub span: Span,
+    pub(crate) span: Span,
     /// A short description of the access, for messages ("git clone", "GET .../packages/npm/...").
-    pub detail: String,
+    pub(crate) detail: String,
     /// For HTTP calls: what the lints need to know about how the call is made.
-    pub http: Option<HttpFacts>,
+    pub(crate) http: Option<HttpFacts>,
 }
 
 /// How an HTTP call with the job token is made.
 #[derive(Clone, Debug, Default)]
-pub struct HttpFacts {
+pub(crate) struct HttpFacts {
     /// Why a failure of the call cannot be diagnosed from the job log, when it cannot.
-    pub silenced: Option<String>,
+    pub(crate) silenced: Option<String>,
     /// The query parameter that carries the token in the URL, when one does.
-    pub token_in_query: Option<String>,
+    pub(crate) token_in_query: Option<String>,
 }
 
 /// What detectors need besides the job.
-pub struct Ctx<'a> {
-    pub snap: &'a Snapshot,
-    pub pipeline: &'a Pipeline,
+pub(crate) struct Ctx<'a> {
+    pub(crate) snap: &'a Snapshot,
+    pub(crate) pipeline: &'a Pipeline,
 }
 
 impl Ctx<'_> {
     /// The access record for a job, filled with the common fields.
     #[allow(clippy::too_many_arguments)] // one call per detector finding; a builder would only add noise
-    pub fn access(
+    pub(crate) fn access(
         &self,
         job: &Job,
         target: Target,
@@ -265,7 +262,7 @@ impl Ctx<'_> {
 }
 
 /// Every job-token access of a pipeline.
-pub fn detect(snap: &Snapshot, pipeline: &Pipeline) -> Vec<Access> {
+pub(crate) fn detect(snap: &Snapshot, pipeline: &Pipeline) -> Vec<Access> {
     let ctx = Ctx { snap, pipeline };
     let prefilter = prefilter();
     let mut out = Vec::new();
@@ -284,17 +281,13 @@ mod tests {
 
     #[test]
     fn every_detectors_trigger_words_pass_the_prefilter() {
-        let mut names: Vec<&str> = DETECTORS.iter().map(|d| d.name()).collect();
-        names.sort_unstable();
-        names.dedup();
-        assert_eq!(names.len(), DETECTORS.len(), "detector names are unique");
-        for d in DETECTORS {
+        for (i, d) in DETECTORS.iter().enumerate() {
             let t = d.triggers();
             for w in t.anywhere {
-                assert!(prefilter().may_spend_token(&format!("x{w}x")), "{}: `{w}` anywhere", d.name());
+                assert!(prefilter().may_spend_token(&format!("x{w}x")), "detector {i}: `{w}` anywhere");
             }
             for w in &t.whole_words {
-                assert!(prefilter().may_spend_token(&format!("run {w} now")), "{}: `{w}`", d.name());
+                assert!(prefilter().may_spend_token(&format!("run {w} now")), "detector {i}: `{w}`");
             }
         }
         for alias in script::TOKEN_ALIASES {

@@ -5,13 +5,9 @@ use super::{Access, Confidence, Ctx, Kind, Reason, Target};
 use crate::ci::jobs::Job;
 
 /// needs: see the module's documentation.
-pub struct Needs;
+pub(crate) struct Needs;
 
 impl super::Detector for Needs {
-    fn name(&self) -> &'static str {
-        "needs"
-    }
-
     fn triggers(&self) -> super::Triggers {
         // The runner fetches `needs: project:` artifacts whatever the scripts hold.
         super::Triggers::default()
@@ -23,7 +19,7 @@ impl super::Detector for Needs {
     }
 }
 
-pub fn detect(ctx: &Ctx, job: &Job, out: &mut Vec<Access>) {
+pub(crate) fn detect(ctx: &Ctx, job: &Job, out: &mut Vec<Access>) {
     for n in &job.needs {
         let Some(project) = &n.project else { continue };
         if !n.artifacts {

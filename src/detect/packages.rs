@@ -48,7 +48,7 @@ const TOOLS: &[(&str, &[&str], &[&str])] = &[
 ];
 
 /// The package tools this detector knows (a job running one may get the token from a repository file).
-pub fn tool_names() -> impl Iterator<Item = &'static str> {
+pub(crate) fn tool_names() -> impl Iterator<Item = &'static str> {
     TOOLS.iter().map(|(t, _, _)| t.trim_start_matches("./"))
 }
 
@@ -113,13 +113,9 @@ fn writes_file(words: &[String], text: &str) -> bool {
 }
 
 /// packages: see the module's documentation.
-pub struct Packages;
+pub(crate) struct Packages;
 
 impl super::Detector for Packages {
-    fn name(&self) -> &'static str {
-        "packages"
-    }
-
     fn triggers(&self) -> super::Triggers {
         // A package tool may read the token from a repository file (`.npmrc`, ...).
         super::Triggers { anywhere: &[], whole_words: tool_names().collect() }
@@ -130,7 +126,7 @@ impl super::Detector for Packages {
     }
 }
 
-pub fn detect(ctx: &Ctx, job: &Job, script: &Script, out: &mut Vec<Access>) {
+pub(crate) fn detect(ctx: &Ctx, job: &Job, script: &Script, out: &mut Vec<Access>) {
     // Everything below starts from a script command or written data: the tools run, the files they read.
     if script.is_empty() {
         return;

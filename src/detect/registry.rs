@@ -49,7 +49,7 @@ fn login_server(words: &[String]) -> Option<&String> {
 }
 
 /// The registry target of an image name, `None` when the image is not on the instance registry.
-pub fn image_target(ctx: &Ctx, raw: &str, expanded: &str) -> Option<Target> {
+pub(crate) fn image_target(ctx: &Ctx, raw: &str, expanded: &str) -> Option<Target> {
     let registry = ctx.snap.manifest.instance.registry.as_deref();
     // `$CI_REGISTRY_IMAGE` is the project's own registry, whatever the snapshot knows of the host.
     let raw_trim = raw.trim_start_matches("docker://");
@@ -89,13 +89,9 @@ pub fn image_target(ctx: &Ctx, raw: &str, expanded: &str) -> Option<Target> {
 }
 
 /// registry: see the module's documentation.
-pub struct Registry;
+pub(crate) struct Registry;
 
 impl super::Detector for Registry {
-    fn name(&self) -> &'static str {
-        "registry"
-    }
-
     fn triggers(&self) -> super::Triggers {
         super::Triggers::default() // only where the token is named
     }
@@ -105,7 +101,7 @@ impl super::Detector for Registry {
     }
 }
 
-pub fn detect(ctx: &Ctx, job: &Job, script: &Script, out: &mut Vec<Access>) {
+pub(crate) fn detect(ctx: &Ctx, job: &Job, script: &Script, out: &mut Vec<Access>) {
     for (img, what) in
         job.image.iter().map(|i| (i, "job image")).chain(job.services.iter().map(|s| (s, "service image")))
     {

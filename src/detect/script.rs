@@ -11,31 +11,31 @@ use crate::source::{SourceMap, Span};
 use aho_corasick::AhoCorasick;
 
 /// Variables that hold the job token without naming it.
-pub const TOKEN_ALIASES: &[&str] = &["CI_JOB_TOKEN", "CI_REGISTRY_PASSWORD", "CI_DEPENDENCY_PROXY_PASSWORD"];
+pub(crate) const TOKEN_ALIASES: &[&str] = &["CI_JOB_TOKEN", "CI_REGISTRY_PASSWORD", "CI_DEPENDENCY_PROXY_PASSWORD"];
 
 #[derive(Clone, Debug)]
-pub struct Command {
+pub(crate) struct Command {
     /// Words with quotes removed, variables not yet expanded.
-    pub words: Vec<String>,
+    pub(crate) words: Vec<String>,
     /// The command as written (one logical line segment).
-    pub text: String,
+    pub(crate) text: String,
     /// Where the command starts in the source.
-    pub span: Span,
+    pub(crate) span: Span,
     /// The script entry it comes from.
-    pub line: Span,
+    pub(crate) line: Span,
     /// The command's input is piped from the previous command.
-    pub piped: bool,
+    pub(crate) piped: bool,
     /// The command reads the job token from a pipe (`echo $CI_JOB_TOKEN | docker login --password-stdin`).
-    pub token_on_stdin: bool,
+    pub(crate) token_on_stdin: bool,
     /// The command's failure is swallowed: `cmd || true`, `cmd || :`, `cmd || exit 0`.
-    pub or_true: bool,
+    pub(crate) or_true: bool,
     /// Index of the command in the job, in execution order.
-    pub index: usize,
+    pub(crate) index: usize,
 }
 
 impl Command {
     /// Where `word` is written: its own span when it can be found in the script entry, else the command's.
-    pub fn locate(&self, sources: &SourceMap, word: &str) -> Span {
+    pub(crate) fn locate(&self, sources: &SourceMap, word: &str) -> Span {
         let s = sources.locate(self.line, word);
         if s == self.line { self.span } else { s }
     }
@@ -43,26 +43,26 @@ impl Command {
 
 /// Heredoc content or other data written by the script (e.g. `cat > .npmrc <<EOF`).
 #[derive(Clone, Debug)]
-pub struct Data {
-    pub text: String,
-    pub span: Span,
+pub(crate) struct Data {
+    pub(crate) text: String,
+    pub(crate) span: Span,
 }
 
 /// A job's scripts, parsed once, with the variables needed to read them.
 pub struct Script {
-    pub commands: Vec<Command>,
-    pub data: Vec<Data>,
+    pub(crate) commands: Vec<Command>,
+    pub(crate) data: Vec<Data>,
     /// Job variables plus shell assignments (the last assignment wins).
-    pub vars: Vars,
+    pub(crate) vars: Vars,
     /// Names of variables whose value is the job token.
-    pub token_vars: Vec<String>,
+    pub(crate) token_vars: Vec<String>,
 }
 
 impl Script {
     /// The job's scripts as commands, or, when nothing in the job could spend the token (no token variable
     /// or alias in its text or environment, no tool that uses it implicitly), an empty script: most jobs
     /// of an org never touch the token, and tokenizing them would be most of the audit's time.
-    pub fn for_job(job: &Job, sources: &SourceMap, prefilter: &Prefilter) -> Script {
+    pub(crate) fn for_job(job: &Job, sources: &SourceMap, prefilter: &Prefilter) -> Script {
         let aliases = job.vars.layers().any(|v| {
             v.origin != VarOrigin::Predefined
                 && v.value.contains('$')
@@ -143,19 +143,19 @@ impl Script {
 
     /// No commands and no data: the job's scripts cannot spend the token ([`Script::for_job`] found nothing
     /// that could), so detectors that only read scripts have nothing to look at.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.commands.is_empty() && self.data.is_empty()
     }
 
     /// Whether a text references the job token (directly or through an alias variable), as a shell
     /// variable or the way configuration files read the environment (`System.getenv("CI_JOB_TOKEN")`,
     /// `${env.CI_JOB_TOKEN}`, `%CI_JOB_TOKEN%`, `$env:CI_JOB_TOKEN`, `ENV['CI_JOB_TOKEN']`, ...).
-    pub fn has_token(&self, s: &str) -> bool {
+    pub(crate) fn has_token(&self, s: &str) -> bool {
         refs_any(s, &self.token_vars) || self.token_vars.iter().any(|n| reads_env(s, n))
     }
 
     /// Expand job and shell variables.
-    pub fn expand(&self, s: &str) -> String {
+    pub(crate) fn expand(&self, s: &str) -> String {
         self.vars.expand(s)
     }
 }
@@ -171,7 +171,7 @@ impl Script {
 /// per-thread cache): one SIMD multi-string search (Teddy, where the processor has it) for whether any
 /// word of three letters or more occurs, and one substring search per two-letter word (`go`, `uv`), which
 /// are kept out of the multi-string search because they would halve its speed.
-pub struct Prefilter {
+pub(crate) struct Prefilter {
     /// Whether any word of `search` occurs, when the processor allows the SIMD searcher.
     quick: Option<aho_corasick::packed::Searcher>,
     /// Every word but the two-letter ones; the first `anywhere` count anywhere, the others as whole words
@@ -185,7 +185,7 @@ pub struct Prefilter {
 impl Prefilter {
     /// A prefilter for words that count `anywhere` and words that count as `whole` words only (a word in
     /// both lists counts anywhere). Two-letter words must be whole words.
-    pub fn new(anywhere: &[&str], whole: &[&'static str]) -> Prefilter {
+    pub(crate) fn new(anywhere: &[&str], whole: &[&'static str]) -> Prefilter {
         let mut any: Vec<&str> = Vec::new();
         for w in anywhere {
             if !any.contains(w) {
@@ -209,7 +209,7 @@ impl Prefilter {
 
     /// Whether script text (a line, or a job's lines joined by line breaks) holds a word that could make
     /// it spend the job token.
-    pub fn may_spend_token(&self, line: &str) -> bool {
+    pub(crate) fn may_spend_token(&self, line: &str) -> bool {
         let b = line.as_bytes();
         let word_char = |i: usize| b.get(i).is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_');
         let alone = |start: usize, end: usize| (start == 0 || !word_char(start - 1)) && !word_char(end);
@@ -240,7 +240,7 @@ fn is_assignment(w: &str) -> bool {
 }
 
 /// Whether `s` reads the environment variable `name` in one of the forms configuration files use.
-pub fn reads_env(s: &str, name: &str) -> bool {
+pub(crate) fn reads_env(s: &str, name: &str) -> bool {
     if !s.contains(name) {
         return false;
     }
@@ -262,7 +262,7 @@ pub fn reads_env(s: &str, name: &str) -> bool {
 }
 
 /// Whether `s` references any of the variables (`$X` or `${X}`).
-pub fn refs_any(s: &str, names: &[String]) -> bool {
+pub(crate) fn refs_any(s: &str, names: &[String]) -> bool {
     let mut i = 0;
     while let Some(off) = s[i..].find('$') {
         let at = i + off;

@@ -88,7 +88,7 @@ fn registry_modules(
 
 /// Give registry-module accesses the project that publishes the module, when the snapshot shows one
 /// publishing it (an upload to `.../packages/terraform/modules/NAME/SYSTEM/...` under the module's namespace).
-pub fn resolve_modules(accesses: &mut [Access]) {
+pub(crate) fn resolve_modules(accesses: &mut [Access]) {
     let mut publishers: Vec<(String, String, String)> = Vec::new(); // (name, system, project)
     for a in accesses.iter() {
         let (Kind::Packages(t), Target::Project(p), Some(super::Permission::AdminPackages)) =
@@ -124,13 +124,9 @@ pub fn resolve_modules(accesses: &mut [Access]) {
 }
 
 /// terraform: see the module's documentation.
-pub struct Terraform;
+pub(crate) struct Terraform;
 
 impl super::Detector for Terraform {
-    fn name(&self) -> &'static str {
-        "terraform"
-    }
-
     fn triggers(&self) -> super::Triggers {
         // The GitLab Terraform images read the token from the environment by themselves.
         super::Triggers { anywhere: &["terraform", "tofu"], whole_words: Vec::new() }
@@ -141,7 +137,7 @@ impl super::Detector for Terraform {
     }
 }
 
-pub fn detect(ctx: &Ctx, job: &Job, script: &Script, out: &mut Vec<Access>) {
+pub(crate) fn detect(ctx: &Ctx, job: &Job, script: &Script, out: &mut Vec<Access>) {
     let tool_commands: Vec<_> =
         script.commands.iter().filter(|c| c.words.first().is_some_and(|w| TOOLS.contains(&w.as_str()))).collect();
     // Without a terraform command, only a job-level state address makes an access (see below).

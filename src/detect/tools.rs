@@ -38,13 +38,9 @@ fn project_target(ctx: &Ctx, script: &Script, raw: &str) -> Target {
 }
 
 /// tools: see the module's documentation.
-pub struct Tools;
+pub(crate) struct Tools;
 
 impl super::Detector for Tools {
-    fn name(&self) -> &'static str {
-        "tools"
-    }
-
     fn triggers(&self) -> super::Triggers {
         // GitLab's own tools use the token by themselves.
         super::Triggers { anywhere: &["release-cli", "download-secure-files", "glab"], whole_words: Vec::new() }
@@ -55,7 +51,7 @@ impl super::Detector for Tools {
     }
 }
 
-pub fn detect(ctx: &Ctx, job: &Job, script: &Script, out: &mut Vec<Access>) {
+pub(crate) fn detect(ctx: &Ctx, job: &Job, script: &Script, out: &mut Vec<Access>) {
     if script.commands.is_empty() {
         return; // every access below is a command of the script
     }

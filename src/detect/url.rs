@@ -9,21 +9,21 @@ use std::sync::LazyLock;
 static URL_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"https?://[^\s"'<>`|;,)(]+"#).expect("static regex"));
 
 /// URLs in a text, with their byte offsets.
-pub fn find_urls(s: &str) -> Vec<(usize, &str)> {
+pub(crate) fn find_urls(s: &str) -> Vec<(usize, &str)> {
     URL_RE.find_iter(s).map(|m| (m.start(), m.as_str().trim_end_matches(['.', ']', '}', '\\']))).collect()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Url {
-    pub userinfo: Option<String>,
+pub(crate) struct Url {
+    pub(crate) userinfo: Option<String>,
     /// Host, lower-cased, with the port when it is not the default one.
-    pub host: String,
+    pub(crate) host: String,
     /// Path from the first `/` (may be empty), without query or fragment.
-    pub path: String,
-    pub query: Option<String>,
+    pub(crate) path: String,
+    pub(crate) query: Option<String>,
 }
 
-pub fn parse(url: &str) -> Option<Url> {
+pub(crate) fn parse(url: &str) -> Option<Url> {
     let (scheme, rest) = url.split_once("://")?;
     if scheme != "http" && scheme != "https" {
         return None;
@@ -48,7 +48,7 @@ pub fn parse(url: &str) -> Option<Url> {
 
 /// The path of a URL relative to the instance (its relative URL root removed), when the URL is on the
 /// instance; `None` for another host.
-pub fn instance_path<'u>(manifest: &Manifest, url: &'u Url) -> Option<&'u str> {
+pub(crate) fn instance_path<'u>(manifest: &Manifest, url: &'u Url) -> Option<&'u str> {
     if url.host != manifest.instance.host {
         return None;
     }
@@ -58,7 +58,7 @@ pub fn instance_path<'u>(manifest: &Manifest, url: &'u Url) -> Option<&'u str> {
 }
 
 /// Percent-decode (`group%2Fproject`).
-pub fn decode(s: &str) -> String {
+pub(crate) fn decode(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
@@ -78,7 +78,7 @@ pub fn decode(s: &str) -> String {
 }
 
 /// The project an API path segment names: a numeric id (through the manifest), or a (URL-encoded) path.
-pub fn project_ref(manifest: &Manifest, caller: &str, raw: &str) -> Target {
+pub(crate) fn project_ref(manifest: &Manifest, caller: &str, raw: &str) -> Target {
     // The project's own id or path, even when the snapshot does not record the id.
     if ["$CI_PROJECT_ID", "${CI_PROJECT_ID}", "$CI_PROJECT_PATH", "${CI_PROJECT_PATH}"].contains(&raw) {
         return Target::Project(caller.to_string());
@@ -96,7 +96,7 @@ pub fn project_ref(manifest: &Manifest, caller: &str, raw: &str) -> Target {
 }
 
 /// A repository path in a git URL: without `.git` and trailing slashes.
-pub fn repo_path(path: &str) -> String {
+pub(crate) fn repo_path(path: &str) -> String {
     let p = path.trim_matches('/');
     let p = p.strip_suffix(".git").unwrap_or(p);
     p.trim_end_matches('/').to_string()

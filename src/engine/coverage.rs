@@ -12,12 +12,12 @@ use crate::snapshot::{AllowEntry, EntryKind, Project, Snapshot};
 use std::collections::BTreeSet;
 
 /// Whether P's allowlist is enforced.
-pub fn enforced(snap: &Snapshot, p: &Project) -> bool {
+pub(crate) fn enforced(snap: &Snapshot, p: &Project) -> bool {
     p.job_token.inbound_enabled || snap.manifest.instance.enforce_allowlist
 }
 
 /// Whether an entry lets `caller` in.
-pub fn covers(entry: &AllowEntry, caller: &str) -> bool {
+pub(crate) fn covers(entry: &AllowEntry, caller: &str) -> bool {
     match entry.kind {
         EntryKind::Project => entry.path == caller,
         EntryKind::Group => {
@@ -29,7 +29,7 @@ pub fn covers(entry: &AllowEntry, caller: &str) -> bool {
 }
 
 /// The entry that decides for `caller`: its project entry, else the closest ancestor group entry.
-pub fn nearest_entry(p: &Project, caller: &str) -> Option<usize> {
+pub(crate) fn nearest_entry(p: &Project, caller: &str) -> Option<usize> {
     let list = &p.job_token.allowlist;
     if let Some(i) = list.iter().position(|e| e.kind == EntryKind::Project && e.path == caller) {
         return Some(i);
@@ -43,7 +43,7 @@ pub fn nearest_entry(p: &Project, caller: &str) -> Option<usize> {
 
 /// Status of a token edge caller -> callee, the entry that decides, and the permissions `needed` that the
 /// deciding entry's fine-grained permissions lack (the access then fails: "Insufficient permissions").
-pub fn status(
+pub(crate) fn status(
     snap: &Snapshot,
     caller: &str,
     callee: &str,

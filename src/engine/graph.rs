@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, strum::IntoStaticStr)]
 #[strum(serialize_all = "lowercase")]
-pub enum Relation {
+pub(crate) enum Relation {
     /// The caller's jobs use the job token against the callee.
     Token,
     /// `trigger: project:` (not a job-token access).
@@ -22,28 +22,28 @@ pub enum Relation {
 }
 
 impl Relation {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         self.into()
     }
 }
 
 #[derive(Clone, Debug)]
-pub struct EdgeData {
-    pub relation: Relation,
+pub(crate) struct EdgeData {
+    pub(crate) relation: Relation,
     /// For token edges: indexes into the audit's access list. For relations: their spans.
-    pub accesses: Vec<usize>,
-    pub spans: Vec<crate::source::Span>,
+    pub(crate) accesses: Vec<usize>,
+    pub(crate) spans: Vec<crate::source::Span>,
 }
 
 #[derive(Default)]
-pub struct OrgGraph {
-    pub graph: DiGraph<String, EdgeData>,
+pub(crate) struct OrgGraph {
+    pub(crate) graph: DiGraph<String, EdgeData>,
     nodes: HashMap<String, NodeIndex>,
     edges: HashMap<(NodeIndex, NodeIndex, Relation), petgraph::graph::EdgeIndex>,
 }
 
 /// The node name of a target: the project path, the foreign host and path, or the raw expression.
-pub fn target_name(t: &Target) -> String {
+pub(crate) fn target_name(t: &Target) -> String {
     match t {
         Target::Project(p) => p.clone(),
         Target::Foreign(h) => h.clone(),
@@ -75,7 +75,11 @@ impl OrgGraph {
     }
 
     /// Build the graph from every project's accesses and relations.
-    pub fn build<'p>(projects: impl Iterator<Item = &'p str>, pipelines: &[Pipeline], accesses: &[Access]) -> OrgGraph {
+    pub(crate) fn build<'p>(
+        projects: impl Iterator<Item = &'p str>,
+        pipelines: &[Pipeline],
+        accesses: &[Access],
+    ) -> OrgGraph {
         let mut g = OrgGraph::default();
         for p in projects {
             g.node(p);
@@ -102,7 +106,7 @@ impl OrgGraph {
     }
 
     /// Every edge: (caller, callee, data).
-    pub fn edges(&self) -> impl Iterator<Item = (&str, &str, &EdgeData)> {
+    pub(crate) fn edges(&self) -> impl Iterator<Item = (&str, &str, &EdgeData)> {
         self.graph.edge_indices().map(|e| {
             let (a, b) = self.graph.edge_endpoints(e).expect("edge");
             (self.graph[a].as_str(), self.graph[b].as_str(), &self.graph[e])
@@ -110,7 +114,7 @@ impl OrgGraph {
     }
 
     /// Projects that reach `callee` with the job token.
-    pub fn token_callers(&self, callee: &str) -> Vec<&str> {
+    pub(crate) fn token_callers(&self, callee: &str) -> Vec<&str> {
         let Some(&i) = self.nodes.get(callee) else { return vec![] };
         let mut out: Vec<&str> = self
             .graph

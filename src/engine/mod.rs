@@ -5,8 +5,8 @@
 //! each edge's status, the entry that decides it and the permissions it lacks (`coverage`), and indexes the
 //! result so that the rules query instead of scanning. It knows nothing of rules or policy.
 
-pub mod coverage;
-pub mod graph;
+pub(crate) mod coverage;
+pub(crate) mod graph;
 
 use crate::ci::Pipeline;
 use crate::detect::{self, Access, Confidence, Kind, Permission, Target};
@@ -20,7 +20,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, strum::IntoStaticStr)]
 #[serde(rename_all = "lowercase")]
 #[strum(serialize_all = "lowercase")]
-pub enum EdgeStatus {
+pub(crate) enum EdgeStatus {
     /// Covered by an allowlist entry (or by an unenforced allowlist, see `Unenforced`).
     Allowed,
     /// The callee enforces its allowlist and no entry covers the caller: the job fails with 403.
@@ -42,35 +42,35 @@ pub enum EdgeStatus {
 }
 
 impl EdgeStatus {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         self.into()
     }
 }
 
 /// An edge of the graph with what the audit concluded about it.
 #[derive(Clone, Debug)]
-pub struct Edge {
-    pub caller: String,
-    pub callee: String,
-    pub relation: Relation,
+pub(crate) struct Edge {
+    pub(crate) caller: String,
+    pub(crate) callee: String,
+    pub(crate) relation: Relation,
     /// The kinds of the accesses, sorted by name, each once (empty for a relation edge).
-    pub kinds: Vec<Kind>,
-    pub permissions: BTreeSet<Permission>,
-    pub status: EdgeStatus,
-    pub confidence: Confidence,
+    pub(crate) kinds: Vec<Kind>,
+    pub(crate) permissions: BTreeSet<Permission>,
+    pub(crate) status: EdgeStatus,
+    pub(crate) confidence: Confidence,
     /// Indexes into `Audit::accesses`, one per distinct evidence span.
-    pub accesses: Vec<usize>,
+    pub(crate) accesses: Vec<usize>,
     /// Spans of non-token relations.
-    pub spans: Vec<Span>,
+    pub(crate) spans: Vec<Span>,
     /// The allowlist entry (index into the callee's allowlist) that covers the caller.
-    pub entry: Option<usize>,
+    pub(crate) entry: Option<usize>,
     /// Permissions the accesses need that the deciding entry's fine-grained permissions do not grant.
-    pub lacking: Vec<Permission>,
+    pub(crate) lacking: Vec<Permission>,
 }
 
 impl Edge {
     /// The kinds of access by name, sorted (`git`, `packages:npm`); a relation edge's relation (`trigger`).
-    pub fn kind_names(&self) -> Vec<String> {
+    pub(crate) fn kind_names(&self) -> Vec<String> {
         match self.relation {
             Relation::Token => self.kinds.iter().map(Kind::name).collect(),
             r => vec![r.as_str().to_string()],
@@ -78,22 +78,22 @@ impl Edge {
     }
 
     /// The kinds of access, as shown in tables and messages: `git, packages:npm`.
-    pub fn kind_list(&self) -> String {
+    pub(crate) fn kind_list(&self) -> String {
         self.kind_names().join(", ")
     }
 
     /// The permissions the accesses need, as shown in tables and messages.
-    pub fn permission_list(&self) -> String {
+    pub(crate) fn permission_list(&self) -> String {
         Permission::list(&self.permissions)
     }
 }
 
-pub struct Audit<'a> {
-    pub snap: &'a Snapshot,
-    pub pipelines: &'a [Pipeline],
-    pub accesses: Vec<Access>,
-    pub graph: OrgGraph,
-    pub edges: Vec<Edge>,
+pub(crate) struct Audit<'a> {
+    pub(crate) snap: &'a Snapshot,
+    pub(crate) pipelines: &'a [Pipeline],
+    pub(crate) accesses: Vec<Access>,
+    pub(crate) graph: OrgGraph,
+    pub(crate) edges: Vec<Edge>,
     /// Indexes built once, so rules query instead of scanning.
     pipeline_index: HashMap<String, usize>,
     edges_by_callee: HashMap<String, Vec<usize>>,
@@ -102,12 +102,12 @@ pub struct Audit<'a> {
 }
 
 impl<'a> Audit<'a> {
-    pub fn pipeline(&self, project: &str) -> Option<&'a Pipeline> {
+    pub(crate) fn pipeline(&self, project: &str) -> Option<&'a Pipeline> {
         self.pipeline_index.get(project).map(|&i| &self.pipelines[i])
     }
 
     /// Token edges into a callee.
-    pub fn edges_into<'s>(&'s self, callee: &str) -> impl Iterator<Item = &'s Edge> + 's {
+    pub(crate) fn edges_into<'s>(&'s self, callee: &str) -> impl Iterator<Item = &'s Edge> + 's {
         self.edges_by_callee
             .get(callee)
             .into_iter()
@@ -117,38 +117,38 @@ impl<'a> Audit<'a> {
     }
 
     /// The allowlist entry that covers an edge's caller, when one does.
-    pub fn entry(&self, e: &Edge) -> Option<&'a AllowEntry> {
+    pub(crate) fn entry(&self, e: &Edge) -> Option<&'a AllowEntry> {
         let i = e.entry?;
         self.snap.manifest.projects.get(&e.callee).map(|p| &p.job_token.allowlist[i])
     }
 
     /// The path of the allowlist entry that covers an edge's caller, when one does.
-    pub fn entry_path(&self, e: &Edge) -> Option<&'a str> {
+    pub(crate) fn entry_path(&self, e: &Edge) -> Option<&'a str> {
         self.entry(e).map(|entry| entry.path.as_str())
     }
 
     /// Whether the snapshot failed to read some data (an error, not an expected gap).
-    pub fn fetch_failed(&self) -> bool {
+    pub(crate) fn fetch_failed(&self) -> bool {
         self.snap.manifest.fetch_failed()
     }
 
     /// Whether some access of the project may be unseen: it failed to load, is not in the run, or has an
     /// access whose target is unresolved. Rules that conclude "not used" or "not needed" stay silent then.
-    pub fn blind(&self, project: &str) -> bool {
+    pub(crate) fn blind(&self, project: &str) -> bool {
         self.blind.contains(project) || self.pipeline(project).is_none()
     }
 }
 
 impl<'a> Audit<'a> {
     /// Detect every access of `pipelines` (in parallel), then [`Audit::build`].
-    pub fn detect_and_build(snap: &'a Snapshot, pipelines: &'a [Pipeline]) -> Audit<'a> {
+    pub(crate) fn detect_and_build(snap: &'a Snapshot, pipelines: &'a [Pipeline]) -> Audit<'a> {
         let per_project: Vec<Vec<Access>> = pipelines.par_iter().map(|p| detect::detect(snap, p)).collect();
         Audit::build(snap, pipelines, per_project)
     }
 
     /// The audit of pipelines whose accesses are already detected: `per_project[i]` are those of
     /// `pipelines[i]`.
-    pub fn build(snap: &'a Snapshot, pipelines: &'a [Pipeline], per_project: Vec<Vec<Access>>) -> Audit<'a> {
+    pub(crate) fn build(snap: &'a Snapshot, pipelines: &'a [Pipeline], per_project: Vec<Vec<Access>>) -> Audit<'a> {
         let mut accesses: Vec<Access> = per_project.into_iter().flatten().collect();
         detect::terraform::resolve_modules(&mut accesses);
         let graph = OrgGraph::build(snap.manifest.projects.keys().map(String::as_str), pipelines, &accesses);

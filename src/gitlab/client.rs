@@ -21,10 +21,10 @@ const MAX_PAGES: usize = 10_000;
 
 /// A secret that prints as `[REDACTED]`.
 #[derive(Clone)]
-pub struct Secret(String);
+pub(crate) struct Secret(String);
 
 impl Secret {
-    pub fn new(s: impl Into<String>) -> Secret {
+    pub(crate) fn new(s: impl Into<String>) -> Secret {
         Secret(s.into().trim().to_string())
     }
 }
@@ -37,7 +37,7 @@ impl fmt::Debug for Secret {
 
 /// How the client authenticates.
 #[derive(Clone, Debug)]
-pub enum Credential {
+pub(crate) enum Credential {
     /// A personal, group or project access token (`PRIVATE-TOKEN`).
     Private(Secret),
     /// A CI/CD job token (`JOB-TOKEN`): it reads far less (see docs/live-mode.md).
@@ -47,23 +47,23 @@ pub enum Credential {
 }
 
 #[derive(Clone, Debug)]
-pub struct Options {
-    pub url: String,
-    pub credential: Credential,
-    pub concurrency: usize,
-    pub max_rps: Option<f64>,
-    pub timeout: Duration,
+pub(crate) struct Options {
+    pub(crate) url: String,
+    pub(crate) credential: Credential,
+    pub(crate) concurrency: usize,
+    pub(crate) max_rps: Option<f64>,
+    pub(crate) timeout: Duration,
     /// Retries after the first try.
-    pub retries: usize,
+    pub(crate) retries: usize,
     /// First backoff delay (doubled on each retry, with jitter).
-    pub backoff: Duration,
+    pub(crate) backoff: Duration,
     /// PEM file with extra root certificates (a self-managed instance's CA).
-    pub ca_cert: Option<std::path::PathBuf>,
+    pub(crate) ca_cert: Option<std::path::PathBuf>,
 }
 
 /// Why a request failed, after its last try. Never holds the token: the URL carries none.
 #[derive(Clone, Debug)]
-pub enum ApiError {
+pub(crate) enum ApiError {
     /// The server answered with an error status.
     Status { path: String, status: u16, message: String, retry_after: Option<Duration> },
     /// No usable answer: connection error, timeout, truncated or invalid body.
@@ -73,7 +73,7 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    pub fn status(&self) -> Option<u16> {
+    pub(crate) fn status(&self) -> Option<u16> {
         match self {
             ApiError::Status { status, .. } => Some(*status),
             _ => None,
@@ -81,11 +81,11 @@ impl ApiError {
     }
 
     /// 401 or 403: the token may not read this.
-    pub fn is_denied(&self) -> bool {
+    pub(crate) fn is_denied(&self) -> bool {
         matches!(self.status(), Some(401 | 403))
     }
 
-    pub fn is_not_found(&self) -> bool {
+    pub(crate) fn is_not_found(&self) -> bool {
         self.status() == Some(404)
     }
 
@@ -127,7 +127,7 @@ struct Page {
     next_link: Option<String>,
 }
 
-pub struct Client {
+pub(crate) struct Client {
     http: reqwest::Client,
     /// `https://host/api/v4`.
     api: String,
@@ -150,7 +150,7 @@ impl fmt::Debug for Client {
 }
 
 impl Client {
-    pub fn new(opts: &Options) -> Result<Client, String> {
+    pub(crate) fn new(opts: &Options) -> Result<Client, String> {
         let base = opts.url.trim_end_matches('/');
         if !(base.starts_with("https://") || base.starts_with("http://")) {
             return Err(format!("`{base}` is not an http(s) URL"));
@@ -206,17 +206,17 @@ impl Client {
         })
     }
 
-    pub fn on_request(&mut self, f: impl Fn() + Send + Sync + 'static) {
+    pub(crate) fn on_request(&mut self, f: impl Fn() + Send + Sync + 'static) {
         self.on_request = Some(Box::new(f));
     }
 
     /// Whether the client authenticates with a CI/CD job token (which reads far less).
-    pub fn is_job_token(&self) -> bool {
+    pub(crate) fn is_job_token(&self) -> bool {
         self.job_token
     }
 
     /// Requests sent so far (each try counts).
-    pub fn requests(&self) -> usize {
+    pub(crate) fn requests(&self) -> usize {
         self.requests.load(Ordering::Relaxed)
     }
 
@@ -361,18 +361,18 @@ impl Client {
     }
 
     /// `GET` a JSON document.
-    pub async fn get_json(&self, path: &str) -> Result<Value, ApiError> {
+    pub(crate) async fn get_json(&self, path: &str) -> Result<Value, ApiError> {
         let page = self.json_page(path, &self.url(path)).await?;
         parse(path, &page.body)
     }
 
     /// `GET` raw bytes of at most `limit` bytes.
-    pub async fn get_raw(&self, path: &str, limit: usize) -> Result<Vec<u8>, ApiError> {
+    pub(crate) async fn get_raw(&self, path: &str, limit: usize) -> Result<Vec<u8>, ApiError> {
         Ok(self.send(path, &self.url(path), None, limit, false).await?.body)
     }
 
     /// A GraphQL query; returns the whole answer (`data` and `errors`).
-    pub async fn graphql(&self, query: &str, variables: Value) -> Result<Value, ApiError> {
+    pub(crate) async fn graphql(&self, query: &str, variables: Value) -> Result<Value, ApiError> {
         let body = serde_json::json!({"query": query, "variables": variables});
         let page = self.send("/api/graphql", &self.graphql, Some(&body), MAX_JSON_BYTES, true).await?;
         parse("/api/graphql", &page.body)
@@ -381,7 +381,7 @@ impl Client {
     /// Every row of a paginated list. Uses `x-total-pages` when the server sends it (then fetches the other
     /// pages concurrently), and the `Link`/`x-next-page` headers otherwise (GitLab omits totals past 10,000
     /// rows).
-    pub async fn get_all(&self, path: &str) -> Result<Vec<Value>, ApiError> {
+    pub(crate) async fn get_all(&self, path: &str) -> Result<Vec<Value>, ApiError> {
         let sep = if path.contains('?') { '&' } else { '?' };
         let first_path = format!("{path}{sep}per_page=100");
         let first = self.json_page(&first_path, &self.url(&first_path)).await?;

@@ -20,28 +20,28 @@ const GRAPHQL_BATCH: usize = 25;
 
 /// What to snapshot.
 #[derive(Clone, Debug, Default)]
-pub struct Scope {
+pub(crate) struct Scope {
     /// Groups, with all their subgroups.
-    pub groups: Vec<String>,
+    pub(crate) groups: Vec<String>,
     /// Single projects.
-    pub projects: Vec<String>,
+    pub(crate) projects: Vec<String>,
 }
 
 /// What a fetch did.
 #[derive(Debug, Default)]
-pub struct Outcome {
-    pub projects: usize,
-    pub files: usize,
-    pub requests: usize,
+pub(crate) struct Outcome {
+    pub(crate) projects: usize,
+    pub(crate) files: usize,
+    pub(crate) requests: usize,
     /// Pieces of data skipped (expected gaps) and failed (errors), over all projects.
-    pub skipped: usize,
-    pub failed: usize,
+    pub(crate) skipped: usize,
+    pub(crate) failed: usize,
     /// Problems that belong to no project of the snapshot (a file of an included project outside it).
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
 }
 
 /// `/`-encoding of a path for `/projects/:id` and `/repository/files/:path`.
-pub fn enc(s: &str) -> String {
+pub(crate) fn enc(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
@@ -53,19 +53,19 @@ pub fn enc(s: &str) -> String {
     o
 }
 
-pub fn str_of<'v>(v: &'v Value, k: &str) -> Option<&'v str> {
+pub(crate) fn str_of<'v>(v: &'v Value, k: &str) -> Option<&'v str> {
     v.get(k).and_then(Value::as_str)
 }
 
 /// What a token that is a job token can read, said once.
-pub const JOB_TOKEN_LIMITS: &str = "a CI/CD job token cannot list a group's projects or read job-token settings, \
+pub(crate) const JOB_TOKEN_LIMITS: &str = "a CI/CD job token cannot list a group's projects or read job-token settings, \
 allowlists, permissions or the authentication log: only repository files and project details of projects whose \
 allowlist admits the job's project. Use --project with it, or a personal, group or project access token with \
 read_api and the Maintainer role for a full audit";
 
 /// The org of `scope`: the instance, every project with its job-token settings, allowlists, permissions
 /// and authentication log, and the projects whose repository is empty. No repository file is read yet.
-pub async fn org(client: &Client, url: &str, scope: &Scope) -> Result<(OrgData, HashSet<String>), String> {
+pub(crate) async fn org(client: &Client, url: &str, scope: &Scope) -> Result<(OrgData, HashSet<String>), String> {
     if client.is_job_token() && !scope.groups.is_empty() {
         return Err(format!("--group needs another token: {JOB_TOKEN_LIMITS}"));
     }
@@ -94,7 +94,7 @@ pub async fn org(client: &Client, url: &str, scope: &Scope) -> Result<(OrgData, 
 
 /// For a lint: the details and job-token settings of `callees`, added to `org`. A callee that cannot be read
 /// is still listed, with its settings skipped, so its edges are `unknown` rather than `missing`.
-pub async fn callees(client: &Client, org: &mut OrgData, callees: &[String]) {
+pub(crate) async fn callees(client: &Client, org: &mut OrgData, callees: &[String]) {
     let details = futures::future::join_all(
         callees.iter().map(|c| async move { client.get_json(&format!("/projects/{}", enc(c))).await }),
     )
@@ -107,7 +107,7 @@ pub async fn callees(client: &Client, org: &mut OrgData, callees: &[String]) {
 }
 
 /// A repository file at the project's default branch, at most `limit` bytes.
-pub async fn file(
+pub(crate) async fn file(
     client: &Client,
     org: &OrgData,
     project: &str,
@@ -122,7 +122,7 @@ pub async fn file(
 }
 
 /// The instance: version and edition (`/metadata`, else `/version`), tier where the API tells it.
-pub async fn instance(client: &Client, url: &str, scope: &Scope) -> InstanceData {
+pub(crate) async fn instance(client: &Client, url: &str, scope: &Scope) -> InstanceData {
     let url = url.trim_end_matches('/').to_string();
     let host = crate::snapshot::manifest::url_host(&url).unwrap_or_default();
     let meta = match client.get_json("/metadata").await {
@@ -157,7 +157,7 @@ pub async fn instance(client: &Client, url: &str, scope: &Scope) -> InstanceData
 
 /// A project's manifest data from GitLab's project JSON (`Value::Null`: every default); the settings are
 /// read afterwards.
-pub fn project_data(p: &Value) -> ProjectData {
+pub(crate) fn project_data(p: &Value) -> ProjectData {
     ProjectData {
         id: p.get("id").and_then(Value::as_u64),
         visibility: Visibility::from_api(str_of(p, "visibility")),
@@ -169,7 +169,7 @@ pub fn project_data(p: &Value) -> ProjectData {
     }
 }
 
-pub async fn list_projects(client: &Client, scope: &Scope) -> Result<Vec<Value>, String> {
+pub(crate) async fn list_projects(client: &Client, scope: &Scope) -> Result<Vec<Value>, String> {
     let mut out = Vec::new();
     for g in &scope.groups {
         let path = format!("/groups/{}/projects?include_subgroups=true&with_shared=false&order_by=id&sort=asc", enc(g));
@@ -198,7 +198,7 @@ fn reason(e: &ApiError, what: &str) -> (String, bool) {
 }
 
 /// Job-token settings and allowlists from REST, for every project concurrently.
-pub async fn settings(client: &Client, org: &mut OrgData) {
+pub(crate) async fn settings(client: &Client, org: &mut OrgData) {
     let url = org.instance.url.clone();
     let url = url.as_str();
     if client.is_job_token() {
@@ -261,7 +261,7 @@ pub async fn settings(client: &Client, org: &mut OrgData) {
 
 /// A group's full path in a `groups_allowlist` row: `full_path` when present, else from its `web_url`
 /// (`https://host/groups/<full path>`), which is all GitLab's documented answer carries.
-pub fn group_path(row: &Value, instance_url: &str) -> Option<String> {
+pub(crate) fn group_path(row: &Value, instance_url: &str) -> Option<String> {
     if let Some(p) = str_of(row, "full_path") {
         return Some(p.to_string());
     }
@@ -282,7 +282,7 @@ const AUTH_LOG_FIELDS: &str =
 
 /// Fine-grained permissions and the authentication log, which only GraphQL has: one query per batch of
 /// projects, and only for projects whose allowlist has entries (no entry, nothing to qualify or keep).
-pub async fn graphql(client: &Client, org: &mut OrgData) {
+pub(crate) async fn graphql(client: &Client, org: &mut OrgData) {
     let with_entries: Vec<String> = org
         .projects
         .iter()
@@ -428,7 +428,7 @@ fn apply_auth_log(org: &mut OrgData, path: &str, v: &Value) {
 
 /// A repository that could not be read: recorded on the project (the audit then says it could not be
 /// resolved), or as a warning for a project outside the snapshot.
-pub fn problem(org: &mut OrgData, outcome: &mut Outcome, project: &str, message: String, e: &ApiError) {
+pub(crate) fn problem(org: &mut OrgData, outcome: &mut Outcome, project: &str, message: String, e: &ApiError) {
     match org.projects.get_mut(project) {
         Some(p) => p.skip(Data::Repository, message, !e.is_denied()),
         None => outcome.warnings.push(format!("`{project}` (outside the snapshot): {message}")),
@@ -436,7 +436,7 @@ pub fn problem(org: &mut OrgData, outcome: &mut Outcome, project: &str, message:
 }
 
 /// Every file path of a repository at its default branch (`/repository/tree`, recursive).
-pub async fn tree(client: &Client, org: &OrgData, project: &str) -> Result<Vec<String>, ApiError> {
+pub(crate) async fn tree(client: &Client, org: &OrgData, project: &str) -> Result<Vec<String>, ApiError> {
     let mut path = format!("/projects/{}/repository/tree?recursive=true", enc(project));
     if let Some(b) = org.projects.get(project).and_then(|p| p.default_branch.as_ref()) {
         path.push_str(&format!("&ref={}", enc(b)));
@@ -454,7 +454,7 @@ pub async fn tree(client: &Client, org: &OrgData, project: &str) -> Result<Vec<S
 }
 
 /// Data skipped and failed, for the summary line.
-pub fn describe(outcome: &Outcome) -> String {
+pub(crate) fn describe(outcome: &Outcome) -> String {
     format!(
         "{} projects, {} files, {} requests ({:.1} per project); {} data skipped, {} failed",
         outcome.projects,

@@ -2,5 +2,5 @@
 //! `tokenscope audit --url`). `client` speaks HTTP (retries, pacing, pagination, a redacted token); `fetch`
 //! decides what to read and writes it with `snapshot::write`.
 
-pub mod client;
-pub mod fetch;
+pub(crate) mod client;
+pub(crate) mod fetch;

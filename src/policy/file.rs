@@ -5,11 +5,11 @@
 use super::{FailOn, Ignore, Policy, RuleSetting};
 use crate::diag::{Diagnostic, Severity};
 use crate::rules::RuleMeta;
-use crate::source::{SourceFile, SourceMap};
+use crate::source::SourceMap;
 use crate::yaml::{self, Node};
 use std::path::Path;
 
-pub const CONFIG_NAME: &str = ".tokenscope.yml";
+pub(crate) const CONFIG_NAME: &str = ".tokenscope.yml";
 
 fn severity(s: &str) -> Option<Severity> {
     match s {
@@ -20,12 +20,12 @@ fn severity(s: &str) -> Option<Severity> {
     }
 }
 
-pub fn fail_on(s: &str) -> Option<FailOn> {
+pub(crate) fn fail_on(s: &str) -> Option<FailOn> {
     if s == "never" { Some(FailOn::Never) } else { severity(s).map(FailOn::At) }
 }
 
 /// Load a policy file. `known_rules` is the registry: an unknown id is an error.
-pub fn load(
+pub(crate) fn load(
     path: &Path,
     display: &str,
     sources: &SourceMap,
@@ -36,7 +36,7 @@ pub fn load(
 }
 
 /// Parse a registered policy file.
-pub fn parse(
+pub(crate) fn parse(
     sources: &SourceMap,
     id: crate::source::FileId,
     known_rules: &[&'static RuleMeta],
@@ -203,7 +203,9 @@ fn read_rules(node: &Node, known: &[&'static RuleMeta], cfg: &mut Policy, errors
 }
 
 /// A policy from text (tests).
-pub fn from_str(text: &str, known_rules: &[&'static RuleMeta]) -> Result<Policy, Vec<Diagnostic>> {
+#[cfg(test)]
+pub(crate) fn from_str(text: &str, known_rules: &[&'static RuleMeta]) -> Result<Policy, Vec<Diagnostic>> {
+    use crate::source::SourceFile;
     let sources = SourceMap::new();
     let id = sources.add(SourceFile::new("config".into(), None, None, std::sync::Arc::from(text)));
     parse(&sources, id, known_rules)

@@ -12,40 +12,33 @@ use std::sync::LazyLock;
 
 /// A policy ignore: findings of `rule` about the given target are not reported.
 #[derive(Clone, Debug, Default)]
-pub struct Ignore {
-    pub rule: String,
-    pub project: Option<String>,
-    pub caller: Option<String>,
-    pub callee: Option<String>,
-    pub entry: Option<String>,
-    pub reason: String,
+pub(crate) struct Ignore {
+    pub(crate) rule: String,
+    pub(crate) project: Option<String>,
+    pub(crate) caller: Option<String>,
+    pub(crate) callee: Option<String>,
+    pub(crate) entry: Option<String>,
+    pub(crate) reason: String,
     /// `YYYY-MM-DD`: the ignore applies up to and including this day.
-    pub until: Option<String>,
+    pub(crate) until: Option<String>,
 }
 
 /// Where the ignore that suppressed a finding was written.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, strum::IntoStaticStr)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-#[strum(serialize_all = "lowercase")]
-pub enum SuppressedBy {
+pub(crate) enum SuppressedBy {
     /// The policy's `ignores:`.
     Policy,
     /// A `# tokenscope: ignore[...]` comment at the finding's line.
     Inline,
 }
 
-impl SuppressedBy {
-    pub fn as_str(self) -> &'static str {
-        self.into()
-    }
-}
-
 /// A finding that was not reported, and why.
 #[derive(Clone, Debug)]
-pub struct Suppressed {
-    pub finding: Finding,
-    pub reason: String,
-    pub by: SuppressedBy,
+pub(crate) struct Suppressed {
+    pub(crate) finding: Finding,
+    pub(crate) reason: String,
+    pub(crate) by: SuppressedBy,
 }
 
 static INLINE: LazyLock<Regex> =
@@ -64,16 +57,16 @@ fn inline(sources: &SourceMap, f: &Finding) -> Option<String> {
 }
 
 fn matches(i: &Ignore, f: &Finding) -> bool {
-    let eq = |want: &Option<String>, got: &Option<String>| want.as_ref().is_none_or(|w| got.as_ref() == Some(w));
+    let eq = |want: &Option<String>, got: Option<&str>| want.as_deref().is_none_or(|w| got == Some(w));
     i.rule == f.rule
         && i.project.as_ref().is_none_or(|p| *p == f.project)
-        && eq(&i.caller, &f.caller)
-        && eq(&i.callee, &f.callee)
-        && eq(&i.entry, &f.entry)
+        && eq(&i.caller, f.caller())
+        && eq(&i.callee, f.callee())
+        && eq(&i.entry, f.entry())
 }
 
 /// Split findings into kept and suppressed. `today` is `YYYY-MM-DD`.
-pub fn apply(findings: Vec<Finding>, ignores: &[Ignore], sources: &SourceMap, today: &str) -> Applied {
+pub(crate) fn apply(findings: Vec<Finding>, ignores: &[Ignore], sources: &SourceMap, today: &str) -> Applied {
     let mut out = Applied::default();
     let (active, expired): (Vec<&Ignore>, Vec<&Ignore>) =
         ignores.iter().partition(|i| i.until.as_deref().is_none_or(|u| u >= today));
@@ -104,7 +97,7 @@ pub fn apply(findings: Vec<Finding>, ignores: &[Ignore], sources: &SourceMap, to
 }
 
 /// Today's date (UTC) as `YYYY-MM-DD`; `TOKENSCOPE_TODAY` overrides it (for reproducible runs and tests).
-pub fn today() -> String {
+pub(crate) fn today() -> String {
     if let Ok(d) = std::env::var("TOKENSCOPE_TODAY") {
         return d;
     }

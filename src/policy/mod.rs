@@ -6,8 +6,8 @@
 //! expired), and sorts what is left. [`Policy::exit`] then decides the exit code. The policy is read from a
 //! file (`file`); a rule's thresholds are declared beside the rule and kept here as `Settings`.
 
-pub mod file;
-pub mod ignore;
+pub(crate) mod file;
+pub(crate) mod ignore;
 
 use crate::diag::Severity;
 use crate::finding::Finding;
@@ -16,45 +16,45 @@ use crate::source::SourceMap;
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
-pub use file::CONFIG_NAME;
-pub use ignore::{Ignore, Suppressed, SuppressedBy};
+pub(crate) use file::CONFIG_NAME;
+pub(crate) use ignore::{Ignore, Suppressed, SuppressedBy};
 
 /// The lowest severity that fails the run, or never.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FailOn {
+pub(crate) enum FailOn {
     At(Severity),
     Never,
 }
 
 /// A rule's switch and severity in a policy.
 #[derive(Clone, Debug, Default)]
-pub struct RuleSetting {
-    pub enabled: Option<bool>,
-    pub severity: Option<Severity>,
+pub(crate) struct RuleSetting {
+    pub(crate) enabled: Option<bool>,
+    pub(crate) severity: Option<Severity>,
 }
 
 /// An audit policy: which rules run, at which severity, with which thresholds, what is ignored, and what
 /// fails the run.
 #[derive(Clone, Debug, Default)]
-pub struct Policy {
-    pub ignores: Vec<Ignore>,
-    pub fail_on: Option<FailOn>,
-    pub rules: BTreeMap<&'static str, RuleSetting>,
-    pub settings: Settings,
+pub(crate) struct Policy {
+    pub(crate) ignores: Vec<Ignore>,
+    pub(crate) fail_on: Option<FailOn>,
+    pub(crate) rules: BTreeMap<&'static str, RuleSetting>,
+    pub(crate) settings: Settings,
 }
 
 /// What applying the policy left: the findings to report, the suppressed ones, the expired ignores.
 #[derive(Debug, Default)]
-pub struct Applied {
-    pub findings: Vec<Finding>,
-    pub suppressed: Vec<Suppressed>,
+pub(crate) struct Applied {
+    pub(crate) findings: Vec<Finding>,
+    pub(crate) suppressed: Vec<Suppressed>,
     /// Policy ignores whose `until` date has passed (they no longer apply), said as sentences.
-    pub expired: Vec<String>,
+    pub(crate) expired: Vec<String>,
 }
 
 /// How a run ends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Exit {
+pub(crate) enum Exit {
     /// No finding at or above the fail-on severity.
     Ok = 0,
     /// A finding at or above it.
@@ -73,26 +73,26 @@ impl From<Exit> for ExitCode {
 }
 
 /// How ignores are applied in one run.
-pub struct Ignoring<'a> {
+pub(crate) struct Ignoring<'a> {
     /// `false` with `--no-ignores`: every finding is reported.
-    pub enabled: bool,
+    pub(crate) enabled: bool,
     /// `YYYY-MM-DD`: ignores with an earlier `until` have expired.
-    pub today: &'a str,
+    pub(crate) today: &'a str,
 }
 
 impl Policy {
     /// Whether a rule runs.
-    pub fn enabled(&self, rule: &str) -> bool {
+    pub(crate) fn enabled(&self, rule: &str) -> bool {
         self.rules.get(rule).and_then(|r| r.enabled).unwrap_or(true)
     }
 
     /// The severity a policy gives a rule's findings, if it gives one.
-    pub fn severity(&self, rule: &str) -> Option<Severity> {
+    pub(crate) fn severity(&self, rule: &str) -> Option<Severity> {
         self.rules.get(rule).and_then(|r| r.severity)
     }
 
     /// Apply the policy to findings from any producer; the result is sorted, most severe first.
-    pub fn apply(&self, findings: Vec<Finding>, sources: &SourceMap, ignoring: &Ignoring) -> Applied {
+    pub(crate) fn apply(&self, findings: Vec<Finding>, sources: &SourceMap, ignoring: &Ignoring) -> Applied {
         let mut findings: Vec<Finding> = findings
             .into_iter()
             .filter(|f| self.enabled(f.rule))
@@ -114,7 +114,7 @@ impl Policy {
 
     /// The exit code: `partial` when some input could not be read, else by the fail-on severity (the
     /// command line's, else the policy's, else `error`).
-    pub fn exit(&self, applied: &Applied, fail_on: Option<FailOn>, partial: bool) -> Exit {
+    pub(crate) fn exit(&self, applied: &Applied, fail_on: Option<FailOn>, partial: bool) -> Exit {
         let threshold = match fail_on.or(self.fail_on).unwrap_or(FailOn::At(Severity::Error)) {
             FailOn::At(s) => Some(s),
             FailOn::Never => None,

@@ -6,7 +6,7 @@ use crate::diag::Severity;
 use serde_json::{Value, json};
 
 /// GitLab Code Quality (`artifacts:reports:codequality`): findings in the merge request widget.
-pub fn render(report: &Report) -> Value {
+pub(crate) fn render(report: &Report) -> Value {
     let (audit, findings) = (report.audit, &report.findings);
     let items: Vec<Value> = findings
         .iter()

@@ -9,7 +9,7 @@ fn csv_field(s: &str) -> String {
 }
 
 /// One row per edge, for spreadsheets.
-pub fn render(report: &Report) -> String {
+pub(crate) fn render(report: &Report) -> String {
     let audit = report.audit;
     let mut o = String::from("caller,callee,relation,kinds,permissions,status,confidence,entry,evidence\n");
     for e in &audit.edges {

@@ -7,13 +7,7 @@ use miette::{
     GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, MietteError, MietteSpanContents, Report,
     SourceCode, SourceSpan, SpanContents,
 };
-use std::io::IsTerminal;
 use std::sync::Arc;
-
-/// Whether to colour output: a terminal, and no `NO_COLOR`.
-pub fn use_color() -> bool {
-    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
-}
 
 /// A file as miette reads it: the context window around a span is found with the file's line index
 /// instead of a scan from the start, so rendering many findings in a large file stays linear; tokens are
@@ -52,17 +46,17 @@ impl SourceCode for FileSource {
 }
 
 /// What miette draws for one problem.
-pub struct Parts<'a> {
-    pub severity: Severity,
-    pub code: Option<&'a str>,
-    pub message: &'a str,
-    pub span: Option<Span>,
+pub(crate) struct Parts<'a> {
+    pub(crate) severity: Severity,
+    pub(crate) code: Option<&'a str>,
+    pub(crate) message: &'a str,
+    pub(crate) span: Option<Span>,
     /// Shown before the message when there is no span (a file that could not be read).
-    pub file: Option<&'a str>,
-    pub help: Option<&'a str>,
+    pub(crate) file: Option<&'a str>,
+    pub(crate) help: Option<&'a str>,
 }
 
-pub fn render_parts(p: &Parts, sources: &SourceMap, color: bool) -> String {
+pub(crate) fn render_parts(p: &Parts, sources: &SourceMap, color: bool) -> String {
     let sev = match p.severity {
         Severity::Error => miette::Severity::Error,
         Severity::Warning => miette::Severity::Warning,
@@ -98,7 +92,7 @@ pub fn render_parts(p: &Parts, sources: &SourceMap, color: bool) -> String {
 }
 
 /// A load diagnostic as miette draws it.
-pub fn render(d: &Diagnostic, sources: &SourceMap, color: bool) -> String {
+pub(crate) fn render(d: &Diagnostic, sources: &SourceMap, color: bool) -> String {
     render_parts(
         &Parts {
             severity: d.severity,

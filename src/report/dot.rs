@@ -5,7 +5,7 @@ use crate::engine::EdgeStatus;
 use std::fmt::Write;
 
 /// DOT: the same graph for Graphviz.
-pub fn render(report: &Report) -> String {
+pub(crate) fn render(report: &Report) -> String {
     let audit = report.audit;
     let q = |s: &str| format!("\"{}\"", (s).replace('\\', "\\\\").replace('"', "\\\""));
     let mut o = String::from("digraph tokenscope {\n  rankdir=LR;\n  node [shape=box];\n");

@@ -18,7 +18,7 @@ struct Row {
     evidence: String,
 }
 
-pub fn render(report: &Report, color: bool) -> String {
+pub(crate) fn render(report: &Report, color: bool) -> String {
     let (audit, findings) = (report.audit, &report.findings);
     let sources = &audit.snap.sources;
     let mut o = String::new();

@@ -70,7 +70,7 @@ fn status_str(s: Status) -> &'static str {
 }
 
 /// The JSON document of `jobs --format json` (documented in docs/json-output.md).
-pub fn to_json(pipelines: &[&Pipeline], sources: &SourceMap) -> Value {
+pub(crate) fn to_json(pipelines: &[&Pipeline], sources: &SourceMap) -> Value {
     let projects: Vec<Value> = pipelines
         .iter()
         .map(|p| {
@@ -126,7 +126,7 @@ pub fn to_json(pipelines: &[&Pipeline], sources: &SourceMap) -> Value {
 }
 
 /// Plain-text listing.
-pub fn to_text(pipelines: &[&Pipeline], sources: &SourceMap) -> String {
+pub(crate) fn to_text(pipelines: &[&Pipeline], sources: &SourceMap) -> String {
     let mut o = String::new();
     for p in pipelines {
         let file = p.config_file.as_deref().unwrap_or("-");

@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::BTreeSet;
 
-pub const VERSION: u32 = 1;
+pub(crate) const VERSION: u32 = 1;
 
 // The report's parts, in the order docs/json-output.md gives their fields.
 
@@ -122,7 +122,7 @@ struct FindingCounts {
 
 /// The report, pretty-printed. Each list is made and written in parallel, an item at a time, without an
 /// intermediate document: on a large org, the report is a stage of its own.
-pub fn render(report: &Report) -> String {
+pub(crate) fn render(report: &Report) -> String {
     let (audit, findings) = (report.audit, &report.findings);
     let sources = &audit.snap.sources;
     let mut doc = PrettyDoc::object();
@@ -210,9 +210,9 @@ pub fn render(report: &Report) -> String {
             rule: f.rule,
             severity: f.severity,
             project: &f.project,
-            caller: f.caller.as_deref(),
-            callee: f.callee.as_deref(),
-            entry: f.entry.as_deref(),
+            caller: f.caller(),
+            callee: f.callee(),
+            entry: f.entry(),
             message: &f.message,
             help: f.help.as_deref(),
             location: f.location(sources),

@@ -9,7 +9,7 @@ fn xml(s: &str) -> String {
 }
 
 /// JUnit (`artifacts:reports:junit`): one test case per rule and project, failing with the rule's findings.
-pub fn render(report: &Report) -> String {
+pub(crate) fn render(report: &Report) -> String {
     let (audit, findings) = (report.audit, &report.findings);
     let projects: Vec<&str> = audit.pipelines.iter().map(|p| p.project.as_str()).collect();
     let mut o = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"tokenscope\">\n");

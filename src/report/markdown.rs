@@ -5,7 +5,7 @@ use super::{Report, evidence, link, md_cell, summary, token_edges};
 use std::fmt::Write;
 
 /// The allowlist edge-table report: a summary, per callee a table of its callers, the findings, and the graph.
-pub fn render(report: &Report) -> String {
+pub(crate) fn render(report: &Report) -> String {
     let (audit, findings) = (report.audit, &report.findings);
     let s = summary(report);
     let mut o = String::from("# Job-token allowlist report\n\n");

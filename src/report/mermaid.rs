@@ -5,12 +5,12 @@ use crate::engine::{Audit, EdgeStatus};
 use std::fmt::Write;
 
 /// Mermaid `graph LR`: token edges solid (missing ones red), `trigger`/`include` relations dashed.
-pub fn render(report: &Report) -> String {
+pub(crate) fn render(report: &Report) -> String {
     graph(report.audit)
 }
 
 /// The graph alone, as Markdown reports embed it.
-pub fn graph(audit: &Audit) -> String {
+pub(crate) fn graph(audit: &Audit) -> String {
     let mut o = String::from("graph LR\n");
     let mut ids: Vec<String> = Vec::new();
     let mut id = |name: &str, o: &mut String| -> String {

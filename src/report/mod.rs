@@ -5,17 +5,17 @@
 //! place (tokens redacted, control characters escaped). Only coloured human output, whose own escape codes
 //! must survive, is made of pieces cleaned one by one (`human`, `diagnostics`).
 
-pub mod codequality;
-pub mod csv;
-pub mod diagnostics;
-pub mod dot;
-pub mod human;
-pub mod jobs;
-pub mod json;
-pub mod junit;
-pub mod markdown;
-pub mod mermaid;
-pub mod sarif;
+pub(crate) mod codequality;
+pub(crate) mod csv;
+pub(crate) mod diagnostics;
+pub(crate) mod dot;
+pub(crate) mod human;
+pub(crate) mod jobs;
+pub(crate) mod json;
+pub(crate) mod junit;
+pub(crate) mod markdown;
+pub(crate) mod mermaid;
+pub(crate) mod sarif;
 
 use crate::diag::Severity;
 use crate::engine::graph::Relation;
@@ -26,25 +26,25 @@ use crate::source::Span;
 use std::collections::BTreeMap;
 
 /// What every format renders.
-pub struct Report<'a> {
-    pub audit: &'a Audit<'a>,
+pub(crate) struct Report<'a> {
+    pub(crate) audit: &'a Audit<'a>,
     /// The findings to report, sorted, most severe first.
-    pub findings: Vec<Finding>,
+    pub(crate) findings: Vec<Finding>,
     /// Findings an ignore suppressed, with why.
-    pub suppressed: Vec<Suppressed>,
+    pub(crate) suppressed: Vec<Suppressed>,
     /// Policy ignores that have expired, as sentences.
-    pub expired_ignores: Vec<String>,
+    pub(crate) expired_ignores: Vec<String>,
 }
 
 impl<'a> Report<'a> {
-    pub fn new(audit: &'a Audit<'a>, applied: Applied) -> Self {
+    pub(crate) fn new(audit: &'a Audit<'a>, applied: Applied) -> Self {
         Report { audit, findings: applied.findings, suppressed: applied.suppressed, expired_ignores: applied.expired }
     }
 }
 
 /// The output formats of `audit` and `lint`.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum Format {
+pub(crate) enum Format {
     Human,
     Json,
     Markdown,
@@ -63,7 +63,7 @@ impl Format {
     /// scanned file reaches the output as it is. An uncoloured text has its control characters escaped
     /// (tokenscope's own text has none but line breaks and tabs); JSON documents get JSON escapes;
     /// coloured human output is made of pieces that were each cleaned, then redacted whole.
-    pub fn render(self, report: &Report, color: bool) -> String {
+    pub(crate) fn render(self, report: &Report, color: bool) -> String {
         let (text, json) = (clean_text, clean_json);
         match self {
             Format::Human if color => crate::text::redact(&human::render(report, true)).into_owned(),
@@ -81,30 +81,30 @@ impl Format {
 }
 
 /// A text output, cleaned whole: tokens redacted, control characters escaped.
-pub fn clean_text(s: String) -> String {
+pub(crate) fn clean_text(s: String) -> String {
     crate::text::clean(&s).into_owned()
 }
 
 /// A JSON output, cleaned whole: tokens redacted, unsafe characters as JSON escapes (the same document).
-pub fn clean_json(s: String) -> String {
+pub(crate) fn clean_json(s: String) -> String {
     crate::text::json_safe(crate::text::redact(&s).into_owned())
 }
 
 /// Counts shown in every format's summary.
-pub struct Summary {
-    pub projects: usize,
-    pub failed: usize,
-    pub edges: usize,
-    pub by_status: BTreeMap<&'static str, usize>,
-    pub errors: usize,
-    pub warnings: usize,
-    pub notes: usize,
-    pub suppressed: usize,
+pub(crate) struct Summary {
+    pub(crate) projects: usize,
+    pub(crate) failed: usize,
+    pub(crate) edges: usize,
+    pub(crate) by_status: BTreeMap<&'static str, usize>,
+    pub(crate) errors: usize,
+    pub(crate) warnings: usize,
+    pub(crate) notes: usize,
+    pub(crate) suppressed: usize,
 }
 
 impl Summary {
     /// Edge counts by status (`10 allowed, 2 missing`), or `none`.
-    pub fn statuses(&self) -> String {
+    pub(crate) fn statuses(&self) -> String {
         if self.by_status.is_empty() {
             return "none".to_string();
         }
@@ -112,7 +112,7 @@ impl Summary {
     }
 }
 
-pub fn summary(report: &Report) -> Summary {
+pub(crate) fn summary(report: &Report) -> Summary {
     let audit = report.audit;
     let token_edges: Vec<_> = audit.edges.iter().filter(|e| e.status != EdgeStatus::Relation).collect();
     let mut by_status = BTreeMap::new();
@@ -133,7 +133,7 @@ pub fn summary(report: &Report) -> Summary {
 }
 
 /// Data the snapshot could not read, per project (live snapshots record it): (project, skipped), by path.
-pub fn skipped<'a>(audit: &'a Audit) -> impl Iterator<Item = (&'a str, &'a crate::snapshot::manifest::Skipped)> {
+pub(crate) fn skipped<'a>(audit: &'a Audit) -> impl Iterator<Item = (&'a str, &'a crate::snapshot::manifest::Skipped)> {
     audit.snap.manifest.skipped()
 }
 
@@ -244,14 +244,14 @@ fn pretty_at<T: serde::Serialize + ?Sized>(value: &T, depth: usize, out: &mut Ve
 
 /// A pretty-printed JSON document written a part at a time, each part exactly as serde_json's pretty printer
 /// would write it in place, so that a large report's long lists can be written in parallel.
-pub struct PrettyDoc {
+pub(crate) struct PrettyDoc {
     out: Vec<u8>,
     fields: usize,
 }
 
 impl PrettyDoc {
     /// A document that is an object.
-    pub fn object() -> Self {
+    pub(crate) fn object() -> Self {
         PrettyDoc { out: b"{".to_vec(), fields: 0 }
     }
 
@@ -261,19 +261,23 @@ impl PrettyDoc {
     }
 
     /// A field with a value of any size, written here.
-    pub fn field<T: serde::Serialize + ?Sized>(&mut self, key: &str, value: &T) {
+    pub(crate) fn field<T: serde::Serialize + ?Sized>(&mut self, key: &str, value: &T) {
         self.key(key);
         pretty_at(value, 1, &mut self.out);
     }
 
     /// A field whose value is a list, its items made and written in parallel, in order.
-    pub fn list<T: serde::Serialize + Send>(&mut self, key: &str, items: impl rayon::iter::ParallelIterator<Item = T>) {
+    pub(crate) fn list<T: serde::Serialize + Send>(
+        &mut self,
+        key: &str,
+        items: impl rayon::iter::ParallelIterator<Item = T>,
+    ) {
         self.key(key);
         write_list(items, 1, &mut self.out);
     }
 
     /// The document, ending in a line break.
-    pub fn finish(mut self) -> String {
+    pub(crate) fn finish(mut self) -> String {
         if self.fields == 0 {
             self.out.push(b'}');
         } else {
@@ -335,7 +339,7 @@ fn close(out: &mut Vec<u8>, depth: usize, bracket: u8) {
 
 /// `serde_json::to_string_pretty` of `doc`, byte for byte, with the elements of long arrays written in
 /// parallel: a large org's report holds tens of thousands of edges and findings.
-pub fn pretty_json(doc: &serde_json::Value) -> String {
+pub(crate) fn pretty_json(doc: &serde_json::Value) -> String {
     use rayon::prelude::*;
     use serde_json::Value;
     const PARALLEL_FROM: usize = 256;

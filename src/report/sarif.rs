@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 /// SARIF 2.1.0: the rules, and results with physical locations and line-independent fingerprints. SARIF's
 /// levels `error`, `warning` and `note` are tokenscope's severity names.
-pub fn render(report: &Report) -> Value {
+pub(crate) fn render(report: &Report) -> Value {
     let (audit, findings) = (report.audit, &report.findings);
     let rules: Vec<Value> = metas()
         .into_iter()

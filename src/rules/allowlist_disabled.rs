@@ -20,14 +20,14 @@ use crate::engine::Audit;
 use crate::engine::coverage::enforced;
 use crate::finding::Finding;
 
-pub static META: RuleMeta = RuleMeta {
+pub(crate) static META: RuleMeta = RuleMeta {
     id: "allowlist-disabled",
     severity: Severity::Warning,
     summary: "the project does not enforce its job-token allowlist: any project's job token can reach it",
     settings: &[],
 };
 
-pub struct Rule;
+pub(crate) struct Rule;
 
 impl super::Rule for Rule {
     fn meta(&self) -> &'static RuleMeta {

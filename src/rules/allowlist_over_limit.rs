@@ -11,17 +11,17 @@ use crate::finding::Finding;
 use crate::snapshot::EntryKind;
 
 /// GitLab's limits, one per entry kind.
-pub const MAX_PROJECT_ENTRIES: usize = 200;
-pub const MAX_GROUP_ENTRIES: usize = 200;
+pub(crate) const MAX_PROJECT_ENTRIES: usize = 200;
+pub(crate) const MAX_GROUP_ENTRIES: usize = 200;
 
-pub static META: RuleMeta = RuleMeta {
+pub(crate) static META: RuleMeta = RuleMeta {
     id: "allowlist-over-limit",
     severity: Severity::Error,
     summary: "more than 200 project entries or 200 group entries in one allowlist (GitLab's limits)",
     settings: &[],
 };
 
-pub struct Rule;
+pub(crate) struct Rule;
 
 impl super::Rule for Rule {
     fn meta(&self) -> &'static RuleMeta {

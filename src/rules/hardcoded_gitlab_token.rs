@@ -22,14 +22,14 @@ use crate::text::TOKEN_RE;
 use rayon::prelude::*;
 use std::collections::BTreeSet;
 
-pub static META: RuleMeta = RuleMeta {
+pub(crate) static META: RuleMeta = RuleMeta {
     id: "hardcoded-gitlab-token",
     severity: Severity::Error,
     summary: "a literal GitLab token is written in a CI file",
     settings: &[],
 };
 
-pub struct Rule;
+pub(crate) struct Rule;
 
 impl super::Rule for Rule {
     fn meta(&self) -> &'static RuleMeta {

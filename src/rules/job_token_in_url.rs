@@ -19,14 +19,14 @@ use crate::diag::Severity;
 use crate::engine::Audit;
 use crate::finding::Finding;
 
-pub static META: RuleMeta = RuleMeta {
+pub(crate) static META: RuleMeta = RuleMeta {
     id: "job-token-in-url",
     severity: Severity::Warning,
     summary: "the job token is passed in a URL query string, where proxies and servers log it",
     settings: &[],
 };
 
-pub struct Rule;
+pub(crate) struct Rule;
 
 impl super::Rule for Rule {
     fn meta(&self) -> &'static RuleMeta {

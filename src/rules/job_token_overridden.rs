@@ -21,14 +21,14 @@ use crate::engine::Audit;
 use crate::finding::{Finding, Subject};
 use std::collections::BTreeSet;
 
-pub static META: RuleMeta = RuleMeta {
+pub(crate) static META: RuleMeta = RuleMeta {
     id: "job-token-overridden",
     severity: Severity::Error,
     summary: "CI_JOB_TOKEN is redefined in `variables:`, which breaks endpoints that identify the job by its token",
     settings: &[],
 };
 
-pub struct Rule;
+pub(crate) struct Rule;
 
 impl super::Rule for Rule {
     fn meta(&self) -> &'static RuleMeta {

@@ -16,14 +16,14 @@ use crate::diag::Severity;
 use crate::engine::Audit;
 use crate::finding::Finding;
 
-pub static META: RuleMeta = RuleMeta {
+pub(crate) static META: RuleMeta = RuleMeta {
     id: "job-token-to-foreign-host",
     severity: Severity::Error,
     summary: "the job token is sent to a host other than this GitLab instance",
     settings: &[],
 };
 
-pub struct Rule;
+pub(crate) struct Rule;
 
 impl super::Rule for Rule {
     fn meta(&self) -> &'static RuleMeta {

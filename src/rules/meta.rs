@@ -12,27 +12,27 @@ pub struct RuleMeta {
     pub severity: Severity,
     pub summary: &'static str,
     /// The thresholds a policy may set for this rule.
-    pub settings: &'static [Setting],
+    pub(crate) settings: &'static [Setting],
 }
 
 impl RuleMeta {
     /// Anchor of the rule's section in docs/rules.md.
-    pub fn docs(&self) -> String {
+    pub(crate) fn docs(&self) -> String {
         format!("docs/rules.md#{}", self.id)
     }
 }
 
 /// A rule's threshold: a whole number a policy may set (`rules: {RULE: {NAME: N}}`).
-pub struct Setting {
-    pub name: &'static str,
-    pub default: usize,
-    pub min: usize,
-    pub max: usize,
+pub(crate) struct Setting {
+    pub(crate) name: &'static str,
+    pub(crate) default: usize,
+    pub(crate) min: usize,
+    pub(crate) max: usize,
 }
 
 impl Setting {
     /// Why `value` is not allowed, if it is not.
-    pub fn check(&self, value: Option<usize>) -> Result<usize, String> {
+    pub(crate) fn check(&self, value: Option<usize>) -> Result<usize, String> {
         match value {
             Some(n) if (self.min..=self.max).contains(&n) => Ok(n),
             _ if self.max == usize::MAX => {
@@ -45,16 +45,16 @@ impl Setting {
 
 /// The thresholds in force: a policy's values over each setting's default.
 #[derive(Clone, Debug, Default)]
-pub struct Settings {
+pub(crate) struct Settings {
     values: HashMap<(&'static str, &'static str), usize>,
 }
 
 impl Settings {
-    pub fn set(&mut self, rule: &'static RuleMeta, setting: &'static Setting, value: usize) {
+    pub(crate) fn set(&mut self, rule: &'static RuleMeta, setting: &'static Setting, value: usize) {
         self.values.insert((rule.id, setting.name), value);
     }
 
-    pub fn get(&self, rule: &'static RuleMeta, setting: &'static Setting) -> usize {
+    pub(crate) fn get(&self, rule: &'static RuleMeta, setting: &'static Setting) -> usize {
         self.values.get(&(rule.id, setting.name)).copied().unwrap_or(setting.default)
     }
 }

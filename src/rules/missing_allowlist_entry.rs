@@ -42,14 +42,14 @@ use crate::diag::Severity;
 use crate::engine::{Audit, EdgeStatus};
 use crate::finding::{Finding, Subject};
 
-pub static META: RuleMeta = RuleMeta {
+pub(crate) static META: RuleMeta = RuleMeta {
     id: "missing-allowlist-entry",
     severity: Severity::Error,
     summary: "a job uses its token against a project whose allowlist does not include the job's project",
     settings: &[],
 };
 
-pub struct Rule;
+pub(crate) struct Rule;
 
 impl super::Rule for Rule {
     fn meta(&self) -> &'static RuleMeta {

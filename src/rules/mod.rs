@@ -5,24 +5,25 @@
 //! A rule reads the finished [`Audit`] and produces findings with [`Finding::build`]. It neither filters
 //! nor remaps them: `policy` does that for every producer of findings, in one place.
 
-pub mod allowlist_disabled;
-pub mod allowlist_over_limit;
-pub mod hardcoded_gitlab_token;
-pub mod job_token_in_url;
-pub mod job_token_overridden;
-pub mod job_token_to_foreign_host;
-pub mod missing_allowlist_entry;
-pub mod outbound_scope_deprecated;
-pub mod overbroad_group_entry;
-pub mod overbroad_permissions;
-pub mod silenced_auth_failure;
-pub mod stale_allowlist_entry;
-pub mod tier_unsupported_job_token_auth;
-pub mod unresolved_target;
-pub mod unused_allowlist_entry;
+pub(crate) mod allowlist_disabled;
+pub(crate) mod allowlist_over_limit;
+pub(crate) mod hardcoded_gitlab_token;
+pub(crate) mod job_token_in_url;
+pub(crate) mod job_token_overridden;
+pub(crate) mod job_token_to_foreign_host;
+pub(crate) mod missing_allowlist_entry;
+pub(crate) mod outbound_scope_deprecated;
+pub(crate) mod overbroad_group_entry;
+pub(crate) mod overbroad_permissions;
+pub(crate) mod silenced_auth_failure;
+pub(crate) mod stale_allowlist_entry;
+pub(crate) mod tier_unsupported_job_token_auth;
+pub(crate) mod unresolved_target;
+pub(crate) mod unused_allowlist_entry;
 
-pub mod meta;
-pub use meta::{RuleMeta, Setting, Settings};
+pub(crate) mod meta;
+pub use meta::RuleMeta;
+pub(crate) use meta::{Setting, Settings};
 
 use crate::detect::Access;
 use crate::engine::Audit;
@@ -33,13 +34,13 @@ use rayon::prelude::*;
 use std::collections::BTreeSet;
 
 /// A rule: a check over the finished audit.
-pub trait Rule: Sync {
+pub(crate) trait Rule: Sync {
     fn meta(&self) -> &'static RuleMeta;
     fn check(&self, audit: &Audit, settings: &Settings, out: &mut Vec<Finding>);
 }
 
 /// Every rule, in a stable order.
-pub fn registry() -> Vec<&'static dyn Rule> {
+pub(crate) fn registry() -> Vec<&'static dyn Rule> {
     vec![
         &missing_allowlist_entry::Rule,
         &unused_allowlist_entry::Rule,
@@ -66,7 +67,7 @@ pub fn metas() -> Vec<&'static RuleMeta> {
 
 /// The findings of the rules `enabled` says run (a rule the policy switched off is not run at all).
 /// Rules are independent of each other: they run in parallel.
-pub fn run(audit: &Audit, settings: &Settings, enabled: impl Fn(&str) -> bool + Sync) -> Vec<Finding> {
+pub(crate) fn run(audit: &Audit, settings: &Settings, enabled: impl Fn(&str) -> bool + Sync) -> Vec<Finding> {
     let rules: Vec<&dyn Rule> = registry().into_iter().filter(|r| enabled(r.meta().id)).collect();
     let per_rule: Vec<Vec<Finding>> = rules
         .par_iter()
@@ -80,16 +81,16 @@ pub fn run(audit: &Audit, settings: &Settings, enabled: impl Fn(&str) -> bool + 
 }
 
 /// What a rule says about one access (see [`per_access`]).
-pub struct AccessFinding {
-    pub message: String,
-    pub help: &'static str,
+pub(crate) struct AccessFinding {
+    pub(crate) message: String,
+    pub(crate) help: &'static str,
     /// What the finding is about, for its fingerprint (never a line number).
-    pub key: String,
+    pub(crate) key: String,
 }
 
 /// For rules about how a job spends its token: one finding per place in the source (a template line that
 /// many projects include is fixed once), in the project whose file it is.
-pub fn per_access(
+pub(crate) fn per_access(
     audit: &Audit,
     meta: &'static RuleMeta,
     out: &mut Vec<Finding>,
@@ -108,7 +109,7 @@ pub fn per_access(
 }
 
 /// A finding about one allowlist entry of `project`, located at the entry in the manifest.
-pub fn entry_finding(
+pub(crate) fn entry_finding(
     meta: &'static RuleMeta,
     project: &str,
     entry: &AllowEntry,
@@ -120,13 +121,19 @@ pub fn entry_finding(
 }
 
 /// A finding about a project's job-token settings as a callee, located at its settings in the manifest.
-pub fn settings_finding(meta: &'static RuleMeta, project: &Project, key: &str, message: String, help: &str) -> Finding {
+pub(crate) fn settings_finding(
+    meta: &'static RuleMeta,
+    project: &Project,
+    key: &str,
+    message: String,
+    help: &str,
+) -> Finding {
     let subject = Subject::Settings { project: project.path.clone() };
     Finding::build(meta, subject).key(key).message(message).help(help).at(project.settings_span).finish()
 }
 
 /// The project where a CI finding is fixed: the one whose repository holds the file (a templates project
 /// for a line in a shared template), else `fallback`.
-pub fn file_project(audit: &Audit, span: Span, fallback: &str) -> String {
+pub(crate) fn file_project(audit: &Audit, span: Span, fallback: &str) -> String {
     audit.snap.sources.get(span.file).project.clone().unwrap_or_else(|| fallback.to_string())
 }

@@ -15,14 +15,14 @@ use crate::diag::Severity;
 use crate::engine::Audit;
 use crate::finding::{Finding, Subject};
 
-pub static META: RuleMeta = RuleMeta {
+pub(crate) static META: RuleMeta = RuleMeta {
     id: "outbound-scope-deprecated",
     severity: Severity::Warning,
     summary: "the removed outbound job-token scope is set: it no longer limits anything",
     settings: &[],
 };
 
-pub struct Rule;
+pub(crate) struct Rule;
 
 impl super::Rule for Rule {
     fn meta(&self) -> &'static RuleMeta {

@@ -28,7 +28,7 @@ use crate::engine::coverage::covers;
 use crate::finding::Finding;
 use crate::snapshot::EntryKind;
 
-pub static META: RuleMeta = RuleMeta {
+pub(crate) static META: RuleMeta = RuleMeta {
     id: "overbroad-group-entry",
     severity: Severity::Warning,
     summary: "a group allowlist entry covering many projects of which only a few use the job token",
@@ -36,11 +36,11 @@ pub static META: RuleMeta = RuleMeta {
 };
 
 /// Only group entries covering at least this many projects of the snapshot (the callee aside) fire...
-pub const MIN_PROJECTS: Setting = Setting { name: "min_projects", default: 3, min: 1, max: usize::MAX };
+pub(crate) const MIN_PROJECTS: Setting = Setting { name: "min_projects", default: 3, min: 1, max: usize::MAX };
 /// ...and only when fewer than this percentage of them are callers.
-pub const MAX_USED_PERCENT: Setting = Setting { name: "max_used_percent", default: 50, min: 1, max: 100 };
+pub(crate) const MAX_USED_PERCENT: Setting = Setting { name: "max_used_percent", default: 50, min: 1, max: 100 };
 
-pub struct Rule;
+pub(crate) struct Rule;
 
 impl super::Rule for Rule {
     fn meta(&self) -> &'static RuleMeta {

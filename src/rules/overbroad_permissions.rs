@@ -29,14 +29,14 @@ use crate::engine::{Audit, EdgeStatus};
 use crate::finding::Finding;
 use std::collections::BTreeSet;
 
-pub static META: RuleMeta = RuleMeta {
+pub(crate) static META: RuleMeta = RuleMeta {
     id: "overbroad-permissions",
     severity: Severity::Warning,
     summary: "an allowlist entry grants more job-token permissions than its callers' accesses need",
     settings: &[],
 };
 
-pub struct Rule;
+pub(crate) struct Rule;
 
 impl super::Rule for Rule {
     fn meta(&self) -> &'static RuleMeta {

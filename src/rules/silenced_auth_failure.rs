@@ -20,14 +20,14 @@ use crate::diag::Severity;
 use crate::engine::Audit;
 use crate::finding::Finding;
 
-pub static META: RuleMeta = RuleMeta {
+pub(crate) static META: RuleMeta = RuleMeta {
     id: "silenced-auth-failure",
     severity: Severity::Warning,
     summary: "a job-token HTTP call whose failure (401/403) cannot be diagnosed from the job log",
     settings: &[],
 };
 
-pub struct Rule;
+pub(crate) struct Rule;
 
 impl super::Rule for Rule {
     fn meta(&self) -> &'static RuleMeta {

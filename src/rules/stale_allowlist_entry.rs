@@ -20,14 +20,14 @@ use crate::engine::Audit;
 use crate::finding::Finding;
 use crate::snapshot::EntryKind;
 
-pub static META: RuleMeta = RuleMeta {
+pub(crate) static META: RuleMeta = RuleMeta {
     id: "stale-allowlist-entry",
     severity: Severity::Warning,
     summary: "an allowlist entry naming an archived project",
     settings: &[],
 };
 
-pub struct Rule;
+pub(crate) struct Rule;
 
 impl super::Rule for Rule {
     fn meta(&self) -> &'static RuleMeta {

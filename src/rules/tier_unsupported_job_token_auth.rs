@@ -24,14 +24,14 @@ use crate::engine::Audit;
 use crate::finding::Finding;
 use crate::snapshot::Tier;
 
-pub static META: RuleMeta = RuleMeta {
+pub(crate) static META: RuleMeta = RuleMeta {
     id: "tier-unsupported-job-token-auth",
     severity: Severity::Error,
     summary: "job-token access to job artifacts (API or needs:project) on GitLab Free, where it is a Premium feature",
     settings: &[],
 };
 
-pub struct Rule;
+pub(crate) struct Rule;
 
 impl super::Rule for Rule {
     fn meta(&self) -> &'static RuleMeta {

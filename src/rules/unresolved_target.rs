@@ -27,14 +27,14 @@ use crate::engine::Audit;
 use crate::finding::{Finding, Subject};
 use std::collections::BTreeSet;
 
-pub static META: RuleMeta = RuleMeta {
+pub(crate) static META: RuleMeta = RuleMeta {
     id: "unresolved-target",
     severity: Severity::Warning,
     summary: "a job-token access whose target project cannot be determined from the configuration",
     settings: &[],
 };
 
-pub struct Rule;
+pub(crate) struct Rule;
 
 impl super::Rule for Rule {
     fn meta(&self) -> &'static RuleMeta {

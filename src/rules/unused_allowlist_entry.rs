@@ -33,14 +33,14 @@ use crate::engine::{Audit, EdgeStatus};
 use crate::finding::Finding;
 use crate::snapshot::EntryKind;
 
-pub static META: RuleMeta = RuleMeta {
+pub(crate) static META: RuleMeta = RuleMeta {
     id: "unused-allowlist-entry",
     severity: Severity::Warning,
     summary: "an allowlist entry that no job in the snapshot and no authentication-log record uses",
     settings: &[],
 };
 
-pub struct Rule;
+pub(crate) struct Rule;
 
 impl super::Rule for Rule {
     fn meta(&self) -> &'static RuleMeta {

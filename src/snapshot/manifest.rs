@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Tier {
+pub(crate) enum Tier {
     Free,
     Premium,
     Ultimate,
@@ -19,7 +19,7 @@ pub enum Tier {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Visibility {
+pub(crate) enum Visibility {
     Private,
     Internal,
     Public,
@@ -27,64 +27,62 @@ pub enum Visibility {
 
 impl Tier {
     /// Names as the manifest (and GitLab) spell them.
-    pub const ALL: [(&'static str, Tier); 4] =
+    pub(crate) const ALL: [(&'static str, Tier); 4] =
         [("free", Tier::Free), ("premium", Tier::Premium), ("ultimate", Tier::Ultimate), ("unknown", Tier::Unknown)];
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         Tier::ALL.iter().find(|(_, t)| *t == self).map_or("", |(n, _)| n)
     }
 }
 
 impl Visibility {
     /// Names as the manifest and GitLab's API spell them.
-    pub const ALL: [(&'static str, Visibility); 3] =
+    pub(crate) const ALL: [(&'static str, Visibility); 3] =
         [("private", Visibility::Private), ("internal", Visibility::Internal), ("public", Visibility::Public)];
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         Visibility::ALL.iter().find(|(_, v)| *v == self).map_or("", |(n, _)| n)
     }
 
     /// A name GitLab's API gives; anything else is private, the most restrictive.
-    pub fn from_api(name: Option<&str>) -> Visibility {
+    pub(crate) fn from_api(name: Option<&str>) -> Visibility {
         Visibility::ALL.iter().find(|(n, _)| Some(*n) == name).map_or(Visibility::Private, |(_, v)| *v)
     }
 }
 
 #[derive(Clone, Debug)]
-pub struct Instance {
-    pub url: String,
+pub(crate) struct Instance {
+    pub(crate) url: String,
     /// Host (and port, when not the default) of `url`: what marks a same-instance URL.
-    pub host: String,
-    pub registry: Option<String>,
-    pub tier: Tier,
-    pub enforce_allowlist: bool,
-    /// The GitLab version, when the snapshot recorded it.
-    pub version: Option<String>,
+    pub(crate) host: String,
+    pub(crate) registry: Option<String>,
+    pub(crate) tier: Tier,
+    pub(crate) enforce_allowlist: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum EntryKind {
+pub(crate) enum EntryKind {
     Project,
     Group,
 }
 
 /// One entry of a project's inbound allowlist.
 #[derive(Clone, Debug)]
-pub struct AllowEntry {
-    pub kind: EntryKind,
-    pub path: String,
+pub(crate) struct AllowEntry {
+    pub(crate) kind: EntryKind,
+    pub(crate) path: String,
     /// Fine-grained job-token policies; `None` means default permissions.
-    pub permissions: Option<Vec<Permission>>,
-    pub span: Span,
+    pub(crate) permissions: Option<Vec<Permission>>,
+    pub(crate) span: Span,
 }
 
 #[derive(Clone, Debug)]
-pub struct JobTokenSettings {
-    pub inbound_enabled: bool,
-    pub allowlist: Vec<AllowEntry>,
+pub(crate) struct JobTokenSettings {
+    pub(crate) inbound_enabled: bool,
+    pub(crate) allowlist: Vec<AllowEntry>,
     /// The removed outbound scope (`outbound_enabled`), when a snapshot still sets it.
-    pub outbound_enabled: Option<(bool, Span)>,
+    pub(crate) outbound_enabled: Option<(bool, Span)>,
 }
 
 impl Default for JobTokenSettings {
@@ -97,7 +95,7 @@ impl Default for JobTokenSettings {
 /// Data about a project that a snapshot may have been unable to read (a live snapshot records why).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Data {
+pub(crate) enum Data {
     /// The job-token settings and allowlists: the project's edges as a callee are `unknown`.
     JobToken,
     /// The fine-grained permissions of the allowlist entries.
@@ -109,14 +107,14 @@ pub enum Data {
 }
 
 impl Data {
-    pub const ALL: [(&'static str, Data); 4] = [
+    pub(crate) const ALL: [(&'static str, Data); 4] = [
         ("job_token", Data::JobToken),
         ("permissions", Data::Permissions),
         ("auth_log", Data::AuthLog),
         ("repository", Data::Repository),
     ];
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         Data::ALL.iter().find(|(_, d)| *d == self).map_or("", |(n, _)| n)
     }
 }
@@ -124,65 +122,65 @@ impl Data {
 /// One piece of data a snapshot could not read, and why. `failed` marks an error (a server error, a
 /// timeout) rather than an expected gap (a missing role, an older GitLab, a lower tier).
 #[derive(Clone, Debug)]
-pub struct Skipped {
-    pub data: Data,
-    pub reason: String,
-    pub failed: bool,
-    pub span: Span,
+pub(crate) struct Skipped {
+    pub(crate) data: Data,
+    pub(crate) reason: String,
+    pub(crate) failed: bool,
+    pub(crate) span: Span,
 }
 
 /// Defaults of a project that does not set them.
-pub const DEFAULT_CI_CONFIG_PATH: &str = ".gitlab-ci.yml";
-pub const DEFAULT_BRANCH: &str = "main";
+pub(crate) const DEFAULT_CI_CONFIG_PATH: &str = ".gitlab-ci.yml";
+pub(crate) const DEFAULT_BRANCH: &str = "main";
 
 #[derive(Clone, Debug)]
 pub struct Project {
-    pub path: String,
-    pub id: Option<u64>,
-    pub visibility: Visibility,
-    pub archived: bool,
-    pub ci_config_path: String,
-    pub default_branch: String,
-    pub job_token: JobTokenSettings,
+    pub(crate) path: String,
+    pub(crate) id: Option<u64>,
+    pub(crate) visibility: Visibility,
+    pub(crate) archived: bool,
+    pub(crate) ci_config_path: String,
+    pub(crate) default_branch: String,
+    pub(crate) job_token: JobTokenSettings,
     /// Span of the project's key in the manifest.
-    pub span: Span,
+    pub(crate) span: Span,
     /// Span of `job_token:` (or of the project key when absent): where settings findings point.
-    pub settings_span: Span,
+    pub(crate) settings_span: Span,
     /// Data the snapshot could not read about this project.
-    pub skipped: Vec<Skipped>,
+    pub(crate) skipped: Vec<Skipped>,
 }
 
 impl Project {
     /// Whether the snapshot holds this data about the project (it was not skipped).
-    pub fn knows(&self, data: Data) -> bool {
+    pub(crate) fn knows(&self, data: Data) -> bool {
         !self.skipped.iter().any(|s| s.data == data)
     }
 }
 
 #[derive(Clone, Debug)]
-pub struct AuthLogEntry {
-    pub accessed: String,
-    pub origin: String,
-    pub last_authorized_at: Option<String>,
-    pub span: Span,
+pub(crate) struct AuthLogEntry {
+    /// The project the job token was used against.
+    pub(crate) accessed: String,
+    /// The project whose job used it.
+    pub(crate) origin: String,
 }
 
 #[derive(Clone, Debug)]
 pub struct Manifest {
-    pub instance: Instance,
+    pub(crate) instance: Instance,
     /// Project paths by their lower-case form (registry image paths are lower-case).
-    pub lower: BTreeMap<String, String>,
-    pub repos_root: String,
-    pub projects: BTreeMap<String, Project>,
-    pub auth_log: Vec<AuthLogEntry>,
+    pub(crate) lower: BTreeMap<String, String>,
+    pub(crate) repos_root: String,
+    pub(crate) projects: BTreeMap<String, Project>,
+    pub(crate) auth_log: Vec<AuthLogEntry>,
     /// Every group: each path prefix of each project.
-    pub groups: BTreeSet<String>,
-    pub ids: BTreeMap<u64, String>,
+    pub(crate) groups: BTreeSet<String>,
+    pub(crate) ids: BTreeMap<u64, String>,
 }
 
 impl Manifest {
     /// Add a project with every default (enforced, empty allowlist) when the manifest does not list it.
-    pub fn ensure_project(&mut self, path: &str, span: Span) {
+    pub(crate) fn ensure_project(&mut self, path: &str, span: Span) {
         if self.projects.contains_key(path) {
             return;
         }
@@ -204,18 +202,18 @@ impl Manifest {
     }
 
     /// Data the snapshot could not read, per project (live snapshots record it): (project, skipped), by path.
-    pub fn skipped(&self) -> impl Iterator<Item = (&str, &Skipped)> {
+    pub(crate) fn skipped(&self) -> impl Iterator<Item = (&str, &Skipped)> {
         self.projects.iter().flat_map(|(path, p)| p.skipped.iter().map(move |s| (path.as_str(), s)))
     }
 
     /// Whether the snapshot failed to read some data (an error, not an expected gap): the run exits 3.
-    pub fn fetch_failed(&self) -> bool {
+    pub(crate) fn fetch_failed(&self) -> bool {
         self.skipped().any(|(_, s)| s.failed)
     }
 
     /// Snapshot projects an allowlist entry lets in: the project itself, or every project under the group
     /// (a range query over the sorted paths, not a scan).
-    pub fn covered_by<'m>(&'m self, entry: &AllowEntry) -> Vec<&'m str> {
+    pub(crate) fn covered_by<'m>(&'m self, entry: &AllowEntry) -> Vec<&'m str> {
         match entry.kind {
             EntryKind::Project => {
                 self.projects.get_key_value(&entry.path).map(|(k, _)| k.as_str()).into_iter().collect()
@@ -248,7 +246,7 @@ impl Manifest {
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
-pub enum Permission {
+pub(crate) enum Permission {
     AdminContainers,
     AdminDeployments,
     AdminEnvironments,
@@ -273,12 +271,12 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         self.into()
     }
 
     /// Permissions as a list for messages: `read_jobs, read_packages`.
-    pub fn list<'p>(permissions: impl IntoIterator<Item = &'p Permission>) -> String {
+    pub(crate) fn list<'p>(permissions: impl IntoIterator<Item = &'p Permission>) -> String {
         permissions.into_iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", ")
     }
 }
@@ -288,10 +286,10 @@ fn groups_of(path: &str) -> impl Iterator<Item = &str> {
     path.match_indices('/').map(|(i, _)| &path[..i])
 }
 
-pub use gitlab_ci::paths::valid_full_path;
+pub(crate) use gitlab_ci::paths::valid_full_path;
 
 /// Host of an `http(s)://host[:port]/...` URL, lower-cased.
-pub fn url_host(url: &str) -> Option<String> {
+pub(crate) fn url_host(url: &str) -> Option<String> {
     let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"))?;
     let rest = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
     let host = rest.split(['/', '?', '#']).next()?;
@@ -427,11 +425,10 @@ pub fn read(doc: &Node, errors: &mut Vec<Diagnostic>) -> Option<Manifest> {
                     };
                     let accessed = m.get("accessed").and_then(|n| r.string(n, "`accessed`"));
                     let origin = m.get("origin").and_then(|n| r.string(n, "`origin`"));
-                    let last = m.get("last_authorized_at").and_then(|n| r.string(n, "`last_authorized_at`"));
+                    // Checked; no rule reads the date yet.
+                    let _ = m.get("last_authorized_at").and_then(|n| r.string(n, "`last_authorized_at`"));
                     match (accessed, origin) {
-                        (Some(accessed), Some(origin)) => {
-                            auth_log.push(AuthLogEntry { accessed, origin, last_authorized_at: last, span: item.span })
-                        }
+                        (Some(accessed), Some(origin)) => auth_log.push(AuthLogEntry { accessed, origin }),
                         _ => r.error(item.span, "an `auth_log` record needs `accessed` and `origin`"),
                     }
                 }
@@ -480,10 +477,10 @@ fn read_instance(r: &mut Reader, n: &Node) -> Option<Instance> {
         None => Some(false),
         Some(b) => r.bool(b, "`instance.enforce_allowlist`"),
     };
-    let version = m.get("version").filter(|n| !n.is_null()).and_then(|n| r.string(n, "`instance.version`"));
+    // The version is recorded by live snapshots for people reading the manifest; it is checked, not used.
+    let _ = m.get("version").filter(|n| !n.is_null()).and_then(|n| r.string(n, "`instance.version`"));
     let (url, host) = url?;
     Some(Instance {
-        version,
         url,
         host,
         registry: registry.map(|r| r.trim_end_matches('/').to_ascii_lowercase()),

@@ -5,34 +5,34 @@
 //! no file larger than [`MAX_FILE_BYTES`] is read, and that each file is read once.
 
 pub mod manifest;
-pub mod write;
+pub(crate) mod write;
 
 use crate::diag::Diagnostic;
 use crate::source::{FileId, SourceFile, SourceMap};
 use crate::yaml;
-pub use manifest::{AllowEntry, EntryKind, Manifest, Project, Tier};
+pub(crate) use manifest::{AllowEntry, EntryKind, Manifest, Project, Tier};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-pub const MANIFEST_NAME: &str = "tokenscope.yaml";
+pub(crate) const MANIFEST_NAME: &str = "tokenscope.yaml";
 /// Directory of repository listings: `trees/<project>.tree` lists every file path of the repository, one
 /// per line, so that globs and `exists:` see files the snapshot did not copy.
-pub const TREES_DIR: &str = "trees";
+pub(crate) const TREES_DIR: &str = "trees";
 /// Files larger than this are not read (GitLab's own CI size limits are far below it).
-pub const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
+pub(crate) const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
 /// At most this many entries are listed in one repository (for `include: local` globs).
 const MAX_LISTED_FILES: usize = 100_000;
 
-pub use gitlab_ci::RepoFile;
+pub(crate) use gitlab_ci::RepoFile;
 
 pub struct Snapshot {
     /// Canonical path of the snapshot directory.
-    pub root: PathBuf,
+    pub(crate) root: PathBuf,
     /// The path the user gave, used to show file paths.
-    pub manifest: Manifest,
-    pub manifest_file: FileId,
-    pub sources: Arc<SourceMap>,
+    pub(crate) manifest: Manifest,
+    pub(crate) manifest_file: FileId,
+    pub(crate) sources: Arc<SourceMap>,
     files: Mutex<HashMap<(String, String), RepoFile>>,
     listings: Mutex<HashMap<String, Arc<Vec<String>>>>,
     /// Projects whose repository is a directory of its own (a checkout, for `lint`), canonical.
@@ -52,7 +52,7 @@ pub struct Snapshot {
 
 /// Read a file as text, with the checks every input gets: size, NUL bytes, UTF-8.
 /// On a content error the file is still registered so the error can point at its line and column.
-pub fn read_source(
+pub(crate) fn read_source(
     sources: &SourceMap,
     path: &Path,
     display: String,
@@ -218,7 +218,7 @@ fn plain_parts<'p>(boundary: &Path, path: &'p Path) -> Option<(&'p Path, &'p std
     (plain && !rest.as_os_str().is_empty()).then_some((path.parent()?, path.file_name()?))
 }
 
-pub use gitlab_ci::paths::normalize_repo_path;
+pub(crate) use gitlab_ci::paths::normalize_repo_path;
 
 impl Snapshot {
     /// Load the manifest of the snapshot at `dir`. Errors are manifest errors: nothing can be audited.
@@ -243,7 +243,7 @@ impl Snapshot {
 
     /// A snapshot whose manifest is an already registered file (a manifest kept elsewhere, or one made
     /// from command-line options), with `root` as the directory its repositories are under.
-    pub fn from_manifest(
+    pub(crate) fn from_manifest(
         root: PathBuf,
         manifest_file: FileId,
         sources: Arc<SourceMap>,
@@ -301,7 +301,7 @@ impl Snapshot {
     }
 
     /// Record a file read outside the repositories (the manifest, a policy) as input.
-    pub fn add_input(&self, path: &Path) {
+    pub(crate) fn add_input(&self, path: &Path) {
         if let Ok(real) = path.canonicalize() {
             self.read_paths.lock().expect("read paths").push(real);
         }
@@ -309,7 +309,7 @@ impl Snapshot {
 
     /// Whether writing `target` would overwrite input: a file tokenscope read, or a path inside the snapshot
     /// directory (a checkout being linted is not protected as a whole: reports are written into it).
-    pub fn protects(&self, target: &Path) -> bool {
+    pub(crate) fn protects(&self, target: &Path) -> bool {
         let parent = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         let Ok(resolved) = parent.canonicalize().map(|p| p.join(target.file_name().unwrap_or_default())) else {
             return false;
@@ -324,7 +324,7 @@ impl Snapshot {
 
     /// Read `project`'s repository from `dir` (a checkout) instead of the snapshot. Files are then confined
     /// to `dir`, as others are to the snapshot. The project is added to the manifest if it is not there.
-    pub fn set_repository(&mut self, project: &str, dir: &Path) -> std::io::Result<()> {
+    pub(crate) fn set_repository(&mut self, project: &str, dir: &Path) -> std::io::Result<()> {
         self.repo_overrides.insert(project.to_string(), dir.canonicalize()?);
         let span = self.sources.span(self.manifest_file, 0, 0);
         self.manifest.ensure_project(project, span);
@@ -332,7 +332,7 @@ impl Snapshot {
     }
 
     /// The path of a repository file as shown to users: relative to the snapshot root.
-    pub fn display_path(&self, project: &str, path: &str) -> String {
+    pub(crate) fn display_path(&self, project: &str, path: &str) -> String {
         if self.repo_overrides.contains_key(project) {
             return path.to_string(); // a checkout: paths as the user sees them in it
         }
@@ -340,7 +340,7 @@ impl Snapshot {
     }
 
     /// Read a file from a project's repository (once; later calls return the same result).
-    pub fn repo_file(&self, project: &str, path: &str) -> RepoFile {
+    pub(crate) fn repo_file(&self, project: &str, path: &str) -> RepoFile {
         if !manifest::valid_full_path(project) {
             return RepoFile::Failed(Diagnostic::error(format!("`{project}` is not a valid project path; not read")));
         }
@@ -479,7 +479,7 @@ impl Snapshot {
     /// What the run asked for and the snapshot does not have: repository files that were missing, and the
     /// projects whose repository was listed without a `trees/` listing. A live snapshot fetches them. A
     /// checkout read in place (`set_repository`) is complete: nothing of it is a miss.
-    pub fn misses(&self) -> (Vec<(String, String)>, Vec<String>) {
+    pub(crate) fn misses(&self) -> (Vec<(String, String)>, Vec<String>) {
         let mut files: Vec<(String, String)> = self
             .files
             .lock()
@@ -504,7 +504,7 @@ impl Snapshot {
     }
 
     /// Every file path in a project's repository (for `include: local` globs). Symbolic links are not followed.
-    pub fn list_repo(&self, project: &str) -> Arc<Vec<String>> {
+    pub(crate) fn list_repo(&self, project: &str) -> Arc<Vec<String>> {
         if let Some(hit) = self.listings.lock().expect("listing cache").get(project) {
             return hit.clone();
         }

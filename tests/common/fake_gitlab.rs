@@ -7,7 +7,10 @@ use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-use tokenscope::detect::url::decode;
+/// Percent-decoding as a server does it, independently of the code under test.
+fn decode(s: &str) -> String {
+    percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
+}
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate, matchers::any};
 
 pub const TOKEN: &str = "glpat-FAKEfake0123456789xyz";

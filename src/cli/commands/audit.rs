@@ -13,7 +13,7 @@ use crate::report::Report;
 use crate::rules::overbroad_group_entry as overbroad;
 use std::path::Path;
 
-pub fn run(args: AuditArgs, term: &Terminal) -> Result<Exit, Error> {
+pub(crate) fn run(args: AuditArgs, term: &Terminal) -> Result<Exit, Error> {
     match &args.snapshot {
         Some(dir) => audit_snapshot(&args, term, dir),
         None => {

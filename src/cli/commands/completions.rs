@@ -6,14 +6,14 @@ use crate::cli::terminal::Terminal;
 use crate::policy::Exit;
 use clap::CommandFactory;
 
-pub fn completions(shell: clap_complete::Shell, term: &Terminal) -> Result<Exit, Error> {
+pub(crate) fn completions(shell: clap_complete::Shell, term: &Terminal) -> Result<Exit, Error> {
     let mut out = Vec::new();
     clap_complete::generate(shell, &mut Cli::command(), "tokenscope", &mut out);
     term.stdout(&String::from_utf8_lossy(&out))?;
     Ok(Exit::Ok)
 }
 
-pub fn man(term: &Terminal) -> Result<Exit, Error> {
+pub(crate) fn man(term: &Terminal) -> Result<Exit, Error> {
     let mut out = Vec::new();
     clap_mangen::Man::new(Cli::command())
         .render(&mut out)

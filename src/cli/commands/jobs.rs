@@ -8,7 +8,7 @@ use crate::cli::terminal::Terminal;
 use crate::policy::Exit;
 use crate::report;
 
-pub fn run(args: JobsArgs, term: &Terminal) -> Result<Exit, Error> {
+pub(crate) fn run(args: JobsArgs, term: &Terminal) -> Result<Exit, Error> {
     let snap = load_snapshot(term, &args.snapshot)?;
     let cache = ParseCache::default();
     let pipelines = ci::resolve_all(&snap, &cache, true);

@@ -24,7 +24,7 @@ use crate::source::{SourceFile, SourceMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub fn run(args: LintArgs, term: &Terminal) -> Result<Exit, Error> {
+pub(crate) fn run(args: LintArgs, term: &Terminal) -> Result<Exit, Error> {
     let Some(project) = args.project.clone().or_else(|| env_value("CI_PROJECT_PATH")) else {
         return Err(Error::usage("which project is this? pass --project PATH (in GitLab CI, CI_PROJECT_PATH is used)"));
     };
@@ -189,7 +189,7 @@ fn snapshot(
 
 /// The findings a project's merge request is about: its own accesses, and lints on its files.
 fn scope(findings: Vec<Finding>, project: &str) -> Vec<Finding> {
-    findings.into_iter().filter(|f| f.caller.as_deref() == Some(project) || f.project == project).collect()
+    findings.into_iter().filter(|f| f.caller() == Some(project) || f.project == project).collect()
 }
 
 /// A note on `project`'s first access over a token edge: the callee's allowlist must contain `project`, and

@@ -1,8 +1,8 @@
 //! One file per command.
 
-pub mod audit;
-pub mod completions;
-pub mod jobs;
-pub mod lint;
-pub mod rules;
-pub mod snapshot;
+pub(crate) mod audit;
+pub(crate) mod completions;
+pub(crate) mod jobs;
+pub(crate) mod lint;
+pub(crate) mod rules;
+pub(crate) mod snapshot;

@@ -5,7 +5,7 @@ use crate::cli::terminal::Terminal;
 use crate::policy::Exit;
 use tabled::{Table, Tabled, settings::Style};
 
-pub fn run(term: &Terminal) -> Result<Exit, Error> {
+pub(crate) fn run(term: &Terminal) -> Result<Exit, Error> {
     #[derive(Tabled)]
     struct Row {
         id: &'static str,

@@ -6,7 +6,7 @@ use crate::cli::live;
 use crate::cli::terminal::Terminal;
 use crate::policy::Exit;
 
-pub fn run(args: SnapshotArgs, term: &Terminal) -> Result<Exit, Error> {
+pub(crate) fn run(args: SnapshotArgs, term: &Terminal) -> Result<Exit, Error> {
     live::fetch(term, &args.live, &args.output)?;
     let dir = args.output.display();
     term.say(&format!("snapshot written to {dir}; audit it with `tokenscope audit {dir}`"));

@@ -4,7 +4,7 @@
 //! one or two local includes; about 40% include a shared templates project; about 30% make one to five
 //! cross-project job-token accesses of mixed kinds (git, packages, artifacts, registry images,
 //! `needs: project:`, Terraform state); allowlists hold matching, missing, unused and group entries.
-//! Used by `cargo run --release --example gen-org` and `benches/org_scale.rs`.
+//! Used by `gen-org` (`cargo run --release -p synth-org -- --projects N --out DIR`) and `benches/org_scale.rs`.
 
 use std::fmt::Write as _;
 use std::io;

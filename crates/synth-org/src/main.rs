@@ -1,5 +1,5 @@
 //! Generate a synthetic org snapshot for benchmarks:
-//!   cargo run --release --example gen-org -- --projects 10000 --out /tmp/org-10k [--seed 42]
+//!   cargo run --release -p synth-org -- --projects 10000 --out /tmp/org-10k [--seed 42]
 
 use std::path::PathBuf;
 
@@ -19,7 +19,7 @@ fn main() {
         eprintln!("error: {} exists and is not empty; nothing was written", out.display());
         std::process::exit(2);
     }
-    match tokenscope::synth::generate(n, seed, &out) {
+    match synth_org::generate(n, seed, &out) {
         Ok(s) => println!(
             "{}: {} projects, {} files, {:.1} MB, {} cross-project accesses",
             out.display(),
