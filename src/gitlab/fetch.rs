@@ -10,8 +10,10 @@
 //! manifest's `skipped:`, and the audit concludes nothing from them.
 
 use super::client::{ApiError, Client};
-use crate::snapshot::manifest::{Data, EntryKind, Tier, Visibility, valid_full_path};
-use crate::snapshot::write::{AuthRecord, EntryData, InstanceData, JobTokenData, OrgData, ProjectData};
+use crate::snapshot::manifest::{AllowEntry, AuthLogEntry, Instance, JobTokenSettings, Project, url_host};
+use crate::snapshot::manifest::{Data, EntryKind, Permission, Tier, Visibility, valid_full_path};
+use crate::snapshot::write::OrgData;
+use crate::source::Span;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -85,7 +87,7 @@ pub(crate) async fn org(client: &Client, url: &str, scope: &Scope) -> Result<(Or
         {
             org.instance.registry = prefix.split('/').next().filter(|h| !h.is_empty()).map(str::to_ascii_lowercase);
         }
-        org.projects.insert(path.to_string(), project_data(p));
+        org.projects.insert(path.to_string(), project_data(path, p));
     }
     settings(client, &mut org).await;
     graphql(client, &mut org).await;
@@ -100,7 +102,7 @@ pub(crate) async fn callees(client: &Client, org: &mut OrgData, callees: &[Strin
     )
     .await;
     for (c, d) in callees.iter().zip(details) {
-        org.projects.insert(c.clone(), project_data(&d.unwrap_or(Value::Null)));
+        org.projects.insert(c.clone(), project_data(c, &d.unwrap_or(Value::Null)));
     }
     settings(client, org).await;
     graphql(client, org).await;
@@ -115,16 +117,16 @@ pub(crate) async fn file(
     limit: usize,
 ) -> Result<Vec<u8>, ApiError> {
     let mut path = format!("/projects/{}/repository/files/{}/raw", enc(project), enc(file));
-    if let Some(b) = org.projects.get(project).and_then(|d| d.default_branch.as_ref()) {
+    if let Some(b) = org.projects.get(project).map(|d| &d.default_branch) {
         path.push_str(&format!("?ref={}", enc(b)));
     }
     client.get_raw(&path, limit).await
 }
 
 /// The instance: version and edition (`/metadata`, else `/version`), tier where the API tells it.
-pub(crate) async fn instance(client: &Client, url: &str, scope: &Scope) -> InstanceData {
+pub(crate) async fn instance(client: &Client, url: &str, scope: &Scope) -> Instance {
     let url = url.trim_end_matches('/').to_string();
-    let host = crate::snapshot::manifest::url_host(&url).unwrap_or_default();
+    let host = url_host(&url).unwrap_or_default();
     let meta = match client.get_json("/metadata").await {
         Ok(v) => Some(v),
         Err(_) => client.get_json("/version").await.ok(),
@@ -144,28 +146,30 @@ pub(crate) async fn instance(client: &Client, url: &str, scope: &Scope) -> Insta
         _ if enterprise == Some(false) || version.as_deref().is_some_and(|v| v.ends_with("-ce")) => Tier::Free,
         _ => Tier::Unknown,
     };
-    InstanceData {
+    Instance {
         url,
         registry: None,
         tier,
         // GitLab.com enforces every allowlist since April 2025; elsewhere the admin setting is not readable
         // without admin rights, and each project's `inbound_enabled` is already the effective value.
         enforce_allowlist: host == "gitlab.com",
+        host,
         version,
     }
 }
 
-/// A project's manifest data from GitLab's project JSON (`Value::Null`: every default); the settings are
-/// read afterwards.
-pub(crate) fn project_data(p: &Value) -> ProjectData {
-    ProjectData {
+/// A project from GitLab's project JSON (`Value::Null`: every default); the settings are read afterwards.
+pub(crate) fn project_data(path: &str, p: &Value) -> Project {
+    let default = Project::new(path, Span::default());
+    Project {
         id: p.get("id").and_then(Value::as_u64),
         visibility: Visibility::from_api(str_of(p, "visibility")),
         archived: p.get("archived").and_then(Value::as_bool).unwrap_or(false),
-        ci_config_path: str_of(p, "ci_config_path").filter(|c| !c.is_empty()).map(str::to_string),
-        default_branch: str_of(p, "default_branch").map(str::to_string),
-        job_token: None,
-        skipped: Vec::new(),
+        ci_config_path: str_of(p, "ci_config_path")
+            .filter(|c| !c.is_empty())
+            .map_or(default.ci_config_path.clone(), str::to_string),
+        default_branch: str_of(p, "default_branch").map_or(default.default_branch.clone(), str::to_string),
+        ..default
     }
 }
 
@@ -230,26 +234,33 @@ pub(crate) async fn settings(client: &Client, org: &mut OrgData) {
                 let mut allowlist = Vec::new();
                 for e in &projects {
                     if let Some(target) = str_of(e, "path_with_namespace").filter(|t| t != path && valid_full_path(t)) {
-                        allowlist.push(EntryData {
+                        allowlist.push(AllowEntry {
                             kind: EntryKind::Project,
                             path: target.to_string(),
                             permissions: None,
+                            span: Span::default(),
                         });
                     }
                 }
                 for g in &groups {
                     if let Some(target) = group_path(g, url).filter(|t| valid_full_path(t)) {
-                        allowlist.push(EntryData { kind: EntryKind::Group, path: target, permissions: None });
+                        allowlist.push(AllowEntry {
+                            kind: EntryKind::Group,
+                            path: target,
+                            permissions: None,
+                            span: Span::default(),
+                        });
                     }
                 }
                 // The same entry twice (a server paging oddity) is one entry.
                 let mut seen = HashSet::new();
                 allowlist.retain(|e| seen.insert((e.kind, e.path.clone())));
-                p.job_token = Some(JobTokenData {
+                let outbound = scope.get("outbound_enabled").and_then(Value::as_bool).filter(|o| *o);
+                p.job_token = JobTokenSettings {
                     inbound_enabled: scope.get("inbound_enabled").and_then(Value::as_bool).unwrap_or(true),
-                    outbound_enabled: scope.get("outbound_enabled").and_then(Value::as_bool).filter(|o| *o),
+                    outbound_enabled: outbound.map(|o| (o, Span::default())),
                     allowlist,
-                });
+                };
             }
             Err(e) => {
                 let (why, failed) = reason(&e, "job-token settings");
@@ -286,7 +297,7 @@ pub(crate) async fn graphql(client: &Client, org: &mut OrgData) {
     let with_entries: Vec<String> = org
         .projects
         .iter()
-        .filter(|(_, p)| p.job_token.as_ref().is_some_and(|j| !j.allowlist.is_empty()))
+        .filter(|(_, p)| p.knows(Data::JobToken) && !p.job_token.allowlist.is_empty())
         .map(|(k, _)| k.clone())
         .collect();
     if client.is_job_token() {
@@ -350,28 +361,27 @@ fn graphql_field(doc: &Value, alias: &str) -> Result<Value, (String, bool)> {
 
 fn apply_permissions(org: &mut OrgData, path: &str, v: &Value) {
     let p = org.projects.get_mut(path).expect("listed");
-    let Some(jt) = p.job_token.as_mut() else { return };
-    let mut by_target: HashMap<(EntryKind, String), Option<Vec<String>>> = HashMap::new();
+    if !p.knows(Data::JobToken) {
+        return; // no allowlist was read to give permissions to
+    }
+    let mut by_target: HashMap<(EntryKind, String), Option<Vec<Permission>>> = HashMap::new();
     let mut unknown = BTreeSet::new();
     for (kind, list) in [(EntryKind::Project, "projectsAllowlist"), (EntryKind::Group, "groupsAllowlist")] {
         let nodes = v.get(list).and_then(|l| l.get("nodes")).and_then(Value::as_array).into_iter().flatten();
         for n in nodes {
             let Some(target) = n.get("target").and_then(|t| str_of(t, "fullPath")) else { continue };
             let perms = if n.get("defaultPermissions").and_then(Value::as_bool) == Some(false) {
-                let names: Vec<String> = n
-                    .get("jobTokenPolicies")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(Value::as_str)
-                    .map(str::to_ascii_lowercase)
-                    .collect();
-                for name in &names {
-                    if name.parse::<crate::snapshot::manifest::Permission>().is_err() {
-                        unknown.insert(name.clone());
+                let names = n.get("jobTokenPolicies").and_then(Value::as_array).into_iter().flatten();
+                let mut known = Vec::new();
+                for name in names.filter_map(Value::as_str).map(str::to_ascii_lowercase) {
+                    match name.parse::<Permission>() {
+                        Ok(p) => known.push(p),
+                        Err(_) => {
+                            unknown.insert(name);
+                        }
                     }
                 }
-                Some(names)
+                Some(known)
             } else {
                 None
             };
@@ -387,6 +397,7 @@ fn apply_permissions(org: &mut OrgData, path: &str, v: &Value) {
         );
         return;
     }
+    let jt = &mut p.job_token;
     let mut missing = Vec::new();
     for e in &mut jt.allowlist {
         match by_target.remove(&(e.kind, e.path.clone())) {
@@ -410,7 +421,7 @@ fn apply_auth_log(org: &mut OrgData, path: &str, v: &Value) {
         if !valid_full_path(origin) {
             continue;
         }
-        org.auth_log.push(AuthRecord {
+        org.auth_log.push(AuthLogEntry {
             accessed: path.to_string(),
             origin: origin.to_string(),
             last_authorized_at: str_of(n, "lastAuthorizedAt").map(str::to_string),
@@ -438,7 +449,7 @@ pub(crate) fn problem(org: &mut OrgData, outcome: &mut Outcome, project: &str, m
 /// Every file path of a repository at its default branch (`/repository/tree`, recursive).
 pub(crate) async fn tree(client: &Client, org: &OrgData, project: &str) -> Result<Vec<String>, ApiError> {
     let mut path = format!("/projects/{}/repository/tree?recursive=true", enc(project));
-    if let Some(b) = org.projects.get(project).and_then(|p| p.default_branch.as_ref()) {
+    if let Some(b) = org.projects.get(project).map(|p| &p.default_branch) {
         path.push_str(&format!("&ref={}", enc(b)));
     }
     let rows = match client.get_all(&path).await {

@@ -58,6 +58,8 @@ pub(crate) struct Instance {
     pub(crate) registry: Option<String>,
     pub(crate) tier: Tier,
     pub(crate) enforce_allowlist: bool,
+    /// The GitLab version, when the snapshot recorded it.
+    pub(crate) version: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -151,6 +153,30 @@ pub struct Project {
 }
 
 impl Project {
+    /// A project with every default (enforced, empty allowlist), declared at `span`.
+    pub(crate) fn new(path: &str, span: Span) -> Project {
+        Project {
+            path: path.to_string(),
+            id: None,
+            visibility: Visibility::Private,
+            archived: false,
+            ci_config_path: DEFAULT_CI_CONFIG_PATH.to_string(),
+            default_branch: DEFAULT_BRANCH.to_string(),
+            job_token: JobTokenSettings::default(),
+            span,
+            settings_span: span,
+            skipped: Vec::new(),
+        }
+    }
+
+    /// Record that `data` could not be read, and why (once per kind of data, the first reason kept).
+    pub(crate) fn skip(&mut self, data: Data, reason: impl Into<String>, failed: bool) {
+        if !self.skipped.iter().any(|s| s.data == data) {
+            self.skipped.push(Skipped { data, reason: reason.into(), failed, span: self.span });
+            self.skipped.sort_by_key(|s| s.data);
+        }
+    }
+
     /// Whether the snapshot holds this data about the project (it was not skipped).
     pub(crate) fn knows(&self, data: Data) -> bool {
         !self.skipped.iter().any(|s| s.data == data)
@@ -163,6 +189,8 @@ pub(crate) struct AuthLogEntry {
     pub(crate) accessed: String,
     /// The project whose job used it.
     pub(crate) origin: String,
+    /// When GitLab last let it through, as GitLab wrote it.
+    pub(crate) last_authorized_at: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -184,18 +212,7 @@ impl Manifest {
         if self.projects.contains_key(path) {
             return;
         }
-        let project = Project {
-            path: path.to_string(),
-            id: None,
-            visibility: Visibility::Private,
-            archived: false,
-            ci_config_path: DEFAULT_CI_CONFIG_PATH.to_string(),
-            default_branch: DEFAULT_BRANCH.to_string(),
-            job_token: JobTokenSettings::default(),
-            span,
-            settings_span: span,
-            skipped: Vec::new(),
-        };
+        let project = Project::new(path, span);
         self.lower.insert(path.to_ascii_lowercase(), path.to_string());
         self.groups.extend(groups_of(path).map(str::to_string));
         self.projects.insert(path.to_string(), project);
@@ -425,10 +442,12 @@ pub fn read(doc: &Node, errors: &mut Vec<Diagnostic>) -> Option<Manifest> {
                     };
                     let accessed = m.get("accessed").and_then(|n| r.string(n, "`accessed`"));
                     let origin = m.get("origin").and_then(|n| r.string(n, "`origin`"));
-                    // Checked; no rule reads the date yet.
-                    let _ = m.get("last_authorized_at").and_then(|n| r.string(n, "`last_authorized_at`"));
+                    let last_authorized_at =
+                        m.get("last_authorized_at").and_then(|n| r.string(n, "`last_authorized_at`"));
                     match (accessed, origin) {
-                        (Some(accessed), Some(origin)) => auth_log.push(AuthLogEntry { accessed, origin }),
+                        (Some(accessed), Some(origin)) => {
+                            auth_log.push(AuthLogEntry { accessed, origin, last_authorized_at })
+                        }
                         _ => r.error(item.span, "an `auth_log` record needs `accessed` and `origin`"),
                     }
                 }
@@ -477,8 +496,7 @@ fn read_instance(r: &mut Reader, n: &Node) -> Option<Instance> {
         None => Some(false),
         Some(b) => r.bool(b, "`instance.enforce_allowlist`"),
     };
-    // The version is recorded by live snapshots for people reading the manifest; it is checked, not used.
-    let _ = m.get("version").filter(|n| !n.is_null()).and_then(|n| r.string(n, "`instance.version`"));
+    let version = m.get("version").filter(|n| !n.is_null()).and_then(|n| r.string(n, "`instance.version`"));
     let (url, host) = url?;
     Some(Instance {
         url,
@@ -486,6 +504,7 @@ fn read_instance(r: &mut Reader, n: &Node) -> Option<Instance> {
         registry: registry.map(|r| r.trim_end_matches('/').to_ascii_lowercase()),
         tier: tier?,
         enforce_allowlist: enforce?,
+        version,
     })
 }
 

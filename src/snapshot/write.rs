@@ -4,76 +4,21 @@
 //! Nothing the user has is overwritten: the target directory must not exist or be empty, and every path
 //! written is checked to stay inside it.
 
-use super::manifest::{Data, EntryKind, Tier, Visibility, valid_full_path};
+use super::manifest::{
+    AuthLogEntry, DEFAULT_BRANCH, DEFAULT_CI_CONFIG_PATH, Data, EntryKind, Instance, Project, valid_full_path,
+};
 use super::{MANIFEST_NAME, TREES_DIR, normalize_repo_path};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
-#[derive(Clone, Debug)]
-pub(crate) struct InstanceData {
-    pub(crate) url: String,
-    pub(crate) registry: Option<String>,
-    pub(crate) tier: Tier,
-    pub(crate) enforce_allowlist: bool,
-    pub(crate) version: Option<String>,
-}
-
-#[derive(Clone, Debug)]
-pub(crate) struct EntryData {
-    pub(crate) kind: EntryKind,
-    pub(crate) path: String,
-    /// `None`: default permissions.
-    pub(crate) permissions: Option<Vec<String>>,
-}
-
-#[derive(Clone, Debug)]
-pub(crate) struct JobTokenData {
-    pub(crate) inbound_enabled: bool,
-    pub(crate) outbound_enabled: Option<bool>,
-    pub(crate) allowlist: Vec<EntryData>,
-}
-
-#[derive(Clone, Debug)]
-pub(crate) struct SkippedData {
-    pub(crate) data: Data,
-    pub(crate) reason: String,
-    pub(crate) failed: bool,
-}
-
-#[derive(Clone, Debug)]
-pub(crate) struct ProjectData {
-    pub(crate) id: Option<u64>,
-    pub(crate) visibility: Visibility,
-    pub(crate) archived: bool,
-    pub(crate) ci_config_path: Option<String>,
-    pub(crate) default_branch: Option<String>,
-    /// `None` when the settings could not be read (then `skipped` says why).
-    pub(crate) job_token: Option<JobTokenData>,
-    pub(crate) skipped: Vec<SkippedData>,
-}
-
-impl ProjectData {
-    pub(crate) fn skip(&mut self, data: Data, reason: impl Into<String>, failed: bool) {
-        if !self.skipped.iter().any(|s| s.data == data) {
-            self.skipped.push(SkippedData { data, reason: reason.into(), failed });
-            self.skipped.sort_by_key(|s| s.data);
-        }
-    }
-}
-
-#[derive(Clone, Debug)]
-pub(crate) struct AuthRecord {
-    pub(crate) accessed: String,
-    pub(crate) origin: String,
-    pub(crate) last_authorized_at: Option<String>,
-}
-
+/// A manifest being written: the reader's own types (`manifest`), without the indexes the reader builds.
+/// Spans are those of nothing (`Span::default()`) until the manifest is written and read back.
 #[derive(Clone, Debug)]
 pub(crate) struct OrgData {
-    pub(crate) instance: InstanceData,
-    pub(crate) projects: BTreeMap<String, ProjectData>,
-    pub(crate) auth_log: Vec<AuthRecord>,
+    pub(crate) instance: Instance,
+    pub(crate) projects: BTreeMap<String, Project>,
+    pub(crate) auth_log: Vec<AuthLogEntry>,
 }
 
 /// A YAML scalar that reads back as exactly this string: plain when that is safe, else double-quoted
@@ -111,15 +56,17 @@ pub(crate) fn render_manifest(org: &OrgData) -> String {
         if p.archived {
             o.push_str("    archived: true\n");
         }
-        if let Some(c) = &p.ci_config_path {
-            let _ = writeln!(o, "    ci_config_path: {}", scalar(c));
+        if p.ci_config_path != DEFAULT_CI_CONFIG_PATH {
+            let _ = writeln!(o, "    ci_config_path: {}", scalar(&p.ci_config_path));
         }
-        if let Some(b) = p.default_branch.as_ref().filter(|b| *b != super::manifest::DEFAULT_BRANCH) {
-            let _ = writeln!(o, "    default_branch: {}", scalar(b));
+        if p.default_branch != DEFAULT_BRANCH {
+            let _ = writeln!(o, "    default_branch: {}", scalar(&p.default_branch));
         }
-        if let Some(jt) = &p.job_token {
+        // Settings that could not be read are not written as defaults: `skipped` says why they are absent.
+        if p.knows(Data::JobToken) {
+            let jt = &p.job_token;
             let _ = writeln!(o, "    job_token:\n      inbound_enabled: {}", jt.inbound_enabled);
-            if let Some(out) = jt.outbound_enabled {
+            if let Some((out, _)) = jt.outbound_enabled {
                 let _ = writeln!(o, "      outbound_enabled: {out}");
             }
             if !jt.allowlist.is_empty() {
@@ -132,7 +79,7 @@ pub(crate) fn render_manifest(org: &OrgData) -> String {
                 };
                 let _ = writeln!(o, "        - {kind}: {}", scalar(&e.path));
                 if let Some(perms) = &e.permissions {
-                    let list: Vec<String> = perms.iter().map(|p| scalar(p)).collect();
+                    let list: Vec<&str> = perms.iter().map(|p| p.as_str()).collect();
                     let _ = writeln!(o, "          permissions: [{}]", list.join(", "));
                 }
             }
@@ -258,38 +205,47 @@ mod tests {
     #[test]
     fn manifest_reads_back() {
         let mut projects = BTreeMap::new();
-        let mut p = ProjectData {
+        use crate::snapshot::manifest::{AllowEntry, JobTokenSettings, Permission, Tier, Visibility};
+        use crate::source::Span;
+        let mut p = Project {
             id: Some(7),
             visibility: Visibility::Internal,
             archived: true,
-            ci_config_path: Some("ci/main.yml@acme/templates".into()),
-            default_branch: Some("trunk".into()),
-            job_token: Some(JobTokenData {
+            ci_config_path: "ci/main.yml@acme/templates".into(),
+            default_branch: "trunk".into(),
+            job_token: JobTokenSettings {
                 inbound_enabled: false,
-                outbound_enabled: Some(true),
+                outbound_enabled: Some((true, Span::default())),
                 allowlist: vec![
-                    EntryData { kind: EntryKind::Project, path: "acme/api".into(), permissions: None },
-                    EntryData {
+                    AllowEntry {
+                        kind: EntryKind::Project,
+                        path: "acme/api".into(),
+                        permissions: None,
+                        span: Span::default(),
+                    },
+                    AllowEntry {
                         kind: EntryKind::Group,
                         path: "acme/tools".into(),
-                        permissions: Some(vec!["read_jobs".into()]),
+                        permissions: Some(vec![Permission::ReadJobs]),
+                        span: Span::default(),
                     },
                 ],
-            }),
-            skipped: vec![],
+            },
+            ..Project::new("acme/web", Span::default())
         };
         p.skip(Data::AuthLog, "GraphQL: field `ciJobTokenAuthLogs` doesn't exist", false);
         projects.insert("acme/web".to_string(), p);
         let org = OrgData {
-            instance: InstanceData {
+            instance: Instance {
                 url: "https://gitlab.example.com".into(),
+                host: "gitlab.example.com".into(),
                 registry: Some("registry.example.com".into()),
                 tier: Tier::Premium,
                 enforce_allowlist: false,
                 version: Some("17.9.1-ee".into()),
             },
             projects,
-            auth_log: vec![AuthRecord {
+            auth_log: vec![AuthLogEntry {
                 accessed: "acme/web".into(),
                 origin: "acme/api".into(),
                 last_authorized_at: None,
@@ -305,12 +261,9 @@ mod tests {
         let p = &m.projects["acme/web"];
         assert_eq!((p.id, p.archived, p.default_branch.as_str()), (Some(7), true, "trunk"));
         assert_eq!(p.job_token.allowlist.len(), 2);
-        assert_eq!(
-            p.job_token.allowlist[1].permissions.as_deref(),
-            Some(&[super::super::manifest::Permission::ReadJobs][..])
-        );
+        assert_eq!(p.job_token.allowlist[1].permissions.as_deref(), Some(&[Permission::ReadJobs][..]));
         assert!(!p.knows(Data::AuthLog) && p.knows(Data::JobToken));
-        assert!(text.contains("version: \"17.9.1-ee\""), "{text}");
+        assert_eq!(m.instance.version.as_deref(), Some("17.9.1-ee"));
         assert_eq!(m.auth_log.len(), 1);
     }
 }
