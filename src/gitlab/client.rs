@@ -366,6 +366,21 @@ impl Client {
         parse(path, &page.body)
     }
 
+    /// `GET` a JSON answer of a known shape (see `api`).
+    pub(crate) async fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, ApiError> {
+        let v = self.get_json(path).await?;
+        serde_json::from_value(v).map_err(|e| ApiError::Refused {
+            path: path.to_string(),
+            message: format!("the response is not the documented object: {e}"),
+        })
+    }
+
+    /// Every row of a paginated list, each of a known shape (see `api`); a row that is not an object of
+    /// that shape is left out.
+    pub(crate) async fn get_rows<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<Vec<T>, ApiError> {
+        Ok(self.get_all(path).await?.into_iter().filter_map(|row| serde_json::from_value(row).ok()).collect())
+    }
+
     /// `GET` raw bytes of at most `limit` bytes.
     pub(crate) async fn get_raw(&self, path: &str, limit: usize) -> Result<Vec<u8>, ApiError> {
         Ok(self.send(path, &self.url(path), None, limit, false).await?.body)

@@ -9,6 +9,7 @@
 //! permissions or log, a repository that failed to download, are each recorded per project in the
 //! manifest's `skipped:`, and the audit concludes nothing from them.
 
+use super::api::{AllowlistedGroup, AllowlistedProject, JobTokenScope, Metadata, Namespace, ProjectRow, TreeEntry};
 use super::client::{ApiError, Client};
 use crate::snapshot::manifest::{AllowEntry, AuthLogEntry, Instance, JobTokenSettings, Project, url_host};
 use crate::snapshot::manifest::{Data, EntryKind, Permission, Tier, Visibility, valid_full_path};
@@ -75,15 +76,15 @@ pub(crate) async fn org(client: &Client, url: &str, scope: &Scope) -> Result<(Or
     let listed = list_projects(client, scope).await?;
     let mut empty_repos = HashSet::new();
     for p in &listed {
-        let Some(path) = str_of(p, "path_with_namespace") else { continue };
+        let Some(path) = p.path_with_namespace.as_deref() else { continue };
         if !valid_full_path(path) {
             continue;
         }
-        if p.get("empty_repo").and_then(Value::as_bool) == Some(true) {
+        if p.empty_repo == Some(true) {
             empty_repos.insert(path.to_string());
         }
         if org.instance.registry.is_none()
-            && let Some(prefix) = str_of(p, "container_registry_image_prefix")
+            && let Some(prefix) = &p.container_registry_image_prefix
         {
             org.instance.registry = prefix.split('/').next().filter(|h| !h.is_empty()).map(str::to_ascii_lowercase);
         }
@@ -98,11 +99,11 @@ pub(crate) async fn org(client: &Client, url: &str, scope: &Scope) -> Result<(Or
 /// is still listed, with its settings skipped, so its edges are `unknown` rather than `missing`.
 pub(crate) async fn callees(client: &Client, org: &mut OrgData, callees: &[String]) {
     let details = futures::future::join_all(
-        callees.iter().map(|c| async move { client.get_json(&format!("/projects/{}", enc(c))).await }),
+        callees.iter().map(|c| async move { client.get::<ProjectRow>(&format!("/projects/{}", enc(c))).await }),
     )
     .await;
     for (c, d) in callees.iter().zip(details) {
-        org.projects.insert(c.clone(), project_data(c, &d.unwrap_or(Value::Null)));
+        org.projects.insert(c.clone(), project_data(c, &d.unwrap_or_default()));
     }
     settings(client, org).await;
     graphql(client, org).await;
@@ -127,19 +128,18 @@ pub(crate) async fn file(
 pub(crate) async fn instance(client: &Client, url: &str, scope: &Scope) -> Instance {
     let url = url.trim_end_matches('/').to_string();
     let host = url_host(&url).unwrap_or_default();
-    let meta = match client.get_json("/metadata").await {
-        Ok(v) => Some(v),
-        Err(_) => client.get_json("/version").await.ok(),
+    let meta = match client.get::<Metadata>("/metadata").await {
+        Ok(v) => v,
+        Err(_) => client.get::<Metadata>("/version").await.unwrap_or_default(),
     };
-    let version = meta.as_ref().and_then(|m| str_of(m, "version")).map(str::to_string);
-    let enterprise = meta.as_ref().and_then(|m| m.get("enterprise")).and_then(Value::as_bool);
+    let (version, enterprise) = (meta.version, meta.enterprise);
     // A top-level group's plan is visible on GitLab.com (and to administrators).
     let top = scope.groups.iter().chain(&scope.projects).next().and_then(|p| p.split('/').next());
     let plan = match top {
-        Some(t) => client.get_json(&format!("/namespaces/{}", enc(t))).await.ok(),
+        Some(t) => client.get::<Namespace>(&format!("/namespaces/{}", enc(t))).await.ok(),
         None => None,
     };
-    let tier = match plan.as_ref().and_then(|p| str_of(p, "plan")) {
+    let tier = match plan.and_then(|p| p.plan).as_deref() {
         Some("free") => Tier::Free,
         Some("premium" | "silver" | "bronze") => Tier::Premium,
         Some("ultimate" | "gold" | "ultimate_trial") => Tier::Ultimate,
@@ -158,30 +158,35 @@ pub(crate) async fn instance(client: &Client, url: &str, scope: &Scope) -> Insta
     }
 }
 
-/// A project from GitLab's project JSON (`Value::Null`: every default); the settings are read afterwards.
-pub(crate) fn project_data(path: &str, p: &Value) -> Project {
+/// A project from GitLab's project JSON (an empty row: every default); the settings are read afterwards.
+pub(crate) fn project_data(path: &str, p: &ProjectRow) -> Project {
     let default = Project::new(path, Span::default());
     Project {
-        id: p.get("id").and_then(Value::as_u64),
-        visibility: Visibility::from_api(str_of(p, "visibility")),
-        archived: p.get("archived").and_then(Value::as_bool).unwrap_or(false),
-        ci_config_path: str_of(p, "ci_config_path")
+        id: p.id,
+        visibility: Visibility::from_api(p.visibility.as_deref()),
+        archived: p.archived.unwrap_or(false),
+        ci_config_path: p
+            .ci_config_path
+            .as_deref()
             .filter(|c| !c.is_empty())
             .map_or(default.ci_config_path.clone(), str::to_string),
-        default_branch: str_of(p, "default_branch").map_or(default.default_branch.clone(), str::to_string),
+        default_branch: p.default_branch.clone().unwrap_or_else(|| default.default_branch.clone()),
         ..default
     }
 }
 
-pub(crate) async fn list_projects(client: &Client, scope: &Scope) -> Result<Vec<Value>, String> {
+pub(crate) async fn list_projects(client: &Client, scope: &Scope) -> Result<Vec<ProjectRow>, String> {
     let mut out = Vec::new();
     for g in &scope.groups {
         let path = format!("/groups/{}/projects?include_subgroups=true&with_shared=false&order_by=id&sort=asc", enc(g));
-        let rows = client.get_all(&path).await.map_err(|e| format!("cannot list the projects of `{g}`: {e}"))?;
+        let rows = client.get_rows(&path).await.map_err(|e| format!("cannot list the projects of `{g}`: {e}"))?;
         out.extend(rows);
     }
     let singles = futures::future::join_all(scope.projects.iter().map(|p| async move {
-        client.get_json(&format!("/projects/{}", enc(p))).await.map_err(|e| format!("cannot read project `{p}`: {e}"))
+        client
+            .get::<ProjectRow>(&format!("/projects/{}", enc(p)))
+            .await
+            .map_err(|e| format!("cannot read project `{p}`: {e}"))
     }))
     .await;
     for s in singles {
@@ -214,10 +219,10 @@ pub(crate) async fn settings(client: &Client, org: &mut OrgData) {
     let paths: Vec<(String, Option<u64>)> = org.projects.iter().map(|(k, p)| (k.clone(), p.id)).collect();
     let results = futures::future::join_all(paths.iter().map(|(path, id)| async move {
         let key = id.map_or_else(|| enc(path), |i| i.to_string());
-        let scope = client.get_json(&format!("/projects/{key}/job_token_scope")).await?;
+        let scope = client.get::<JobTokenScope>(&format!("/projects/{key}/job_token_scope")).await?;
         let (projects, groups) = futures::future::join(
-            client.get_all(&format!("/projects/{key}/job_token_scope/allowlist")),
-            client.get_all(&format!("/projects/{key}/job_token_scope/groups_allowlist")),
+            client.get_rows::<AllowlistedProject>(&format!("/projects/{key}/job_token_scope/allowlist")),
+            client.get_rows::<AllowlistedGroup>(&format!("/projects/{key}/job_token_scope/groups_allowlist")),
         )
         .await;
         let groups = match groups {
@@ -233,7 +238,7 @@ pub(crate) async fn settings(client: &Client, org: &mut OrgData) {
             Ok((scope, projects, groups)) => {
                 let mut allowlist = Vec::new();
                 for e in &projects {
-                    if let Some(target) = str_of(e, "path_with_namespace").filter(|t| t != path && valid_full_path(t)) {
+                    if let Some(target) = e.path_with_namespace.as_deref().filter(|t| t != path && valid_full_path(t)) {
                         allowlist.push(AllowEntry {
                             kind: EntryKind::Project,
                             path: target.to_string(),
@@ -255,9 +260,9 @@ pub(crate) async fn settings(client: &Client, org: &mut OrgData) {
                 // The same entry twice (a server paging oddity) is one entry.
                 let mut seen = HashSet::new();
                 allowlist.retain(|e| seen.insert((e.kind, e.path.clone())));
-                let outbound = scope.get("outbound_enabled").and_then(Value::as_bool).filter(|o| *o);
+                let outbound = scope.outbound_enabled.filter(|o| *o);
                 p.job_token = JobTokenSettings {
-                    inbound_enabled: scope.get("inbound_enabled").and_then(Value::as_bool).unwrap_or(true),
+                    inbound_enabled: scope.inbound_enabled.unwrap_or(true),
                     outbound_enabled: outbound.map(|o| (o, Span::default())),
                     allowlist,
                 };
@@ -272,11 +277,11 @@ pub(crate) async fn settings(client: &Client, org: &mut OrgData) {
 
 /// A group's full path in a `groups_allowlist` row: `full_path` when present, else from its `web_url`
 /// (`https://host/groups/<full path>`), which is all GitLab's documented answer carries.
-pub(crate) fn group_path(row: &Value, instance_url: &str) -> Option<String> {
-    if let Some(p) = str_of(row, "full_path") {
-        return Some(p.to_string());
+pub(crate) fn group_path(row: &AllowlistedGroup, instance_url: &str) -> Option<String> {
+    if let Some(p) = &row.full_path {
+        return Some(p.clone());
     }
-    let web = str_of(row, "web_url")?;
+    let web = row.web_url.as_deref()?;
     let rest = web.strip_prefix(instance_url.trim_end_matches('/')).unwrap_or(web);
     let rest = match rest.find("/groups/") {
         Some(i) => &rest[i + "/groups/".len()..],
@@ -452,16 +457,11 @@ pub(crate) async fn tree(client: &Client, org: &OrgData, project: &str) -> Resul
     if let Some(b) = org.projects.get(project).map(|p| &p.default_branch) {
         path.push_str(&format!("&ref={}", enc(b)));
     }
-    let rows = match client.get_all(&path).await {
+    let rows = match client.get_rows::<TreeEntry>(&path).await {
         Err(e) if e.is_not_found() => return Ok(Vec::new()), // an empty repository has no tree
         other => other?,
     };
-    Ok(rows
-        .iter()
-        .filter(|r| str_of(r, "type") == Some("blob"))
-        .filter_map(|r| str_of(r, "path"))
-        .map(str::to_string)
-        .collect())
+    Ok(rows.into_iter().filter(|r| r.kind.as_deref() == Some("blob")).filter_map(|r| r.path).collect())
 }
 
 /// Data skipped and failed, for the summary line.
