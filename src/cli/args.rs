@@ -1,6 +1,8 @@
 //! The command line, as clap reads it: every command, its arguments and their documentation. Nothing here
 //! runs anything; `commands/` does.
 
+use crate::policy::FailOn;
+use crate::report::Format;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -41,68 +43,53 @@ pub(crate) enum Command {
     Man,
 }
 
-#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
-pub(crate) enum AuditFormat {
-    Human,
-    Json,
-    Markdown,
-    Csv,
-    Sarif,
-    Codequality,
-    Junit,
-    Dot,
-    Mermaid,
+/// `--format`: the report's own formats, named as `report::Format` names them.
+impl ValueEnum for Format {
+    fn value_variants<'a>() -> &'a [Self] {
+        Format::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.name()))
+    }
 }
 
-impl std::str::FromStr for AuditFormat {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        <AuditFormat as ValueEnum>::from_str(s, true)
+/// `--fail-on`: the policy's own values.
+impl ValueEnum for FailOn {
+    fn value_variants<'a>() -> &'a [Self] {
+        use crate::diag::Severity;
+        &[FailOn::At(Severity::Error), FailOn::At(Severity::Warning), FailOn::At(Severity::Note), FailOn::Never]
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(match self {
+            FailOn::At(s) => s.as_str(),
+            FailOn::Never => "never",
+        }))
     }
 }
 
 /// `--report FORMAT=FILE`.
-fn parse_report(s: &str) -> Result<(AuditFormat, PathBuf), String> {
+fn parse_report(s: &str) -> Result<(Format, PathBuf), String> {
     let (f, file) = s.split_once('=').ok_or_else(|| format!("expected FORMAT=FILE, found `{s}`"))?;
-    let format = f.parse::<AuditFormat>()?;
+    let format = <Format as ValueEnum>::from_str(f, true)?;
     if file.is_empty() {
         return Err(format!("`{s}` names no file"));
     }
     Ok((format, PathBuf::from(file)))
 }
 
-/// `--fail-on`: the lowest severity that fails the run, or never.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
-pub(crate) enum FailOn {
-    Error,
-    Warning,
-    Note,
-    Never,
-}
-
-impl FailOn {
-    pub(crate) fn to_policy(self) -> crate::policy::FailOn {
-        use crate::diag::Severity;
-        match self {
-            FailOn::Error => crate::policy::FailOn::At(Severity::Error),
-            FailOn::Warning => crate::policy::FailOn::At(Severity::Warning),
-            FailOn::Note => crate::policy::FailOn::At(Severity::Note),
-            FailOn::Never => crate::policy::FailOn::Never,
-        }
-    }
-}
-
 /// Options shared by `audit` and `lint`: what to print and write, the policy, what fails the run.
 #[derive(clap::Args, Debug)]
 pub(crate) struct OutputArgs {
-    #[arg(long, value_enum, default_value_t = AuditFormat::Human)]
-    pub(crate) format: AuditFormat,
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub(crate) format: Format,
     /// Write the `--format` output to this file instead of standard output.
     #[arg(long)]
     pub(crate) output: Option<PathBuf>,
     /// Also write FORMAT to FILE (repeatable), e.g. `--report codequality=gl-code-quality.json --report junit=junit.xml`.
     #[arg(long = "report", value_name = "FORMAT=FILE", value_parser = parse_report)]
-    pub(crate) reports: Vec<(AuditFormat, PathBuf)>,
+    pub(crate) reports: Vec<(Format, PathBuf)>,
     /// Audit policy (rules, severities, thresholds, fail_on, ignores); default: `.tokenscope.yml` in the snapshot (or DIR).
     #[arg(long)]
     pub(crate) config: Option<PathBuf>,

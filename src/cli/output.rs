@@ -1,7 +1,7 @@
 //! What `audit` and `lint` share: loading the snapshot and the policy, and delivering a report in the
 //! requested formats to standard output and files.
 
-use super::args::{AuditFormat, OutputArgs};
+use super::args::OutputArgs;
 use super::error::Error;
 use super::terminal::{Stream, Terminal};
 use crate::policy::{self, Policy};
@@ -50,27 +50,13 @@ pub(crate) fn apply(
     policy.apply(findings, sources, &policy::Ignoring { enabled: !args.no_ignores, today: &today })
 }
 
-fn format(f: AuditFormat) -> Format {
-    match f {
-        AuditFormat::Human => Format::Human,
-        AuditFormat::Json => Format::Json,
-        AuditFormat::Markdown => Format::Markdown,
-        AuditFormat::Csv => Format::Csv,
-        AuditFormat::Sarif => Format::Sarif,
-        AuditFormat::Codequality => Format::CodeQuality,
-        AuditFormat::Junit => Format::Junit,
-        AuditFormat::Dot => Format::Dot,
-        AuditFormat::Mermaid => Format::Mermaid,
-    }
-}
-
 /// Write each `--report FORMAT=FILE`, then the `--format` output to `--output` or standard output. Expired
 /// ignores are announced on standard error.
 pub(crate) fn deliver(term: &Terminal, report: &Report, out: &OutputArgs) -> Result<(), Error> {
     for e in &report.expired_ignores {
         term.say(&format!("warning: {e}"));
     }
-    let files: Vec<(AuditFormat, &PathBuf)> = out
+    let files: Vec<(Format, &PathBuf)> = out
         .reports
         .iter()
         .map(|(f, file)| (*f, file))
@@ -86,11 +72,11 @@ pub(crate) fn deliver(term: &Terminal, report: &Report, out: &OutputArgs) -> Res
         }
     }
     for (f, file) in files {
-        std::fs::write(file, format(f).render(report, false))
+        std::fs::write(file, f.render(report, false))
             .map_err(|e| Error::Io { what: format!("write {}", file.display()), source: e })?;
     }
     if out.output.is_none() {
-        term.stdout(&format(out.format).render(report, term.color(Stream::Stdout)))?;
+        term.stdout(&out.format.render(report, term.color(Stream::Stdout)))?;
     }
     Ok(())
 }

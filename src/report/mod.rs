@@ -43,7 +43,8 @@ impl<'a> Report<'a> {
 }
 
 /// The output formats of `audit` and `lint`.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "lowercase")]
 pub(crate) enum Format {
     Human,
     Json,
@@ -57,6 +58,24 @@ pub(crate) enum Format {
 }
 
 impl Format {
+    /// Every format, in the order `--help` lists them.
+    pub(crate) const ALL: &'static [Format] = &[
+        Format::Human,
+        Format::Json,
+        Format::Markdown,
+        Format::Csv,
+        Format::Sarif,
+        Format::CodeQuality,
+        Format::Junit,
+        Format::Dot,
+        Format::Mermaid,
+    ];
+
+    /// The name on the command line (`--format codequality`).
+    pub(crate) fn name(self) -> &'static str {
+        self.into()
+    }
+
     /// The report in this format; `color` only matters to `Human`.
     ///
     /// Output is cleaned here, once, whole: every token is redacted, and no control character from a

@@ -82,7 +82,7 @@ fn audit_snapshot(args: &AuditArgs, term: &Terminal, dir: &Path) -> Result<Exit,
     let applied = output::apply(&policy, findings, &snap.sources, &args.out);
     timings.lap(term, "audit");
     let partial = pipelines.iter().any(|p| p.status == Status::Failed) || audit.fetch_failed();
-    let exit = policy.exit(&applied, args.out.fail_on.map(|f| f.to_policy()), partial);
+    let exit = policy.exit(&applied, args.out.fail_on, partial);
     let report = Report::new(&audit, applied);
     output::deliver(term, &report, &args.out)?;
     timings.lap(term, "render");

@@ -52,7 +52,7 @@ pub(crate) fn run(args: LintArgs, term: &Terminal) -> Result<Exit, Error> {
     }
     let applied = output::apply(&policy, findings, &snap.sources, &args.out);
     let partial = pipelines[0].status == Status::Failed || audit.fetch_failed();
-    let exit = policy.exit(&applied, args.out.fail_on.map(|f| f.to_policy()), partial);
+    let exit = policy.exit(&applied, args.out.fail_on, partial);
     output::deliver(term, &Report::new(&audit, applied), &args.out)?;
     Ok(exit)
 }
