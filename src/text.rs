@@ -68,16 +68,26 @@ fn is_unsafe(c: char) -> bool {
     (c.is_control() && c != '\n' && c != '\t') || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
-/// Whether `s` may hold an unsafe character: a quick byte test (every unsafe character starts with a C0
-/// byte, DEL, 0xC2 for C1 controls, or 0xE2 for the bidirectional controls), exact when it says no.
+/// Whether `s` holds an unsafe character (see [`is_unsafe`]), tested on bytes: C0 controls and DEL are one
+/// byte, C1 controls are `C2 80..9F`, and the bidirectional controls are `E2 80 AA..AE` and `E2 81 A6..A9`.
+/// Text output is mostly ASCII and box-drawing characters (`E2 94 ..`), which this passes over without
+/// decoding characters.
 fn may_be_unsafe(s: &str) -> bool {
-    s.bytes().any(|b| (b < 0x20 && b != b'\n' && b != b'\t') || b == 0x7f || b == 0xc2 || b == 0xe2)
+    let b = s.as_bytes();
+    let at = |i: usize| b.get(i).copied().unwrap_or(0);
+    b.iter().enumerate().any(|(i, &c)| match c {
+        b'\n' | b'\t' => false,
+        0..0x20 | 0x7f => true,
+        0xc2 => (0x80..=0x9f).contains(&at(i + 1)),
+        0xe2 => matches!((at(i + 1), at(i + 2)), (0x80, 0xaa..=0xae) | (0x81, 0xa6..=0xa9)),
+        _ => false,
+    })
 }
 
 /// The text with unsafe characters shown escaped (`\u{1b}`); borrowed when there are none, which is
 /// nearly always.
 pub(crate) fn escape_controls(s: &str) -> Cow<'_, str> {
-    if !may_be_unsafe(s) || !s.chars().any(is_unsafe) {
+    if !may_be_unsafe(s) {
         return Cow::Borrowed(s);
     }
     let mut o = String::with_capacity(s.len() + 8);
@@ -95,7 +105,7 @@ pub(crate) fn escape_controls(s: &str) -> Cow<'_, str> {
 /// bidirectional controls) written as a JSON escape (`\u202e`): the same document, safe on a terminal.
 /// serde already escapes C0 controls, and an unsafe character can only stand inside a string.
 pub(crate) fn json_safe(doc: String) -> String {
-    if !may_be_unsafe(&doc) || !doc.chars().any(|c| is_unsafe(c) && c != '\r') {
+    if !may_be_unsafe(&doc) {
         return doc;
     }
     let mut o = String::with_capacity(doc.len() + 16);
@@ -146,6 +156,20 @@ mod tests {
         assert_eq!(clean("two\nlines\ttab"), "two\nlines\ttab");
         assert_eq!(clean_line("two\nlines"), "two\\nlines");
         assert!(matches!(clean("plain text"), Cow::Borrowed(_)));
+        // The byte test agrees with the character test, box-drawing and other E2/C2 characters included.
+        for s in [
+            "─│╭╰·é",
+            "\u{2028}\u{2066}",
+            "\u{80}",
+            "\u{a0}",
+            "a\u{9f}b",
+            "\u{202a}",
+            "\u{2069}x",
+            "\u{2070}",
+            "\u{1b}",
+        ] {
+            assert_eq!(may_be_unsafe(s), s.chars().any(is_unsafe), "{s:?}");
+        }
         // Same length, same line breaks: snippets keep their offsets.
         let m = mask(hostile);
         assert_eq!(m.len(), hostile.len());

@@ -85,7 +85,7 @@ impl Format {
     pub(crate) fn render(self, report: &Report, color: bool) -> String {
         let (text, json) = (clean_text, clean_json);
         match self {
-            Format::Human if color => crate::text::redact(&human::render(report, true)).into_owned(),
+            Format::Human if color => changed(human::render(report, true), crate::text::redact),
             Format::Human => text(human::render(report, false)),
             Format::Json => json(json::render(report)),
             Format::Markdown => text(markdown::render(report)),
@@ -99,14 +99,23 @@ impl Format {
     }
 }
 
+/// `s` itself when `f` finds nothing to change (the usual case: no copy of a large report), else the change.
+fn changed(s: String, f: impl FnOnce(&str) -> std::borrow::Cow<'_, str>) -> String {
+    let owned = match f(&s) {
+        std::borrow::Cow::Owned(o) => Some(o),
+        std::borrow::Cow::Borrowed(_) => None,
+    };
+    owned.unwrap_or(s)
+}
+
 /// A text output, cleaned whole: tokens redacted, control characters escaped.
 pub(crate) fn clean_text(s: String) -> String {
-    crate::text::clean(&s).into_owned()
+    changed(s, crate::text::clean)
 }
 
 /// A JSON output, cleaned whole: tokens redacted, unsafe characters as JSON escapes (the same document).
 pub(crate) fn clean_json(s: String) -> String {
-    crate::text::json_safe(crate::text::redact(&s).into_owned())
+    crate::text::json_safe(changed(s, crate::text::redact))
 }
 
 /// Counts shown in every format's summary.
