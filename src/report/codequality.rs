@@ -23,13 +23,18 @@ pub(crate) fn render(report: &Report) -> Value {
                 Severity::Warning => "minor",
                 Severity::Note => "info",
             };
-            json!({
+            let mut item = json!({
                 "description": f.message,
                 "check_name": f.rule,
                 "fingerprint": f.fingerprint,
                 "severity": severity,
                 "location": {"path": path, "lines": {"begin": line}},
-            })
+            });
+            // The fix, as the Code Climate format carries more detail (Markdown).
+            if let Some(help) = &f.help {
+                item["content"] = json!({"body": help});
+            }
+            item
         })
         .collect();
     Value::Array(items)
