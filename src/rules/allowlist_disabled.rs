@@ -30,10 +30,6 @@ pub(crate) static META: RuleMeta = RuleMeta {
 pub(crate) struct Rule;
 
 impl super::Rule for Rule {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, audit: &Audit, _settings: &super::Settings, out: &mut Vec<Finding>) {
         for (path, p) in &audit.snap.manifest.projects {
             if enforced(audit.snap, p) || p.archived {

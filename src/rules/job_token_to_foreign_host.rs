@@ -26,10 +26,6 @@ pub(crate) static META: RuleMeta = RuleMeta {
 pub(crate) struct Rule;
 
 impl super::Rule for Rule {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, audit: &Audit, _settings: &super::Settings, out: &mut Vec<Finding>) {
         let instance = &audit.snap.manifest.instance.host;
         per_access(audit, &META, out, |a| {

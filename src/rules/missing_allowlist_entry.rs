@@ -52,10 +52,6 @@ pub(crate) static META: RuleMeta = RuleMeta {
 pub(crate) struct Rule;
 
 impl super::Rule for Rule {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, audit: &Audit, _settings: &super::Settings, out: &mut Vec<Finding>) {
         for e in &audit.edges {
             let (severity, consequence) = match e.status {

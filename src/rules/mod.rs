@@ -33,42 +33,49 @@ use crate::source::Span;
 use rayon::prelude::*;
 use std::collections::BTreeSet;
 
-/// A rule: a check over the finished audit.
+/// A rule: a check over the finished audit. Its metadata is the `META` beside it in its module.
 pub(crate) trait Rule: Sync {
-    fn meta(&self) -> &'static RuleMeta;
     fn check(&self, audit: &Audit, settings: &Settings, out: &mut Vec<Finding>);
 }
 
-/// Every rule, in a stable order.
-pub(crate) fn registry() -> Vec<&'static dyn Rule> {
-    vec![
-        &missing_allowlist_entry::Rule,
-        &unused_allowlist_entry::Rule,
-        &overbroad_group_entry::Rule,
-        &allowlist_disabled::Rule,
-        &stale_allowlist_entry::Rule,
-        &allowlist_over_limit::Rule,
-        &unresolved_target::Rule,
-        &overbroad_permissions::Rule,
-        &job_token_overridden::Rule,
-        &job_token_in_url::Rule,
-        &tier_unsupported_job_token_auth::Rule,
-        &silenced_auth_failure::Rule,
-        &hardcoded_gitlab_token::Rule,
-        &job_token_to_foreign_host::Rule,
-        &outbound_scope_deprecated::Rule,
+/// Each rule module's `META` with its `Rule`, so the two cannot be paired wrongly.
+macro_rules! registered {
+    ($($module:ident),* $(,)?) => {
+        [$((&$module::META, &$module::Rule as &dyn Rule)),*]
+    };
+}
+
+/// Every rule, in a stable order, with its metadata.
+pub(crate) fn registry() -> [(&'static RuleMeta, &'static dyn Rule); 15] {
+    registered![
+        missing_allowlist_entry,
+        unused_allowlist_entry,
+        overbroad_group_entry,
+        allowlist_disabled,
+        stale_allowlist_entry,
+        allowlist_over_limit,
+        unresolved_target,
+        overbroad_permissions,
+        job_token_overridden,
+        job_token_in_url,
+        tier_unsupported_job_token_auth,
+        silenced_auth_failure,
+        hardcoded_gitlab_token,
+        job_token_to_foreign_host,
+        outbound_scope_deprecated,
     ]
 }
 
 /// Every rule's metadata, in the registry's order.
 pub fn metas() -> Vec<&'static RuleMeta> {
-    registry().iter().map(|r| r.meta()).collect()
+    registry().iter().map(|(meta, _)| *meta).collect()
 }
 
 /// The findings of the rules `enabled` says run (a rule the policy switched off is not run at all).
 /// Rules are independent of each other: they run in parallel.
 pub(crate) fn run(audit: &Audit, settings: &Settings, enabled: impl Fn(&str) -> bool + Sync) -> Vec<Finding> {
-    let rules: Vec<&dyn Rule> = registry().into_iter().filter(|r| enabled(r.meta().id)).collect();
+    let rules: Vec<&dyn Rule> =
+        registry().into_iter().filter(|(meta, _)| enabled(meta.id)).map(|(_, rule)| rule).collect();
     let per_rule: Vec<Vec<Finding>> = rules
         .par_iter()
         .map(|rule| {
@@ -136,4 +143,21 @@ pub(crate) fn settings_finding(
 /// for a line in a shared template), else `fallback`.
 pub(crate) fn file_project(audit: &Audit, span: Span, fallback: &str) -> String {
     audit.snap.sources.get(span.file).project.clone().unwrap_or_else(|| fallback.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn rule_ids_are_unique_and_named_like_their_module() {
+        let metas = super::metas();
+        let mut ids: Vec<&str> = metas.iter().map(|m| m.id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), metas.len(), "a rule id is used twice");
+        for m in metas {
+            assert!(m.id.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'), "`{}` is not kebab-case", m.id);
+            let file = format!("{}/src/rules/{}.rs", env!("CARGO_MANIFEST_DIR"), m.id.replace('-', "_"));
+            assert!(std::path::Path::new(&file).is_file(), "`{}` is not declared in {file}", m.id);
+        }
+    }
 }

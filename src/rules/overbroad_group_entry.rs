@@ -43,10 +43,6 @@ pub(crate) const MAX_USED_PERCENT: Setting = Setting { name: "max_used_percent",
 pub(crate) struct Rule;
 
 impl super::Rule for Rule {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, audit: &Audit, settings: &super::Settings, out: &mut Vec<Finding>) {
         let min_projects = settings.get(&META, &MIN_PROJECTS);
         let max_used_percent = settings.get(&META, &MAX_USED_PERCENT);

@@ -30,10 +30,6 @@ pub(crate) static META: RuleMeta = RuleMeta {
 pub(crate) struct Rule;
 
 impl super::Rule for Rule {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, audit: &Audit, _settings: &super::Settings, out: &mut Vec<Finding>) {
         per_access(audit, &META, out, |a| {
             let why = a.http.as_ref()?.silenced.as_deref()?;

@@ -34,10 +34,6 @@ pub(crate) static META: RuleMeta = RuleMeta {
 pub(crate) struct Rule;
 
 impl super::Rule for Rule {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, audit: &Audit, _settings: &super::Settings, out: &mut Vec<Finding>) {
         if audit.snap.manifest.instance.tier != Tier::Free {
             return;
