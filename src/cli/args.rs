@@ -117,6 +117,13 @@ pub(crate) struct LiveArgs {
     /// takes a token itself: command lines end up in shell histories and process lists.
     #[arg(long, value_name = "FILE")]
     pub(crate) token_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) connection: ConnectionArgs,
+}
+
+/// How to talk to the instance (every command that reads the API).
+#[derive(clap::Args, Debug, Clone)]
+pub(crate) struct ConnectionArgs {
     /// Requests in flight at most.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub(crate) concurrency: u16,
@@ -191,12 +198,8 @@ pub(crate) struct LintArgs {
     /// Do not read anything from the instance's API.
     #[arg(long)]
     pub(crate) offline: bool,
-    /// Extra root certificates (PEM) for a self-managed instance.
-    #[arg(long, value_name = "FILE")]
-    pub(crate) ca_cert: Option<PathBuf>,
-    /// Retries of a request that failed with 429, 500, 502, 503, 504, a timeout or a dropped connection.
-    #[arg(long, default_value_t = 5, value_name = "N")]
-    pub(crate) retries: usize,
+    #[command(flatten)]
+    pub(crate) connection: ConnectionArgs,
     #[command(flatten)]
     pub(crate) out: OutputArgs,
 }

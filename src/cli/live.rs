@@ -1,7 +1,7 @@
 //! What the commands that read a live GitLab share: the instance and token from flags and the environment,
 //! the HTTP client, the runtime, and a fetch into a snapshot directory with progress on standard error.
 
-use super::args::LiveArgs;
+use super::args::{ConnectionArgs, LiveArgs};
 use super::error::Error;
 use super::terminal::Terminal;
 use crate::gitlab::client::{Client, Credential, Options, Secret};
@@ -33,7 +33,7 @@ pub(crate) fn credential(term: &Terminal, token_file: Option<&Path>) -> Result<O
 }
 
 /// The client for `url` with the connection settings of `live`.
-pub(crate) fn client(url: &str, credential: Credential, live: &LiveArgs) -> Result<Client, Error> {
+pub(crate) fn client(url: &str, credential: Credential, live: &ConnectionArgs) -> Result<Client, Error> {
     let opts = Options {
         url: url.to_string(),
         credential,
@@ -68,7 +68,7 @@ pub(crate) fn fetch(term: &Terminal, live: &LiveArgs, out: &Path) -> Result<crat
         term.say("warning: no token (GITLAB_TOKEN, --token-file or CI_JOB_TOKEN): only public data can be read");
         Credential::Anonymous
     });
-    let mut client = client(&url, credential, live)?;
+    let mut client = client(&url, credential, &live.connection)?;
     let bar = term.progress(&url);
     let ticker = bar.clone();
     client.on_request(move || ticker.inc(1));

@@ -127,9 +127,10 @@ impl<'a> Audit<'a> {
         self.entry(e).map(|entry| entry.path.as_str())
     }
 
-    /// Whether the snapshot failed to read some data (an error, not an expected gap).
-    pub(crate) fn fetch_failed(&self) -> bool {
-        self.snap.manifest.fetch_failed()
+    /// Whether some input could not be read: a pipeline failed to resolve, or the snapshot failed to read
+    /// some data (an error, not an expected gap). The rest is audited, and the run exits with 3.
+    pub(crate) fn incomplete(&self) -> bool {
+        self.pipelines.iter().any(|p| p.status == crate::ci::Status::Failed) || self.snap.manifest.fetch_failed()
     }
 
     /// Whether some access of the project may be unseen: it failed to load, is not in the run, or has an

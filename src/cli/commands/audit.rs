@@ -1,7 +1,7 @@
 //! `tokenscope audit`: a snapshot directory, or a live GitLab fetched into a temporary one and audited the
 //! same way. Load -> resolve and detect -> engine -> rules -> policy -> report.
 
-use crate::ci::{self, ParseCache, Status};
+use crate::ci::{self, ParseCache};
 use crate::cli::args::AuditArgs;
 use crate::cli::error::Error;
 use crate::cli::output;
@@ -81,8 +81,7 @@ fn audit_snapshot(args: &AuditArgs, term: &Terminal, dir: &Path) -> Result<Exit,
     let findings = crate::rules::run(&audit, &policy.settings, |id| policy.enabled(id));
     let applied = output::apply(&policy, findings, &snap.sources, &args.out);
     timings.lap(term, "audit");
-    let partial = pipelines.iter().any(|p| p.status == Status::Failed) || audit.fetch_failed();
-    let exit = policy.exit(&applied, args.out.fail_on, partial);
+    let exit = policy.exit(&applied, args.out.fail_on, audit.incomplete());
     let report = Report::new(&audit, applied);
     output::deliver(term, &report, &args.out)?;
     timings.lap(term, "render");

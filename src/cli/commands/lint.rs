@@ -6,8 +6,8 @@
 //! introduces is reported: findings are compared by their fingerprints, which do not depend on line numbers.
 //! The rules' findings and the notes go through the policy together, like an audit's.
 
-use crate::ci::{self, ParseCache, Pipeline, Status};
-use crate::cli::args::{LintArgs, LiveArgs};
+use crate::ci::{self, ParseCache, Pipeline};
+use crate::cli::args::LintArgs;
 use crate::cli::error::Error;
 use crate::cli::live::{self, env_value};
 use crate::cli::output;
@@ -51,8 +51,7 @@ pub(crate) fn run(args: LintArgs, term: &Terminal) -> Result<Exit, Error> {
         findings = introduced(findings, &run.findings(&base_audit, &policy));
     }
     let applied = output::apply(&policy, findings, &snap.sources, &args.out);
-    let partial = pipelines[0].status == Status::Failed || audit.fetch_failed();
-    let exit = policy.exit(&applied, args.out.fail_on, partial);
+    let exit = policy.exit(&applied, args.out.fail_on, audit.incomplete());
     output::deliver(term, &Report::new(&audit, applied), &args.out)?;
     Ok(exit)
 }
@@ -103,19 +102,7 @@ fn from_api(
     let Some(credential) = live::credential(term, args.token_file.as_deref())? else {
         return Ok(None);
     };
-    let settings = LiveArgs {
-        url: None,
-        groups: vec![],
-        projects: vec![],
-        token_file: None,
-        concurrency: 8,
-        max_rps: None,
-        timeout: 30,
-        retries: args.retries,
-        ca_cert: args.ca_cert.clone(),
-        retry_delay_ms: 500,
-    };
-    let client = live::client(url, credential, &settings)?;
+    let client = live::client(url, credential, &args.connection)?;
     let tmp = tempfile::Builder::new()
         .prefix("tokenscope-lint-")
         .tempdir()
