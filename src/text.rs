@@ -84,16 +84,16 @@ fn may_be_unsafe(s: &str) -> bool {
     })
 }
 
-/// The text with unsafe characters shown escaped (`\u{1b}`); borrowed when there are none, which is
-/// nearly always.
-pub(crate) fn escape_controls(s: &str) -> Cow<'_, str> {
+/// The text with each unsafe character written as `escape` writes it; borrowed when there are none, which
+/// is nearly always.
+fn escape_unsafe(s: &str, escape: fn(u32) -> String) -> Cow<'_, str> {
     if !may_be_unsafe(s) {
         return Cow::Borrowed(s);
     }
-    let mut o = String::with_capacity(s.len() + 8);
+    let mut o = String::with_capacity(s.len() + 16);
     for c in s.chars() {
         if is_unsafe(c) {
-            o.push_str(&format!("\\u{{{:x}}}", c as u32));
+            o.push_str(&escape(c as u32));
         } else {
             o.push(c);
         }
@@ -101,22 +101,16 @@ pub(crate) fn escape_controls(s: &str) -> Cow<'_, str> {
     Cow::Owned(o)
 }
 
+/// The text with unsafe characters shown escaped (`\u{1b}`).
+pub(crate) fn escape_controls(s: &str) -> Cow<'_, str> {
+    escape_unsafe(s, |c| format!("\\u{{{c:x}}}"))
+}
+
 /// A JSON document with every unsafe character that serde leaves as it is (DEL, C1 controls,
 /// bidirectional controls) written as a JSON escape (`\u202e`): the same document, safe on a terminal.
 /// serde already escapes C0 controls, and an unsafe character can only stand inside a string.
-pub(crate) fn json_safe(doc: String) -> String {
-    if !may_be_unsafe(&doc) {
-        return doc;
-    }
-    let mut o = String::with_capacity(doc.len() + 16);
-    for c in doc.chars() {
-        if is_unsafe(c) {
-            o.push_str(&format!("\\u{:04x}", c as u32));
-        } else {
-            o.push(c);
-        }
-    }
-    o
+pub(crate) fn json_safe(doc: &str) -> Cow<'_, str> {
+    escape_unsafe(doc, |c| format!("\\u{c:04x}"))
 }
 
 /// Text for output: tokens redacted and control characters escaped.
@@ -177,7 +171,7 @@ mod tests {
         assert_eq!(mask("a\r\nb\rc"), "a\r\nb?c");
         // JSON: the same string once decoded, and nothing unsafe left in the text.
         let doc = serde_json::to_string(&serde_json::json!({"k": hostile})).unwrap();
-        let safe = json_safe(doc);
+        let safe = json_safe(&doc);
         assert!(!safe.chars().any(is_unsafe), "{safe}");
         let back: serde_json::Value = serde_json::from_str(&safe).unwrap();
         assert_eq!(back["k"], hostile);

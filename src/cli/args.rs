@@ -46,7 +46,7 @@ pub(crate) enum Command {
 /// `--format`: the report's own formats, named as `report::Format` names them.
 impl ValueEnum for Format {
     fn value_variants<'a>() -> &'a [Self] {
-        Format::ALL
+        <Format as strum::VariantArray>::VARIANTS
     }
 
     fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {

@@ -1,7 +1,7 @@
 //! The default output: findings as miette diagnostics with source snippets, then the edge table and a summary.
 
 use super::diagnostics::{Parts, render_parts};
-use super::{Report, skipped, summary};
+use super::{Report, summary};
 use crate::engine::EdgeStatus;
 use crate::text::{clean, clean_line};
 use std::fmt::Write;
@@ -72,7 +72,7 @@ pub(crate) fn render(report: &Report, color: bool) -> String {
             p.diagnostics.len()
         );
     }
-    let mut gaps = skipped(audit).peekable();
+    let mut gaps = audit.snap.manifest.skipped().peekable();
     if gaps.peek().is_some() {
         let _ = writeln!(o, "Not read when the snapshot was taken (nothing is concluded from it):");
         for (project, s) in gaps {

@@ -1,6 +1,6 @@
 //! `--format json`: the stable, documented contract of docs/json-output.md.
 
-use super::{PrettyDoc, Report, skipped, summary};
+use super::{PrettyDoc, Report, summary};
 use crate::ci::Status;
 use crate::detect::{Confidence, Reason, Target};
 use crate::diag::{Location, Severity};
@@ -231,7 +231,10 @@ pub(crate) fn render(report: &Report) -> String {
         }),
     );
     doc.field("expired_ignores", &report.expired_ignores);
-    let skipped: Vec<SkippedOut> = skipped(audit)
+    let skipped: Vec<SkippedOut> = audit
+        .snap
+        .manifest
+        .skipped()
         .map(|(project, s)| SkippedOut { project, data: s.data, reason: &s.reason, failed: s.failed })
         .collect();
     doc.field("skipped", &skipped);

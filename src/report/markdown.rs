@@ -21,7 +21,7 @@ pub(crate) fn render(report: &Report) -> String {
         s.notes,
         s.suppressed
     );
-    let mut gaps = super::skipped(audit).peekable();
+    let mut gaps = audit.snap.manifest.skipped().peekable();
     if gaps.peek().is_some() {
         o.push_str("## Not read\n\nData the snapshot could not read; nothing is concluded from it.\n\n| project | data | reason |\n|---|---|---|\n");
         for (project, s) in gaps {

@@ -43,7 +43,7 @@ impl<'a> Report<'a> {
 }
 
 /// The output formats of `audit` and `lint`.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, strum::IntoStaticStr)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, strum::IntoStaticStr, strum::VariantArray)]
 #[strum(serialize_all = "lowercase")]
 pub(crate) enum Format {
     Human,
@@ -58,19 +58,6 @@ pub(crate) enum Format {
 }
 
 impl Format {
-    /// Every format, in the order `--help` lists them.
-    pub(crate) const ALL: &'static [Format] = &[
-        Format::Human,
-        Format::Json,
-        Format::Markdown,
-        Format::Csv,
-        Format::Sarif,
-        Format::CodeQuality,
-        Format::Junit,
-        Format::Dot,
-        Format::Mermaid,
-    ];
-
     /// The name on the command line (`--format codequality`).
     pub(crate) fn name(self) -> &'static str {
         self.into()
@@ -115,7 +102,7 @@ pub(crate) fn clean_text(s: String) -> String {
 
 /// A JSON output, cleaned whole: tokens redacted, unsafe characters as JSON escapes (the same document).
 pub(crate) fn clean_json(s: String) -> String {
-    crate::text::json_safe(changed(s, crate::text::redact))
+    changed(changed(s, crate::text::redact), crate::text::json_safe)
 }
 
 /// Counts shown in every format's summary.
@@ -142,27 +129,23 @@ impl Summary {
 
 pub(crate) fn summary(report: &Report) -> Summary {
     let audit = report.audit;
-    let token_edges: Vec<_> = audit.edges.iter().filter(|e| e.status != EdgeStatus::Relation).collect();
     let mut by_status = BTreeMap::new();
-    for e in &token_edges {
+    let mut edges = 0;
+    for e in token_edges(audit) {
         *by_status.entry(e.status.as_str()).or_insert(0) += 1;
+        edges += 1;
     }
     let count = |s: Severity| report.findings.iter().filter(|f| f.severity == s).count();
     Summary {
         projects: audit.pipelines.len(),
         failed: audit.pipelines.iter().filter(|p| p.status == crate::ci::Status::Failed).count(),
-        edges: token_edges.len(),
+        edges,
         by_status,
         errors: count(Severity::Error),
         warnings: count(Severity::Warning),
         notes: count(Severity::Note),
         suppressed: report.suppressed.len(),
     }
-}
-
-/// Data the snapshot could not read, per project (live snapshots record it): (project, skipped), by path.
-pub(crate) fn skipped<'a>(audit: &'a Audit) -> impl Iterator<Item = (&'a str, &'a crate::snapshot::manifest::Skipped)> {
-    audit.snap.manifest.skipped()
 }
 
 /// `file:line` of an edge's evidence, with the number of further places.
