@@ -3,7 +3,7 @@
 
 pub use gitlab_ci::{
     IncludeRecord, Job, MAX_CHILD_DEPTH, ParseCache, Pipeline, Status, Unresolved, config_location, extends, glob,
-    include, jobs, merge, reference, rules, vars,
+    include, jobs, merge, pipelines, reference, rules, vars,
 };
 
 use crate::snapshot::Snapshot;

@@ -208,6 +208,16 @@ fn check_every_token_mention(corpus: &Path, doc: &serde_json::Value) {
             ));
         }
     }
+    // Accesses of jobs that never run here (their `rules:` name the upstream project's own path, which the
+    // corpus's `corpus/owner__name` paths are not) are found and shown, not in the graph.
+    for a in doc["never_runs"].as_array().unwrap() {
+        let file = a["file"].as_str().unwrap().splitn(3, '/').nth(2).unwrap_or("").to_string();
+        evidence.entry(file).or_default().push(format!(
+            "{} -> {} (never runs)",
+            a["kind"].as_str().unwrap(),
+            a["callee"].as_str().unwrap()
+        ));
+    }
     let mut mentions = Vec::new();
     let mut stack = vec![corpus.join("projects")];
     while let Some(d) = stack.pop() {

@@ -124,7 +124,7 @@ proptest! {
         if let Ok(parsed) = tokenscope::yaml::parse(&sm, id)
             && let Some(tokenscope::yaml::Value::Map(m)) = parsed.docs.into_iter().next().map(|d| d.value)
         {
-            let (jobs, _) = tokenscope::ci::jobs::build(m, &Default::default(), false, &mut Vec::new());
+            let (jobs, _) = tokenscope::ci::jobs::build(m, &Default::default(), false, false, &mut Vec::new());
             for job in &jobs {
                 let _ = tokenscope::detect::script::Script::parse(job, &sm);
             }

@@ -80,7 +80,7 @@ fn run_round(root: &Path, checkout: Option<Checkout>) -> Result<Round, String> {
     };
     let mut callees = BTreeSet::new();
     for p in &pipelines {
-        for a in crate::detect::detect(&snap, p) {
+        for a in crate::detect::detect(&snap, p).accesses {
             if let crate::detect::Target::Project(t) = &a.target
                 && *t != p.project
             {

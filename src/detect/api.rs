@@ -241,6 +241,8 @@ pub(crate) fn classify(ctx: &Ctx, api_path: &str, raw: &str) -> Option<(Target, 
             };
             Some((target, kind))
         }
+        // The instance's token exchange: no project is named, and the JWT it mints is the caller's own.
+        ["token_exchange", ..] => Some((Target::Project(ctx.pipeline.project.clone()), Kind::TokenExchange)),
         ["jobs", id, "artifacts", ..] => {
             let target = if *id == "$CI_JOB_ID" || *id == "${CI_JOB_ID}" {
                 Target::Project(ctx.pipeline.project.clone())

@@ -4,7 +4,7 @@
 //!   helper that prints the job token): every later same-host git URL in the job carries the token;
 //! - runner submodules: `GIT_SUBMODULE_STRATEGY: normal|recursive` with same-host or relative URLs in `.gitmodules`.
 
-use super::script::{Command, Script};
+use super::script::Script;
 use super::url::{self, instance_path, repo_path};
 use super::{Access, Confidence, Ctx, Kind, Reason, Target};
 use crate::ci::jobs::Job;
@@ -62,7 +62,7 @@ struct Rewrite {
     base: String,
 }
 
-fn rewrite(ctx: &Ctx, script: &Script, c: &Command, args: &[String]) -> Option<Rewrite> {
+fn rewrite(ctx: &Ctx, script: &Script, text: &str, args: &[String]) -> Option<Rewrite> {
     for (i, w) in args.iter().enumerate() {
         let lower = w.to_ascii_lowercase();
         if let Some(base) = lower.strip_prefix("url.").and_then(|r| r.strip_suffix(".insteadof")) {
@@ -75,7 +75,7 @@ fn rewrite(ctx: &Ctx, script: &Script, c: &Command, args: &[String]) -> Option<R
         }
         if lower == "credential.helper" || lower.starts_with("credential.") && lower.ends_with(".helper") {
             let helper = args.get(i + 1).map(String::as_str).unwrap_or("");
-            if script.has_token(helper) || script.has_token(&c.text) {
+            if script.has_token(helper) || script.has_token(text) {
                 let scope = w.get("credential.".len()..w.len() - ".helper".len()).filter(|s| !s.is_empty());
                 let prefix =
                     scope.map_or_else(|| format!("https://{}/", ctx.snap.manifest.instance.host), |s| script.expand(s));
@@ -84,6 +84,87 @@ fn rewrite(ctx: &Ctx, script: &Script, c: &Command, args: &[String]) -> Option<R
         }
     }
     None
+}
+
+/// Most `GIT_CONFIG_KEY_<n>` entries read from `GIT_CONFIG_COUNT` (git itself has no limit; real jobs use a
+/// handful).
+const MAX_ENV_CONFIG: usize = 100;
+
+/// Git configuration given in the environment, which every git command of the job (and the runner's
+/// submodule checkout) reads: `GIT_CONFIG_COUNT` with `GIT_CONFIG_KEY_<n>`/`GIT_CONFIG_VALUE_<n>`, and
+/// `GIT_CONFIG_PARAMETERS` (`'key'='value' …`). Returns the rewrites that give URLs the job token.
+fn env_rewrites(ctx: &Ctx, vars: &crate::ci::vars::Vars, script: &Script) -> Vec<Rewrite> {
+    let value = |name: &str| vars.get(name).map(|v| v.value.clone());
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    let count = value("GIT_CONFIG_COUNT").map(|c| vars.expand(&c)).and_then(|c| c.trim().parse::<usize>().ok());
+    for i in 0..count.unwrap_or(0).min(MAX_ENV_CONFIG) {
+        if let (Some(k), Some(v)) = (value(&format!("GIT_CONFIG_KEY_{i}")), value(&format!("GIT_CONFIG_VALUE_{i}"))) {
+            pairs.push((k, v));
+        }
+    }
+    if let Some(params) = value("GIT_CONFIG_PARAMETERS") {
+        for w in super::script::shell_words(&params).into_iter().take(MAX_ENV_CONFIG) {
+            let lower = w.to_ascii_lowercase();
+            let at = [".insteadof=", ".pushinsteadof=", ".helper="]
+                .iter()
+                .find_map(|k| lower.find(k).map(|i| i + k.len() - 1))
+                .or_else(|| w.find('='));
+            if let Some(at) = at {
+                pairs.push((w[..at].to_string(), w[at + 1..].to_string()));
+            }
+        }
+    }
+    pairs.into_iter().filter_map(|(k, v)| rewrite(ctx, script, &v, &[k, v.clone()])).collect()
+}
+
+/// The URLs of `.gitmodules` in the caller's repository, with where each is written.
+fn gitmodules(ctx: &Ctx) -> Vec<(String, crate::source::Span)> {
+    let RepoFile::Found(id) = ctx.snap.repo_file(&ctx.pipeline.project, ".gitmodules") else { return vec![] };
+    let file = ctx.snap.sources.get(id);
+    let mut out = Vec::new();
+    for (start, line) in file.lines() {
+        let t = line.trim();
+        let Some(value) = t.strip_prefix("url").map(str::trim_start).and_then(|r| r.strip_prefix('=')).map(str::trim)
+        else {
+            continue;
+        };
+        let value_at = start + line.find(value).unwrap_or(0) as u32;
+        out.push((value.to_string(), ctx.snap.sources.span(id, value_at, value_at + value.len() as u32)));
+    }
+    out
+}
+
+/// A relative submodule URL (`../other.git`) resolved against the superproject's path.
+fn relative_submodule(caller: &str, value: &str) -> Option<Target> {
+    if !(value.starts_with("../") || value.starts_with("./")) {
+        return None;
+    }
+    let mut segs: Vec<&str> = caller.split('/').collect();
+    let mut rest = value;
+    loop {
+        if let Some(r) = rest.strip_prefix("../") {
+            segs.pop();
+            rest = r;
+        } else if let Some(r) = rest.strip_prefix("./") {
+            rest = r;
+        } else {
+            break;
+        }
+    }
+    // Relative URLs resolve against the superproject's URL, whose last segment is the project itself.
+    segs.push(rest);
+    Some(Target::Project(repo_path(&segs.join("/"))))
+}
+
+/// The longest rewrite that applies to a URL, as git picks it, and the URL it leads to.
+fn apply_rewrites(rewrites: &[Rewrite], url: &str) -> Option<String> {
+    let as_url = normalize_scp(url).unwrap_or_else(|| url.to_string());
+    let r = rewrites
+        .iter()
+        .filter(|r| as_url.starts_with(r.prefix.as_str()) || url.starts_with(r.prefix.as_str()))
+        .max_by_key(|r| r.prefix.len())?;
+    let rest = as_url.strip_prefix(r.prefix.as_str()).or_else(|| url.strip_prefix(r.prefix.as_str()))?;
+    Some(format!("{}{rest}", r.base))
 }
 
 /// Git credentials with the job token written to a file: a `.netrc` (`machine host ... password $CI_JOB_TOKEN`),
@@ -138,15 +219,32 @@ impl super::Detector for Git {
 
 pub(crate) fn detect(ctx: &Ctx, job: &Job, script: &Script, out: &mut Vec<Access>) {
     if script.is_empty() {
-        submodules(ctx, job, out);
+        submodules(ctx, job, script, out);
         return;
     }
     let mut rewrites: Vec<Rewrite> = written_credentials(ctx, script);
+    rewrites.extend(env_rewrites(ctx, &script.vars, script));
     for c in &script.commands {
         let Some((sub, at)) = subcommand(&c.words) else { continue };
         let args = &c.words[at..];
         if sub == "config" {
-            rewrites.extend(rewrite(ctx, script, c, args));
+            rewrites.extend(rewrite(ctx, script, &c.text, args));
+            continue;
+        }
+        if sub == "submodule" && args.iter().any(|a| a == "update") {
+            // The submodules of `.gitmodules`: relative ones are fetched with the checkout's credentials
+            // (the job token), others with a rewrite's.
+            for (value, span) in gitmodules(ctx) {
+                let target = match relative_submodule(&ctx.pipeline.project, &value) {
+                    Some(t) => t,
+                    None => match apply_rewrites(&rewrites, &value) {
+                        Some(effective) => target_of(ctx, &value, &effective),
+                        None => continue,
+                    },
+                };
+                let detail = format!("git submodule update ({value})");
+                out.push(ctx.access(job, target, Kind::Git, false, Confidence::Medium, span, detail));
+            }
             continue;
         }
         if !URL_SUBCOMMANDS.contains(&sub) {
@@ -179,44 +277,30 @@ pub(crate) fn detect(ctx: &Ctx, job: &Job, script: &Script, out: &mut Vec<Access
             out.push(ctx.access(job, target, Kind::Git, false, confidence, span, format!("git {sub}{how}")));
         }
     }
-    submodules(ctx, job, out);
+    submodules(ctx, job, script, out);
 }
 
-/// Submodules the runner fetches with the job token.
-fn submodules(ctx: &Ctx, job: &Job, out: &mut Vec<Access>) {
+/// Submodules the runner fetches with the job token (none without a checkout: `GIT_STRATEGY: none`).
+fn submodules(ctx: &Ctx, job: &Job, script: &Script, out: &mut Vec<Access>) {
     let strategy = job.vars.get("GIT_SUBMODULE_STRATEGY").map(|v| job.vars.expand(&v.value));
     if !matches!(strategy.as_deref(), Some("normal" | "recursive")) {
         return;
     }
+    if job.vars.get("GIT_STRATEGY").is_some_and(|v| job.vars.expand(&v.value) == "none") {
+        return;
+    }
     let force_https = job.vars.get("GIT_SUBMODULE_FORCE_HTTPS").is_some_and(|v| v.value == "true");
-    let caller = &ctx.pipeline.project;
-    let RepoFile::Found(id) = ctx.snap.repo_file(caller, ".gitmodules") else { return };
-    let file = ctx.snap.sources.get(id);
-    for (start, line) in file.lines() {
-        let t = line.trim();
-        let Some(value) = t.strip_prefix("url").map(str::trim_start).and_then(|r| r.strip_prefix('=')).map(str::trim)
-        else {
-            continue;
-        };
-        let value_at = start + line.find(value).unwrap_or(0) as u32;
-        let span = ctx.snap.sources.span(id, value_at, value_at + value.len() as u32);
-        let target = if value.starts_with("../") || value.starts_with("./") {
-            let mut segs: Vec<&str> = caller.split('/').collect();
-            let mut rest = value;
-            loop {
-                if let Some(r) = rest.strip_prefix("../") {
-                    segs.pop();
-                    rest = r;
-                } else if let Some(r) = rest.strip_prefix("./") {
-                    rest = r;
-                } else {
-                    break;
-                }
+    // The runner's git reads the job's variables: git configuration given there rewrites URLs too.
+    let rewrites = env_rewrites(ctx, &job.vars, script);
+    for (value, span) in gitmodules(ctx) {
+        let value = value.as_str();
+        let target = if let Some(t) = relative_submodule(&ctx.pipeline.project, value) {
+            t
+        } else if let Some(effective) = apply_rewrites(&rewrites, value) {
+            match target_of(ctx, value, &effective) {
+                Target::Foreign(_) => continue,
+                t => t,
             }
-            // Relative URLs resolve against the superproject's URL, whose last segment is the project itself.
-            let mut base: Vec<&str> = segs;
-            base.push(rest);
-            Target::Project(repo_path(&base.join("/")))
         } else if value.starts_with("git@") && !force_https {
             continue; // SSH submodules use the runner's SSH credentials, not the job token
         } else {

@@ -6,6 +6,7 @@
 //! statically is reported as such, never guessed.
 
 pub(crate) mod api;
+pub(crate) mod follow;
 pub(crate) mod git;
 pub(crate) mod needs;
 pub(crate) mod packages;
@@ -17,9 +18,11 @@ pub(crate) mod url;
 
 use crate::ci::Pipeline;
 use crate::ci::jobs::Job;
+use crate::ci::pipelines::Runs;
 use crate::snapshot::Snapshot;
 pub(crate) use crate::snapshot::manifest::Permission;
 use crate::source::Span;
+use follow::Unseen;
 use script::{Prefilter, Script};
 use serde::Serialize;
 use std::sync::LazyLock;
@@ -146,6 +149,8 @@ pub(crate) enum Kind {
     SecureFiles,
     Pipelines,
     MergeRequests,
+    /// `POST /api/v4/token_exchange`: the job token traded for a JWT of GitLab's artifact registry.
+    TokenExchange,
     Api,
 }
 
@@ -168,6 +173,7 @@ impl Kind {
             Kind::SecureFiles => "secure-files".into(),
             Kind::Pipelines => "pipelines".into(),
             Kind::MergeRequests => "merge-requests".into(),
+            Kind::TokenExchange => "token-exchange".into(),
             Kind::Api => "api".into(),
         }
     }
@@ -187,7 +193,7 @@ impl Kind {
             Kind::SecureFiles => (P::ReadSecureFiles, P::AdminSecureFiles),
             Kind::Pipelines | Kind::TriggerPipeline => (P::ReadPipelines, P::AdminPipelines),
             Kind::MergeRequests => (P::ReadMergeRequests, P::ReadMergeRequests),
-            Kind::Registry | Kind::Api => return None,
+            Kind::Registry | Kind::Api | Kind::TokenExchange => return None,
         };
         Some(if write { admin } else { read })
     }
@@ -216,6 +222,8 @@ pub(crate) struct Access {
     pub(crate) detail: String,
     /// For HTTP calls: what the lints need to know about how the call is made.
     pub(crate) http: Option<HttpFacts>,
+    /// The kinds of pipeline the job runs in (none: it never runs, and the access is not in the graph).
+    pub(crate) runs: Runs,
 }
 
 /// How an HTTP call with the job token is made.
@@ -257,20 +265,31 @@ impl Ctx<'_> {
             span,
             detail,
             http: None,
+            runs: job.runs,
         }
     }
 }
 
-/// Every job-token access of a pipeline.
-pub(crate) fn detect(snap: &Snapshot, pipeline: &Pipeline) -> Vec<Access> {
+/// What detection found in one pipeline.
+#[derive(Debug, Default)]
+pub(crate) struct Detection {
+    pub(crate) accesses: Vec<Access>,
+    /// What its jobs run that could not be looked into, with the job: the project is partially seen.
+    pub(crate) unseen: Vec<(String, Unseen)>,
+}
+
+/// Every job-token access of a pipeline, with what could not be seen.
+pub(crate) fn detect(snap: &Snapshot, pipeline: &Pipeline) -> Detection {
     let ctx = Ctx { snap, pipeline };
     let prefilter = prefilter();
-    let mut out = Vec::new();
+    let read = |path: &str| snap.repo_file(&pipeline.project, path);
+    let mut out = Detection::default();
     for job in &pipeline.jobs {
-        let script = Script::for_job(job, &snap.sources, prefilter);
+        let script = Script::for_job(job, &snap.sources, prefilter, Some(&read));
         for d in DETECTORS {
-            d.detect(&ctx, job, &script, &mut out);
+            d.detect(&ctx, job, &script, &mut out.accesses);
         }
+        out.unseen.extend(script.unseen.into_iter().map(|u| (job.name.clone(), u)));
     }
     out
 }

@@ -5,8 +5,10 @@
 //! apart as data (they are file contents, not commands). Shell assignments (`TOKEN=$CI_JOB_TOKEN`,
 //! `export URL=...`) are tracked so a later command's `$TOKEN` is known to be the job token.
 
+use super::follow::{Follower, Unseen};
 use crate::ci::jobs::{Job, Line};
-use crate::ci::vars::{Var, VarOrigin, Vars, var_ref};
+use crate::ci::vars::{VarOrigin, Vars, var_ref};
+use crate::snapshot::RepoFile;
 use crate::source::{SourceMap, Span};
 use aho_corasick::AhoCorasick;
 
@@ -56,13 +58,19 @@ pub struct Script {
     pub(crate) vars: Vars,
     /// Names of variables whose value is the job token.
     pub(crate) token_vars: Vec<String>,
+    /// What the job runs that could not be looked into (see [`follow`](super::follow)).
+    pub(crate) unseen: Vec<Unseen>,
 }
+
+/// Reads a file of the job's project repository, by its path from the repository root.
+pub(crate) type ReadFile<'a> = &'a dyn Fn(&str) -> RepoFile;
 
 impl Script {
     /// The job's scripts as commands, or, when nothing in the job could spend the token (no token variable
-    /// or alias in its text or environment, no tool that uses it implicitly), an empty script: most jobs
-    /// of an org never touch the token, and tokenizing them would be most of the audit's time.
-    pub(crate) fn for_job(job: &Job, sources: &SourceMap, prefilter: &Prefilter) -> Script {
+    /// or alias in its text or environment, no tool that uses it implicitly, no script or shell function
+    /// it runs), an empty script: most jobs of an org never touch the token, and tokenizing them would be
+    /// most of the audit's time.
+    pub(crate) fn for_job(job: &Job, sources: &SourceMap, prefilter: &Prefilter, read: Option<ReadFile>) -> Script {
         let aliases = job.vars.layers().any(|v| {
             v.origin != VarOrigin::Predefined
                 && v.value.contains('$')
@@ -76,61 +84,45 @@ impl Script {
                 text.push_str(&l.text);
                 text.push('\n');
             }
-            prefilter.may_spend_token(&text)
+            prefilter.may_spend_token(&text) || (read.is_some() && may_run_script(&text))
         };
         if relevant {
-            Script::parse(job, sources)
+            Script::parse_following(job, sources, prefilter, read)
         } else {
             Script {
                 commands: Vec::new(),
                 data: Vec::new(),
                 vars: job.vars.clone(),
                 token_vars: TOKEN_ALIASES.iter().map(|s| s.to_string()).collect(),
+                unseen: Vec::new(),
             }
         }
     }
 
+    /// The job's own commands, without following what they run.
     pub fn parse(job: &Job, sources: &SourceMap) -> Script {
-        let mut vars = job.vars.clone();
-        let mut token_vars: Vec<String> = TOKEN_ALIASES.iter().map(|s| s.to_string()).collect();
-        // CI/CD variables whose value is the job token (`API_TOKEN: $CI_JOB_TOKEN`).
-        for v in job.vars.defined() {
-            if refs_any(&v.value, &token_vars) {
-                token_vars.push(v.name.clone());
-            }
-        }
+        Script::parse_following(job, sources, crate::detect::prefilter(), None)
+    }
+
+    /// The job's commands, with the repository scripts and shell functions they run followed in place
+    /// (when `read` can read the repository).
+    pub(crate) fn parse_following(
+        job: &Job,
+        sources: &SourceMap,
+        prefilter: &Prefilter,
+        read: Option<ReadFile>,
+    ) -> Script {
         let mut commands = Vec::new();
         let mut data = Vec::new();
         for line in job.all_lines() {
-            split_entry(line, sources, &mut commands, &mut data);
+            split_entry(line, sources, false, &mut commands, &mut data);
         }
+        let mut follower = Follower::new(sources, read, prefilter, job.vars.clone());
+        follower.data = data;
+        follower.run(commands, 0, None);
+        let Follower { out: mut commands, data, vars, token_vars, unseen, .. } = follower;
         for (i, c) in commands.iter_mut().enumerate() {
             c.index = i;
-        }
-        // Shell assignments, in order: `X=value`, `export X=value`, `X="$(...)"` (value kept as written).
-        for c in &commands {
-            let declared = usize::from(
-                c.words.first().is_some_and(|w| matches!(w.as_str(), "export" | "local" | "declare" | "readonly")),
-            );
-            let assignments: Vec<&str> =
-                c.words.iter().skip(declared).map(String::as_str).take_while(|w| is_assignment(w)).collect();
-            if declared + assignments.len() != c.words.len() {
-                continue; // not a command made only of assignments
-            }
-            for a in assignments {
-                let (name, value) = a.split_once('=').expect("checked");
-                if refs_any(value, &token_vars) && !token_vars.iter().any(|t| t == name) {
-                    token_vars.push(name.to_string());
-                }
-                let expanded = vars.expand(value);
-                vars.set(Var {
-                    name: name.to_string(),
-                    value: expanded,
-                    expand: true,
-                    origin: VarOrigin::Job,
-                    span: Some(c.span),
-                });
-            }
         }
         for i in 1..commands.len() {
             let prev = &commands[i - 1];
@@ -138,7 +130,7 @@ impl Script {
                 && refs_any(&prev.text, &token_vars);
             commands[i].token_on_stdin = commands[i].piped && echoes;
         }
-        Script { commands, data, vars, token_vars }
+        Script { commands, data, vars, token_vars, unseen }
     }
 
     /// No commands and no data: the job's scripts cannot spend the token ([`Script::for_job`] found nothing
@@ -228,7 +220,7 @@ impl Prefilter {
     }
 }
 
-fn is_assignment(w: &str) -> bool {
+pub(crate) fn is_assignment(w: &str) -> bool {
     match w.split_once('=') {
         Some((name, _)) => {
             !name.is_empty()
@@ -278,27 +270,57 @@ pub(crate) fn refs_any(s: &str, names: &[String]) -> bool {
     false
 }
 
-/// Split one script entry into commands and heredoc data.
-fn split_entry(line: &Line, sources: &SourceMap, commands: &mut Vec<Command>, data: &mut Vec<Data>) {
+/// Whether script text may run a repository script or define a shell function: what makes a job worth
+/// tokenizing although it never names the token (the script may).
+fn may_run_script(text: &str) -> bool {
+    ["./", ".sh", "sh ", "source ", ". ", "()", "function "].iter().any(|w| text.contains(w))
+}
+
+/// Split one script entry into commands and heredoc data. `verbatim`: the entry's text is the source text
+/// at its span byte for byte (a script file), so each command is located at its own line; otherwise
+/// (a YAML scalar, whose text is unescaped and unindented) commands are found by searching the entry.
+pub(crate) fn split_entry(
+    line: &Line,
+    sources: &SourceMap,
+    verbatim: bool,
+    commands: &mut Vec<Command>,
+    data: &mut Vec<Data>,
+) {
     let mut logical = String::new();
-    let mut heredoc: Option<(String, String)> = None; // (terminator, body)
+    let mut logical_start = 0usize; // byte offset in `line.text` where the logical line starts
+    let mut heredoc: Option<(String, String, usize)> = None; // (terminator, body, offset of the body)
+    // Where a piece of the entry is: its own bytes for a verbatim entry, else found by searching.
+    let window = |start: usize, end: usize| -> Span {
+        if verbatim {
+            sources.span(line.span.file, line.span.start + start as u32, line.span.start + end as u32)
+        } else {
+            line.span
+        }
+    };
     // A heredoc body, located at its first line.
-    let push_data = |text: String, data: &mut Vec<Data>| {
-        let span = sources.locate(line.span, text.lines().next().unwrap_or("").trim());
+    let push_data = |text: String, at: Span, data: &mut Vec<Data>| {
+        let span = sources.locate(at, text.lines().next().unwrap_or("").trim());
         data.push(Data { span, text });
     };
-    let physical: Vec<&str> = line.text.split('\n').collect();
-    for raw in physical {
+    let mut pos = 0usize;
+    for raw in line.text.split('\n') {
+        let start = pos;
+        pos += raw.len() + 1;
+        let end = (pos - 1).min(line.text.len());
         let raw = raw.strip_suffix('\r').unwrap_or(raw);
-        if let Some((term, body)) = heredoc.as_mut() {
+        if let Some((term, body, body_at)) = heredoc.as_mut() {
             if raw.trim() == term {
-                push_data(std::mem::take(body), data);
+                let at = window(*body_at, start);
+                push_data(std::mem::take(body), at, data);
                 heredoc = None;
             } else {
                 body.push_str(raw);
                 body.push('\n');
             }
             continue;
+        }
+        if logical.is_empty() {
+            logical_start = start;
         }
         if let Some(cont) = raw.strip_suffix('\\') {
             logical.push_str(cont);
@@ -308,17 +330,17 @@ fn split_entry(line: &Line, sources: &SourceMap, commands: &mut Vec<Command>, da
         logical.push_str(raw);
         let text = std::mem::take(&mut logical);
         if let Some(term) = heredoc_terminator(&text) {
-            heredoc = Some((term, String::new()));
+            heredoc = Some((term, String::new(), pos.min(line.text.len())));
         }
-        push_commands(&text, line.span, sources, commands);
+        push_commands(&text, window(logical_start, end), sources, commands, 0);
     }
     if !logical.trim().is_empty() {
-        push_commands(&logical, line.span, sources, commands);
+        push_commands(&logical, window(logical_start, line.text.len()), sources, commands, 0);
     }
-    if let Some((_, body)) = heredoc
+    if let Some((_, body, body_at)) = heredoc
         && !body.is_empty()
     {
-        push_data(body, data);
+        push_data(body, window(body_at, line.text.len()), data);
     }
 }
 
@@ -346,17 +368,23 @@ fn heredoc_terminator(text: &str) -> Option<String> {
     None
 }
 
-/// Split a logical line at unquoted `&&`, `||`, `;`, `|` and push each command.
-fn push_commands(text: &str, entry: Span, sources: &SourceMap, commands: &mut Vec<Command>) {
+/// Command substitutions nested deeper than this are not looked into.
+const MAX_SUBSTITUTION_DEPTH: usize = 8;
+
+/// Split a logical line at unquoted `&&`, `||`, `;`, `|` (not inside `$(...)` or backquotes) and push
+/// each command, preceded by the commands of its command substitutions (they run first).
+fn push_commands(text: &str, entry: Span, sources: &SourceMap, commands: &mut Vec<Command>, depth: usize) {
     let mut segments: Vec<(String, bool)> = Vec::new(); // (segment, follows a pipe)
-    let mut ors: Vec<usize> = Vec::new(); // indexes of segments followed by `||`
+    let mut before_or: Vec<bool> = Vec::new(); // per segment: followed by `||`
     let mut cur = String::new();
-    let (mut sq, mut dq) = (false, false);
+    let (mut sq, mut dq, mut bq) = (false, false, false);
+    let mut paren = 0usize; // open `$(`
     let mut after_pipe = false;
     let chars: Vec<char> = text.chars().collect();
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
+        let quoted = sq || dq || bq || paren > 0;
         match c {
             '\\' if !sq => {
                 cur.push(c);
@@ -365,24 +393,39 @@ fn push_commands(text: &str, entry: Span, sources: &SourceMap, commands: &mut Ve
                     i += 1;
                 }
             }
-            '\'' if !dq => {
+            '\'' if !dq && paren == 0 && !bq => {
                 sq = !sq;
                 cur.push(c);
             }
-            '"' if !sq => {
+            '"' if !sq && paren == 0 && !bq => {
                 dq = !dq;
                 cur.push(c);
             }
-            '#' if !sq && !dq && (cur.is_empty() || cur.ends_with(char::is_whitespace)) => break,
-            '&' | '|' | ';' if !sq && !dq => {
+            '`' if !sq => {
+                bq = !bq;
+                cur.push(c);
+            }
+            '$' if !sq && chars.get(i + 1) == Some(&'(') => {
+                paren += 1;
+                cur.push_str("$(");
+                i += 1;
+            }
+            '(' if paren > 0 => {
+                paren += 1;
+                cur.push(c);
+            }
+            ')' if paren > 0 => {
+                paren -= 1;
+                cur.push(c);
+            }
+            '#' if !quoted && (cur.is_empty() || cur.ends_with(char::is_whitespace)) => break,
+            '&' | '|' | ';' if !quoted => {
                 let double = chars.get(i + 1) == Some(&c);
                 if c == '&' && !double {
                     cur.push(c); // `2>&1`, background `&`
                 } else {
-                    if c == '|' && double {
-                        ors.push(segments.len());
-                    }
                     segments.push((std::mem::take(&mut cur), after_pipe));
+                    before_or.push(c == '|' && double);
                     after_pipe = c == '|' && !double;
                     if double {
                         i += 1;
@@ -394,15 +437,19 @@ fn push_commands(text: &str, entry: Span, sources: &SourceMap, commands: &mut Ve
         i += 1;
     }
     segments.push((cur, after_pipe));
+    before_or.push(false);
     let swallowed: Vec<bool> = (0..segments.len())
-        .map(|i| {
-            ors.contains(&i) && segments.get(i + 1).is_some_and(|(n, _)| matches!(n.trim(), "true" | ":" | "exit 0"))
-        })
+        .map(|i| before_or[i] && segments.get(i + 1).is_some_and(|(n, _)| matches!(n.trim(), "true" | ":" | "exit 0")))
         .collect();
     for (n, (seg, piped)) in segments.into_iter().enumerate() {
         let seg = seg.trim().to_string();
         if seg.is_empty() {
             continue;
+        }
+        if depth < MAX_SUBSTITUTION_DEPTH {
+            for inner in substitutions(&seg) {
+                push_commands(inner, entry, sources, commands, depth + 1);
+            }
         }
         let words = strip_prefix_words(shell_words(&seg));
         let first_fragment: String = seg.chars().take(60).collect();
@@ -418,6 +465,50 @@ fn push_commands(text: &str, entry: Span, sources: &SourceMap, commands: &mut Ve
             index: 0,
         });
     }
+}
+
+/// The commands of the command substitutions of one command, outermost first: `$(cmd)` (not `$((1+2))`
+/// arithmetic) and `` `cmd` ``, outside single quotes.
+fn substitutions(seg: &str) -> Vec<&str> {
+    let b = seg.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    let mut sq = false;
+    while i < b.len() {
+        match b[i] {
+            b'\\' => i += 1,
+            b'\'' => sq = !sq,
+            b'$' if !sq && b.get(i + 1) == Some(&b'(') && b.get(i + 2) != Some(&b'(') => {
+                let start = i + 2;
+                let mut depth = 1usize;
+                let mut j = start;
+                while j < b.len() {
+                    match b[j] {
+                        b'(' => depth += 1,
+                        b')' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                    j += 1;
+                }
+                out.push(&seg[start..j.min(b.len())]);
+                i = j;
+            }
+            b'`' if !sq => {
+                let start = i + 1;
+                let end = seg[start..].find('`').map_or(seg.len(), |o| start + o);
+                out.push(&seg[start..end]);
+                i = end;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    out
 }
 
 /// Words that only prefix the real command (`if ! git clone ...`, `sudo -E docker pull`, `FOO=1 curl ...`).

@@ -9,7 +9,8 @@ pub(crate) mod coverage;
 pub(crate) mod graph;
 
 use crate::ci::Pipeline;
-use crate::detect::{self, Access, Confidence, Kind, Permission, Target};
+use crate::detect::follow::Unseen;
+use crate::detect::{self, Access, Confidence, Detection, Kind, Permission, Target};
 use crate::snapshot::{AllowEntry, Snapshot};
 use crate::source::Span;
 use graph::{OrgGraph, Relation};
@@ -92,6 +93,8 @@ pub(crate) struct Audit<'a> {
     pub(crate) snap: &'a Snapshot,
     pub(crate) pipelines: &'a [Pipeline],
     pub(crate) accesses: Vec<Access>,
+    /// Accesses written in jobs that never run (their `rules:` exclude every pipeline): not in the graph.
+    pub(crate) never_run: Vec<Access>,
     pub(crate) graph: OrgGraph,
     pub(crate) edges: Vec<Edge>,
     /// Indexes built once, so rules query instead of scanning.
@@ -99,6 +102,8 @@ pub(crate) struct Audit<'a> {
     edges_by_callee: HashMap<String, Vec<usize>>,
     /// Projects whose accesses cannot all be seen: they failed to load, or have an unresolved access.
     blind: HashSet<String>,
+    /// Projects whose jobs run something tokenscope could not look into, with the job and what.
+    partial: HashMap<String, Vec<(String, Unseen)>>,
 }
 
 impl<'a> Audit<'a> {
@@ -138,20 +143,34 @@ impl<'a> Audit<'a> {
     pub(crate) fn blind(&self, project: &str) -> bool {
         self.blind.contains(project) || self.pipeline(project).is_none()
     }
+
+    /// What the project's jobs run that tokenscope could not look into (a script the snapshot does not
+    /// hold, …), with the job: empty when everything it runs was read. Such a project is *partially seen*.
+    pub(crate) fn unseen(&self, project: &str) -> &[(String, Unseen)] {
+        self.partial.get(project).map_or(&[], Vec::as_slice)
+    }
 }
 
 impl<'a> Audit<'a> {
     /// Detect every access of `pipelines` (in parallel), then [`Audit::build`].
     pub(crate) fn detect_and_build(snap: &'a Snapshot, pipelines: &'a [Pipeline]) -> Audit<'a> {
-        let per_project: Vec<Vec<Access>> = pipelines.par_iter().map(|p| detect::detect(snap, p)).collect();
+        let per_project: Vec<Detection> = pipelines.par_iter().map(|p| detect::detect(snap, p)).collect();
         Audit::build(snap, pipelines, per_project)
     }
 
     /// The audit of pipelines whose accesses are already detected: `per_project[i]` are those of
     /// `pipelines[i]`.
-    pub(crate) fn build(snap: &'a Snapshot, pipelines: &'a [Pipeline], per_project: Vec<Vec<Access>>) -> Audit<'a> {
-        let mut accesses: Vec<Access> = per_project.into_iter().flatten().collect();
+    pub(crate) fn build(snap: &'a Snapshot, pipelines: &'a [Pipeline], per_project: Vec<Detection>) -> Audit<'a> {
+        let mut partial: HashMap<String, Vec<(String, Unseen)>> = HashMap::new();
+        let mut accesses: Vec<Access> = Vec::new();
+        for (p, d) in pipelines.iter().zip(per_project) {
+            accesses.extend(d.accesses);
+            if !d.unseen.is_empty() {
+                partial.entry(p.project.clone()).or_default().extend(d.unseen);
+            }
+        }
         detect::terraform::resolve_modules(&mut accesses);
+        let (accesses, never_run): (Vec<Access>, Vec<Access>) = accesses.into_iter().partition(|a| !a.runs.never());
         let graph = OrgGraph::build(snap.manifest.projects.keys().map(String::as_str), pipelines, &accesses);
         let graph_edges: Vec<_> = graph.edges().collect();
         let mut edges: Vec<Edge> = graph_edges
@@ -209,7 +228,7 @@ impl<'a> Audit<'a> {
         let mut blind: HashSet<String> =
             pipelines.iter().filter(|p| p.status == crate::ci::Status::Failed).map(|p| p.project.clone()).collect();
         blind.extend(accesses.iter().filter(|a| matches!(a.target, Target::Unresolved(_))).map(|a| a.caller.clone()));
-        Audit { snap, pipelines, accesses, graph, edges, pipeline_index, edges_by_callee, blind }
+        Audit { snap, pipelines, accesses, never_run, graph, edges, pipeline_index, edges_by_callee, blind, partial }
     }
 }
 

@@ -22,6 +22,27 @@ struct ProjectOut<'a> {
     files: usize,
     errors: Vec<ErrorOut<'a>>,
     unresolved_includes: Vec<UnresolvedOut<'a>>,
+    /// What the project's jobs run that could not be looked into: the project is partially seen.
+    unseen: Vec<UnseenOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct UnseenOut<'a> {
+    job: &'a str,
+    why: &'a str,
+    location: Location,
+}
+
+#[derive(Serialize)]
+struct NeverRunsOut<'a> {
+    caller: &'a str,
+    callee: String,
+    kind: String,
+    job: &'a str,
+    file: String,
+    line: Option<u32>,
+    column: Option<u32>,
+    detail: &'a str,
 }
 
 #[derive(Serialize)]
@@ -70,6 +91,8 @@ struct EvidenceOut<'a> {
     kind: String,
     permission: Option<crate::detect::Permission>,
     detail: &'a str,
+    /// The kinds of pipeline the job runs in.
+    runs: crate::ci::pipelines::Runs,
 }
 
 #[derive(Serialize)]
@@ -156,6 +179,11 @@ pub(crate) fn render(report: &Report) -> String {
                         location: Location::of(sources, u.from),
                     })
                     .collect(),
+                unseen: audit
+                    .unseen(&p.project)
+                    .iter()
+                    .map(|(job, u)| UnseenOut { job, why: &u.why, location: Location::of(sources, u.span) })
+                    .collect(),
             }
         }),
     );
@@ -189,9 +217,26 @@ pub(crate) fn render(report: &Report) -> String {
                             kind: a.kind.name(),
                             permission: a.permission,
                             detail: &a.detail,
+                            runs: a.runs,
                         }
                     })
                     .collect(),
+            }
+        }),
+    );
+    doc.list(
+        "never_runs",
+        audit.never_run.par_iter().map(|a| {
+            let l = Location::of(sources, a.span);
+            NeverRunsOut {
+                caller: &a.caller,
+                callee: crate::engine::graph::target_name(&a.target),
+                kind: a.kind.name(),
+                job: &a.job,
+                file: l.file,
+                line: l.line,
+                column: l.column,
+                detail: &a.detail,
             }
         }),
     );

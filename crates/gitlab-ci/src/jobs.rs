@@ -1,6 +1,7 @@
 //! From the merged configuration to resolved jobs: `default:` and `inherit:`, variables, `parallel:
 //! matrix:` instances, scripts, images, `needs:` and `trigger:`, each value with the span it came from.
 
+use super::pipelines::{self, Runs};
 use super::vars::{Var, VarOrigin, Vars};
 use crate::diag::Diagnostic;
 use crate::source::Span;
@@ -97,6 +98,9 @@ pub struct Job {
     pub trigger: Option<Trigger>,
     /// The job's resolved configuration, for detectors that need other keys.
     pub node: Node,
+    /// The kinds of pipeline the job can run in (its `rules:`/`only:`/`except:` and `workflow:`); none:
+    /// it never runs.
+    pub runs: Runs,
 }
 
 impl Job {
@@ -284,7 +288,16 @@ fn matrix(job_name: &str, node: Option<&Node>, diags: &mut Vec<Diagnostic>) -> V
 /// Build the jobs of a fully merged configuration (includes, `!reference` and `extends` resolved), and
 /// return them with the configuration's predefined and global variables. Without `keep_config`, a job's
 /// [`node`](Job::node) is kept only when it starts a child pipeline (its `trigger:` is read later).
-pub fn build(top: Map, predefined: &Arc<Vars>, keep_config: bool, diags: &mut Vec<Diagnostic>) -> (Vec<Job>, Vars) {
+/// `child`: the configuration is a child pipeline's.
+pub fn build(
+    top: Map,
+    predefined: &Arc<Vars>,
+    keep_config: bool,
+    child: bool,
+    diags: &mut Vec<Diagnostic>,
+) -> (Vec<Job>, Vars) {
+    let default_branch = predefined.get("CI_DEFAULT_BRANCH").map_or_else(|| "main".to_string(), |v| v.value.clone());
+    let workflow = if child { Runs::ALL } else { pipelines::workflow(&top, predefined, &default_branch) };
     let mut defaults = top.get("default").and_then(Node::as_map).cloned().unwrap_or_default();
     for key in ["image", "services", "cache", "before_script", "after_script"] {
         if !defaults.contains(key)
@@ -365,7 +378,9 @@ pub fn build(top: Map, predefined: &Arc<Vars>, keep_config: bool, diags: &mut Ve
             needs: read_needs(m.get("needs")),
             trigger: read_trigger(m.get("trigger")),
             node: Node::new(resolved.span, Value::Null),
+            runs: Runs::NEVER,
         };
+        base.runs = pipelines::job(m, &base.vars, &default_branch, child).and(workflow);
         let combos = matrix(&key.name, m.get("parallel"), diags);
         // The full configuration is kept only when asked for, or to read a child pipeline's `trigger:`.
         if keep_config || m.contains("trigger") {

@@ -16,6 +16,7 @@ pub mod include;
 pub mod jobs;
 pub mod merge;
 pub mod paths;
+pub mod pipelines;
 pub mod reference;
 pub mod rules;
 pub mod source;
@@ -236,7 +237,7 @@ fn finish(
 ) -> Vec<Job> {
     reference::resolve(&mut top, partial, &mut pipeline.diagnostics);
     extends::resolve(&mut top, partial, &mut pipeline.diagnostics);
-    let (jobs, global_vars) = jobs::build(top, predefined, keep_config, &mut pipeline.diagnostics);
+    let (jobs, global_vars) = jobs::build(top, predefined, keep_config, !root, &mut pipeline.diagnostics);
     if root {
         pipeline.global_vars = global_vars;
     }
@@ -284,6 +285,8 @@ fn child_pipelines(
         let mut jobs = finish(top, partial, predefined, pipeline, false, keep_config);
         for j in jobs.iter_mut() {
             j.child_of = Some(parent.clone());
+            // A child pipeline runs where its trigger job does.
+            j.runs = j.runs.and(trigger_job.runs);
         }
         if depth < MAX_CHILD_DEPTH {
             queue.extend(

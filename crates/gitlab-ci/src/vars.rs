@@ -338,6 +338,9 @@ pub fn predefined(base: Arc<Vars>, instance: &Instance, project: &Project) -> Va
     set("CI_PROJECT_VISIBILITY", project.visibility.into());
     set("CI_DEFAULT_BRANCH", project.default_branch.clone());
     set("CI_CONFIG_PATH", project.ci_config_path.clone());
+    // The runner's default build directory: where scripts find the checkout (`$CI_PROJECT_DIR/ci/x.sh`).
+    set("CI_BUILDS_DIR", "/builds".into());
+    set("CI_PROJECT_DIR", format!("/builds/{path}"));
     if let Some(id) = project.id {
         set("CI_PROJECT_ID", id.to_string());
     }
