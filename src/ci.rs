@@ -9,8 +9,21 @@ pub use gitlab_ci::{
 use crate::snapshot::Snapshot;
 use crate::snapshot::manifest::{Data, Project as ManifestProject};
 
-/// A manifest project as CI resolution sees it.
-pub fn project(p: &ManifestProject) -> gitlab_ci::Project {
+/// A manifest project as CI resolution sees it. A repository the snapshot does not hold is unreadable: the
+/// project's pipeline is unknown (exit code 3), not empty.
+pub fn project(snap: &Snapshot, p: &ManifestProject) -> gitlab_ci::Project {
+    let skipped = p.skipped.iter().find(|s| s.data == Data::Repository).map(|s| (s.reason.clone(), s.span));
+    let missing = || {
+        (!snap.has_repository(&p.path)).then(|| {
+            let dir = format!("{}/{}", snap.manifest.repos_root, p.path);
+            (
+                format!(
+                    "its directory `{dir}` is not in the snapshot (a mistyped `repos_root`, or a repository not copied)"
+                ),
+                p.span,
+            )
+        })
+    };
     gitlab_ci::Project {
         path: p.path.clone(),
         id: p.id,
@@ -18,13 +31,13 @@ pub fn project(p: &ManifestProject) -> gitlab_ci::Project {
         default_branch: p.default_branch.clone(),
         ci_config_path: p.ci_config_path.clone(),
         span: p.span,
-        unreadable: p.skipped.iter().find(|s| s.data == Data::Repository).map(|s| (s.reason.clone(), s.span)),
+        unreadable: skipped.or_else(missing),
     }
 }
 
 /// Resolve one project of the snapshot.
 pub fn resolve(snap: &Snapshot, cache: &ParseCache, p: &ManifestProject, keep_config: bool) -> Pipeline {
-    gitlab_ci::resolve(snap, cache, &project(p), keep_config)
+    gitlab_ci::resolve(snap, cache, &project(snap, p), keep_config)
 }
 
 /// Resolve every project of the snapshot, in manifest order (see [`gitlab_ci::resolve_all`]).
@@ -39,6 +52,6 @@ pub fn resolve_all_with<T: Send>(
     keep_config: bool,
     then: impl Fn(Pipeline) -> T + Sync,
 ) -> Vec<T> {
-    let projects: Vec<gitlab_ci::Project> = snap.manifest.projects.values().map(project).collect();
+    let projects: Vec<gitlab_ci::Project> = snap.manifest.projects.values().map(|p| project(snap, p)).collect();
     gitlab_ci::resolve_all_with(snap, &projects, cache, keep_config, then)
 }

@@ -427,3 +427,32 @@ fn unresolved_callees_are_expressions_with_a_reason() {
     let module = detection["edges"].as_array().unwrap().iter().find(|e| e["reason"] == "terraform-module");
     assert_eq!(module.map(|m| m["callee"].as_str().unwrap()), Some("lib/postgres/aws"), "{module:?}");
 }
+
+/// What could not be read is never empty: a missing repository makes its project unknown (exit 3) and its
+/// entry is not called unused; a missing script makes its project partially seen (the unused entry is a
+/// note that says why); an archived caller's access is a note, not an error.
+#[test]
+fn unseen_is_never_empty() {
+    let out = common::tokenscope(&common::root())
+        .args(["audit", "fixtures/audit/seen", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "a missing repository is a load problem");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let findings: Vec<(String, String, String)> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let who = f["entry"].as_str().or(f["caller"].as_str()).unwrap_or("").to_string();
+            (f["rule"].as_str().unwrap().to_string(), who, f["severity"].as_str().unwrap().to_string())
+        })
+        .collect();
+    assert!(findings.contains(&("unused-allowlist-entry".into(), "s/seen".into(), "warning".into())), "{findings:?}");
+    assert!(findings.contains(&("unused-allowlist-entry".into(), "s/partial".into(), "note".into())), "{findings:?}");
+    assert!(findings.contains(&("missing-allowlist-entry".into(), "s/archived".into(), "note".into())), "{findings:?}");
+    assert!(!findings.iter().any(|f| f.1 == "s/no-repo"), "{findings:?}");
+    let partial = doc["projects"].as_array().unwrap().iter().find(|p| p["path"] == "s/partial").unwrap();
+    assert!(partial["unseen"][0]["why"].as_str().unwrap().contains("ci/deploy.sh"), "{partial}");
+    insta::assert_snapshot!("seen", common::run(&["audit", "fixtures/audit/seen"]));
+}

@@ -103,6 +103,8 @@ fn corpus_projects_resolve() {
         for (i, root) in roots(&e.path()).iter().enumerate() {
             let path = if i == 0 { format!("corpus/{name}") } else { format!("corpus/{name}-root{i}") };
             manifest.push_str(&format!("  {path}: {{ci_config_path: '{root}@corpus/{name}'}}\n"));
+            // Each project has its own repository (scripts run in its checkout), here an empty one.
+            fs::create_dir_all(tmp.path().join("repos").join(&path)).unwrap();
             names.push(path);
         }
     }

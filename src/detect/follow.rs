@@ -430,6 +430,80 @@ impl<'a> Follower<'a> {
     }
 }
 
+/// Whether the repository scripts a job's text may run could spend the job token, found without
+/// tokenizing the job: most jobs of an org run a script or two and never touch the token, and tokenizing
+/// every one of them would double the audit's time. A word that may name a script (`./x`, `x.sh`, after
+/// `source`, `.`, `sh`, `bash`) is read and tested with the prefilter, through nested calls to
+/// [`MAX_DEPTH`]; a shell script that the snapshot does not hold is returned as unseen (the job is then
+/// irrelevant but its project partially seen).
+pub(crate) fn scripts_may_spend_token(
+    text: &str,
+    sources: &SourceMap,
+    read: &dyn Fn(&str) -> RepoFile,
+    prefilter: &Prefilter,
+    project_dir: &str,
+    at: Span,
+) -> (bool, Vec<Unseen>) {
+    let mut unseen = Vec::new();
+    let mut visited: HashSet<String> = HashSet::new();
+    let mut queue: Vec<(String, usize)> = vec![(text.to_string(), 0)];
+    while let Some((text, depth)) = queue.pop() {
+        let mut prev = "";
+        for word in
+            text.split(|c: char| c.is_whitespace() || matches!(c, ';' | '&' | '|' | '(' | ')' | '`' | '"' | '\''))
+        {
+            let after_runner = matches!(prev, "source" | "." | "sh" | "bash" | "dash" | "zsh" | "ksh");
+            prev = word;
+            let shell_ext = SHELL_EXTENSIONS.iter().any(|e| word.ends_with(e));
+            let by_path = word.starts_with("./")
+                || word.starts_with("../")
+                || word.starts_with("$CI_PROJECT_DIR/")
+                || word.starts_with("${CI_PROJECT_DIR}/");
+            if !(shell_ext || by_path || after_runner) || word.is_empty() || word.starts_with('-') {
+                continue;
+            }
+            let path = word
+                .strip_prefix("$CI_PROJECT_DIR/")
+                .or_else(|| word.strip_prefix("${CI_PROJECT_DIR}/"))
+                .or_else(|| word.strip_prefix(project_dir).and_then(|w| w.strip_prefix('/')))
+                .unwrap_or(word);
+            if path.contains('$') || path.starts_with('/') {
+                continue;
+            }
+            let Ok(rel) = crate::snapshot::normalize_repo_path(path) else { continue };
+            if !visited.insert(rel.clone()) {
+                continue;
+            }
+            match read(&rel) {
+                RepoFile::Found(id) => {
+                    let file = sources.get(id);
+                    if prefilter.may_spend_token(&file.text) {
+                        return (true, unseen);
+                    }
+                    if depth + 1 < MAX_DEPTH && may_call_script(&file.text) {
+                        queue.push((file.text.to_string(), depth + 1));
+                    }
+                }
+                // After a `cd`, a relative path may be elsewhere: the full follow tracks the directory.
+                RepoFile::Missing(_) if text.contains("cd ") || text.contains("pushd ") => return (true, unseen),
+                RepoFile::Missing(display) if shell_ext && depth == 0 => unseen.push(Unseen {
+                    span: sources.locate(at, word),
+                    why: format!("runs the script `{rel}`, which the snapshot does not hold ({display})"),
+                }),
+                // Nested or unreadable: the full follow reports it precisely.
+                RepoFile::Missing(_) => {}
+                RepoFile::Failed(_) => return (true, unseen),
+            }
+        }
+    }
+    (false, unseen)
+}
+
+/// Whether script text may run a repository script or define a shell function.
+pub(crate) fn may_call_script(text: &str) -> bool {
+    ["./", ".sh", "sh ", "source ", ". ", "()", "function "].iter().any(|w| text.contains(w))
+}
+
 /// `name() {`, `function name {`, `function name() {`: the function's name, and the first command of its
 /// body when the definition holds one (`f() { curl …; }`).
 fn function_definition(c: &Command) -> Option<(String, Option<Command>)> {

@@ -284,12 +284,18 @@ pub(crate) fn detect(snap: &Snapshot, pipeline: &Pipeline) -> Detection {
     let prefilter = prefilter();
     let read = |path: &str| snap.repo_file(&pipeline.project, path);
     let mut out = Detection::default();
+    let mut seen = std::collections::HashSet::new();
     for job in &pipeline.jobs {
         let script = Script::for_job(job, &snap.sources, prefilter, Some(&read));
         for d in DETECTORS {
             d.detect(&ctx, job, &script, &mut out.accesses);
         }
-        out.unseen.extend(script.unseen.into_iter().map(|u| (job.name.clone(), u)));
+        for u in script.unseen {
+            // One record per thing not followed (the same missing script run by many jobs is one gap).
+            if seen.insert(u.why.clone()) {
+                out.unseen.push((job.name.clone(), u));
+            }
+        }
     }
     out
 }

@@ -78,13 +78,25 @@ impl Script {
         });
         // One search over all the job's lines (a search has a fixed cost that short lines would pay each);
         // a line break between lines keeps them apart for the whole-word test.
+        let mut unseen = Vec::new();
         let relevant = aliases || {
             let mut text = String::with_capacity(job.all_lines().map(|l| l.text.len() + 1).sum());
             for l in job.all_lines() {
                 text.push_str(&l.text);
                 text.push('\n');
             }
-            prefilter.may_spend_token(&text) || (read.is_some() && may_run_script(&text))
+            prefilter.may_spend_token(&text)
+                || read.is_some_and(|read| {
+                    let project_dir = job.vars.get("CI_PROJECT_DIR").map_or("", |v| v.value.as_str());
+                    let at = job.all_lines().next().map_or(job.span, |l| l.span);
+                    let (relevant, missing) = if super::follow::may_call_script(&text) {
+                        super::follow::scripts_may_spend_token(&text, sources, read, prefilter, project_dir, at)
+                    } else {
+                        (false, Vec::new())
+                    };
+                    unseen = missing;
+                    relevant
+                })
         };
         if relevant {
             Script::parse_following(job, sources, prefilter, read)
@@ -94,7 +106,7 @@ impl Script {
                 data: Vec::new(),
                 vars: job.vars.clone(),
                 token_vars: TOKEN_ALIASES.iter().map(|s| s.to_string()).collect(),
-                unseen: Vec::new(),
+                unseen,
             }
         }
     }
@@ -268,12 +280,6 @@ pub(crate) fn refs_any(s: &str, names: &[String]) -> bool {
         }
     }
     false
-}
-
-/// Whether script text may run a repository script or define a shell function: what makes a job worth
-/// tokenizing although it never names the token (the script may).
-fn may_run_script(text: &str) -> bool {
-    ["./", ".sh", "sh ", "source ", ". ", "()", "function "].iter().any(|w| text.contains(w))
 }
 
 /// Split one script entry into commands and heredoc data. `verbatim`: the entry's text is the source text

@@ -72,6 +72,33 @@ pub(crate) fn render(report: &Report, color: bool) -> String {
             p.diagnostics.len()
         );
     }
+    // Partially seen projects: what their jobs run that could not be read (the first few).
+    let mut partial: Vec<(&str, &str, &str)> = audit
+        .pipelines
+        .iter()
+        .flat_map(|p| {
+            audit.unseen(&p.project).iter().map(move |(job, u)| (p.project.as_str(), job.as_str(), u.why.as_str()))
+        })
+        .collect();
+    if !partial.is_empty() {
+        const SHOWN: usize = 10;
+        let total = partial.len();
+        partial.truncate(SHOWN);
+        let _ = writeln!(o, "Partially seen (a job-token access there would not be seen):");
+        for (project, job, why) in partial {
+            let _ = writeln!(o, "  {project} (job `{job}`): {}", clean(why));
+        }
+        if total > SHOWN {
+            let _ = writeln!(o, "  … and {} more (all are in the JSON report's `unseen`)", total - SHOWN);
+        }
+    }
+    if !audit.never_run.is_empty() {
+        let _ = writeln!(
+            o,
+            "{} access(es) are in jobs that never run (their rules exclude every pipeline): not counted as edges",
+            audit.never_run.len()
+        );
+    }
     let mut gaps = audit.snap.manifest.skipped().peekable();
     if gaps.peek().is_some() {
         let _ = writeln!(o, "Not read when the snapshot was taken (nothing is concluded from it):");

@@ -1,6 +1,7 @@
 //! `tokenscope jobs`: every project's resolved jobs, as text or JSON.
 
 use crate::ci::jobs::{Image, Job, Line};
+use crate::ci::pipelines::Runs;
 use crate::ci::vars::{Var, VarOrigin};
 use crate::ci::{Pipeline, Status};
 use crate::diag::Location;
@@ -91,6 +92,7 @@ pub(crate) fn to_json(pipelines: &[&Pipeline], sources: &SourceMap) -> Value {
                         "name": j.name,
                         "child_pipeline_of": j.child_of,
                         "stage": j.stage,
+                        "runs": j.runs,
                         "location": loc(sources, j.span),
                         "image": j.image.as_ref().map(|i| image_json(sources, i)),
                         "services": j.services.iter().map(|i| image_json(sources, i)).collect::<Vec<_>>(),
@@ -147,7 +149,15 @@ pub(crate) fn to_text(pipelines: &[&Pipeline], sources: &SourceMap) -> String {
         }
         for j in &p.jobs {
             let child = j.child_of.as_ref().map(|c| format!(" (child pipeline of `{c}`)")).unwrap_or_default();
-            let _ = writeln!(o, "  job {}{child}  [stage {}]  {}", j.name, j.stage, loc(sources, j.span));
+            let runs = if j.runs.never() {
+                "never runs".to_string()
+            } else if matches!(j.runs, Runs::ALL | Runs::BRANCHES_AND_TAGS) {
+                String::new()
+            } else {
+                format!("  runs in: {}", j.runs.names().join(", "))
+            };
+            let runs = if j.runs.never() { format!("  ({runs}: its rules exclude every pipeline)") } else { runs };
+            let _ = writeln!(o, "  job {}{child}  [stage {}]{runs}  {}", j.name, j.stage, loc(sources, j.span));
             let images = j.image.iter().map(|i| ("image", i));
             for (what, i) in images.chain(j.services.iter().map(|s| ("service", s))) {
                 let expanded = j.vars.expand(&i.name);

@@ -36,7 +36,9 @@ impl super::Rule for Rule {
         let snap = audit.snap;
         let mut files = BTreeSet::new();
         for p in audit.pipelines {
-            let Some(root) = snap.manifest.projects.get(&p.project).map(crate::ci::project) else { continue };
+            let Some(root) = snap.manifest.projects.get(&p.project).map(|m| crate::ci::project(snap, m)) else {
+                continue;
+            };
             let (cfg_project, cfg_path) = crate::ci::config_location(&root).unwrap_or((p.project.clone(), ""));
             let mut ids = vec![snap.repo_file(&cfg_project, cfg_path)];
             ids.extend(p.includes.iter().map(|i| snap.repo_file(&i.project, &i.file)));

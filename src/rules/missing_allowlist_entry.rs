@@ -33,6 +33,9 @@
 //!         - project: acme/services/web
 //! ```
 //!
+//! An archived caller runs no pipelines: its accesses are reported as a note only (the entry would serve
+//! nothing until the project is unarchived), never as an error.
+//!
 //! Not findings: a project's access to itself (`self`); `trigger: project:` and `include: project:`, which
 //! run with the user's rights rather than the job token; the hidden jobs of a templates project, whose
 //! accesses belong to the projects that use them.
@@ -96,6 +99,29 @@ impl super::Rule for Rule {
                 continue;
             }
             let first = &audit.accesses[e.accesses[0]];
+            if audit.snap.manifest.projects.get(&e.caller).is_some_and(|c| c.archived) {
+                let message = format!(
+                    "`{}` would use the job token against `{}` ({}, job `{}`), which does not allow it, but `{}` is archived and runs no pipelines",
+                    e.caller,
+                    e.callee,
+                    e.kind_list(),
+                    first.job,
+                    e.caller
+                );
+                let subject = Subject::Edge { caller: e.caller.clone(), callee: e.callee.clone(), entry: None };
+                let help =
+                    format!("nothing to add while `{}` is archived; add the entry if it is unarchived", e.caller);
+                out.push(
+                    Finding::build(&META, subject)
+                        .severity(Severity::Note)
+                        .key("archived")
+                        .message(message)
+                        .help(help)
+                        .at(first.span)
+                        .finish(),
+                );
+                continue;
+            }
             let message = format!(
                 "`{}` uses the job token against `{}` ({}, job `{}`), but `{}`'s allowlist does not include `{}`: {consequence}",
                 e.caller,

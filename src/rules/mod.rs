@@ -8,6 +8,7 @@
 pub(crate) mod allowlist_disabled;
 pub(crate) mod allowlist_over_limit;
 pub(crate) mod hardcoded_gitlab_token;
+pub(crate) mod job_token_exchange;
 pub(crate) mod job_token_in_url;
 pub(crate) mod job_token_overridden;
 pub(crate) mod job_token_to_foreign_host;
@@ -46,7 +47,7 @@ macro_rules! registered {
 }
 
 /// Every rule, in a stable order, with its metadata.
-pub(crate) fn registry() -> [(&'static RuleMeta, &'static dyn Rule); 15] {
+pub(crate) fn registry() -> [(&'static RuleMeta, &'static dyn Rule); 16] {
     registered![
         missing_allowlist_entry,
         unused_allowlist_entry,
@@ -63,6 +64,7 @@ pub(crate) fn registry() -> [(&'static RuleMeta, &'static dyn Rule); 15] {
         hardcoded_gitlab_token,
         job_token_to_foreign_host,
         outbound_scope_deprecated,
+        job_token_exchange,
     ]
 }
 

@@ -4,9 +4,12 @@
 //! in the manifest.
 //!
 //! tokenscope only reports an entry whose use it could have seen. It stays silent when the entry names
-//! projects that are not in the snapshot, when a project the entry covers failed to load, or when such a
-//! project has a job-token access whose target could not be resolved: deleting such an entry could break a
-//! pipeline.
+//! projects that are not in the snapshot, when a project the entry covers failed to load (its repository
+//! is missing, its settings unreadable), or when such a project has a job-token access whose target could
+//! not be resolved: deleting such an entry could break a pipeline. When a covered project is *partially
+//! seen* (a job runs a script the snapshot does not hold, or a script in a language tokenscope does not
+//! follow that reads the token), the finding is only a note that says what could not be read: confirm
+//! there before removing the entry.
 //!
 //! Failing:
 //!
@@ -26,11 +29,11 @@
 //!     last_authorized_at: "2026-11-03T08:12:44Z"
 //! ```
 
-use super::{RuleMeta, entry_finding};
+use super::RuleMeta;
 use crate::diag::Severity;
 use crate::engine::coverage::covers;
 use crate::engine::{Audit, EdgeStatus};
-use crate::finding::Finding;
+use crate::finding::{Finding, Subject};
 use crate::snapshot::EntryKind;
 
 pub(crate) static META: RuleMeta = RuleMeta {
@@ -66,6 +69,10 @@ impl super::Rule for Rule {
                 if covered.iter().any(|c| audit.blind(c)) {
                     continue;
                 }
+                let unseen: Vec<String> = covered
+                    .iter()
+                    .filter_map(|c| audit.unseen(c).first().map(|(job, u)| format!("`{c}` (job `{job}`) {}", u.why)))
+                    .collect();
                 let what = match entry.kind {
                     EntryKind::Project => format!("project `{}`", entry.path),
                     EntryKind::Group => {
@@ -80,13 +87,29 @@ impl super::Rule for Rule {
                 let message = format!(
                     "the allowlist of `{path}` lets {what} in, but no job in the snapshot uses the job token against `{path}` from there, {log}: standing access nobody needs"
                 );
-                out.push(entry_finding(
-                    &META,
-                    path,
-                    entry,
-                    message,
-                    format!("remove `{}` from the allowlist of `{path}`", entry.path),
-                ));
+                let mut message = message;
+                let mut help = format!("remove `{}` from the allowlist of `{path}`", entry.path);
+                let mut severity = META.severity;
+                if let Some(first) = unseen.first() {
+                    // Partially seen: a use may hide in what could not be read.
+                    severity = Severity::Note;
+                    let more =
+                        if unseen.len() > 1 { format!(" (and {} more)", unseen.len() - 1) } else { String::new() };
+                    message.push_str(&format!("; but not everything its projects run could be read: {first}{more}"));
+                    help = format!(
+                        "confirm that what could not be read does not use the job token against `{path}` before removing `{}`",
+                        entry.path
+                    );
+                }
+                let subject = Subject::Entry { project: path.clone(), entry: entry.path.clone() };
+                out.push(
+                    Finding::build(&META, subject)
+                        .severity(severity)
+                        .message(message)
+                        .help(help)
+                        .at(entry.span)
+                        .finish(),
+                );
             }
         }
     }

@@ -331,6 +331,20 @@ impl Snapshot {
         Ok(())
     }
 
+    /// Whether the snapshot holds `project`'s repository: its directory under `repos_root` (even empty:
+    /// a repository without a CI file), a listing under `trees/`, or a checkout read in place. A project
+    /// whose repository is not there is unknown, never "no CI".
+    pub(crate) fn has_repository(&self, project: &str) -> bool {
+        if self.repo_overrides.contains_key(project) {
+            return true;
+        }
+        if !manifest::valid_full_path(project) {
+            return false;
+        }
+        std::fs::symlink_metadata(self.repo_dir(project)).is_ok_and(|m| m.is_dir() || m.file_type().is_symlink())
+            || self.tree_path(project).is_file()
+    }
+
     /// The path of a repository file as shown to users: relative to the snapshot root.
     pub(crate) fn display_path(&self, project: &str, path: &str) -> String {
         if self.repo_overrides.contains_key(project) {

@@ -136,8 +136,18 @@ impl Writer {
         &self.root
     }
 
+    /// Write the manifest, and a repository directory for each project whose repository is read (even
+    /// empty: a project with no CI file has one, and a project without one is unknown to an audit).
     pub(crate) fn manifest(&self, org: &OrgData) -> Result<(), String> {
-        self.write(&self.root.join(MANIFEST_NAME), render_manifest(org).as_bytes())
+        self.write(&self.root.join(MANIFEST_NAME), render_manifest(org).as_bytes())?;
+        for (path, p) in &org.projects {
+            if valid_full_path(path) && !p.skipped.iter().any(|s| s.data == crate::snapshot::manifest::Data::Repository)
+            {
+                // Best effort: a directory that cannot be made leaves the project unknown, which is safe.
+                let _ = std::fs::create_dir_all(self.root.join("repos").join(path));
+            }
+        }
+        Ok(())
     }
 
     /// Write a repository file at `repos/<project>/<path>`.

@@ -53,6 +53,8 @@ pub struct Runs(u8);
 impl Runs {
     pub const ALL: Runs = Runs(0b11_1111);
     pub const NEVER: Runs = Runs(0);
+    /// A job without `rules:`, `only:` or `except:`: every pipeline but merge request pipelines.
+    pub const BRANCHES_AND_TAGS: Runs = Runs(0b11_1011);
 
     pub fn with(self, s: Source) -> Runs {
         Runs(self.0 | 1 << s as u8)
@@ -311,6 +313,7 @@ mod tests {
     #[test]
     fn kinds_of_pipeline_from_rules() {
         assert_eq!(runs("j: {script: x}").names(), ["default-branch", "branch", "tag", "schedule", "other"]);
+        assert_eq!(runs("j: {script: x}"), Runs::BRANCHES_AND_TAGS);
         assert!(runs("j: {rules: [{when: never}]}").never());
         assert_eq!(runs("j: {rules: [{if: '$CI_PIPELINE_SOURCE == \"schedule\"'}]}").names(), ["schedule"]);
         assert_eq!(runs("j: {rules: [{if: $CI_MERGE_REQUEST_IID}]}").names(), ["merge-request"]);
