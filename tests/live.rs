@@ -95,6 +95,17 @@ async fn snapshot_then_offline_audit_equals_live_audit() {
     assert_eq!(live.code, 3, "{}", live.stderr);
     let doc: serde_json::Value = serde_json::from_str(&live.stdout).unwrap();
     insta::assert_json_snapshot!("live_skipped", doc["skipped"]);
+    // A repository script the CI file runs was fetched and followed: its clone is evidence at its own line.
+    let lib = doc["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["caller"] == "acme/apps/svc-02" && e["callee"] == "acme/platform/lib")
+        .unwrap();
+    assert!(
+        lib["evidence"].as_array().unwrap().iter().any(|ev| ev["file"] == "repos/acme/apps/svc-02/ci/sync.sh"),
+        "{lib}"
+    );
     let vault = doc["edges"].as_array().unwrap().iter().find(|e| e["callee"] == "acme/legacy/vault").unwrap();
     assert_eq!(vault["status"], "unknown", "could not read is not empty");
     let human = run(tmp.path(), args(&["audit", "snap"])).await;

@@ -30,6 +30,9 @@ use std::collections::{HashMap, HashSet};
 pub(crate) const MAX_DEPTH: usize = 5;
 /// Commands one job may produce once scripts and functions are inlined; past it the rest is unseen.
 pub(crate) const MAX_FOLLOWED_COMMANDS: usize = 50_000;
+/// Commands one job may look at (copied into a call, defined, run), whatever the nesting: bounds the work
+/// of bodies copied into many calls even when they run nothing.
+pub(crate) const MAX_FOLLOW_WORK: usize = 4 * MAX_FOLLOWED_COMMANDS;
 
 /// Something a job runs that tokenscope could not look into: any job-token access it makes is unseen.
 #[derive(Clone, Debug)]
@@ -100,6 +103,10 @@ pub(crate) struct Follower<'a> {
     cwd: Option<String>,
     /// The project's checkout directory (`$CI_PROJECT_DIR`), to read absolute paths under it.
     project_dir: String,
+    /// Commands looked at or copied so far (see [`MAX_FOLLOW_WORK`]).
+    work: usize,
+    /// The budget ran out (reported once).
+    exhausted: bool,
 }
 
 impl<'a> Follower<'a> {
@@ -144,7 +151,27 @@ impl<'a> Follower<'a> {
             unseen: Vec::new(),
             cwd: Some(String::new()),
             project_dir,
+            work: 0,
+            exhausted: false,
         }
+    }
+
+    /// Charge `n` commands of work; false (and the rest unseen) once the job's budget is spent.
+    fn charge(&mut self, n: usize, at: Span) -> bool {
+        self.work = self.work.saturating_add(n);
+        if self.work <= MAX_FOLLOW_WORK && self.out.len() < MAX_FOLLOWED_COMMANDS {
+            return true;
+        }
+        if !self.exhausted {
+            self.exhausted = true;
+            self.unseen.push(Unseen {
+                span: at,
+                why: format!(
+                    "the job's scripts and functions add up to more than {MAX_FOLLOWED_COMMANDS} commands once followed; the rest was not read"
+                ),
+            });
+        }
+        false
     }
 
     /// Follow `commands` (a job's, a script's or a function's body), appending what runs to `out`. `args`:
@@ -153,13 +180,7 @@ impl<'a> Follower<'a> {
     pub(crate) fn run(&mut self, commands: Vec<Command>, depth: usize, args: Option<&[String]>) {
         let mut it = commands.into_iter();
         while let Some(c) = it.next() {
-            if self.out.len() >= MAX_FOLLOWED_COMMANDS {
-                self.unseen.push(Unseen {
-                    span: c.span,
-                    why: format!(
-                        "the job runs more than {MAX_FOLLOWED_COMMANDS} commands once its scripts are followed; the rest was not read"
-                    ),
-                });
+            if !self.charge(1, c.span) {
                 return;
             }
             if let Some((name, first)) = function_definition(&c) {
@@ -189,12 +210,13 @@ impl<'a> Follower<'a> {
                 None => c,
             };
             let first = c.words.first().map(String::as_str).unwrap_or("");
-            if let Some(body) = self.functions.get(first).cloned() {
+            if let Some(len) = self.functions.get(first).map(Vec::len) {
                 self.out.push(c.clone()); // the call itself, for detectors that read the words
-                if depth < MAX_DEPTH {
+                if depth < MAX_DEPTH && self.charge(len, c.span) {
+                    let body = self.functions.get(first).cloned().unwrap_or_default();
                     let args = c.words[1..].to_vec();
                     self.run(body, depth + 1, Some(&args));
-                } else {
+                } else if depth >= MAX_DEPTH {
                     self.too_deep(&c, first);
                 }
                 continue;
@@ -400,13 +422,20 @@ impl<'a> Follower<'a> {
         if !self.inlined.insert(key) {
             return;
         }
-        let (cmds, data) = self.parsed.entry(rel).or_insert_with(|| {
+        let (cmds, data) = self.parsed.entry(rel.clone()).or_insert_with(|| {
             let line = Line { text: file.text.to_string(), span: self.sources.span(id, 0, file.text.len() as u32) };
             let (mut cmds, mut data) = (Vec::new(), Vec::new());
             split_entry(&line, self.sources, true, &mut cmds, &mut data);
             (cmds, data)
         });
-        let (cmds, data) = (cmds.clone(), data.clone());
+        let len = cmds.len() + data.len();
+        if !self.charge(len, c.span) {
+            return;
+        }
+        let (cmds, data) = match self.parsed.get(&rel) {
+            Some((cmds, data)) => (cmds.clone(), data.clone()),
+            None => return,
+        };
         self.data.extend(data);
         let cwd = self.cwd.clone();
         self.run(cmds, depth + 1, Some(&args));
@@ -602,6 +631,64 @@ fn substitute(s: &str, args: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::SourceFile;
+    use std::sync::Arc;
+
+    /// Follow `job` (script text) in a repository of `files`, returning the follower.
+    fn follow(job: &str, files: &[(&str, String)]) -> (Vec<Command>, Vec<Unseen>) {
+        let sources = SourceMap::new();
+        let mut ids = HashMap::new();
+        for (path, text) in files {
+            let id = sources.add(SourceFile::new(path.to_string(), None, None, Arc::from(text.as_str())));
+            ids.insert(path.to_string(), id);
+        }
+        let read = |p: &str| ids.get(p).map_or_else(|| RepoFile::Missing(p.to_string()), |id| RepoFile::Found(*id));
+        let id = sources.add(SourceFile::new("ci.yml".into(), None, None, Arc::from(job)));
+        let line = Line { text: job.to_string(), span: sources.span(id, 0, job.len() as u32) };
+        let (mut cmds, mut data) = (Vec::new(), Vec::new());
+        split_entry(&line, &sources, true, &mut cmds, &mut data);
+        let mut f = Follower::new(&sources, Some(&read), crate::detect::prefilter(), Vars::default());
+        f.run(cmds, 0, None);
+        (f.out, f.unseen)
+    }
+
+    #[test]
+    fn a_script_that_runs_itself_stops_at_the_depth_limit() {
+        let started = std::time::Instant::now();
+        let (out, unseen) = follow("./a.sh x", &[("a.sh", "#!/bin/sh\n./a.sh $1$1\n".into())]);
+        assert!(out.len() <= MAX_DEPTH + 1, "{}", out.len());
+        assert!(unseen.iter().any(|u| u.why.contains("levels deep")), "{unseen:?}");
+        assert!(started.elapsed().as_secs() < 5);
+    }
+
+    #[test]
+    fn fan_out_through_functions_and_scripts_is_bounded() {
+        // 20,000 calls of a function that runs a 200-command script with new words each time, and a
+        // function whose body defines 1,000 functions, called 20,000 times: both would copy millions of
+        // commands without the budget.
+        let calls: String = (0..20_000).map(|i| format!("f {i}\n")).collect();
+        let script: String = (0..200).map(|i| format!("echo {i} $1\n")).collect();
+        let job = format!("f() {{\n./b.sh $1\n}}\n{calls}");
+        let started = std::time::Instant::now();
+        let (out, unseen) = follow(&job, &[("b.sh", script)]);
+        assert!(out.len() <= MAX_FOLLOWED_COMMANDS, "{}", out.len());
+        assert!(unseen.iter().any(|u| u.why.contains("not read")), "{unseen:?}");
+        let defs: String = (0..1000).map(|i| format!("g{i}() {{ :; }}\n")).collect();
+        let job = format!("f() {{\n{defs}}}\n{calls}");
+        let (_, unseen) = follow(&job, &[]);
+        assert!(unseen.iter().any(|u| u.why.contains("not read")), "{unseen:?}");
+        assert!(started.elapsed().as_secs() < 10, "took {:?}", started.elapsed());
+    }
+
+    #[test]
+    fn functions_bind_their_own_arguments_inside_scripts() {
+        let script = "#!/bin/sh\nget() {\n  curl -H \"JOB-TOKEN: $CI_JOB_TOKEN\" https://h/api/v4/projects/$1/releases\n}\nget 42\n";
+        let (out, unseen) = follow("./s.sh ignored", &[("s.sh", script.into())]);
+        assert!(unseen.is_empty(), "{unseen:?}");
+        assert!(out.iter().any(|c| c.text.contains("/projects/42/releases")), "{out:?}");
+        let (_, unseen) = follow("bash ci/missing.sh", &[]);
+        assert!(unseen[0].why.contains("does not hold"), "{unseen:?}");
+    }
 
     #[test]
     fn positional_parameters_bind_to_the_calls_words() {

@@ -386,6 +386,14 @@ pub fn org(n: usize, host: &str) -> Vec<FakeProject> {
                 format_args!("https://{host}")
             ));
         }
+        if i == 2 {
+            // A repository script: live mode fetches it because the audit asks for it.
+            lines.push("    - ./ci/sync.sh acme/platform/lib".into());
+            p.files.insert(
+                "ci/sync.sh".into(),
+                format!("#!/bin/sh\ngit clone \"https://gitlab-ci-token:${{CI_JOB_TOKEN}}@{host}/$1.git\"\n"),
+            );
+        }
         if i % 4 == 0 {
             lines.push(format!(
                 "    - git clone https://gitlab-ci-token:${{CI_JOB_TOKEN}}@{host}/acme/platform/lib.git"
