@@ -451,6 +451,7 @@ fn unseen_is_never_empty() {
     assert!(findings.contains(&("unused-allowlist-entry".into(), "s/seen".into(), "warning".into())), "{findings:?}");
     assert!(findings.contains(&("unused-allowlist-entry".into(), "s/partial".into(), "note".into())), "{findings:?}");
     assert!(findings.contains(&("missing-allowlist-entry".into(), "s/archived".into(), "note".into())), "{findings:?}");
+    assert!(findings.contains(&("unused-allowlist-entry".into(), "s/handed".into(), "note".into())), "{findings:?}");
     assert!(!findings.iter().any(|f| f.1 == "s/no-repo"), "{findings:?}");
     let partial = doc["projects"].as_array().unwrap().iter().find(|p| p["path"] == "s/partial").unwrap();
     assert!(partial["unseen"][0]["why"].as_str().unwrap().contains("ci/deploy.sh"), "{partial}");

@@ -344,6 +344,9 @@ impl<'a> Follower<'a> {
         let base = first.rsplit('/').next().unwrap_or(first);
         if matches!(first, "source" | ".") {
             let path = self.vars.expand(w.get(1)?);
+            if path.ends_with("bin/activate") {
+                return None; // a Python virtual environment made at run time, not a repository script
+            }
             return Some(Call::Shell { path, args: w[2..].to_vec(), explicit: true });
         }
         if SHELLS.contains(&base) || INTERPRETERS.contains(&base) || base.starts_with("python3.") {
@@ -353,7 +356,7 @@ impl<'a> Follower<'a> {
                     "-c" if SHELLS.contains(&base) => return w.get(i + 1).map(|t| Call::Inline { text: t.clone() }),
                     "-c" | "-e" | "-m" => return None, // code on the command line, or a module: not a file
                     "-o" | "+o" | "-O" | "+O" => i += 2,
-                    s if s.starts_with('-') || s.starts_with('+') => i += 1,
+                    s if s.starts_with('-') || s.starts_with('+') || is_redirection(s) => i += 1,
                     _ => break,
                 }
             }
@@ -380,7 +383,8 @@ impl<'a> Follower<'a> {
     fn follow_script(&mut self, c: &Command, path: String, args: Vec<String>, explicit: bool, depth: usize) {
         let Some(read) = self.read else { return };
         let Some(rel) = self.repo_relative(&path) else {
-            if path.contains('$') && explicit {
+            let home = ["$HOME", "${HOME}", "~"].iter().any(|h| path.starts_with(h));
+            if path.contains('$') && explicit && !home {
                 self.unseen.push(Unseen {
                     span: c.span,
                     why: format!(
@@ -488,7 +492,11 @@ pub(crate) fn scripts_may_spend_token(
                 || word.starts_with("../")
                 || word.starts_with("$CI_PROJECT_DIR/")
                 || word.starts_with("${CI_PROJECT_DIR}/");
-            if !(shell_ext || by_path || after_runner) || word.is_empty() || word.starts_with('-') {
+            if !(shell_ext || by_path || after_runner)
+                || word.is_empty()
+                || word.starts_with('-')
+                || is_redirection(word)
+            {
                 continue;
             }
             let path = word
@@ -565,6 +573,12 @@ fn function_definition(c: &Command) -> Option<(String, Option<Command>)> {
         Command { words: rest, text, ..c.clone() }
     });
     Some((name, first))
+}
+
+/// A shell redirection written as a word (`>/dev/null`, `2>&1`, `<in`): not a file the shell runs.
+fn is_redirection(word: &str) -> bool {
+    let w = word.trim_start_matches(|c: char| c.is_ascii_digit() || c == '&');
+    w.starts_with('>') || w.starts_with('<')
 }
 
 /// Whether a file run by its path is a shell script: a shell shebang, or no shebang and text.

@@ -287,15 +287,100 @@ pub(crate) fn detect(snap: &Snapshot, pipeline: &Pipeline) -> Detection {
     let mut seen = std::collections::HashSet::new();
     for job in &pipeline.jobs {
         let script = Script::for_job(job, &snap.sources, prefilter, Some(&read));
+        let before = out.accesses.len();
         for d in DETECTORS {
             d.detect(&ctx, job, &script, &mut out.accesses);
         }
-        for u in script.unseen {
+        let unfollowed = token_handed_on(&script, &out.accesses[before..]);
+        for u in script.unseen.into_iter().chain(unfollowed) {
             // One record per thing not followed (the same missing script run by many jobs is one gap).
             if seen.insert(u.why.clone()) {
                 out.unseen.push((job.name.clone(), u));
             }
         }
+    }
+    out
+}
+
+/// Commands that only move or test text: the token in their words is not a use of it.
+const TEXT_COMMANDS: &[&str] = &[
+    "echo", "printf", "export", "set", "unset", "test", "[", "[[", "declare", "local", "readonly", "cat", "tee",
+    "base64", "sed", "awk", "jq", "yq", "grep", "envsubst", "printenv", "mask", ":", "true", "false",
+];
+
+/// Tools whose use of credentials the detectors read (a login or a configuration step, whose accesses are
+/// found where the tool later reaches a project): handing them the token is not a gap.
+const KNOWN_TOOLS: &[&str] = &[
+    "docker",
+    "podman",
+    "buildah",
+    "nerdctl",
+    "crane",
+    "skopeo",
+    "oras",
+    "regctl",
+    "kaniko",
+    "executor",
+    "helm",
+    "composer",
+    "conan",
+    "glab",
+    "npm",
+    "yarn",
+    "pnpm",
+    "npx",
+    "pip",
+    "pip3",
+    "twine",
+    "poetry",
+    "uv",
+    "dotnet",
+    "nuget",
+    "mvn",
+    "gradle",
+    "./gradlew",
+    "./mvnw",
+    "terraform",
+    "tofu",
+    "gitlab-terraform",
+    "release-cli",
+    "go",
+    "cargo",
+    "gem",
+    "bundle",
+    "curl",
+    "wget",
+    "http",
+    "https",
+    "git",
+];
+
+/// Commands that hand the job token to a program tokenscope cannot follow (`./deploy --token
+/// $CI_JOB_TOKEN`, `python3 -c … $CI_JOB_TOKEN`) on a line where no detector found an access: any access
+/// the program makes is unseen.
+fn token_handed_on(script: &Script, found: &[Access]) -> Vec<Unseen> {
+    let mut out = Vec::new();
+    for c in &script.commands {
+        let Some(first) = c.words.first() else { continue };
+        if TEXT_COMMANDS.contains(&first.as_str())
+            || KNOWN_TOOLS.contains(&first.as_str())
+            || script::is_assignment(first)
+            || (first == "git" && c.words.iter().any(|w| w == "config" || w == "credential"))
+            || !c.words.iter().skip(1).any(|w| script.has_token(w))
+        {
+            continue;
+        }
+        let (file, start, end) = (c.line.file, c.line.start, c.line.end.max(c.line.start + 1));
+        let on_line = |s: Span| s.file == file && s.start >= start && s.start < end;
+        if found.iter().any(|a| on_line(a.span)) || script.data.iter().any(|d| on_line(d.span)) {
+            continue;
+        }
+        // PowerShell's call operator runs the next word.
+        let program = if first == "&" { c.words.get(1).unwrap_or(first) } else { first };
+        out.push(Unseen {
+            span: c.span,
+            why: format!("passes the job token to `{program}`, which tokenscope cannot follow"),
+        });
     }
     out
 }
