@@ -19,7 +19,7 @@
 //! Cost: each script file is split once per job and inlined at most once per distinct argument list;
 //! [`MAX_FOLLOWED_COMMANDS`] bounds the commands one job can produce, whatever the nesting.
 
-use super::script::{Command, Data, Prefilter, TOKEN_ALIASES, is_assignment, reads_env, refs_any, split_entry};
+use super::script::{Command, Data, Prefilter, TOKEN_ALIASES, env_reads, is_assignment, refs_any, split_entry};
 use crate::ci::jobs::Line;
 use crate::ci::vars::{Var, VarOrigin, Vars};
 use crate::snapshot::RepoFile;
@@ -97,7 +97,7 @@ pub(crate) struct Follower<'a> {
     pub(crate) out: Vec<Command>,
     pub(crate) data: Vec<Data>,
     pub(crate) vars: Vars,
-    pub(crate) token_vars: Vec<String>,
+    pub(crate) token_vars: HashSet<String>,
     pub(crate) unseen: Vec<Unseen>,
     /// The directory the job's shell is in, relative to the repository root; `None` once unknown.
     cwd: Option<String>,
@@ -116,12 +116,12 @@ impl<'a> Follower<'a> {
         prefilter: &'a Prefilter,
         vars: Vars,
     ) -> Self {
-        let mut token_vars: Vec<String> = TOKEN_ALIASES.iter().map(|s| s.to_string()).collect();
+        let mut token_vars: HashSet<String> = TOKEN_ALIASES.iter().map(|s| s.to_string()).collect();
         // A job that points the registry (or the dependency proxy) elsewhere logs in there with other
         // credentials, set where tokenscope cannot see them: the password variable is not the job token.
         for (host, password) in ELSEWHERE {
             if vars.get(host).is_some_and(|v| v.origin != VarOrigin::Predefined) {
-                token_vars.retain(|t| t != password);
+                token_vars.remove(*password);
             }
         }
         // CI/CD variables whose value is the job token (`API_TOKEN: $CI_JOB_TOKEN`); an alias redefined
@@ -129,11 +129,9 @@ impl<'a> Follower<'a> {
         // lint of its own, and its accesses are still shown).
         for v in vars.defined() {
             if refs_any(&v.value, &token_vars) {
-                if !token_vars.contains(&v.name) {
-                    token_vars.push(v.name.clone());
-                }
+                token_vars.insert(v.name.clone());
             } else if v.name != "CI_JOB_TOKEN" {
-                token_vars.retain(|t| *t != v.name);
+                token_vars.remove(&v.name);
             }
         }
         let project_dir = vars.get("CI_PROJECT_DIR").map(|v| v.value.clone()).unwrap_or_default();
@@ -266,17 +264,15 @@ impl<'a> Follower<'a> {
             for a in assignments {
                 let (name, value) = a.split_once('=').expect("checked");
                 if refs_any(value, &self.token_vars) {
-                    if !self.token_vars.iter().any(|t| t == name) {
-                        self.token_vars.push(name.to_string());
-                    }
+                    self.token_vars.insert(name.to_string());
                 } else if name != "CI_JOB_TOKEN" {
                     // Reassigned to something else: no longer the token.
-                    self.token_vars.retain(|t| t != name);
+                    self.token_vars.remove(name);
                 }
                 if let Some((_, password)) = ELSEWHERE.iter().find(|(host, _)| *host == name)
                     && self.vars.get(name).is_none_or(|v| self.vars.expand(value) != v.value)
                 {
-                    self.token_vars.retain(|t| t != password);
+                    self.token_vars.remove(*password);
                 }
                 // A value computed at run time is unknown: later references stay unresolved.
                 let unknown = value.contains("$(") || value.contains('`');
@@ -453,7 +449,7 @@ impl<'a> Follower<'a> {
         let RepoFile::Found(id) = read(&rel) else { return };
         let text = self.sources.get(id).text.clone();
         let names_token = TOKEN_ALIASES.iter().any(|t| text.contains(t)) && self.prefilter.may_spend_token(&text);
-        let env_read = TOKEN_ALIASES.iter().any(|t| reads_env(&text, t));
+        let env_read = env_reads(&text).any(|n| TOKEN_ALIASES.contains(&n));
         if names_token || env_read {
             self.unseen.push(Unseen {
                 span: c.span,

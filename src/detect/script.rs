@@ -11,6 +11,9 @@ use crate::ci::vars::{VarOrigin, Vars, var_ref};
 use crate::snapshot::RepoFile;
 use crate::source::{SourceMap, Span};
 use aho_corasick::AhoCorasick;
+use regex::Regex;
+use std::collections::HashSet;
+use std::sync::LazyLock;
 
 /// Variables that hold the job token without naming it.
 pub(crate) const TOKEN_ALIASES: &[&str] = &["CI_JOB_TOKEN", "CI_REGISTRY_PASSWORD", "CI_DEPENDENCY_PROXY_PASSWORD"];
@@ -57,7 +60,7 @@ pub struct Script {
     /// Job variables plus shell assignments (the last assignment wins).
     pub(crate) vars: Vars,
     /// Names of variables whose value is the job token.
-    pub(crate) token_vars: Vec<String>,
+    pub(crate) token_vars: HashSet<String>,
     /// What the job runs that could not be looked into (see [`follow`](super::follow)).
     pub(crate) unseen: Vec<Unseen>,
 }
@@ -155,7 +158,7 @@ impl Script {
     /// variable or the way configuration files read the environment (`System.getenv("CI_JOB_TOKEN")`,
     /// `${env.CI_JOB_TOKEN}`, `%CI_JOB_TOKEN%`, `$env:CI_JOB_TOKEN`, `ENV['CI_JOB_TOKEN']`, ...).
     pub(crate) fn has_token(&self, s: &str) -> bool {
-        refs_any(s, &self.token_vars) || self.token_vars.iter().any(|n| reads_env(s, n))
+        refs_any(s, &self.token_vars) || env_reads(s).any(|n| self.token_vars.contains(n))
     }
 
     /// Expand job and shell variables.
@@ -243,35 +246,32 @@ pub(crate) fn is_assignment(w: &str) -> bool {
     }
 }
 
-/// Whether `s` reads the environment variable `name` in one of the forms configuration files use.
-pub(crate) fn reads_env(s: &str, name: &str) -> bool {
-    if !s.contains(name) {
-        return false;
-    }
-    let forms = [
-        format!("getenv(\"{name}\")"),
-        format!("getenv('{name}')"),
-        format!("env.{name}}}"),
-        format!("%{name}%"),
-        format!("$env:{name}"),
-        format!("ENV[\"{name}\"]"),
-        format!("ENV['{name}']"),
-        format!("environ[\"{name}\"]"),
-        format!("environ['{name}']"),
-        format!("environ.get(\"{name}\""),
-        format!("environ.get('{name}'"),
-        format!("process.env.{name}"),
-    ];
-    forms.iter().any(|f| s.contains(f.as_str()))
+/// The environment variables `s` reads in the forms configuration files use: `getenv("X")`, `${env.X}`,
+/// `%X%`, `$env:X`, `ENV["X"]`, `environ["X"]`, `environ.get("X"…`, `process.env.X`. One pass over `s`,
+/// whatever the number of names asked about.
+pub(crate) fn env_reads(s: &str) -> impl Iterator<Item = &str> {
+    static FORMS: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(concat!(
+            r#"getenv\(["']([A-Za-z_]\w*)["']\)|env\.([A-Za-z_]\w*)\}|%([A-Za-z_]\w*)%|\$env:([A-Za-z_]\w*)"#,
+            r#"|ENV\[["']([A-Za-z_]\w*)["']\]|environ\[["']([A-Za-z_]\w*)["']\]|environ\.get\(["']([A-Za-z_]\w*)["']"#,
+            r#"|process\.env\.([A-Za-z_]\w*)"#
+        ))
+        .expect("static regex")
+    });
+    let candidate = s.contains("env") || s.contains("ENV") || s.contains('%');
+    candidate
+        .then(|| FORMS.captures_iter(s).filter_map(|c| c.iter().skip(1).flatten().next().map(|m| m.as_str())))
+        .into_iter()
+        .flatten()
 }
 
 /// Whether `s` references any of the variables (`$X` or `${X}`).
-pub(crate) fn refs_any(s: &str, names: &[String]) -> bool {
+pub(crate) fn refs_any(s: &str, names: &HashSet<String>) -> bool {
     let mut i = 0;
     while let Some(off) = s[i..].find('$') {
         let at = i + off;
         if let Some((name, end)) = var_ref(s, at) {
-            if names.iter().any(|n| n == name) {
+            if names.contains(name) {
                 return true;
             }
             i = end;
@@ -648,7 +648,7 @@ mod tests {
 
     #[test]
     fn token_references() {
-        let names = vec!["CI_JOB_TOKEN".to_string()];
+        let names: HashSet<String> = ["CI_JOB_TOKEN".to_string()].into();
         assert!(refs_any("a ${CI_JOB_TOKEN} b", &names));
         assert!(refs_any("$CI_JOB_TOKEN", &names));
         assert!(!refs_any("$CI_JOB_TOKEN_X", &names));

@@ -56,6 +56,11 @@ pub(crate) struct Parts<'a> {
     pub(crate) help: Option<&'a str>,
 }
 
+/// Lines longer than this (a minified file, one enormous flow mapping) are not drawn: miette pads and
+/// underlines by column, and past 65,535 columns it panics. The problem is then given as `file:line:column`
+/// with no snippet.
+const MAX_SNIPPET_LINE: usize = 2_000;
+
 pub(crate) fn render_parts(p: &Parts, sources: &SourceMap, color: bool) -> String {
     let sev = match p.severity {
         Severity::Error => miette::Severity::Error,
@@ -69,15 +74,22 @@ pub(crate) fn render_parts(p: &Parts, sources: &SourceMap, color: bool) -> Strin
     if let Some(h) = p.help {
         md = md.with_help(clean(h).into_owned());
     }
-    let report = match p.span {
+    let at_long_line = |span: Span| {
+        let file = sources.get(span.file);
+        let text = file.line_text(span.line);
+        (text.len() > MAX_SNIPPET_LINE || span.col as usize > MAX_SNIPPET_LINE)
+            .then(|| format!("{}:{}:{}", crate::text::clean_line(&file.display), span.line, span.col))
+    };
+    let long = p.span.and_then(at_long_line);
+    let report = match p.span.filter(|_| long.is_none()) {
         Some(span) => {
             let file = sources.get(span.file);
             md = md.with_label(LabeledSpan::new(None, span.start as usize, (span.end - span.start) as usize));
             Report::new(md).with_source_code(FileSource(file))
         }
         None => {
-            if let Some(f) = p.file {
-                md.message = format!("{f}: {}", md.message);
+            if let Some(f) = long.as_deref().or(p.file) {
+                md.message = format!("{}: {}", clean(f), md.message);
             }
             Report::new(md)
         }

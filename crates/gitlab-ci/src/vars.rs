@@ -37,7 +37,13 @@ pub struct Vars {
     names: u128,
     /// One bit per name defined in this layer: a lookup passes over the layers that cannot hold the name.
     own: u128,
+    /// Where each name is in `list`, once the layer holds more than [`INDEXED_VARS`] (a script that assigns
+    /// thousands of variables): lookups and redefinitions then cost no scan of the layer.
+    index: Option<std::collections::HashMap<String, usize>>,
 }
+
+/// Layers with more variables than this are indexed.
+const INDEXED_VARS: usize = 64;
 
 /// A name's bit in [`Vars::names`] and [`Vars::own`].
 fn name_bit(name: &str) -> u128 {
@@ -50,7 +56,7 @@ fn name_bit(name: &str) -> u128 {
 impl Vars {
     /// An empty layer on top of `base`.
     pub fn over(base: Arc<Vars>) -> Vars {
-        Vars { names: base.names, own: 0, base: Some(base), list: Vec::new() }
+        Vars { names: base.names, own: 0, base: Some(base), list: Vec::new(), index: None }
     }
     pub fn get(&self, name: &str) -> Option<&Var> {
         let bit = name_bit(name);
@@ -59,22 +65,40 @@ impl Vars {
         }
         let mut layer = self;
         loop {
-            if layer.own & bit != 0
-                && let Some(v) = layer.list.iter().rev().find(|v| v.name == name)
-            {
-                return Some(v);
+            if layer.own & bit != 0 {
+                let found = match &layer.index {
+                    Some(index) => index.get(name).map(|&i| &layer.list[i]),
+                    None => layer.list.iter().rev().find(|v| v.name == name),
+                };
+                if found.is_some() {
+                    return found;
+                }
             }
             layer = layer.base.as_deref()?;
         }
     }
     pub fn set(&mut self, var: Var) {
         let bit = name_bit(&var.name);
-        if self.own & bit != 0 {
-            self.list.retain(|v| v.name != var.name);
+        if let Some(index) = &mut self.index {
+            // A large layer: a redefinition takes the old one's place (no scan, no shift).
+            match index.get(&var.name) {
+                Some(&i) => self.list[i] = var,
+                None => {
+                    index.insert(var.name.clone(), self.list.len());
+                    self.list.push(var);
+                }
+            }
+        } else {
+            if self.own & bit != 0 {
+                self.list.retain(|v| v.name != var.name);
+            }
+            self.list.push(var);
+            if self.list.len() > INDEXED_VARS {
+                self.index = Some(self.list.iter().enumerate().map(|(i, v)| (v.name.clone(), i)).collect());
+            }
         }
         self.own |= bit;
         self.names |= bit;
-        self.list.push(var);
     }
     /// Each layer's own variables, this one first, then its base's, down to the bottom one.
     fn stack(&self) -> impl Iterator<Item = &[Var]> {

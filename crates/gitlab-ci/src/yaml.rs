@@ -37,7 +37,15 @@ pub enum Value {
 #[derive(Clone, Debug, Default)]
 pub struct Map {
     pub entries: Vec<(Key, Node)>,
+    /// Where each key is, once the map has more than [`INDEXED`] keys, so that lookups and merges stay
+    /// linear on maps of thousands of keys. Kept by the methods; valid while `entries` has `indexed`
+    /// entries (code that pushes to `entries` directly makes it stale, and lookups then scan).
+    index: Option<std::collections::HashMap<String, usize>>,
+    indexed: usize,
 }
+
+/// Maps with more keys than this are indexed.
+const INDEXED: usize = 16;
 
 #[derive(Clone, Debug)]
 pub struct Key {
@@ -78,26 +86,74 @@ pub enum YamlErrorKind {
 }
 
 impl Map {
+    /// A map of entries whose keys are distinct.
+    pub fn from_entries(entries: Vec<(Key, Node)>) -> Map {
+        let mut m = Map { entries, index: None, indexed: 0 };
+        m.reindex();
+        m
+    }
+
+    fn reindex(&mut self) {
+        if self.entries.len() > INDEXED {
+            let mut index = std::collections::HashMap::with_capacity(self.entries.len());
+            for (i, (k, _)) in self.entries.iter().enumerate() {
+                index.entry(k.name.clone()).or_insert(i);
+            }
+            self.index = Some(index);
+            self.indexed = self.entries.len();
+        } else {
+            self.index = None;
+        }
+    }
+
+    /// Where `key` is.
+    fn position(&self, key: &str) -> Option<usize> {
+        if let Some(index) = &self.index
+            && self.indexed == self.entries.len()
+        {
+            return index.get(key).copied().filter(|&i| self.entries[i].0.name == key);
+        }
+        self.entries.iter().position(|(k, _)| k.name == key)
+    }
+
     pub fn get(&self, key: &str) -> Option<&Node> {
-        self.entries.iter().find(|(k, _)| k.name == key).map(|(_, v)| v)
+        self.position(key).map(|i| &self.entries[i].1)
     }
     pub fn get_entry(&self, key: &str) -> Option<(&Key, &Node)> {
-        self.entries.iter().find(|(k, _)| k.name == key).map(|(k, v)| (k, v))
+        self.position(key).map(|i| (&self.entries[i].0, &self.entries[i].1))
     }
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Node> {
-        self.entries.iter_mut().find(|(k, _)| k.name == key).map(|(_, v)| v)
+        self.position(key).map(|i| &mut self.entries[i].1)
     }
     pub fn remove(&mut self, key: &str) -> Option<(Key, Node)> {
-        let i = self.entries.iter().position(|(k, _)| k.name == key)?;
-        Some(self.entries.remove(i))
+        let i = self.position(key)?;
+        let removed = self.entries.remove(i);
+        if self.index.is_some() {
+            self.reindex();
+        }
+        Some(removed)
     }
     /// Insert or replace, keeping the position of an existing key. Returns the replaced entry.
     pub fn insert(&mut self, key: Key, value: Node) -> Option<(Key, Node)> {
-        if let Some(slot) = self.entries.iter_mut().find(|(k, _)| k.name == key.name) {
-            return Some(std::mem::replace(slot, (key, value)));
+        if let Some(i) = self.position(&key.name) {
+            return Some(std::mem::replace(&mut self.entries[i], (key, value)));
         }
-        self.entries.push((key, value));
+        self.push_new(key, value);
         None
+    }
+    /// Append an entry whose key the map does not hold.
+    fn push_new(&mut self, key: Key, value: Node) {
+        let fresh = self.index.is_some() && self.indexed == self.entries.len();
+        if fresh && let Some(index) = self.index.as_mut() {
+            index.insert(key.name.clone(), self.entries.len());
+            self.indexed += 1;
+            self.entries.push((key, value));
+        } else {
+            self.entries.push((key, value));
+            if self.entries.len() > INDEXED {
+                self.reindex();
+            }
+        }
     }
     pub fn contains(&self, key: &str) -> bool {
         self.get(key).is_some()
@@ -472,14 +528,14 @@ impl Builder {
     /// within `<<: [*a, *b]` the earlier mapping wins.
     fn apply_merges(&self, entries: Vec<(Key, Node)>, merges: Vec<usize>) -> Map {
         if merges.is_empty() {
-            return Map { entries };
+            return Map::from_entries(entries);
         }
-        let explicit: Vec<String> =
+        let explicit: std::collections::HashSet<String> =
             entries.iter().filter(|(k, _)| k.name != "<<").map(|(k, _)| k.name.clone()).collect();
         let mut out = Map::default();
         for (k, v) in entries {
             if k.name != "<<" {
-                out.entries.push((k, v));
+                out.push_new(k, v);
                 continue;
             }
             let sources: Vec<Node> = match v.value {
@@ -491,7 +547,7 @@ impl Builder {
                 if let Value::Map(m) = src.value {
                     for (mk, mv) in m.entries {
                         if !explicit.contains(&mk.name) && !out.contains(&mk.name) {
-                            out.entries.push((mk, mv));
+                            out.push_new(mk, mv);
                         }
                     }
                 }
