@@ -151,6 +151,21 @@ fn corpus_projects_resolve() {
             ev["line"]
         ));
     }
+    // The work budget's headroom on real configurations (docs/robustness.md).
+    let (mut worst, mut worst_path, mut per_byte) = (0.0f64, String::new(), 0.0f64);
+    for p in projects {
+        let w = &p["work"];
+        let ratio = w["units"].as_f64().unwrap() / w["limit"].as_f64().unwrap().max(1.0);
+        if ratio > worst {
+            (worst, worst_path) = (ratio, p["path"].as_str().unwrap().to_string());
+            per_byte = w["units"].as_f64().unwrap() / w["input_bytes"].as_f64().unwrap().max(1.0);
+        }
+    }
+    common::say(&format!(
+        "corpus: the costliest resolution spends {:.1}% of its work budget ({worst_path}: {per_byte:.1} units per byte of input)",
+        worst * 100.0
+    ));
+    assert!(worst < 0.5, "a real configuration comes near the work budget: {worst_path} at {:.0}%", worst * 100.0);
     // What the corpus's jobs run that could not be followed (scripts outside the corpus's copy, …).
     let unseen: Vec<String> = projects
         .iter()

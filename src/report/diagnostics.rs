@@ -82,7 +82,12 @@ pub(crate) fn render_parts(p: &Parts, sources: &SourceMap, color: bool) -> Strin
     };
     let long = p.span.and_then(at_long_line);
     let report = match p.span.filter(|_| long.is_none()) {
-        Some(span) => {
+        Some(mut span) => {
+            // A span over many lines (a whole block) is drawn at its first line: drawing it all would print
+            // the block.
+            let file = sources.get(span.file);
+            let first_line_end = file.line_start(span.line as usize).saturating_sub(1).max(span.start + 1);
+            span.end = span.end.min(first_line_end);
             let file = sources.get(span.file);
             md = md.with_label(LabeledSpan::new(None, span.start as usize, (span.end - span.start) as usize));
             Report::new(md).with_source_code(FileSource(file))

@@ -24,6 +24,15 @@ struct ProjectOut<'a> {
     unresolved_includes: Vec<UnresolvedOut<'a>>,
     /// What the project's jobs run that could not be looked into: the project is partially seen.
     unseen: Vec<UnseenOut<'a>>,
+    /// The work its resolution spent, against its budget.
+    work: WorkOut,
+}
+
+#[derive(Serialize)]
+struct WorkOut {
+    input_bytes: u64,
+    units: u64,
+    limit: u64,
 }
 
 #[derive(Serialize)]
@@ -179,6 +188,7 @@ pub(crate) fn render(report: &Report) -> String {
                         location: Location::of(sources, u.from),
                     })
                     .collect(),
+                work: WorkOut { input_bytes: p.spent.input, units: p.spent.used, limit: p.spent.limit },
                 unseen: audit
                     .unseen(&p.project)
                     .iter()

@@ -44,10 +44,16 @@ fn resolve_one(
     stack: &mut Vec<String>,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Node> {
+    let node = top.get(name)?;
     if let Some(done) = memo.get(name) {
+        // Every use of a resolved base is a copy of it: charged, so a large base extended by thousands
+        // of jobs stays within the project's budget.
+        let weight = done.as_ref().map_or(0, Node::weight);
+        if !crate::budget::charge(weight, "extends", node.span) {
+            return None;
+        }
         return done.clone();
     }
-    let node = top.get(name)?;
     node.as_map()?;
     stack.push(name.to_string());
     let mut acc = Map::default();
@@ -104,6 +110,9 @@ fn resolve_one(
     own.remove("extends");
     deep_merge(&mut acc, own);
     let out = Node { span: node.span, tag: None, value: Value::Map(acc) };
+    if !crate::budget::charge(out.weight(), "extends", node.span) {
+        return None;
+    }
     let out = Some(out);
     memo.insert(name.to_string(), out.clone());
     out

@@ -100,6 +100,8 @@ pub struct Loader<'a> {
     pub includes: Vec<IncludeRecord>,
     pub unresolved: Vec<Unresolved>,
     pub duplicates: Vec<DuplicateKey>,
+    /// Files read so far, each counted once as the budget's input.
+    read: std::collections::HashSet<crate::source::FileId>,
 }
 
 /// One file to include, after reading the include item.
@@ -125,6 +127,7 @@ impl<'a> Loader<'a> {
             includes: Vec::new(),
             unresolved: Vec::new(),
             duplicates: Vec::new(),
+            read: std::collections::HashSet::new(),
         }
     }
 
@@ -164,6 +167,9 @@ impl<'a> Loader<'a> {
                 });
             }
         };
+        if self.read.insert(id) {
+            crate::budget::input(self.snap.sources().get(id).text.len() as u64);
+        }
         // A project's own file was parsed for this use alone: its documents are taken, not copied. A shared
         // file (a template included by many projects) is copied, since includes are merged destructively.
         let mut docs: Vec<Node> = match Arc::try_unwrap(self.cache.parse(self.snap, id, project != self.owner)) {
@@ -174,6 +180,13 @@ impl<'a> Loader<'a> {
             Ok(Err(e)) => return Err(Diagnostic::error(e.message).at(e.span)),
             Err(shared) => match shared.as_ref() {
                 Ok(p) => {
+                    // A copy of a shared file: charged, so that one large file included many times, or
+                    // by many levels, stays within the project's budget.
+                    let weight: u64 = p.docs.iter().map(Node::weight).sum();
+                    let at = from.unwrap_or_else(|| self.snap.sources().span(id, 0, 0));
+                    if !crate::budget::charge(weight, "include", at) {
+                        return Ok(Map::default());
+                    }
                     self.duplicates.extend(p.duplicate_keys.iter().cloned());
                     p.docs.clone()
                 }
@@ -233,13 +246,15 @@ impl<'a> Loader<'a> {
         for t in self.targets(project, &include) {
             // Compared and recorded normalised (`/a/b.yml` is `a/b.yml`); read and reported as written.
             let norm = crate::paths::normalize_repo_path(&t.file).unwrap_or_else(|_| t.file.clone());
-            if self.chain.iter().any(|(p, f)| *p == t.project && *f == norm) {
+            // Every include counts towards GitLab's limit, a cyclic one too: a glob whose files include the
+            // glob again would otherwise report a cycle per file per level.
+            self.count += 1;
+            if self.count <= MAX_INCLUDES && self.chain.iter().any(|(p, f)| *p == t.project && *f == norm) {
                 let mut cycle: Vec<String> = self.chain.iter().map(|(p, f)| format!("{p}:{f}")).collect();
                 cycle.push(format!("{}:{norm}", t.project));
                 self.diags.push(Diagnostic::error(format!("include cycle: {}", cycle.join(" -> "))).at(t.from));
                 continue;
             }
-            self.count += 1;
             if self.count > MAX_INCLUDES {
                 if self.count == MAX_INCLUDES + 1 {
                     self.diags.push(
@@ -469,9 +484,12 @@ impl<'a> Loader<'a> {
         if path.contains('*') {
             let re = glob_regex(path.trim_start_matches('/'));
             let files = self.snap.list(project);
+            // No more targets than the includes GitLab allows: the rest would be refused anyway.
+            let room = (MAX_INCLUDES + 1).saturating_sub(self.count + out.len());
             let matched: Vec<String> = files
                 .iter()
                 .filter(|f| (f.ends_with(".yml") || f.ends_with(".yaml")) && re.is_match(f))
+                .take(room)
                 .cloned()
                 .collect();
             if matched.is_empty() {

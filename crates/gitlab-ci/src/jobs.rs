@@ -334,7 +334,11 @@ pub fn build(
         };
         // `inherit` is never a default key, so the job's map answers for it before and after filling in defaults.
         for (dk, dv) in &defaults.entries {
-            if DEFAULT_KEYS.contains(&dk.name.as_str()) && !m.contains(&dk.name) && inherits(&m, "default", &dk.name) {
+            if DEFAULT_KEYS.contains(&dk.name.as_str())
+                && !m.contains(&dk.name)
+                && inherits(&m, "default", &dk.name)
+                && crate::budget::charge(dv.weight(), "default", dv.span)
+            {
                 m.insert(dk.clone(), dv.clone());
             }
         }
@@ -386,11 +390,18 @@ pub fn build(
         if keep_config || m.contains("trigger") {
             base.node = resolved;
         }
+        // Each matrix instance is a copy of the job's scripts: charged.
+        let job_weight: u64 = base
+            .all_lines()
+            .map(|l| crate::budget::NODE_UNITS + l.text.len() as u64)
+            .sum::<u64>()
+            .saturating_add(crate::budget::NODE_UNITS);
         let instances: Vec<Job> = if combos.is_empty() {
             vec![base]
         } else {
             combos
                 .into_iter()
+                .take_while(|_| crate::budget::charge(job_weight, "parallel: matrix", node_span))
                 .map(|combo| {
                     let mut j = base.clone();
                     let values: Vec<&str> = combo.iter().map(|(_, v, _)| v.as_str()).collect();

@@ -9,6 +9,7 @@
 //! Files are read through [`Repositories`]: a snapshot directory, a checkout, anything. This crate knows
 //! nothing of job tokens, allowlists or any manifest format.
 
+pub mod budget;
 pub mod diag;
 pub mod extends;
 pub mod glob;
@@ -109,6 +110,8 @@ pub struct Pipeline {
     pub duplicate_keys: Vec<DuplicateKey>,
     /// Global `variables:` (with predefined ones), for lints that look at them.
     pub global_vars: Vars,
+    /// The work resolution spent, against its budget ([`budget`]).
+    pub spent: budget::Spent,
 }
 
 impl Pipeline {
@@ -174,6 +177,7 @@ pub fn resolve(snap: &dyn Repositories, cache: &ParseCache, project: &Project, k
         diagnostics: Vec::new(),
         duplicate_keys: Vec::new(),
         global_vars: Vars::over(predefined.clone()),
+        spent: budget::Spent::default(),
     };
     let (cfg_project, cfg_path) = match config_location(project) {
         Ok(loc) => loc,
@@ -197,6 +201,7 @@ pub fn resolve(snap: &dyn Repositories, cache: &ParseCache, project: &Project, k
         return pipeline;
     }
     pipeline.config_file = Some(snap.display_path(&cfg_project, cfg_path));
+    budget::begin();
     let mut loader = include::Loader::new(snap, cache, &predefined, &project.path);
     let root = loader.load(&cfg_project, cfg_path, None, None);
     pipeline.absorb(loader);
@@ -208,6 +213,22 @@ pub fn resolve(snap: &dyn Repositories, cache: &ParseCache, project: &Project, k
             pipeline.jobs = jobs;
             child_pipelines(snap, cache, &predefined, &mut pipeline, keep_config);
         }
+    }
+    pipeline.spent = budget::end();
+    if let Some(over) = &pipeline.spent.over {
+        let s = &pipeline.spent;
+        pipeline.diagnostics.push(
+            Diagnostic::error(format!(
+                "resolving this configuration copies more than tokenscope allows ({} units: {} per byte of the {} bytes of files it reads, plus {}); it stopped at this `{}`, and the project's jobs are incomplete",
+                s.limit,
+                budget::PER_INPUT_BYTE,
+                s.input,
+                budget::BASE,
+                over.construct
+            ))
+            .at(over.span)
+            .help("a configuration that expands this much is hostile or generated; see docs/robustness.md"),
+        );
     }
     // GitLab keeps the last of duplicate keys, as tokenscope does; the first definition is silently lost.
     for d in &pipeline.duplicate_keys {

@@ -58,6 +58,11 @@ fn resolve_node(node: &mut Node, top: &Map, depth: usize, partial: bool, diags: 
                     node.tag = None;
                     return;
                 }
+                if !crate::budget::charge(target.weight(), "!reference", node.span) {
+                    node.value = Value::Null;
+                    node.tag = None;
+                    return;
+                }
                 let mut copy = target.clone();
                 resolve_node(&mut copy, top, depth + 1, partial, diags);
                 *node = copy;

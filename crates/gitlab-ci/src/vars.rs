@@ -149,7 +149,7 @@ impl Vars {
         let mut out = String::with_capacity(s.len());
         let mut i = 0;
         while i < b.len() {
-            if out.len() >= *budget {
+            if out.len() >= *budget || *budget == 0 {
                 out.push_str(&s[i..]);
                 break;
             }
@@ -174,6 +174,9 @@ impl Vars {
                 i += 1;
                 continue;
             };
+            // Every reference costs, even one whose value is empty: output alone would not bound
+            // references that fan out to nothing.
+            *budget = budget.saturating_sub(REFERENCE_COST);
             match self.get(name) {
                 Some(v) if !stack.contains(&v.name.as_str()) && stack.len() < 10 => {
                     if v.expand {
@@ -196,6 +199,9 @@ impl Vars {
 
 /// Expansion stops adding text past this many bytes (far above any real value).
 pub const MAX_EXPANSION: usize = 64 * 1024;
+/// What one variable reference costs of the expansion's budget, in bytes: one expansion follows at most
+/// `MAX_EXPANSION / REFERENCE_COST` (4,096) references, even when they produce nothing.
+pub const REFERENCE_COST: usize = 16;
 
 impl Vars {
     /// Shell parameter expansion of a known variable: `${VAR#glob}`, `${VAR##glob}`, `${VAR%glob}`,
@@ -214,6 +220,7 @@ impl Vars {
         }
         let close = s[inner_start..].find('}')? + inner_start;
         let inner = &s[inner_start..close];
+        *budget = budget.saturating_sub(REFERENCE_COST);
         let name_len = inner.bytes().take_while(|c| c.is_ascii_alphanumeric() || *c == b'_').count();
         let (name, op) = inner.split_at(name_len);
         if name.is_empty() || op.is_empty() {
@@ -253,8 +260,14 @@ impl Vars {
     }
 }
 
+/// Values longer than this are not cut by a glob: trying every cut costs the square of the length.
+const MAX_GLOB_VALUE: usize = 4096;
+
 /// Remove the shortest (or longest) prefix (or suffix) of `value` that matches the shell glob `pat`.
 fn strip_glob(value: &str, pat: &str, prefix: bool, longest: bool) -> String {
+    if value.len() > MAX_GLOB_VALUE {
+        return value.to_string();
+    }
     let re = super::glob::glob_regex(pat).as_str().replace("[^/]", ".");
     let re = regex::Regex::new(&re).ok();
     let matches = |cand: &str| re.as_ref().is_some_and(|r| r.is_match(cand));
@@ -492,5 +505,19 @@ mod tests {
         let v = vars(&refs);
         let out = v.expand("$V39");
         assert!(out.len() < 4 * MAX_EXPANSION, "{}", out.len());
+    }
+
+    /// Expansions that produce nothing still cost work: 50 references per level, 8 levels, ending in an
+    /// empty value, would take 50^8 steps if only output counted.
+    #[test]
+    fn empty_fan_out_is_bounded() {
+        let mut pairs: Vec<(String, String)> =
+            (0..8).map(|i| (format!("V{i}"), format!("$V{}", i + 1).repeat(50))).collect();
+        pairs.push(("V8".into(), String::new()));
+        let refs: Vec<(&str, &str)> = pairs.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        let v = vars(&refs);
+        let started = std::time::Instant::now();
+        let _ = v.expand("x $V0 y ${V0%%a*b} ${V0:-z}");
+        assert!(started.elapsed().as_secs() < 2, "took {:?}", started.elapsed());
     }
 }

@@ -164,6 +164,30 @@ impl Map {
 }
 
 impl Node {
+    /// What a copy of this node costs in [`budget`](crate::budget) units: each node and key
+    /// [`NODE_UNITS`](crate::budget::NODE_UNITS), plus the bytes of its text. Walks the node without
+    /// recursion.
+    pub fn weight(&self) -> u64 {
+        use crate::budget::NODE_UNITS;
+        let mut total = 0u64;
+        let mut stack = vec![self];
+        while let Some(n) = stack.pop() {
+            total = total.saturating_add(NODE_UNITS);
+            match &n.value {
+                Value::Str(s, _) => total = total.saturating_add(s.len() as u64),
+                Value::Seq(items) => stack.extend(items.iter()),
+                Value::Map(m) => {
+                    for (k, v) in &m.entries {
+                        total = total.saturating_add(NODE_UNITS + k.name.len() as u64);
+                        stack.push(v);
+                    }
+                }
+                Value::Null => {}
+            }
+        }
+        total
+    }
+
     pub fn new(span: Span, value: Value) -> Self {
         Node { span, tag: None, value }
     }
@@ -275,8 +299,16 @@ struct Builder {
     anchors: HashMap<usize, (Node, usize)>,
     docs: Vec<Node>,
     duplicates: Vec<DuplicateKey>,
+    /// Nodes made so far, aliases' copies included, a scalar counting one more per [`TEXT_PER_NODE`]
+    /// bytes of its text (an alias of a large scalar copies the text).
     nodes: usize,
+    /// [`MAX_NODES`], or half the file's size in bytes for a larger file (a file without aliases stays
+    /// below it).
+    limit: usize,
 }
+
+/// Bytes of scalar text that count as one more node.
+const TEXT_PER_NODE: usize = 16;
 
 /// Parse a registered file into its documents.
 pub fn parse(sources: &SourceMap, file: FileId) -> Result<Parsed, YamlError> {
@@ -320,8 +352,14 @@ fn reflow_bracket(text: &str, at: usize) -> Option<String> {
 }
 
 fn parse_text(text: &str, src: &crate::source::SourceFile, file: FileId) -> Result<Parsed, YamlError> {
-    let mut b =
-        Builder { stack: Vec::new(), anchors: HashMap::new(), docs: Vec::new(), duplicates: Vec::new(), nodes: 0 };
+    let mut b = Builder {
+        stack: Vec::new(),
+        anchors: HashMap::new(),
+        docs: Vec::new(),
+        duplicates: Vec::new(),
+        nodes: 0,
+        limit: MAX_NODES.max(text.len() / 2),
+    };
     let to_span = |s: saphyr_parser::Span| -> Span {
         let start = src.byte_of_char(s.start.index());
         let end = src.byte_of_char(s.end.index());
@@ -371,12 +409,16 @@ impl Builder {
                 } else {
                     Value::Str(text.into_owned(), plain)
                 };
+                let size = 1 + match &value {
+                    Value::Str(t, _) => t.len() / TEXT_PER_NODE,
+                    _ => 0,
+                };
                 let node = Node { span, tag, value };
-                self.count(1, span)?;
+                self.count(size, span)?;
                 if anchor > 0 {
-                    self.anchors.insert(anchor, (node.clone(), 1));
+                    self.anchors.insert(anchor, (node.clone(), size));
                 }
-                self.push(node, 1)
+                self.push(node, size)
             }
             Event::Alias(id) => {
                 let Some((node, size)) = self.anchors.get(&id).cloned() else {
@@ -438,10 +480,13 @@ impl Builder {
 
     fn count(&mut self, n: usize, span: Span) -> Result<(), YamlError> {
         self.nodes = self.nodes.saturating_add(n);
-        if self.nodes > MAX_NODES {
+        if self.nodes > self.limit {
             return Err(self.limit(
                 span,
-                format!("YAML expands to more than {MAX_NODES} nodes through aliases (an alias-expansion bomb?)"),
+                format!(
+                    "YAML expands to more than {} nodes through aliases, counting one per {TEXT_PER_NODE} bytes of text (an alias-expansion bomb?)",
+                    self.limit
+                ),
             ));
         }
         Ok(())
