@@ -129,6 +129,14 @@ pub(crate) fn clean_line(s: &str) -> Cow<'_, str> {
     clean(s)
 }
 
+/// At most `max` characters of `s`, with `…` when cut: for echoing a value from the input in a message.
+pub(crate) fn clip(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    match s.char_indices().nth(max) {
+        None => std::borrow::Cow::Borrowed(s),
+        Some((at, _)) => std::borrow::Cow::Owned(format!("{}…", &s[..at])),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

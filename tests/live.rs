@@ -19,11 +19,16 @@ struct Run {
 
 /// Run tokenscope with the fake's token in `GITLAB_TOKEN`, off the async runtime.
 async fn run(dir: &Path, args: Vec<String>) -> Run {
+    run_with(dir, args, TOKEN).await
+}
+
+/// [`run`] with another token.
+async fn run_with(dir: &Path, args: Vec<String>, token: &'static str) -> Run {
     let dir = dir.to_path_buf();
     tokio::task::spawn_blocking(move || {
         // Short retry delays: the fake's broken repository fails on every try.
         let out = tokenscope(&dir)
-            .env("GITLAB_TOKEN", TOKEN)
+            .env("GITLAB_TOKEN", token)
             .args(&args)
             .args(fast_retries(&args))
             .output()
@@ -113,6 +118,34 @@ async fn snapshot_then_offline_audit_equals_live_audit() {
     // Every request carried the token, in its header only.
     let log = fake.log.lock().unwrap();
     assert!(log.iter().all(|(_, url, _, ok)| *ok && !url.contains(TOKEN)));
+}
+
+/// A server that repeats the token in its error messages (REST and GraphQL), with a token of no known
+/// shape: the token is in no output and no file, the snapshot's `skipped:` reasons included.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_token_the_server_echoes_is_never_stored_or_printed() {
+    const PLAIN: &str = "s3cretValueWithoutAnyKnownPrefix42";
+    let faults = Faults { token: Some(PLAIN), echo_token: true, ..Faults::default() };
+    let (_server, fake) = fake_gitlab::start(|h| fake_gitlab::org(12, h), faults).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let mut seen = Vec::new();
+    for a in [
+        args(&["snapshot", "--url", &fake.url, "--group", "acme", "-o", "snap"]),
+        args(&["audit", "snap", "--format", "json"]),
+        args(&["audit", "--url", &fake.url, "--group", "acme", "--report", "json=r.json"]),
+    ] {
+        let r = run_with(tmp.path(), a, PLAIN).await;
+        seen.push(r.stdout);
+        seen.push(r.stderr);
+    }
+    let manifest = std::fs::read_to_string(tmp.path().join("snap/tokenscope.yaml")).unwrap();
+    assert!(manifest.contains("skipped"), "the refusals are recorded:\n{manifest}");
+    for text in &seen {
+        assert!(!text.contains(PLAIN), "the token leaked: {text}");
+    }
+    for (path, text) in files(tmp.path()) {
+        assert!(!text.contains(PLAIN), "the token is in {path}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -142,6 +142,10 @@ pub(crate) struct ConnectionArgs {
     /// First retry delay in milliseconds (doubled on each retry, with jitter).
     #[arg(long, default_value_t = 500, hide = true)]
     pub(crate) retry_delay_ms: u64,
+    /// Rows one paginated listing (a group's projects, an allowlist) may hold before tokenscope stops with an
+    /// error: a server that never stops paginating cannot fill memory.
+    #[arg(long, default_value_t = 1_000_000, value_name = "N")]
+    pub(crate) max_list_rows: usize,
 }
 
 #[derive(clap::Args, Debug)]

@@ -37,8 +37,8 @@ pub(crate) async fn snapshot(client: &Client, url: &str, scope: &Scope, out: &Pa
 }
 
 async fn fetch_into(client: &Client, url: &str, scope: &Scope, writer: &Writer) -> Result<Outcome, String> {
-    let (mut org, empty_repos) = fetch::org(client, url, scope).await?;
-    let mut outcome = Outcome { projects: org.projects.len(), ..Outcome::default() };
+    let (mut org, empty_repos, warnings) = fetch::org(client, url, scope).await?;
+    let mut outcome = Outcome { projects: org.projects.len(), warnings, ..Outcome::default() };
     files(client, writer, &mut org, &empty_repos, None, &mut outcome).await?;
     writer.manifest(&org)?;
     outcome.requests = client.requests();
@@ -47,6 +47,14 @@ async fn fetch_into(client: &Client, url: &str, scope: &Scope, writer: &Writer) 
         outcome.failed += p.skipped.iter().filter(|s| s.failed).count();
     }
     Ok(outcome)
+}
+
+/// A repository whose files could not be written: its project's repository is recorded as failed.
+fn unwritable(org: &mut OrgData, outcome: &mut Outcome, project: &str, message: String) {
+    match org.projects.get_mut(project) {
+        Some(p) => p.skip(Data::Repository, message, true),
+        None => outcome.warnings.push(format!("`{project}` (outside the snapshot): {message}")),
+    }
 }
 
 /// A project read from a checkout rather than the API (`lint`): only its pipeline is resolved.
@@ -125,10 +133,14 @@ async fn files(
         let listings = futures::future::join_all(to_list.iter().map(|p| fetch::tree(client, org, p))).await;
         for (p, listing) in to_list.iter().zip(listings) {
             match listing {
-                Ok(paths) => {
-                    writer.tree(p, &paths)?;
-                    trees.insert(p.clone(), paths.into_iter().collect());
-                }
+                Ok(paths) => match writer.tree(p, &paths) {
+                    Ok(()) => {
+                        trees.insert(p.clone(), paths.into_iter().collect());
+                    }
+                    // One project whose listing cannot be written (a path too long for the file system)
+                    // is recorded as failed; the snapshot goes on.
+                    Err(e) => unwritable(org, outcome, p, e),
+                },
                 Err(e) => fetch::problem(org, outcome, p, format!("cannot list the repository: {e}"), &e),
             }
         }
@@ -139,10 +151,12 @@ async fn files(
         .await;
         for ((p, f), result) in missing.iter().zip(fetched) {
             match result {
-                Ok(bytes) => {
-                    writer.repo_file(p, f, &bytes)?;
-                    outcome.files += 1;
-                }
+                Ok(bytes) => match writer.repo_file(p, f, &bytes) {
+                    Ok(()) => outcome.files += 1,
+                    // A path the file system refuses (too long, a file where a directory must be): the
+                    // project is recorded as failed, the rest goes on.
+                    Err(e) => unwritable(org, outcome, p, format!("cannot store `{f}`: {e}")),
+                },
                 Err(e) if e.is_not_found() => {} // a missing file is normal
                 Err(e) => fetch::problem(org, outcome, p, format!("cannot read `{f}`: {e}"), &e),
             }

@@ -43,6 +43,7 @@ pub(crate) fn client(url: &str, credential: Credential, live: &ConnectionArgs) -
         retries: live.retries,
         backoff: std::time::Duration::from_millis(live.retry_delay_ms),
         ca_cert: live.ca_cert.clone(),
+        max_list_rows: live.max_list_rows,
     };
     Client::new(&opts).map_err(Error::live)
 }

@@ -32,6 +32,13 @@ pub(crate) fn load_policy(term: &Terminal, args: &OutputArgs, snap: &Snapshot) -
             (p, policy::CONFIG_NAME.to_string())
         }
     };
+    if args.config.is_none()
+        && let Err(d) = crate::snapshot::confined(&snap.root, &path, &display)
+    {
+        // A policy in the snapshot is part of the input, read with the same confinement as the rest.
+        term.diagnostics(&[d], &snap.sources);
+        return Err(Error::Invalid { what: "the audit policy", errors: 1 });
+    }
     snap.add_input(&path);
     policy::file::load(&path, &display, &snap.sources, &crate::rules::metas()).map_err(|errors| {
         term.diagnostics(&errors, &snap.sources);

@@ -59,7 +59,15 @@ pub(crate) struct Options {
     pub(crate) backoff: Duration,
     /// PEM file with extra root certificates (a self-managed instance's CA).
     pub(crate) ca_cert: Option<std::path::PathBuf>,
+    /// Rows one paginated listing may hold at most (see [`Client::get_all`]).
+    pub(crate) max_list_rows: usize,
 }
+
+/// Bytes of response one paginated listing may read at most, whatever its rows: a server claiming 10,000
+/// pages of 2 MiB stops here.
+pub(crate) const MAX_LIST_BYTES: usize = 512 << 20;
+/// Pages of a listing with a known total fetched at once.
+const PAGES_PER_BATCH: usize = 32;
 
 /// Why a request failed, after its last try. Never holds the token: the URL carries none.
 #[derive(Clone, Debug)]
@@ -141,6 +149,10 @@ pub(crate) struct Client {
     job_token: bool,
     /// Called after each request (the progress bar).
     on_request: Option<Box<dyn Fn() + Send + Sync>>,
+    /// The token's bytes, masked in every response body before anything reads it: a server that repeats
+    /// the token (in an error message, a GraphQL error) cannot make it reach a file or the terminal.
+    secret: Option<Vec<u8>>,
+    max_list_rows: usize,
 }
 
 impl fmt::Debug for Client {
@@ -203,6 +215,11 @@ impl Client {
             requests: AtomicUsize::new(0),
             job_token: matches!(opts.credential, Credential::Job(_)),
             on_request: None,
+            max_list_rows: opts.max_list_rows.max(1),
+            secret: match &opts.credential {
+                Credential::Private(s) | Credential::Job(s) if !s.0.is_empty() => Some(s.0.as_bytes().to_vec()),
+                _ => None,
+            },
         })
     }
 
@@ -280,6 +297,9 @@ impl Client {
                 });
             }
             bytes.extend_from_slice(&chunk);
+        }
+        if let Some(secret) = &self.secret {
+            mask(&mut bytes, secret);
         }
         if !status.is_success() {
             return Err(ApiError::Status {
@@ -400,15 +420,38 @@ impl Client {
         let sep = if path.contains('?') { '&' } else { '?' };
         let first_path = format!("{path}{sep}per_page=100");
         let first = self.json_page(&first_path, &self.url(&first_path)).await?;
+        let mut bytes = first.body.len();
         let mut out = rows(&first_path, &first.body)?;
+        // Pages, rows and bytes are bounded: a server that never stops paginating ends here, with an error.
+        let too_much = |rows: usize, bytes: usize| -> Option<ApiError> {
+            (rows > self.max_list_rows || bytes > MAX_LIST_BYTES).then(|| ApiError::Refused {
+                path: first_path.clone(),
+                message: format!(
+                    "the listing passes {} rows or {} MiB (the limits: --max-list-rows, and {} MiB); stopped",
+                    self.max_list_rows,
+                    MAX_LIST_BYTES >> 20,
+                    MAX_LIST_BYTES >> 20
+                ),
+            })
+        };
         if let Some(total) = first.total_pages.filter(|t| *t > 1) {
             let total = total.min(MAX_PAGES);
             let pages: Vec<String> = (2..=total).map(|n| format!("{path}{sep}per_page=100&page={n}")).collect();
-            let fetched =
-                futures::future::join_all(pages.iter().map(|p| async move { self.json_page(p, &self.url(p)).await }))
-                    .await;
-            for (p, page) in pages.iter().zip(fetched) {
-                out.extend(rows(p, &page?.body)?);
+            // In batches, checked between them: a server claiming 10,000 pages is stopped at the limits,
+            // not after fetching them all.
+            for batch in pages.chunks(PAGES_PER_BATCH) {
+                let fetched = futures::future::join_all(
+                    batch.iter().map(|p| async move { self.json_page(p, &self.url(p)).await }),
+                )
+                .await;
+                for (p, page) in batch.iter().zip(fetched) {
+                    let page = page?;
+                    bytes += page.body.len();
+                    out.extend(rows(p, &page.body)?);
+                    if let Some(e) = too_much(out.len(), bytes) {
+                        return Err(e);
+                    }
+                }
             }
             return Ok(out);
         }
@@ -435,7 +478,11 @@ impl Client {
             }
             let shown = next_url.strip_prefix(&self.api).unwrap_or(&next_url).to_string();
             page = self.json_page(&shown, &next_url).await?;
+            bytes += page.body.len();
             out.extend(rows(&shown, &page.body)?);
+            if let Some(e) = too_much(out.len(), bytes) {
+                return Err(e);
+            }
         }
         Ok(out)
     }
@@ -518,6 +565,14 @@ fn http_date(s: &str) -> Option<std::time::SystemTime> {
 }
 
 /// The `message`/`error` of a GitLab error body, shortened; never the whole body.
+/// Overwrite every occurrence of `secret` in `bytes` with `*` (same length: a JSON body stays valid).
+fn mask(bytes: &mut [u8], secret: &[u8]) {
+    let at: Vec<usize> = memchr::memmem::find_iter(bytes, secret).collect();
+    for start in at {
+        bytes[start..start + secret.len()].fill(b'*');
+    }
+}
+
 fn error_message(body: &[u8]) -> String {
     let text = match serde_json::from_slice::<Value>(body) {
         Ok(v) => match v.get("message").or_else(|| v.get("error")) {
@@ -534,6 +589,13 @@ fn error_message(body: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_token_is_masked_in_bodies() {
+        let mut body = br#"{"message":"403 token s3cret refused; s3cret again"}"#.to_vec();
+        mask(&mut body, b"s3cret");
+        assert_eq!(body, br#"{"message":"403 token ****** refused; ****** again"}"#.to_vec());
+    }
 
     #[test]
     fn link_headers() {
@@ -569,6 +631,7 @@ mod tests {
             retries: 0,
             backoff: Duration::from_millis(1),
             ca_cert: None,
+            max_list_rows: 1000,
         })
         .unwrap();
         assert!(!format!("{client:?}").contains("glpat"));

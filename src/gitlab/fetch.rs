@@ -68,17 +68,32 @@ read_api and the Maintainer role for a full audit";
 
 /// The org of `scope`: the instance, every project with its job-token settings, allowlists, permissions
 /// and authentication log, and the projects whose repository is empty. No repository file is read yet.
-pub(crate) async fn org(client: &Client, url: &str, scope: &Scope) -> Result<(OrgData, HashSet<String>), String> {
+pub(crate) async fn org(
+    client: &Client,
+    url: &str,
+    scope: &Scope,
+) -> Result<(OrgData, HashSet<String>, Vec<String>), String> {
     if client.is_job_token() && !scope.groups.is_empty() {
         return Err(format!("--group needs another token: {JOB_TOKEN_LIMITS}"));
     }
     let mut org = OrgData { instance: instance(client, url, scope).await, projects: BTreeMap::new(), auth_log: vec![] };
     let listed = list_projects(client, scope).await?;
     let mut empty_repos = HashSet::new();
+    let mut ids: std::collections::HashMap<u64, String> = std::collections::HashMap::new();
+    let mut warnings = Vec::new();
     for p in &listed {
         let Some(path) = p.path_with_namespace.as_deref() else { continue };
         if !valid_full_path(path) {
             continue;
+        }
+        // Two projects with one id (a server that is wrong, or lying): the first is kept, the second is left
+        // out with a warning, rather than a manifest that does not load.
+        if let Some(id) = p.id {
+            if let Some(first) = ids.get(&id) {
+                warnings.push(format!("`{path}` has the id {id} of `{first}` too; it is left out of the snapshot"));
+                continue;
+            }
+            ids.insert(id, path.to_string());
         }
         if p.empty_repo == Some(true) {
             empty_repos.insert(path.to_string());
@@ -92,7 +107,7 @@ pub(crate) async fn org(client: &Client, url: &str, scope: &Scope) -> Result<(Or
     }
     settings(client, &mut org).await;
     graphql(client, &mut org).await;
-    Ok((org, empty_repos))
+    Ok((org, empty_repos, warnings))
 }
 
 /// For a lint: the details and job-token settings of `callees`, added to `org`. A callee that cannot be read

@@ -418,8 +418,9 @@ pub fn read(doc: &Node, errors: &mut Vec<Diagnostic>) -> Option<Manifest> {
                 r.error(
                     key.span,
                     format!(
-                        "`{}` is not a valid project path (segments of letters, digits, `_`, `-`, `.`; no `..`)",
-                        key.name
+                        "`{}` is not a valid project path (at most {} segments of letters, digits, `_`, `-`, `.`; no `..`)",
+                        crate::text::clip(&key.name, 120),
+                        gitlab_ci::paths::MAX_PROJECT_SEGMENTS
                     ),
                 );
                 continue;
@@ -672,7 +673,7 @@ fn read_entry(r: &mut Reader, item: &Node) -> Option<AllowEntry> {
     };
     let path = r.string(target, "an allowlist entry's path")?;
     if !valid_full_path(&path) {
-        r.error(target.span, format!("`{path}` is not a valid project or group path"));
+        r.error(target.span, format!("`{}` is not a valid project or group path", crate::text::clip(&path, 120)));
         return None;
     }
     let permissions = match m.get("permissions").filter(|n| !n.is_null()) {

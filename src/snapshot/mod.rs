@@ -64,6 +64,43 @@ pub(crate) fn read_source(
     read_open(sources, file, display, project, repo_path)
 }
 
+/// [`read_source`] of a file that must be inside `root` (a canonical directory): the manifest, a policy
+/// in the snapshot. A symbolic link leading out is refused, and nothing of what it leads to is read or shown.
+pub(crate) fn read_confined(
+    sources: &SourceMap,
+    root: &Path,
+    path: &Path,
+    display: String,
+) -> Result<FileId, Diagnostic> {
+    let real = confined(root, path, &display)?;
+    read_source(sources, &real, display, None, None)
+}
+
+/// The real path of `path`, when it is inside `root` (a canonical directory).
+pub(crate) fn confined(root: &Path, path: &Path, display: &str) -> Result<PathBuf, Diagnostic> {
+    let real = path.canonicalize().map_err(|e| Diagnostic::error(format!("cannot read: {e}")).in_file(display))?;
+    if !real.starts_with(root) {
+        return Err(Diagnostic::error("a symbolic link that leads outside the snapshot; not read").in_file(display));
+    }
+    Ok(real)
+}
+
+/// Where writing `target` would really write: its directory resolved, and a final symbolic link (even one
+/// whose target does not exist yet) followed, a few levels deep. `None` when the directory cannot be
+/// resolved (the write would fail anyway).
+fn final_target(target: &Path) -> Option<PathBuf> {
+    let mut path = target.to_path_buf();
+    for _ in 0..40 {
+        let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let resolved = parent.canonicalize().ok()?.join(path.file_name()?);
+        match std::fs::read_link(&resolved) {
+            Ok(link) => path = if link.is_absolute() { link } else { resolved.parent()?.join(link) },
+            Err(_) => return Some(resolved),
+        }
+    }
+    None // a loop of links: nothing can be written there
+}
+
 /// Open a file for reading without blocking: a named pipe would otherwise wait for a writer (and is then
 /// refused, as it is not a regular file).
 fn open_for_reading(path: &Path) -> std::io::Result<std::fs::File> {
@@ -235,7 +272,7 @@ impl Snapshot {
             ]);
         }
         let manifest_file =
-            read_source(&sources, &manifest_path, MANIFEST_NAME.to_string(), None, None).map_err(|d| vec![d])?;
+            read_confined(&sources, &root, &manifest_path, MANIFEST_NAME.to_string()).map_err(|d| vec![d])?;
         let snap = Snapshot::from_manifest(root, manifest_file, sources)?;
         snap.add_input(&manifest_path);
         Ok(snap)
@@ -310,16 +347,12 @@ impl Snapshot {
     /// Whether writing `target` would overwrite input: a file tokenscope read, or a path inside the snapshot
     /// directory (a checkout being linted is not protected as a whole: reports are written into it).
     pub(crate) fn protects(&self, target: &Path) -> bool {
-        let parent = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        let Ok(resolved) = parent.canonicalize().map(|p| p.join(target.file_name().unwrap_or_default())) else {
-            return false;
-        };
-        let real = resolved.canonicalize().unwrap_or_else(|_| resolved.clone());
+        let Some(real) = final_target(target) else { return false };
         if self.read_paths.lock().expect("read paths").contains(&real) {
             return true;
         }
         let root_is_checkout = self.repo_overrides.values().any(|d| *d == self.root);
-        !root_is_checkout && resolved.starts_with(&self.root)
+        !root_is_checkout && real.starts_with(&self.root)
     }
 
     /// Read `project`'s repository from `dir` (a checkout) instead of the snapshot. Files are then confined
@@ -523,7 +556,13 @@ impl Snapshot {
             return hit.clone();
         }
         let mut out = Vec::new();
-        if manifest::valid_full_path(project) {
+        // A repository directory that is (or lies under) a symbolic link leading out of the snapshot is not
+        // walked: nothing outside is even listed.
+        let boundary = self.repo_overrides.get(project).unwrap_or(&self.root).clone();
+        let valid = manifest::valid_full_path(project);
+        let inside =
+            valid && self.real_dir(&boundary, &self.repo_dir(project)).is_ok_and(|real| real.starts_with(&boundary));
+        if inside {
             let base = self.repo_dir(project);
             let mut stack = vec![base.clone()];
             while let Some(dir) = stack.pop() {
@@ -545,6 +584,8 @@ impl Snapshot {
                     }
                 }
             }
+        }
+        if valid {
             out.extend(self.tree_listing(project));
         }
         out.sort();

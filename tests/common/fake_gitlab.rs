@@ -55,6 +55,10 @@ pub struct Faults {
     pub truncated_always: HashSet<String>,
     /// Added to every answer.
     pub latency: Duration,
+    /// The token the server accepts (default [`TOKEN`]).
+    pub token: Option<&'static str>,
+    /// Error messages (REST and GraphQL) repeat the token the request carried, as a careless server might.
+    pub echo_token: bool,
 }
 
 pub struct Fake {
@@ -67,6 +71,14 @@ pub struct Fake {
 }
 
 impl Fake {
+    /// An error message, with the request's token in it when the fault asks for that.
+    fn echo(&self, req: &Request, message: &str) -> String {
+        match req.headers.get("private-token").and_then(|v| v.to_str().ok()) {
+            Some(token) if self.faults.echo_token => format!("{message} (token {token} refused)"),
+            _ => message.to_string(),
+        }
+    }
+
     fn project(&self, key: &str) -> Option<&FakeProject> {
         let key = decode(key);
         self.projects.iter().find(|p| p.path == key || p.id.to_string() == key)
@@ -148,7 +160,8 @@ impl Fake {
             ["projects", key, "job_token_scope", tail @ ..] => {
                 let Some(p) = self.project(key) else { return not_found() };
                 if p.deny_settings {
-                    return ResponseTemplate::new(403).set_body_json(json!({"message": "403 Forbidden"}));
+                    return ResponseTemplate::new(403)
+                        .set_body_json(json!({"message": self.echo(req, "403 Forbidden")}));
                 }
                 match tail {
                     [] => ResponseTemplate::new(200)
@@ -180,7 +193,8 @@ impl Fake {
             ["projects", key, "repository", "files", file, "raw"] => {
                 let Some(p) = self.project(key) else { return not_found() };
                 if p.broken_repository {
-                    return ResponseTemplate::new(500).set_body_json(json!({"message": "500 Internal Server Error"}));
+                    return ResponseTemplate::new(500)
+                        .set_body_json(json!({"message": self.echo(req, "500 Internal Server Error")}));
                 }
                 match p.files.get(&decode(file)) {
                     Some(text) => ResponseTemplate::new(200).set_body_string(text.clone()),
@@ -214,8 +228,8 @@ impl Fake {
             if query.contains("ciJobTokenAuthLogs") {
                 if p.deny_auth_log {
                     data.insert(alias.clone(), json!({"ciJobTokenAuthLogs": null}));
-                    errors.push(json!({"message": "The resource that you are attempting to access does not exist or you don't have permission to perform this action",
-                                       "path": [alias, "ciJobTokenAuthLogs"]}));
+                    let message = self.echo(req, "The resource that you are attempting to access does not exist or you don't have permission to perform this action");
+                    errors.push(json!({"message": message, "path": [alias, "ciJobTokenAuthLogs"]}));
                 } else {
                     let nodes: Vec<Value> = p
                         .auth_log
@@ -255,7 +269,8 @@ impl Fake {
 impl Respond for Fake {
     fn respond(&self, req: &Request) -> ResponseTemplate {
         let path = req.url.path().to_string();
-        let token_ok = req.headers.get("private-token").and_then(|v| v.to_str().ok()) == Some(TOKEN);
+        let token_ok =
+            req.headers.get("private-token").and_then(|v| v.to_str().ok()) == Some(self.faults.token.unwrap_or(TOKEN));
         self.log.lock().unwrap().push((req.method.to_string(), req.url.to_string(), Instant::now(), token_ok));
         let n = {
             let mut seen = self.seen.lock().unwrap();
