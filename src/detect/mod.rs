@@ -360,6 +360,13 @@ const KNOWN_TOOLS: &[&str] = &[
 /// the program makes is unseen.
 fn token_handed_on(script: &Script, found: &[Access]) -> Vec<Unseen> {
     let mut out = Vec::new();
+    // Where accesses (and written credentials) are, sorted, so each command's line is one binary search.
+    let mut seen: Vec<(u32, u32)> = found
+        .iter()
+        .map(|a| (a.span.file, a.span.start))
+        .chain(script.data.iter().map(|d| (d.span.file, d.span.start)))
+        .collect();
+    seen.sort_unstable();
     for c in &script.commands {
         let Some(first) = c.words.first() else { continue };
         if TEXT_COMMANDS.contains(&first.as_str())
@@ -371,8 +378,8 @@ fn token_handed_on(script: &Script, found: &[Access]) -> Vec<Unseen> {
             continue;
         }
         let (file, start, end) = (c.line.file, c.line.start, c.line.end.max(c.line.start + 1));
-        let on_line = |s: Span| s.file == file && s.start >= start && s.start < end;
-        if found.iter().any(|a| on_line(a.span)) || script.data.iter().any(|d| on_line(d.span)) {
+        let at = seen.partition_point(|&p| p < (file, start));
+        if seen.get(at).is_some_and(|&(f, s)| f == file && s < end) {
             continue;
         }
         // PowerShell's call operator runs the next word.

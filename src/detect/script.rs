@@ -296,11 +296,23 @@ pub(crate) fn split_entry(
     let mut logical_start = 0usize; // byte offset in `line.text` where the logical line starts
     let mut heredoc: Option<(String, String, usize)> = None; // (terminator, body, offset of the body)
     // Where a piece of the entry is: its own bytes for a verbatim entry, else found by searching.
+    // In an entry that is not verbatim, commands are searched from where the last one was found (they come
+    // in order): a block of thousands of lines is then searched once, not once per command.
+    let cursor = std::cell::Cell::new(line.span.start);
+    // The source text of `start..end` of the entry is searched no further than a few times its length
+    // (a YAML scalar's indentation and escapes lengthen it): a word not found costs its line, not the block.
     let window = |start: usize, end: usize| -> Span {
         if verbatim {
             sources.span(line.span.file, line.span.start + start as u32, line.span.start + end as u32)
         } else {
-            line.span
+            let from = cursor.get();
+            let reach = (4 * (end - start) + 256) as u32;
+            sources.span(line.span.file, from, line.span.end.min(from.saturating_add(reach)))
+        }
+    };
+    let advance = |commands: &[Command], from: usize, at: Span| {
+        if let Some(last) = commands[from..].iter().rev().find(|c| c.span != at) {
+            cursor.set(cursor.get().max(last.span.start));
         }
     };
     // A heredoc body, located at its first line.
@@ -338,7 +350,12 @@ pub(crate) fn split_entry(
         if let Some(term) = heredoc_terminator(&text) {
             heredoc = Some((term, String::new(), pos.min(line.text.len())));
         }
-        push_commands(&text, window(logical_start, end), sources, commands, 0);
+        let at = window(logical_start, end);
+        let before = commands.len();
+        push_commands(&text, at, sources, commands, 0);
+        if !verbatim {
+            advance(commands, before, at);
+        }
     }
     if !logical.trim().is_empty() {
         push_commands(&logical, window(logical_start, line.text.len()), sources, commands, 0);

@@ -645,10 +645,11 @@ fn read_job_token(r: &mut Reader, path: &str, n: &Node) -> Option<JobTokenSettin
             r.error(list.span, format!("`allowlist` must be a list, found {}", list.kind()));
             return None;
         };
+        let mut seen: std::collections::HashSet<(EntryKind, String)> = std::collections::HashSet::new();
         for item in items {
             match read_entry(r, item) {
                 Some(e) => {
-                    if allowlist.iter().any(|x: &AllowEntry| x.kind == e.kind && x.path == e.path) {
+                    if !seen.insert((e.kind, e.path.clone())) {
                         r.error(e.span, format!("`{}` is listed twice in the allowlist of `{path}`", e.path));
                         ok = false;
                     }
