@@ -311,3 +311,241 @@ fn control_characters_never_reach_the_terminal() {
         }
     }
 }
+
+/// What a child run of tokenscope cost.
+#[cfg(unix)]
+struct Measured {
+    code: i32,
+    stdout: String,
+    stderr: String,
+    peak_mib: u64,
+    secs: f64,
+}
+
+/// Audit `dir` (JSON) in a child process; its peak memory is what it reports with `--timings` (the kernel's
+/// high-water mark of the process since it started, read from /proc/self/status).
+#[cfg(unix)]
+fn measured(dir: &Path) -> Measured {
+    let started = std::time::Instant::now();
+    let out = common::tokenscope(&common::root())
+        .args(["audit", dir.to_str().unwrap(), "--format", "json", "--fail-on", "never", "--timings"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let peak_mib = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("timing: peak memory ")?.strip_suffix(" MiB")?.parse().ok())
+        .unwrap_or(0);
+    Measured {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr,
+        peak_mib,
+        secs: started.elapsed().as_secs_f64(),
+    }
+}
+
+/// A copy of the amplification case with `repos/bad/app` holding `files`; the manifest can be replaced.
+#[cfg(unix)]
+fn amplify(files: &[(&str, String)], manifest: Option<String>) -> tempfile::TempDir {
+    let tmp = copy_case("amplify");
+    for (name, text) in files {
+        fs::write(bad_file(tmp.path(), name), text).unwrap();
+    }
+    if let Some(m) = manifest {
+        fs::write(tmp.path().join("tokenscope.yaml"), m).unwrap();
+    }
+    tmp
+}
+
+/// The run stayed within `max_mib` and `max_secs`, said `expected` (if anything), and audited `ok/app`.
+#[cfg(unix)]
+fn bounded(dir: &Path, max_mib: u64, max_secs: f64, expected: Option<&str>) {
+    let m = measured(dir);
+    assert!(m.code == 0 || m.code == 3, "exit {}: {}", m.code, m.stderr);
+    assert!(!m.stderr.contains("panicked"), "{}", m.stderr);
+    assert!(m.peak_mib <= max_mib, "peak memory {} MiB over {max_mib} MiB", m.peak_mib);
+    assert!(m.secs <= max_secs, "took {:.1} s, over {max_secs} s", m.secs);
+    if let Some(e) = expected {
+        assert!(m.stderr.contains(e), "expected `{e}` in:\n{}", m.stderr);
+    }
+    let doc: serde_json::Value = serde_json::from_str(&m.stdout).expect("a JSON report");
+    let ok = doc["projects"].as_array().unwrap().iter().find(|p| p["path"] == "ok/app").expect("ok/app");
+    assert_eq!(ok["status"], "ok", "the healthy project is audited");
+    common::say(&format!("  amplification: {:.2} s, {} MiB peak", m.secs, m.peak_mib));
+}
+
+#[cfg(unix)]
+const BUDGET_ERROR: &str = "copies more than tokenscope allows";
+
+#[cfg(unix)]
+fn lines(n: usize) -> String {
+    (0..n).map(|i| format!("    - echo line {i} with some text to make it longer\n")).collect()
+}
+
+#[cfg(unix)]
+#[test]
+fn amplify_alias_of_a_large_scalar() {
+    let big = "x".repeat(100_000);
+    let aliases = vec!["*a"; 3000].join(", ");
+    let tmp = amplify(&[(".gitlab-ci.yml", format!(".a: &a \"{big}\"\nj:\n  script: [{aliases}]\n"))], None);
+    bounded(tmp.path(), 400, 20.0, Some("nodes through aliases"));
+}
+
+#[cfg(unix)]
+#[test]
+fn amplify_extends_and_default_fan_out() {
+    let jobs: String = (0..10_000).map(|i| format!("j{i}:\n  extends: .base\n")).collect();
+    let tmp = amplify(&[(".gitlab-ci.yml", format!(".base:\n  script:\n{}{jobs}", lines(2000)))], None);
+    bounded(tmp.path(), 600, 20.0, Some(BUDGET_ERROR));
+    let jobs: String = (0..10_000).map(|i| format!("j{i}:\n  script: [x]\n")).collect();
+    let tmp = amplify(&[(".gitlab-ci.yml", format!("default:\n  before_script:\n{}{jobs}", lines(2000)))], None);
+    bounded(tmp.path(), 600, 20.0, Some(BUDGET_ERROR));
+}
+
+#[cfg(unix)]
+#[test]
+fn amplify_reference_fan_out_and_matrix() {
+    let refs = |to: &str| -> String { (0..100).map(|_| format!("    - !reference [{to}, script]\n")).collect() };
+    let text = format!(
+        ".base:\n  script:\n{}.l1:\n  script:\n{}.l2:\n  script:\n{}j:\n  script:\n{}",
+        lines(2000),
+        refs(".base"),
+        refs(".l1"),
+        refs(".l2")
+    );
+    bounded(amplify(&[(".gitlab-ci.yml", text)], None).path(), 600, 20.0, Some(BUDGET_ERROR));
+    let values: Vec<String> = (0..200).map(|i| i.to_string()).collect();
+    let text = format!("j:\n  parallel:\n    matrix:\n      - A: [{}]\n  script:\n{}", values.join(","), lines(10_000));
+    bounded(amplify(&[(".gitlab-ci.yml", text)], None).path(), 600, 20.0, Some(BUDGET_ERROR));
+}
+
+#[cfg(unix)]
+#[test]
+fn amplify_variables_that_fan_out_to_nothing() {
+    let mut text = String::from("variables:\n");
+    for i in 0..8 {
+        text.push_str(&format!("  V{i}: \"{}\"\n", format!("$V{}", i + 1).repeat(50)));
+    }
+    text.push_str("  V8: \"\"\nj:\n  script:\n    - 'curl -H \"JOB-TOKEN: $CI_JOB_TOKEN\" https://gitlab.example.com/api/v4/projects/$V0/x ${V0%%a*b}'\n");
+    bounded(amplify(&[(".gitlab-ci.yml", text)], None).path(), 200, 10.0, None);
+}
+
+#[cfg(unix)]
+#[test]
+fn amplify_include_globs_that_include_themselves() {
+    let mut files = vec![(".gitlab-ci.yml", "include:\n  - local: 'inc/*.yml'\n".to_string())];
+    let names: Vec<String> = (0..200).map(|i| format!("inc/f{i}.yml")).collect();
+    for (i, n) in names.iter().enumerate() {
+        files.push((n.as_str(), format!("include:\n  - local: 'inc/*.yml'\n.x{i}: {{script: [x]}}\n")));
+    }
+    let tmp = amplify(&files, None);
+    bounded(tmp.path(), 300, 20.0, Some("more than 150 includes"));
+}
+
+#[cfg(unix)]
+#[test]
+fn amplify_large_maps_aliases_and_commands() {
+    let keys: String = (0..200_000).map(|i| format!("  k{i}: v\n")).collect();
+    bounded(
+        amplify(&[(".gitlab-ci.yml", format!(".a: &a\n{keys}j:\n  <<: *a\n  script: [x]\n"))], None).path(),
+        800,
+        20.0,
+        None,
+    );
+    let aliases: String = (0..100_000)
+        .map(|i| format!("    - T{i}=$T{}\n", if i == 0 { "CI_JOB_TOKEN".into() } else { (i - 1).to_string() }))
+        .collect();
+    bounded(amplify(&[(".gitlab-ci.yml", format!("j:\n  script:\n{aliases}"))], None).path(), 800, 20.0, None);
+    let cmds: String = (0..50_000)
+        .map(|i| format!("      curl -H \"JOB-TOKEN: $CI_JOB_TOKEN\" $CI_API_V4_URL/projects/{i}/releases\n"))
+        .collect();
+    bounded(amplify(&[(".gitlab-ci.yml", format!("j:\n  script:\n    - |\n{cmds}"))], None).path(), 800, 20.0, None);
+    let ors = vec!["false"; 100_000].join(" || ");
+    bounded(amplify(&[(".gitlab-ci.yml", format!("j:\n  script:\n    - \"{ors}\"\n"))], None).path(), 300, 10.0, None);
+}
+
+#[cfg(unix)]
+#[test]
+fn amplify_an_allowlist_of_250000_entries() {
+    let entries: String = (0..250_000).map(|i| format!("        - project: g{}/p{i}\n", i % 500)).collect();
+    let manifest = format!(
+        "instance:\n  url: https://gitlab.example.com\nprojects:\n  ok/app: {{}}\n  bad/app:\n    job_token:\n      inbound_enabled: true\n      allowlist:\n{entries}"
+    );
+    let tmp = amplify(&[(".gitlab-ci.yml", "j:\n  script: [make]\n".into())], Some(manifest));
+    bounded(tmp.path(), 1000, 20.0, None);
+}
+
+#[test]
+fn a_column_past_65535_is_reported_without_a_snippet() {
+    let tmp = copy_case("amplify");
+    let line = format!("job: {{script: [{} {{bad: map}}]}}\n", "x,".repeat(40_000));
+    fs::write(bad_file(tmp.path(), ".gitlab-ci.yml"), line).unwrap();
+    check_ci(tmp.path(), &["repos/bad/app/.gitlab-ci.yml:1:80017", "a `script` entry is a map"]);
+}
+
+#[test]
+fn an_include_path_of_20000_segments_is_refused() {
+    let tmp = copy_case("amplify");
+    fs::write(bad_file(tmp.path(), ".gitlab-ci.yml"), format!("include:\n  - local: {}x.yml\n", "a/".repeat(20_000)))
+        .unwrap();
+    check_ci(tmp.path(), &["repos/bad/app/.gitlab-ci.yml:2:12", "longer than a repository path can be"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_manifest_or_policy_linked_outside_is_not_read() {
+    let tmp = copy_case("amplify");
+    fs::write(bad_file(tmp.path(), ".gitlab-ci.yml"), "j: {script: [make]}\n").unwrap();
+    let manifest = tmp.path().join("tokenscope.yaml");
+    let outside = tempfile::tempdir().unwrap();
+    let secret = outside.path().join("secret.yaml");
+    fs::write(&secret, "root:x:0:0:secret outside the snapshot\n").unwrap();
+    fs::rename(&manifest, outside.path().join("real.yaml")).unwrap();
+    std::os::unix::fs::symlink(&secret, &manifest).unwrap();
+    let out = common::run_in(&common::root(), &["audit", tmp.path().to_str().unwrap()]);
+    assert!(out.starts_with("exit: 2\n"), "{out}");
+    assert!(out.contains("a symbolic link that leads outside the snapshot") && !out.contains("root:x"), "{out}");
+    fs::remove_file(&manifest).unwrap();
+    fs::rename(outside.path().join("real.yaml"), &manifest).unwrap();
+    std::os::unix::fs::symlink(&secret, tmp.path().join(".tokenscope.yml")).unwrap();
+    let out = common::run_in(&common::root(), &["audit", tmp.path().to_str().unwrap()]);
+    assert!(out.contains(".tokenscope.yml: a symbolic link that leads outside") && !out.contains("root:x"), "{out}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_repository_linked_outside_is_not_listed() {
+    let tmp = copy_case("amplify");
+    let outside = tempfile::tempdir().unwrap();
+    fs::create_dir_all(outside.path().join("ci")).unwrap();
+    fs::write(outside.path().join("ci/leak.yml"), "leaked:\n  script: [echo outside]\n").unwrap();
+    fs::write(outside.path().join(".gitlab-ci.yml"), "include:\n  - local: 'ci/*.yml'\n").unwrap();
+    let bad = tmp.path().join("repos/bad/app");
+    let _ = fs::remove_dir_all(&bad);
+    fs::create_dir_all(bad.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(outside.path(), &bad).unwrap();
+    let out = check(tmp.path(), "3", &["leads outside the snapshot"]);
+    assert!(!out.contains("leaked"), "{out}");
+}
+
+#[cfg(unix)]
+#[test]
+fn output_linked_into_the_snapshot_is_refused() {
+    let tmp = copy_case("amplify");
+    fs::write(bad_file(tmp.path(), ".gitlab-ci.yml"), "j: {script: [make]}\n").unwrap();
+    let out_dir = tempfile::tempdir().unwrap();
+    let target = tmp.path().join("repos/ok/app/.gitlab-ci.yml");
+    let before = fs::read_to_string(&target).unwrap();
+    std::os::unix::fs::symlink(&target, out_dir.path().join("report.json")).unwrap();
+    std::os::unix::fs::symlink(tmp.path().join("repos/new.json"), out_dir.path().join("dangling.json")).unwrap();
+    for name in ["report.json", "dangling.json"] {
+        let out = common::run_in(
+            out_dir.path(),
+            &["audit", tmp.path().to_str().unwrap(), "--format", "json", "--output", name],
+        );
+        assert!(out.starts_with("exit: 2\n") && out.contains("tokenscope does not write into it"), "{out}");
+    }
+    assert_eq!(fs::read_to_string(&target).unwrap(), before);
+    assert!(!tmp.path().join("repos/new.json").exists());
+}

@@ -165,3 +165,121 @@ proptest! {
         }
     }
 }
+
+/// A repository in memory, for resolving generated configurations.
+struct MemRepo {
+    sources: SourceMap,
+    files: std::collections::HashMap<String, tokenscope::source::FileId>,
+    list: Arc<Vec<String>>,
+    instance: gitlab_ci::Instance,
+}
+
+impl gitlab_ci::Repositories for MemRepo {
+    fn sources(&self) -> &SourceMap {
+        &self.sources
+    }
+    fn file(&self, _project: &str, path: &str) -> gitlab_ci::RepoFile {
+        let norm = gitlab_ci::paths::normalize_repo_path(path).unwrap_or_default();
+        match self.files.get(&norm) {
+            Some(id) => gitlab_ci::RepoFile::Found(*id),
+            None => gitlab_ci::RepoFile::Missing(norm),
+        }
+    }
+    fn list(&self, _project: &str) -> Arc<Vec<String>> {
+        self.list.clone()
+    }
+    fn has_project(&self, project: &str) -> bool {
+        project == "g/p"
+    }
+    fn display_path(&self, _project: &str, path: &str) -> String {
+        path.to_string()
+    }
+    fn instance(&self) -> &gitlab_ci::Instance {
+        &self.instance
+    }
+}
+
+/// A configuration built from amplifying constructs: a base of `lines` script lines, `fan` jobs or
+/// references or matrix values per level, `levels` levels of `extends`/`!reference`, a `default:` block,
+/// includes of a file `includes` times, variables that fan out.
+fn amplifying() -> impl Strategy<Value = Vec<(String, String)>> {
+    (1usize..400, 1usize..300, 1usize..4, 0usize..6, 0usize..40, any::<bool>()).prop_map(
+        |(lines, fan, levels, kind, includes, default)| {
+            let script: String = (0..lines).map(|i| format!("    - echo line {i} of some length\n")).collect();
+            let mut root = String::new();
+            let mut tpl = format!(".base:\n  script:\n{script}");
+            if default {
+                root.push_str(&format!("default:\n  before_script:\n{script}"));
+            }
+            match kind {
+                0 => (0..fan).for_each(|i| root.push_str(&format!("j{i}:\n  extends: .base\n"))),
+                1 => {
+                    let mut prev = ".base".to_string();
+                    for l in 0..levels {
+                        tpl.push_str(&format!(".l{l}:\n  script:\n"));
+                        (0..fan.min(60)).for_each(|_| tpl.push_str(&format!("    - !reference [{prev}, script]\n")));
+                        prev = format!(".l{l}");
+                    }
+                    root.push_str(&format!("j:\n  script:\n    - !reference [{prev}, script]\n"));
+                }
+                2 => {
+                    let values: Vec<String> = (0..fan.min(200)).map(|i| i.to_string()).collect();
+                    root.push_str(&format!(
+                        "j:\n  parallel:\n    matrix:\n      - A: [{}]\n  extends: .base\n",
+                        values.join(",")
+                    ));
+                }
+                3 => {
+                    root.push_str("variables:\n");
+                    for l in 0..levels + 4 {
+                        root.push_str(&format!("  V{l}: \"{}\"\n", format!("$V{}", l + 1).repeat(fan.min(60))));
+                    }
+                    root.push_str("j:\n  script: [\"echo $V0\"]\n");
+                }
+                4 => root.push_str(&format!(
+                    ".a: &a\n{}j:\n  <<: *a\n  script: [x]\n",
+                    (0..fan * 50).map(|i| format!("  k{i}: v\n")).collect::<String>()
+                )),
+                _ => (0..fan).for_each(|i| root.push_str(&format!("j{i}:\n  script: [x]\n"))),
+            }
+            let mut incl = String::from("include:\n");
+            (0..includes).for_each(|_| incl.push_str("  - local: tpl.yml\n"));
+            if includes == 0 {
+                incl.push_str("  - local: tpl.yml\n");
+            }
+            vec![(".gitlab-ci.yml".into(), format!("{incl}{root}")), ("tpl.yml".into(), tpl)]
+        },
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// Whatever the constructs and their counts, resolution stays within its work budget, and what it
+    /// materialises (the jobs' script text) is bounded by that budget.
+    #[test]
+    fn amplifying_structures_stay_within_the_work_budget(files in amplifying()) {
+        let sources = SourceMap::new();
+        let mut map = std::collections::HashMap::new();
+        for (name, text) in &files {
+            let id = sources.add(SourceFile::new(name.clone(), Some("g/p".into()), Some(name.clone()), Arc::from(text.as_str())));
+            map.insert(name.clone(), id);
+        }
+        let repo = MemRepo {
+            sources,
+            list: Arc::new(map.keys().cloned().collect()),
+            files: map,
+            instance: gitlab_ci::Instance { url: "https://g.example".into(), host: "g.example".into(), registry: None },
+        };
+        let project = gitlab_ci::Project {
+            path: "g/p".into(), id: Some(1), visibility: "private", default_branch: "main".into(),
+            ci_config_path: ".gitlab-ci.yml".into(), span: Default::default(), unreadable: None,
+        };
+        let started = std::time::Instant::now();
+        let p = gitlab_ci::resolve(&repo, &ParseCache::default(), &project, false);
+        prop_assert!(p.spent.over.is_some() || p.spent.used <= p.spent.limit);
+        let text: u64 = p.jobs.iter().flat_map(|j| j.all_lines()).map(|l| l.text.len() as u64).sum();
+        prop_assert!(text <= p.spent.limit, "{} bytes of scripts for a budget of {}", text, p.spent.limit);
+        prop_assert!(started.elapsed().as_secs() < 10, "took {:?}", started.elapsed());
+    }
+}

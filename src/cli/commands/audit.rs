@@ -28,6 +28,13 @@ pub(crate) fn run(args: AuditArgs, term: &Terminal) -> Result<Exit, Error> {
     }
 }
 
+/// The process's peak resident memory, where the system says it (Linux: `VmHWM` in /proc/self/status).
+fn peak_memory_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
 /// `--timings`: how long each stage took, on standard error.
 struct Timings {
     on: bool,
@@ -51,6 +58,9 @@ impl Timings {
     fn total(&self, term: &Terminal) {
         if self.on {
             term.say(&format!("timing: total    {:>8.3} s", self.started.elapsed().as_secs_f64()));
+            if let Some(kib) = peak_memory_kib() {
+                term.say(&format!("timing: peak memory {} MiB", kib / 1024));
+            }
         }
     }
 }
