@@ -148,6 +148,24 @@ async fn a_token_the_server_echoes_is_never_stored_or_printed() {
     }
 }
 
+/// A server whose listing never ends stops at --max-list-rows with an error naming the endpoint, and
+/// nothing is left behind.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_listing_that_never_ends_is_stopped() {
+    let faults = Faults { endless_pages: true, page_size: 20, ..Faults::default() };
+    let (_server, fake) = fake_gitlab::start(|h| fake_gitlab::org(12, h), faults).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let r = run(
+        tmp.path(),
+        args(&["snapshot", "--url", &fake.url, "--group", "acme", "-o", "snap", "--max-list-rows", "300"]),
+    )
+    .await;
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("/groups/acme/projects") && r.stderr.contains("--max-list-rows"), "{}", r.stderr);
+    assert!(!tmp.path().join("snap").exists(), "nothing half-written is left");
+    assert!(fake.log.lock().unwrap().len() < 40, "stopped early");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_token_is_never_printed_or_written() {
     let (_server, fake) = fake_gitlab::start(|h| fake_gitlab::org(12, h), Faults::default()).await;

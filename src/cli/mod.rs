@@ -22,9 +22,20 @@ use terminal::Terminal;
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
-        Err(e) => {
+        Err(e) if e.use_stderr() => {
             let _ = e.print();
-            return (if e.use_stderr() { Exit::Usage } else { Exit::Ok }).into();
+            return Exit::Usage.into();
+        }
+        // `--help`, `--version`: written like any output, so a failed write (a full disk) is an error.
+        Err(e) => {
+            let term = Terminal::new(args::ColorChoice::Never);
+            return match term.stdout(&e.render().to_string()) {
+                Ok(()) => Exit::Ok.into(),
+                Err(err) => {
+                    term.say(&format!("error: {err}"));
+                    Exit::Usage.into()
+                }
+            };
         }
     };
     let term = Terminal::new(cli.color);

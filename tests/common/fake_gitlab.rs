@@ -59,6 +59,8 @@ pub struct Faults {
     pub token: Option<&'static str>,
     /// Error messages (REST and GraphQL) repeat the token the request carried, as a careless server might.
     pub echo_token: bool,
+    /// Every page of a listing links to one more page, forever (and gives no total).
+    pub endless_pages: bool,
 }
 
 pub struct Fake {
@@ -110,8 +112,12 @@ impl Fake {
         let size = if self.faults.page_size == 0 { 100 } else { self.faults.page_size };
         let page: usize =
             req.url.query_pairs().find(|(k, _)| k == "page").and_then(|(_, v)| v.parse().ok()).unwrap_or(1);
-        let total = rows.len().div_ceil(size).max(1);
-        let body: Vec<Value> = rows.into_iter().skip((page - 1) * size).take(size).collect();
+        let total = if self.faults.endless_pages { page + 1 } else { rows.len().div_ceil(size).max(1) };
+        let body: Vec<Value> = if self.faults.endless_pages {
+            rows.into_iter().cycle().take(size).collect()
+        } else {
+            rows.into_iter().skip((page - 1) * size).take(size).collect()
+        };
         let mut t = ResponseTemplate::new(200).set_body_json(body);
         if page < total {
             // Built on the server's own address (wiremock's request URL names `localhost`).
@@ -123,7 +129,7 @@ impl Fake {
                 .insert_header("link", format!("<{next}>; rel=\"next\"").as_str())
                 .insert_header("x-next-page", (page + 1).to_string().as_str());
         }
-        if !self.faults.no_totals {
+        if !self.faults.no_totals && !self.faults.endless_pages {
             t = t
                 .insert_header("x-total-pages", total.to_string().as_str())
                 .insert_header("x-total", (total * size).to_string().as_str());

@@ -167,12 +167,15 @@ impl<'a> Loader<'a> {
                 });
             }
         };
-        if self.read.insert(id) {
+        let first_time = self.read.insert(id);
+        if first_time {
             crate::budget::input(self.snap.sources().get(id).text.len() as u64);
         }
-        // A project's own file was parsed for this use alone: its documents are taken, not copied. A shared
-        // file (a template included by many projects) is copied, since includes are merged destructively.
-        let mut docs: Vec<Node> = match Arc::try_unwrap(self.cache.parse(self.snap, id, project != self.owner)) {
+        // A project's own file is parsed for its first use alone: its documents are taken, not copied. A
+        // shared file (a template included by many projects), or one of the project's own files included
+        // again, is parsed once, cached, and copied (and charged), since includes are merged destructively.
+        let shared = project != self.owner || !first_time;
+        let mut docs: Vec<Node> = match Arc::try_unwrap(self.cache.parse(self.snap, id, shared)) {
             Ok(Ok(p)) => {
                 self.duplicates.extend(p.duplicate_keys);
                 p.docs
