@@ -459,12 +459,28 @@ impl<'a> Follower<'a> {
     }
 }
 
+/// What the quick scan learnt of a repository script, kept for every job of the pipeline (many jobs run
+/// the same script): whether it names the token, the text of the scripts it may call in turn, or that it is
+/// missing (with its path as shown) or unreadable.
+#[derive(Clone)]
+enum Probe {
+    Spends,
+    Quiet(Option<std::sync::Arc<str>>),
+    Missing(String),
+    Unreadable,
+}
+
+/// The quick scan's findings per script path, for one pipeline.
+#[derive(Default)]
+pub(crate) struct ScriptMemo(std::cell::RefCell<HashMap<String, Probe>>);
+
 /// Whether the repository scripts a job's text may run could spend the job token, found without
 /// tokenizing the job: most jobs of an org run a script or two and never touch the token, and tokenizing
 /// every one of them would double the audit's time. A word that may name a script (`./x`, `x.sh`, after
 /// `source`, `.`, `sh`, `bash`) is read and tested with the prefilter, through nested calls to
 /// [`MAX_DEPTH`]; a shell script that the snapshot does not hold is returned as unseen (the job is then
-/// irrelevant but its project partially seen).
+/// irrelevant but its project partially seen). What is learnt of each script is kept in `memo`.
+#[allow(clippy::too_many_arguments)] // the scan's inputs; a struct would only rename them
 pub(crate) fn scripts_may_spend_token(
     text: &str,
     sources: &SourceMap,
@@ -472,17 +488,17 @@ pub(crate) fn scripts_may_spend_token(
     prefilter: &Prefilter,
     project_dir: &str,
     at: Span,
+    memo: &ScriptMemo,
 ) -> (bool, Vec<Unseen>) {
     let mut unseen = Vec::new();
     let mut visited: HashSet<String> = HashSet::new();
-    let mut queue: Vec<(String, usize)> = vec![(text.to_string(), 0)];
+    let mut queue: Vec<(std::sync::Arc<str>, usize)> = vec![(std::sync::Arc::from(text), 0)];
     while let Some((text, depth)) = queue.pop() {
-        let mut prev = "";
-        for word in
-            text.split(|c: char| c.is_whitespace() || matches!(c, ';' | '&' | '|' | '(' | ')' | '`' | '"' | '\''))
-        {
-            let after_runner = matches!(prev, "source" | "." | "sh" | "bash" | "dash" | "zsh" | "ksh");
-            prev = word;
+        let mut words_seen: HashSet<&str> = HashSet::new();
+        for (word, after_runner) in candidate_words(&text) {
+            if !words_seen.insert(word) {
+                continue; // a job runs the same script on many lines
+            }
             let shell_ext = SHELL_EXTENSIONS.iter().any(|e| word.ends_with(e));
             let by_path = word.starts_with("./")
                 || word.starts_with("../")
@@ -507,29 +523,100 @@ pub(crate) fn scripts_may_spend_token(
             if !visited.insert(rel.clone()) {
                 continue;
             }
-            match read(&rel) {
-                RepoFile::Found(id) => {
-                    let file = sources.get(id);
-                    if prefilter.may_spend_token(&file.text) {
-                        return (true, unseen);
+            let known = memo.0.borrow().get(&rel).cloned();
+            let probe = known.unwrap_or_else(|| {
+                let probe = match read(&rel) {
+                    RepoFile::Found(id) => {
+                        let file = sources.get(id);
+                        if prefilter.may_spend_token(&file.text) {
+                            Probe::Spends
+                        } else {
+                            Probe::Quiet(may_call_script(&file.text).then(|| file.text.clone()))
+                        }
                     }
-                    if depth + 1 < MAX_DEPTH && may_call_script(&file.text) {
-                        queue.push((file.text.to_string(), depth + 1));
-                    }
-                }
+                    RepoFile::Missing(display) => Probe::Missing(display),
+                    RepoFile::Failed(_) => Probe::Unreadable,
+                };
+                memo.0.borrow_mut().insert(rel.clone(), probe.clone());
+                probe
+            });
+            match probe {
+                Probe::Spends | Probe::Unreadable => return (true, unseen),
+                Probe::Quiet(Some(calls)) if depth + 1 < MAX_DEPTH => queue.push((calls, depth + 1)),
+                Probe::Quiet(_) => {}
                 // After a `cd`, a relative path may be elsewhere: the full follow tracks the directory.
-                RepoFile::Missing(_) if text.contains("cd ") || text.contains("pushd ") => return (true, unseen),
-                RepoFile::Missing(display) if shell_ext && depth == 0 => unseen.push(Unseen {
+                Probe::Missing(_) if text.contains("cd ") || text.contains("pushd ") => return (true, unseen),
+                Probe::Missing(display) if shell_ext && depth == 0 => unseen.push(Unseen {
                     span: sources.locate(at, word),
                     why: format!("runs the script `{rel}`, which the snapshot does not hold ({display})"),
                 }),
-                // Nested or unreadable: the full follow reports it precisely.
-                RepoFile::Missing(_) => {}
-                RepoFile::Failed(_) => return (true, unseen),
+                // Nested: the full follow reports it precisely.
+                Probe::Missing(_) => {}
             }
         }
     }
     (false, unseen)
+}
+
+/// A byte that ends a shell word, for the quick scan.
+fn delimiter(b: u8) -> bool {
+    b.is_ascii_whitespace() || matches!(b, b';' | b'&' | b'|' | b'(' | b')' | b'`' | b'"' | b'\'')
+}
+
+/// The words of script text that may name a script, each with whether it follows a word that runs one
+/// (`source`, `.`, `sh`, `bash`, …), found with one multi-string search rather than a walk over every
+/// word: `./`, a shell extension, `$CI_PROJECT_DIR/`, or a runner word.
+fn candidate_words(text: &str) -> Vec<(&str, bool)> {
+    static MARKS: std::sync::LazyLock<aho_corasick::AhoCorasick> = std::sync::LazyLock::new(|| {
+        aho_corasick::AhoCorasick::new([
+            "./",
+            ".sh",
+            ".bash",
+            ".zsh",
+            ".ksh",
+            "$CI_PROJECT_DIR/",
+            "${CI_PROJECT_DIR}/",
+            "source ",
+            ". ",
+            "sh ",
+            "bash ",
+            "dash ",
+            "zsh ",
+            "ksh ",
+        ])
+        .expect("static patterns")
+    });
+    const RUNNERS: usize = 7; // patterns from here on are runner words
+    let b = text.as_bytes();
+    let word_at = |at: usize| -> (usize, usize) {
+        let start = b[..at].iter().rposition(|&c| delimiter(c)).map_or(0, |i| i + 1);
+        let end = b[at..].iter().position(|&c| delimiter(c)).map_or(b.len(), |i| at + i);
+        (start, end)
+    };
+    let mut out: Vec<(&str, bool)> = Vec::new();
+    let mut last_end = 0;
+    for m in MARKS.find_iter(text) {
+        if m.pattern().as_usize() >= RUNNERS {
+            // A runner word alone (`bash x`, not `mybash x`): the word after it.
+            let alone = m.start() == 0 || delimiter(b[m.start() - 1]);
+            let next = b[m.end()..].iter().position(|&c| !c.is_ascii_whitespace()).map(|i| m.end() + i);
+            if let Some(at) = next.filter(|_| alone)
+                && at < b.len()
+                && !delimiter(b[at])
+            {
+                let (start, end) = word_at(at);
+                out.push((&text[start..end], true));
+            }
+            continue;
+        }
+        if m.start() < last_end {
+            continue; // within the word just taken
+        }
+        let (start, end) = word_at(m.start());
+        last_end = end;
+        out.push((&text[start..end], false));
+    }
+    out
 }
 
 /// Whether script text may run a repository script or define a shell function.

@@ -285,8 +285,9 @@ pub(crate) fn detect(snap: &Snapshot, pipeline: &Pipeline) -> Detection {
     let read = |path: &str| snap.repo_file(&pipeline.project, path);
     let mut out = Detection::default();
     let mut seen = std::collections::HashSet::new();
+    let memo = follow::ScriptMemo::default();
     for job in &pipeline.jobs {
-        let script = Script::for_job(job, &snap.sources, prefilter, Some(&read));
+        let script = Script::for_job(job, &snap.sources, prefilter, Some(&read), &memo);
         let before = out.accesses.len();
         for d in DETECTORS {
             d.detect(&ctx, job, &script, &mut out.accesses);

@@ -73,7 +73,13 @@ impl Script {
     /// or alias in its text or environment, no tool that uses it implicitly, no script or shell function
     /// it runs), an empty script: most jobs of an org never touch the token, and tokenizing them would be
     /// most of the audit's time.
-    pub(crate) fn for_job(job: &Job, sources: &SourceMap, prefilter: &Prefilter, read: Option<ReadFile>) -> Script {
+    pub(crate) fn for_job(
+        job: &Job,
+        sources: &SourceMap,
+        prefilter: &Prefilter,
+        read: Option<ReadFile>,
+        memo: &super::follow::ScriptMemo,
+    ) -> Script {
         let aliases = job.vars.layers().any(|v| {
             v.origin != VarOrigin::Predefined
                 && v.value.contains('$')
@@ -93,7 +99,7 @@ impl Script {
                     let project_dir = job.vars.get("CI_PROJECT_DIR").map_or("", |v| v.value.as_str());
                     let at = job.all_lines().next().map_or(job.span, |l| l.span);
                     let (relevant, missing) = if super::follow::may_call_script(&text) {
-                        super::follow::scripts_may_spend_token(&text, sources, read, prefilter, project_dir, at)
+                        super::follow::scripts_may_spend_token(&text, sources, read, prefilter, project_dir, at, memo)
                     } else {
                         (false, Vec::new())
                     };

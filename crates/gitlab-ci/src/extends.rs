@@ -14,7 +14,7 @@ pub fn resolve(top: &mut Map, partial: bool, diags: &mut Vec<Diagnostic>) {
         return;
     }
     // Resolve against the configuration as written (no copy of it), then put the results in place.
-    let mut memo: HashMap<String, Option<Node>> = HashMap::new();
+    let mut memo: HashMap<String, Option<(Node, u64)>> = HashMap::new();
     let mut resolved: Vec<(usize, Node)> = Vec::new();
     for (i, (k, v)) in top.entries.iter().enumerate() {
         if v.get("extends").is_some()
@@ -40,7 +40,7 @@ fn resolve_one(
     name: &str,
     top: &Map,
     partial: bool,
-    memo: &mut HashMap<String, Option<Node>>,
+    memo: &mut HashMap<String, Option<(Node, u64)>>,
     stack: &mut Vec<String>,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Node> {
@@ -48,11 +48,11 @@ fn resolve_one(
     if let Some(done) = memo.get(name) {
         // Every use of a resolved base is a copy of it: charged, so a large base extended by thousands
         // of jobs stays within the project's budget.
-        let weight = done.as_ref().map_or(0, Node::weight);
+        let weight = done.as_ref().map_or(0, |(_, w)| *w);
         if !crate::budget::charge(weight, "extends", node.span) {
             return None;
         }
-        return done.clone();
+        return done.as_ref().map(|(n, _)| n.clone());
     }
     node.as_map()?;
     stack.push(name.to_string());
@@ -110,10 +110,10 @@ fn resolve_one(
     own.remove("extends");
     deep_merge(&mut acc, own);
     let out = Node { span: node.span, tag: None, value: Value::Map(acc) };
-    if !crate::budget::charge(out.weight(), "extends", node.span) {
+    let weight = out.weight();
+    if !crate::budget::charge(weight, "extends", node.span) {
         return None;
     }
-    let out = Some(out);
-    memo.insert(name.to_string(), out.clone());
-    out
+    memo.insert(name.to_string(), Some((out.clone(), weight)));
+    Some(out)
 }

@@ -185,7 +185,7 @@ impl<'a> Loader<'a> {
                 Ok(p) => {
                     // A copy of a shared file: charged, so that one large file included many times, or
                     // by many levels, stays within the project's budget.
-                    let weight: u64 = p.docs.iter().map(Node::weight).sum();
+                    let weight = p.weight();
                     let at = from.unwrap_or_else(|| self.snap.sources().span(id, 0, 0));
                     if !crate::budget::charge(weight, "include", at) {
                         return Ok(Map::default());

@@ -267,6 +267,10 @@ pub fn workflow(top: &crate::yaml::Map, vars: &Vars, default_branch: &str) -> Ru
 /// of a child pipeline (`child`) runs where its trigger job does, when its own rules allow it in a
 /// pipeline started by its parent.
 pub fn job(job: &crate::yaml::Map, vars: &Vars, default_branch: &str, child: bool) -> Runs {
+    // Most jobs say nothing: they run in branch and tag pipelines (a child's, where its trigger runs).
+    if !job.contains("rules") && !job.contains("only") && !job.contains("except") {
+        return if child { Runs::ALL } else { Runs::BRANCHES_AND_TAGS };
+    }
     let decide = |c: &Context| -> Truth {
         if let Some(list) = job.get("rules").and_then(Node::as_seq) {
             return c.rules(vars, list);

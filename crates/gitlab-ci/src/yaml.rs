@@ -65,6 +65,15 @@ pub struct DuplicateKey {
 pub struct Parsed {
     pub docs: Vec<Node>,
     pub duplicate_keys: Vec<DuplicateKey>,
+    /// The documents' [`Node::weight`], measured once (a shared file is copied into many pipelines).
+    weight: std::sync::OnceLock<u64>,
+}
+
+impl Parsed {
+    /// What a copy of the documents costs in budget units.
+    pub fn weight(&self) -> u64 {
+        *self.weight.get_or_init(|| self.docs.iter().map(Node::weight).sum())
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -385,7 +394,7 @@ fn parse_text(text: &str, src: &crate::source::SourceFile, file: FileId) -> Resu
         })?;
         b.event(ev, to_span(span))?;
     }
-    Ok(Parsed { docs: b.docs, duplicate_keys: b.duplicates })
+    Ok(Parsed { docs: b.docs, duplicate_keys: b.duplicates, weight: std::sync::OnceLock::new() })
 }
 
 impl Builder {
