@@ -166,39 +166,6 @@ proptest! {
     }
 }
 
-/// A repository in memory, for resolving generated configurations.
-struct MemRepo {
-    sources: SourceMap,
-    files: std::collections::HashMap<String, tokenscope::source::FileId>,
-    list: Arc<Vec<String>>,
-    instance: gitlab_ci::Instance,
-}
-
-impl gitlab_ci::Repositories for MemRepo {
-    fn sources(&self) -> &SourceMap {
-        &self.sources
-    }
-    fn file(&self, _project: &str, path: &str) -> gitlab_ci::RepoFile {
-        let norm = gitlab_ci::paths::normalize_repo_path(path).unwrap_or_default();
-        match self.files.get(&norm) {
-            Some(id) => gitlab_ci::RepoFile::Found(*id),
-            None => gitlab_ci::RepoFile::Missing(norm),
-        }
-    }
-    fn list(&self, _project: &str) -> Arc<Vec<String>> {
-        self.list.clone()
-    }
-    fn has_project(&self, project: &str) -> bool {
-        project == "g/p"
-    }
-    fn display_path(&self, _project: &str, path: &str) -> String {
-        path.to_string()
-    }
-    fn instance(&self) -> &gitlab_ci::Instance {
-        &self.instance
-    }
-}
-
 /// A configuration built from amplifying constructs: a base of `lines` script lines, `fan` jobs or
 /// references or matrix values per level, `levels` levels of `extends`/`!reference`, a `default:` block,
 /// includes of a file `includes` times, variables that fan out.
@@ -259,18 +226,8 @@ proptest! {
     /// materialises (the jobs' script text) is bounded by that budget.
     #[test]
     fn amplifying_structures_stay_within_the_work_budget(files in amplifying()) {
-        let sources = SourceMap::new();
-        let mut map = std::collections::HashMap::new();
-        for (name, text) in &files {
-            let id = sources.add(SourceFile::new(name.clone(), Some("g/p".into()), Some(name.clone()), Arc::from(text.as_str())));
-            map.insert(name.clone(), id);
-        }
-        let repo = MemRepo {
-            sources,
-            list: Arc::new(map.keys().cloned().collect()),
-            files: map,
-            instance: gitlab_ci::Instance { url: "https://g.example".into(), host: "g.example".into(), registry: None },
-        };
+        let instance = gitlab_ci::Instance { url: "https://g.example".into(), host: "g.example".into(), registry: None };
+        let repo = gitlab_ci::memory::Memory::new("g/p", instance, files);
         let project = gitlab_ci::Project {
             path: "g/p".into(), id: Some(1), visibility: "private", default_branch: "main".into(),
             ci_config_path: ".gitlab-ci.yml".into(), span: Default::default(), unreadable: None,

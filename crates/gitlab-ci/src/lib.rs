@@ -15,6 +15,7 @@ pub mod extends;
 pub mod glob;
 pub mod include;
 pub mod jobs;
+pub mod memory;
 pub mod merge;
 pub mod paths;
 pub mod pipelines;
