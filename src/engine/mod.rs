@@ -104,6 +104,29 @@ pub(crate) struct Audit<'a> {
     blind: HashSet<String>,
     /// Projects whose jobs run something tokenscope could not look into, with the job and what.
     partial: HashMap<String, Vec<(String, Unseen)>>,
+    /// The manifest's project paths, sorted, and the blind ones among them: a group entry's projects are a
+    /// range of them, found by binary search (rules ask for every entry; a scan would be entries × projects).
+    paths: Vec<&'a str>,
+    blind_paths: Vec<&'a str>,
+    /// The partially seen projects, sorted likewise.
+    partial_paths: Vec<String>,
+}
+
+/// The range of sorted `paths` an entry covers: the project itself, or every path under the group.
+pub(crate) fn covered_range<'p, T: AsRef<str>>(paths: &'p [T], entry: &AllowEntry) -> &'p [T] {
+    let before = |bound: &str| paths.partition_point(|p| p.as_ref() < bound);
+    match entry.kind {
+        crate::snapshot::EntryKind::Project => {
+            let at = before(&entry.path);
+            let end = if paths.get(at).is_some_and(|p| p.as_ref() == entry.path) { at + 1 } else { at };
+            &paths[at..end]
+        }
+        crate::snapshot::EntryKind::Group => {
+            // Every path under `g/` sorts between `g/` and `g0` ('0' follows '/').
+            let (start, end) = (before(&format!("{}/", entry.path)), before(&format!("{}0", entry.path)));
+            &paths[start..end.max(start)]
+        }
+    }
 }
 
 impl<'a> Audit<'a> {
@@ -142,6 +165,22 @@ impl<'a> Audit<'a> {
     /// access whose target is unresolved. Rules that conclude "not used" or "not needed" stay silent then.
     pub(crate) fn blind(&self, project: &str) -> bool {
         self.blind.contains(project) || self.pipeline(project).is_none()
+    }
+
+    /// The snapshot's projects an allowlist entry lets in (the project, or every project under the group), as
+    /// a sorted slice: no allocation, and its length is the count.
+    pub(crate) fn covered(&self, entry: &AllowEntry) -> &[&'a str] {
+        covered_range(&self.paths, entry)
+    }
+
+    /// The partially seen projects an entry lets in (see [`Audit::unseen`]), sorted.
+    pub(crate) fn partially_seen(&self, entry: &AllowEntry) -> &[String] {
+        covered_range(&self.partial_paths, entry)
+    }
+
+    /// Whether some project the entry lets in (other than `except`) is blind (see [`Audit::blind`]).
+    pub(crate) fn covers_blind(&self, entry: &AllowEntry, except: &str) -> bool {
+        covered_range(&self.blind_paths, entry).iter().any(|p| *p != except)
     }
 
     /// What the project's jobs run that tokenscope could not look into (a script the snapshot does not
@@ -228,7 +267,26 @@ impl<'a> Audit<'a> {
         let mut blind: HashSet<String> =
             pipelines.iter().filter(|p| p.status == crate::ci::Status::Failed).map(|p| p.project.clone()).collect();
         blind.extend(accesses.iter().filter(|a| matches!(a.target, Target::Unresolved(_))).map(|a| a.caller.clone()));
-        Audit { snap, pipelines, accesses, never_run, graph, edges, pipeline_index, edges_by_callee, blind, partial }
+        let paths: Vec<&'a str> = snap.manifest.projects.keys().map(String::as_str).collect();
+        let mut audit = Audit {
+            snap,
+            pipelines,
+            accesses,
+            never_run,
+            graph,
+            edges,
+            pipeline_index,
+            edges_by_callee,
+            blind,
+            partial,
+            paths,
+            blind_paths: Vec::new(),
+            partial_paths: Vec::new(),
+        };
+        audit.partial_paths = audit.partial.keys().cloned().collect();
+        audit.partial_paths.sort_unstable();
+        audit.blind_paths = audit.paths.iter().copied().filter(|p| audit.blind(p)).collect();
+        audit
     }
 }
 

@@ -49,21 +49,21 @@ impl super::Rule for Rule {
         for (path, p) in &audit.snap.manifest.projects {
             let token_callers = audit.graph.token_callers(path);
             for entry in p.job_token.allowlist.iter().filter(|e| e.kind == EntryKind::Group) {
-                let covered: Vec<&str> =
-                    audit.snap.manifest.covered_by(entry).into_iter().filter(|c| c != path).collect();
+                let in_range = audit.covered(entry);
+                let covered = in_range.len() - usize::from(in_range.binary_search(&path.as_str()).is_ok());
                 let callers: Vec<&str> =
                     token_callers.iter().copied().filter(|c| covers(entry, c) && c != path).collect();
-                if callers.is_empty() || covered.len() < min_projects {
+                if callers.is_empty() || covered < min_projects {
                     continue; // unused entries are `unused-allowlist-entry`'s; small groups are fine
                 }
-                if callers.len() * 100 >= covered.len() * max_used_percent {
+                if callers.len() * 100 >= covered * max_used_percent {
                     continue;
                 }
                 let names: Vec<String> = callers.iter().map(|c| format!("`{c}`")).collect();
                 let message = format!(
                     "group entry `{}` on `{path}` lets {} projects of the snapshot use their job token against `{path}`, but only {} do: {}",
                     entry.path,
-                    covered.len(),
+                    covered,
                     callers.len(),
                     names.join(", ")
                 );

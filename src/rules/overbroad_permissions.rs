@@ -24,7 +24,6 @@
 use super::{RuleMeta, entry_finding};
 use crate::detect::{Kind, Permission};
 use crate::diag::Severity;
-use crate::engine::coverage::nearest_entry;
 use crate::engine::{Audit, EdgeStatus};
 use crate::finding::Finding;
 use std::collections::BTreeSet;
@@ -44,15 +43,17 @@ impl super::Rule for Rule {
             if !p.knows(crate::snapshot::manifest::Data::Permissions) {
                 continue; // an entry whose permissions could not be read is not one with default permissions
             }
-            for (i, entry) in p.job_token.allowlist.iter().enumerate() {
-                let edges: Vec<_> = audit
-                    .edges_into(path)
-                    .filter(|e| e.status == EdgeStatus::Allowed && nearest_entry(p, &e.caller) == Some(i))
-                    .collect();
-                if edges.is_empty() {
-                    continue;
+            // Each allowed edge already knows the entry that decides it: grouped once, not per entry.
+            let mut by_entry: std::collections::HashMap<usize, Vec<&crate::engine::Edge>> =
+                std::collections::HashMap::new();
+            for e in audit.edges_into(path).filter(|e| e.status == EdgeStatus::Allowed) {
+                if let Some(i) = e.entry {
+                    by_entry.entry(i).or_default().push(e);
                 }
-                let blind = audit.snap.manifest.covered_by(entry).iter().any(|c| audit.blind(c));
+            }
+            for (i, entry) in p.job_token.allowlist.iter().enumerate() {
+                let Some(edges) = by_entry.get(&i) else { continue };
+                let blind = audit.covers_blind(entry, "");
                 let unknown = edges
                     .iter()
                     .flat_map(|e| e.accesses.iter())

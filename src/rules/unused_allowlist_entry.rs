@@ -31,7 +31,7 @@
 
 use super::RuleMeta;
 use crate::diag::Severity;
-use crate::engine::coverage::covers;
+use crate::engine::covered_range;
 use crate::engine::{Audit, EdgeStatus};
 use crate::finding::{Finding, Subject};
 use crate::snapshot::EntryKind;
@@ -48,35 +48,49 @@ pub(crate) struct Rule;
 impl super::Rule for Rule {
     fn check(&self, audit: &Audit, _settings: &super::Settings, out: &mut Vec<Finding>) {
         let m = &audit.snap.manifest;
+        // The authentication log by accessed project, each list of origins sorted: an entry's use is then a
+        // binary search, not a scan of the whole log per entry.
+        let mut log: std::collections::HashMap<&str, Vec<&str>> = std::collections::HashMap::new();
+        for r in &m.auth_log {
+            log.entry(r.accessed.as_str()).or_default().push(r.origin.as_str());
+        }
+        for origins in log.values_mut() {
+            origins.sort_unstable();
+        }
         for (path, p) in &m.projects {
-            let callers: Vec<&str> = audit
+            let mut callers: Vec<&str> = audit
                 .edges_into(path)
                 .filter(|e| !matches!(e.status, EdgeStatus::Unresolved | EdgeStatus::External))
                 .map(|e| e.caller.as_str())
                 .collect();
+            callers.sort_unstable();
+            let origins = log.get(path.as_str()).map_or(&[][..], Vec::as_slice);
             for entry in &p.job_token.allowlist {
-                let used_by_job = callers.iter().any(|c| covers(entry, c));
-                let used_by_log = m.auth_log.iter().any(|r| r.accessed == *path && covers(entry, &r.origin));
+                let used_by_job = !covered_range(&callers, entry).is_empty();
+                let used_by_log = !covered_range(origins, entry).is_empty();
                 let archived =
                     entry.kind == EntryKind::Project && m.projects.get(&entry.path).is_some_and(|t| t.archived);
                 if used_by_job || used_by_log || archived {
                     continue; // an archived project's entry is `stale-allowlist-entry`'s
                 }
-                let covered: Vec<&str> = m.covered_by(entry).into_iter().filter(|c| c != path).collect();
-                if covered.is_empty() {
+                let in_range = audit.covered(entry);
+                let covered = in_range.len() - usize::from(in_range.binary_search(&path.as_str()).is_ok());
+                if covered == 0 {
                     continue; // nothing of it is in the snapshot: its use cannot be seen
                 }
-                if covered.iter().any(|c| audit.blind(c)) {
+                if audit.covers_blind(entry, path) {
                     continue;
                 }
-                let unseen: Vec<String> = covered
+                let unseen: Vec<String> = audit
+                    .partially_seen(entry)
                     .iter()
+                    .filter(|c| **c != path.as_str())
                     .filter_map(|c| audit.unseen(c).first().map(|(job, u)| format!("`{c}` (job `{job}`) {}", u.why)))
                     .collect();
                 let what = match entry.kind {
                     EntryKind::Project => format!("project `{}`", entry.path),
                     EntryKind::Group => {
-                        format!("group `{}` ({} project(s) in the snapshot)", entry.path, covered.len())
+                        format!("group `{}` ({covered} project(s) in the snapshot)", entry.path)
                     }
                 };
                 let log = if p.knows(crate::snapshot::manifest::Data::AuthLog) {

@@ -227,21 +227,6 @@ impl Manifest {
     pub(crate) fn fetch_failed(&self) -> bool {
         self.skipped().any(|(_, s)| s.failed)
     }
-
-    /// Snapshot projects an allowlist entry lets in: the project itself, or every project under the group
-    /// (a range query over the sorted paths, not a scan).
-    pub(crate) fn covered_by<'m>(&'m self, entry: &AllowEntry) -> Vec<&'m str> {
-        match entry.kind {
-            EntryKind::Project => {
-                self.projects.get_key_value(&entry.path).map(|(k, _)| k.as_str()).into_iter().collect()
-            }
-            EntryKind::Group => {
-                // Every path under `g/` sorts between `g/` and `g0` ('0' follows '/').
-                let (from, to) = (format!("{}/", entry.path), format!("{}0", entry.path));
-                self.projects.range(from..to).map(|(k, _)| k.as_str()).collect()
-            }
-        }
-    }
 }
 
 /// A fine-grained job-token policy GitLab defines (see docs/snapshot-format.md), named as GitLab and the
