@@ -21,6 +21,9 @@ pub(crate) const MANIFEST_NAME: &str = "tokenscope.yaml";
 pub(crate) const TREES_DIR: &str = "trees";
 /// Files larger than this are not read (GitLab's own CI size limits are far below it).
 pub(crate) const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
+/// The manifest's own bound: it is not a CI file, and an org of 100,000 projects with its authentication
+/// log writes tens of MiB of it.
+pub(crate) const MAX_MANIFEST_BYTES: u64 = 512 * 1024 * 1024;
 /// At most this many entries are listed in one repository (for `include: local` globs).
 const MAX_LISTED_FILES: usize = 100_000;
 
@@ -61,11 +64,11 @@ pub(crate) fn read_source(
 ) -> Result<FileId, Diagnostic> {
     let cannot = |e: std::io::Error| Diagnostic::error(format!("cannot read: {e}")).in_file(&display);
     let file = open_for_reading(path).map_err(cannot)?;
-    read_open(sources, file, display, project, repo_path)
+    read_open(sources, file, display, project, repo_path, MAX_FILE_BYTES)
 }
 
-/// [`read_source`] of a file that must be inside `root` (a canonical directory): the manifest, a policy
-/// in the snapshot. A symbolic link leading out is refused, and nothing of what it leads to is read or shown.
+/// The manifest, which must be inside `root` (a canonical directory): a symbolic link leading out is refused,
+/// and nothing of what it leads to is read or shown.
 pub(crate) fn read_confined(
     sources: &SourceMap,
     root: &Path,
@@ -73,7 +76,13 @@ pub(crate) fn read_confined(
     display: String,
 ) -> Result<FileId, Diagnostic> {
     let real = confined(root, path, &display)?;
-    read_source(sources, &real, display, None, None)
+    read_manifest(sources, &real, display)
+}
+
+/// [`read_source`] with the manifest's own bound ([`MAX_MANIFEST_BYTES`]).
+pub(crate) fn read_manifest(sources: &SourceMap, path: &Path, display: String) -> Result<FileId, Diagnostic> {
+    let file = open_for_reading(path).map_err(|e| Diagnostic::error(format!("cannot read: {e}")).in_file(&display))?;
+    read_open(sources, file, display, None, None, MAX_MANIFEST_BYTES)
 }
 
 /// The real path of `path`, when it is inside `root` (a canonical directory).
@@ -139,6 +148,7 @@ fn read_open(
     display: String,
     project: Option<&str>,
     repo_path: Option<&str>,
+    limit: u64,
 ) -> Result<FileId, Diagnostic> {
     use std::io::Read;
     let cannot = |e: std::io::Error| Diagnostic::error(format!("cannot read: {e}")).in_file(&display);
@@ -146,18 +156,18 @@ fn read_open(
     if !meta.is_file() {
         return Err(Diagnostic::error("not a regular file").in_file(&display));
     }
-    if meta.len() > MAX_FILE_BYTES {
+    if meta.len() > limit {
         return Err(Diagnostic::error(format!(
             "file is {} bytes, larger than the {} MiB limit; not read",
             meta.len(),
-            MAX_FILE_BYTES / 1024 / 1024
+            limit / 1024 / 1024
         ))
         .in_file(&display));
     }
     // At most one byte past the limit, however much the file grew since it was measured.
     let mut bytes = Vec::with_capacity(meta.len() as usize + 1);
-    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(cannot)?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
+    file.take(limit + 1).read_to_end(&mut bytes).map_err(cannot)?;
+    if bytes.len() as u64 > limit {
         return Err(Diagnostic::error("file grew past the size limit while being read").in_file(&display));
     }
     let (text, bad) = match String::from_utf8(bytes) {
@@ -423,7 +433,7 @@ impl Snapshot {
                 return RepoFile::Failed(Diagnostic::error(format!("cannot read: {e}")).in_file(display));
             }
         };
-        let read = read_open(&self.sources, file, display, Some(project), Some(norm));
+        let read = read_open(&self.sources, file, display, Some(project), Some(norm), MAX_FILE_BYTES);
         self.read_paths.lock().expect("read paths").push(real);
         match read {
             Ok(id) => RepoFile::Found(id),

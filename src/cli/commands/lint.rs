@@ -146,8 +146,7 @@ fn snapshot(
                         ]
                     },
                 )?;
-            let id =
-                crate::snapshot::read_source(&sources, m, m.display().to_string(), None, None).map_err(|d| vec![d])?;
+            let id = crate::snapshot::read_manifest(&sources, m, m.display().to_string()).map_err(|d| vec![d])?;
             let snap = Snapshot::from_manifest(root, id, sources)?;
             snap.add_input(m);
             snap
