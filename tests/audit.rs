@@ -453,6 +453,8 @@ fn unseen_is_never_empty() {
     assert!(findings.contains(&("missing-allowlist-entry".into(), "s/archived".into(), "note".into())), "{findings:?}");
     assert!(findings.contains(&("unused-allowlist-entry".into(), "s/handed".into(), "note".into())), "{findings:?}");
     assert!(!findings.iter().any(|f| f.1 == "s/no-repo"), "{findings:?}");
+    // Narrowing a group entry: t/e, which the replacement would drop, is partially seen.
+    assert!(findings.contains(&("overbroad-group-entry".into(), "t".into(), "note".into())), "{findings:?}");
     let partial = doc["projects"].as_array().unwrap().iter().find(|p| p["path"] == "s/partial").unwrap();
     assert!(partial["unseen"][0]["why"].as_str().unwrap().contains("ci/deploy.sh"), "{partial}");
     insta::assert_snapshot!("seen", common::run(&["audit", "fixtures/audit/seen"]));

@@ -178,6 +178,11 @@ impl<'a> Audit<'a> {
         covered_range(&self.partial_paths, entry)
     }
 
+    /// The blind projects an entry lets in (see [`Audit::blind`]), sorted.
+    pub(crate) fn blind_covered(&self, entry: &AllowEntry) -> &[&'a str] {
+        covered_range(&self.blind_paths, entry)
+    }
+
     /// Whether some project the entry lets in (other than `except`) is blind (see [`Audit::blind`]).
     pub(crate) fn covers_blind(&self, entry: &AllowEntry, except: &str) -> bool {
         covered_range(&self.blind_paths, entry).iter().any(|p| *p != except)

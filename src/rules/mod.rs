@@ -117,6 +117,49 @@ pub(crate) fn per_access(
     }
 }
 
+/// A finding that advises removing or narrowing an allowlist entry of `project`, located at the entry. When a
+/// project the entry lets in is partially seen (it runs something tokenscope could not read) or blind (it
+/// failed to load, or has an unresolved access), a use may hide there: the finding is then only a note that
+/// says what could not be read, and its fix asks to confirm first (`action`: what the fix does to the entry;
+/// `kept`: the projects that keep their access after it).
+pub(crate) fn entry_advice(
+    audit: &Audit,
+    meta: &'static RuleMeta,
+    project: &str,
+    entry: &AllowEntry,
+    mut message: String,
+    mut help: String,
+    action: &str,
+    kept: &[&str],
+) -> Finding {
+    // Projects the fix leaves their access (the callers a group entry is replaced by) lose nothing.
+    let at_risk = |c: &str| c != project && !kept.contains(&c);
+    let blind = audit.blind_covered(entry).iter().filter(|c| at_risk(c)).map(|c| {
+        format!("`{c}` could not be fully read (its configuration failed to load, or one of its job-token accesses has a target that cannot be resolved)")
+    });
+    let unseen: Vec<String> = blind
+        .chain(
+            audit
+                .partially_seen(entry)
+                .iter()
+                .filter(|c| at_risk(c))
+                .filter_map(|c| audit.unseen(c).first().map(|(job, u)| format!("`{c}` (job `{job}`) {}", u.why))),
+        )
+        .collect();
+    let mut severity = meta.severity;
+    if let Some(first) = unseen.first() {
+        severity = crate::diag::Severity::Note;
+        let more = if unseen.len() > 1 { format!(" (and {} more)", unseen.len() - 1) } else { String::new() };
+        message.push_str(&format!("; but not everything its projects run could be read: {first}{more}"));
+        help = format!(
+            "confirm that what could not be read does not use the job token against `{project}` before {action} `{}` ({help})",
+            entry.path
+        );
+    }
+    let subject = Subject::Entry { project: project.to_string(), entry: entry.path.clone() };
+    Finding::build(meta, subject).severity(severity).message(message).help(help).at(entry.span).finish()
+}
+
 /// A finding about one allowlist entry of `project`, located at the entry in the manifest.
 pub(crate) fn entry_finding(
     meta: &'static RuleMeta,

@@ -20,8 +20,14 @@
 //! ```
 //!
 //! Group entries with no caller at all are `unused-allowlist-entry`'s.
+//!
+//! When a project the entry lets in is partially seen (it runs a script the snapshot does not hold, or
+//! hands the token to a program tokenscope cannot follow), the finding is only a note that says what
+//! could not be read: confirm there before replacing the entry. The same holds when such a project failed
+//! to load or has a job-token access whose target cannot be resolved. Projects the replacement keeps (the
+//! callers) lose nothing and do not count.
 
-use super::{RuleMeta, Setting, entry_finding};
+use super::{RuleMeta, Setting, entry_advice};
 use crate::diag::Severity;
 use crate::engine::Audit;
 use crate::engine::coverage::covers;
@@ -69,7 +75,7 @@ impl super::Rule for Rule {
                 );
                 let replacement: Vec<String> = callers.iter().map(|c| format!("- project: {c}")).collect();
                 let help = format!("replace the group entry with project entries: {}", replacement.join("; "));
-                out.push(entry_finding(&META, path, entry, message, help));
+                out.push(entry_advice(audit, &META, path, entry, message, help, "replacing", &callers));
             }
         }
     }

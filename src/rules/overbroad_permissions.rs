@@ -20,8 +20,12 @@
 //!         - project: acme/infra/deployer
 //!           permissions: [read_jobs]
 //! ```
+//!
+//! When a project the entry lets in is partially seen (it runs a script the snapshot does not hold, or
+//! hands the token to a program tokenscope cannot follow), the finding is only a note that says what
+//! could not be read: confirm there before narrowing the entry.
 
-use super::{RuleMeta, entry_finding};
+use super::{RuleMeta, entry_advice};
 use crate::detect::{Kind, Permission};
 use crate::diag::Severity;
 use crate::engine::{Audit, EdgeStatus};
@@ -87,7 +91,7 @@ impl super::Rule for Rule {
                     }
                 };
                 let help = format!("set the entry's job-token permissions to [{minimal}]");
-                out.push(entry_finding(&META, path, entry, message, help));
+                out.push(entry_advice(audit, &META, path, entry, message, help, "narrowing", &[]));
             }
         }
     }

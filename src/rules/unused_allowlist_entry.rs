@@ -29,11 +29,11 @@
 //!     last_authorized_at: "2026-11-03T08:12:44Z"
 //! ```
 
-use super::RuleMeta;
+use super::{RuleMeta, entry_advice};
 use crate::diag::Severity;
 use crate::engine::covered_range;
 use crate::engine::{Audit, EdgeStatus};
-use crate::finding::{Finding, Subject};
+use crate::finding::Finding;
 use crate::snapshot::EntryKind;
 
 pub(crate) static META: RuleMeta = RuleMeta {
@@ -81,12 +81,6 @@ impl super::Rule for Rule {
                 if audit.covers_blind(entry, path) {
                     continue;
                 }
-                let unseen: Vec<String> = audit
-                    .partially_seen(entry)
-                    .iter()
-                    .filter(|c| **c != path.as_str())
-                    .filter_map(|c| audit.unseen(c).first().map(|(job, u)| format!("`{c}` (job `{job}`) {}", u.why)))
-                    .collect();
                 let what = match entry.kind {
                     EntryKind::Project => format!("project `{}`", entry.path),
                     EntryKind::Group => {
@@ -101,29 +95,8 @@ impl super::Rule for Rule {
                 let message = format!(
                     "the allowlist of `{path}` lets {what} in, but no job in the snapshot uses the job token against `{path}` from there, {log}: standing access nobody needs"
                 );
-                let mut message = message;
-                let mut help = format!("remove `{}` from the allowlist of `{path}`", entry.path);
-                let mut severity = META.severity;
-                if let Some(first) = unseen.first() {
-                    // Partially seen: a use may hide in what could not be read.
-                    severity = Severity::Note;
-                    let more =
-                        if unseen.len() > 1 { format!(" (and {} more)", unseen.len() - 1) } else { String::new() };
-                    message.push_str(&format!("; but not everything its projects run could be read: {first}{more}"));
-                    help = format!(
-                        "confirm that what could not be read does not use the job token against `{path}` before removing `{}`",
-                        entry.path
-                    );
-                }
-                let subject = Subject::Entry { project: path.clone(), entry: entry.path.clone() };
-                out.push(
-                    Finding::build(&META, subject)
-                        .severity(severity)
-                        .message(message)
-                        .help(help)
-                        .at(entry.span)
-                        .finish(),
-                );
+                let help = format!("remove `{}` from the allowlist of `{path}`", entry.path);
+                out.push(entry_advice(audit, &META, path, entry, message, help, "removing", &[]));
             }
         }
     }
