@@ -117,6 +117,15 @@ pub(crate) fn per_access(
     }
 }
 
+/// What a rule advises about an entry: the message, the fix, what the fix does to the entry ("removing",
+/// "narrowing", ...) and the projects that keep their access after it.
+pub(crate) struct Advice<'k> {
+    pub(crate) message: String,
+    pub(crate) help: String,
+    pub(crate) action: &'static str,
+    pub(crate) kept: &'k [&'k str],
+}
+
 /// A finding that advises removing or narrowing an allowlist entry of `project`, located at the entry. When a
 /// project the entry lets in is partially seen (it runs something tokenscope could not read) or blind (it
 /// failed to load, or has an unresolved access), a use may hide there: the finding is then only a note that
@@ -127,11 +136,9 @@ pub(crate) fn entry_advice(
     meta: &'static RuleMeta,
     project: &str,
     entry: &AllowEntry,
-    mut message: String,
-    mut help: String,
-    action: &str,
-    kept: &[&str],
+    advice: Advice,
 ) -> Finding {
+    let Advice { mut message, mut help, action, kept } = advice;
     // Projects the fix leaves their access (the callers a group entry is replaced by) lose nothing.
     let at_risk = |c: &str| c != project && !kept.contains(&c);
     let blind = audit.blind_covered(entry).iter().filter(|c| at_risk(c)).map(|c| {

@@ -27,7 +27,7 @@
 //! to load or has a job-token access whose target cannot be resolved. Projects the replacement keeps (the
 //! callers) lose nothing and do not count.
 
-use super::{RuleMeta, Setting, entry_advice};
+use super::{Advice, RuleMeta, Setting, entry_advice};
 use crate::diag::Severity;
 use crate::engine::Audit;
 use crate::engine::coverage::covers;
@@ -75,7 +75,13 @@ impl super::Rule for Rule {
                 );
                 let replacement: Vec<String> = callers.iter().map(|c| format!("- project: {c}")).collect();
                 let help = format!("replace the group entry with project entries: {}", replacement.join("; "));
-                out.push(entry_advice(audit, &META, path, entry, message, help, "replacing", &callers));
+                out.push(entry_advice(
+                    audit,
+                    &META,
+                    path,
+                    entry,
+                    Advice { message, help, action: "replacing", kept: &callers },
+                ));
             }
         }
     }

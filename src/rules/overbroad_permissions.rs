@@ -25,7 +25,7 @@
 //! hands the token to a program tokenscope cannot follow), the finding is only a note that says what
 //! could not be read: confirm there before narrowing the entry.
 
-use super::{RuleMeta, entry_advice};
+use super::{Advice, RuleMeta, entry_advice};
 use crate::detect::{Kind, Permission};
 use crate::diag::Severity;
 use crate::engine::{Audit, EdgeStatus};
@@ -91,7 +91,13 @@ impl super::Rule for Rule {
                     }
                 };
                 let help = format!("set the entry's job-token permissions to [{minimal}]");
-                out.push(entry_advice(audit, &META, path, entry, message, help, "narrowing", &[]));
+                out.push(entry_advice(
+                    audit,
+                    &META,
+                    path,
+                    entry,
+                    Advice { message, help, action: "narrowing", kept: &[] },
+                ));
             }
         }
     }

@@ -29,7 +29,7 @@
 //!     last_authorized_at: "2026-11-03T08:12:44Z"
 //! ```
 
-use super::{RuleMeta, entry_advice};
+use super::{Advice, RuleMeta, entry_advice};
 use crate::diag::Severity;
 use crate::engine::covered_range;
 use crate::engine::{Audit, EdgeStatus};
@@ -96,7 +96,13 @@ impl super::Rule for Rule {
                     "the allowlist of `{path}` lets {what} in, but no job in the snapshot uses the job token against `{path}` from there, {log}: standing access nobody needs"
                 );
                 let help = format!("remove `{}` from the allowlist of `{path}`", entry.path);
-                out.push(entry_advice(audit, &META, path, entry, message, help, "removing", &[]));
+                out.push(entry_advice(
+                    audit,
+                    &META,
+                    path,
+                    entry,
+                    Advice { message, help, action: "removing", kept: &[] },
+                ));
             }
         }
     }
