@@ -79,7 +79,7 @@ pub(crate) fn deliver(term: &Terminal, report: &Report, out: &OutputArgs) -> Res
         }
     }
     for (f, file) in files {
-        std::fs::write(file, f.render(report, false))
+        crate::snapshot::write_output(file, f.render(report, false).as_bytes())
             .map_err(|e| Error::Io { what: format!("write {}", file.display()), source: e })?;
     }
     if out.output.is_none() {

@@ -97,7 +97,7 @@ pub(crate) fn confined(root: &Path, path: &Path, display: &str) -> Result<PathBu
 /// Where writing `target` would really write: its directory resolved, and a final symbolic link (even one
 /// whose target does not exist yet) followed, a few levels deep. `None` when the directory cannot be
 /// resolved (the write would fail anyway).
-fn final_target(target: &Path) -> Option<PathBuf> {
+pub(crate) fn final_target(target: &Path) -> Option<PathBuf> {
     let mut path = target.to_path_buf();
     for _ in 0..40 {
         let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
@@ -108,6 +108,19 @@ fn final_target(target: &Path) -> Option<PathBuf> {
         }
     }
     None // a loop of links: nothing can be written there
+}
+
+/// Write `bytes` to `target` where [`final_target`] says it leads (the path the input check was made on),
+/// without following a symbolic link put there since: what is written is what was checked.
+pub(crate) fn write_output(target: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let real = final_target(target)
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "its directory cannot be resolved"))?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NOFOLLOW);
+    options.open(real)?.write_all(bytes)
 }
 
 /// Open a file for reading without blocking: a named pipe would otherwise wait for a writer (and is then
