@@ -320,17 +320,7 @@ impl<'a> Follower<'a> {
             let base = self.cwd.as_deref()?;
             if base.is_empty() { path.to_string() } else { format!("{base}/{path}") }
         };
-        let mut parts: Vec<&str> = Vec::new();
-        for seg in inside.split('/') {
-            match seg {
-                "" | "." => {}
-                ".." => {
-                    parts.pop()?;
-                }
-                s => parts.push(s),
-            }
-        }
-        Some(parts.join("/"))
+        gitlab_ci::paths::resolve_lexically(&inside)
     }
 
     /// Whether (and how) a command runs a file.

@@ -21,6 +21,22 @@ pub fn valid_full_path(path: &str) -> bool {
         })
 }
 
+/// `path` with `.`, `..` and empty segments resolved lexically, relative to the repository root (`""` is the
+/// root itself); `None` when it climbs above the root.
+pub fn resolve_lexically(path: &str) -> Option<String> {
+    let mut out: Vec<&str> = Vec::new();
+    for seg in path.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                out.pop()?;
+            }
+            s => out.push(s),
+        }
+    }
+    Some(out.join("/"))
+}
+
 /// Normalise a path inside a repository: strip a leading `/` or `./`, resolve `.` and `..` lexically.
 /// A path that climbs above the repository root is refused.
 pub fn normalize_repo_path(path: &str) -> Result<String, String> {
@@ -30,23 +46,12 @@ pub fn normalize_repo_path(path: &str) -> Result<String, String> {
             "`{shown}…` is longer than a repository path can be ({MAX_REPO_PATH_BYTES} bytes, {MAX_REPO_PATH_SEGMENTS} segments)"
         ));
     }
-    let mut out: Vec<&str> = Vec::new();
-    for seg in path.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." => {
-                if out.pop().is_none() {
-                    return Err(format!("`{path}` climbs out of the repository"));
-                }
-            }
-            s => out.push(s),
-        }
-    }
+    let out = resolve_lexically(path).ok_or_else(|| format!("`{path}` climbs out of the repository"))?;
     if out.is_empty() {
         return Err(format!("`{path}` does not name a file"));
     }
     if path.contains('\0') {
         return Err("a path cannot contain a NUL byte".to_string());
     }
-    Ok(out.join("/"))
+    Ok(out)
 }
