@@ -69,17 +69,24 @@ pub(crate) fn deliver(term: &Terminal, report: &Report, out: &OutputArgs) -> Res
         .map(|(f, file)| (*f, file))
         .chain(out.output.as_ref().map(|file| (out.format, file)))
         .collect();
-    // Never write over the input: a file tokenscope read, or any path inside a snapshot directory.
-    for (_, file) in &files {
-        if report.audit.snap.protects(file) {
+    // Never write over the input: a file tokenscope read, or any path inside a snapshot directory. Each file
+    // is resolved once (its directory, and a final link), checked, and written at that resolved path.
+    let mut targets = Vec::with_capacity(files.len());
+    for (f, file) in files {
+        let cannot = |source| Error::Io { what: format!("write {}", file.display()), source };
+        let real = crate::snapshot::final_target(file).ok_or_else(|| {
+            cannot(std::io::Error::new(std::io::ErrorKind::NotFound, "its directory cannot be resolved"))
+        })?;
+        if report.audit.snap.protects(&real) {
             return Err(Error::usage(format!(
                 "{} is part of the input (inside the snapshot); tokenscope does not write into it",
                 file.display()
             )));
         }
+        targets.push((f, file, real));
     }
-    for (f, file) in files {
-        crate::snapshot::write_output(file, f.render(report, false).as_bytes())
+    for (f, file, real) in targets {
+        crate::snapshot::write_output(&real, f.render(report, false).as_bytes())
             .map_err(|e| Error::Io { what: format!("write {}", file.display()), source: e })?;
     }
     if out.output.is_none() {

@@ -110,12 +110,10 @@ pub(crate) fn final_target(target: &Path) -> Option<PathBuf> {
     None // a loop of links: nothing can be written there
 }
 
-/// Write `bytes` to `target` where [`final_target`] says it leads (the path the input check was made on),
-/// without following a symbolic link put there since: what is written is what was checked.
-pub(crate) fn write_output(target: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Write `bytes` at `real`, a path [`final_target`] resolved and the input check was made on, without following
+/// a symbolic link put there since: what is written is what was checked.
+pub(crate) fn write_output(real: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
-    let real = final_target(target)
-        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "its directory cannot be resolved"))?;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -367,17 +365,16 @@ impl Snapshot {
         }
     }
 
-    /// Whether writing `target` would overwrite input: a file tokenscope read, or a path inside the snapshot
-    /// directory (a checkout being linted is not protected as a whole: reports are written into it).
-    pub(crate) fn protects(&self, target: &Path) -> bool {
-        let Some(real) = final_target(target) else { return false };
-        if self.read_paths.lock().expect("read paths").contains(&real) {
+    /// Whether writing at `real` (a path [`final_target`] resolved) would overwrite input: a file tokenscope
+    /// read, or a path inside the snapshot directory (a checkout being linted is not protected as a whole:
+    /// reports are written into it).
+    pub(crate) fn protects(&self, real: &Path) -> bool {
+        if self.read_paths.lock().expect("read paths").iter().any(|p| p == real) {
             return true;
         }
         let root_is_checkout = self.repo_overrides.values().any(|d| *d == self.root);
         !root_is_checkout && real.starts_with(&self.root)
     }
-
     /// Read `project`'s repository from `dir` (a checkout) instead of the snapshot. Files are then confined
     /// to `dir`, as others are to the snapshot. The project is added to the manifest if it is not there.
     pub(crate) fn set_repository(&mut self, project: &str, dir: &Path) -> std::io::Result<()> {
