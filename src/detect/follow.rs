@@ -84,6 +84,30 @@ enum Call {
     Other { path: String, language: String },
 }
 
+/// The variables whose value is the job token in a job's environment, before its scripts run: the token's
+/// aliases, less those pointed elsewhere or redefined, plus CI/CD variables whose value is the token.
+pub(crate) fn token_vars(vars: &Vars) -> HashSet<String> {
+    let mut token_vars: HashSet<String> = TOKEN_ALIASES.iter().map(|s| s.to_string()).collect();
+    // A job that points the registry (or the dependency proxy) elsewhere logs in there with other
+    // credentials, set where tokenscope cannot see them: the password variable is not the job token.
+    for (host, password) in ELSEWHERE {
+        if vars.get(host).is_some_and(|v| v.origin != VarOrigin::Predefined) {
+            token_vars.remove(*password);
+        }
+    }
+    // CI/CD variables whose value is the job token (`API_TOKEN: $CI_JOB_TOKEN`); an alias redefined
+    // to something else is not the token any more (`CI_JOB_TOKEN` itself stays: overriding it is a
+    // lint of its own, and its accesses are still shown).
+    for v in vars.defined() {
+        if refs_any(&v.value, &token_vars) {
+            token_vars.insert(v.name.clone());
+        } else if v.name != "CI_JOB_TOKEN" {
+            token_vars.remove(&v.name);
+        }
+    }
+    token_vars
+}
+
 pub(crate) struct Follower<'a> {
     sources: &'a SourceMap,
     /// Reads a file of the job's project repository (a path relative to its root).
@@ -116,24 +140,7 @@ impl<'a> Follower<'a> {
         prefilter: &'a Prefilter,
         vars: Vars,
     ) -> Self {
-        let mut token_vars: HashSet<String> = TOKEN_ALIASES.iter().map(|s| s.to_string()).collect();
-        // A job that points the registry (or the dependency proxy) elsewhere logs in there with other
-        // credentials, set where tokenscope cannot see them: the password variable is not the job token.
-        for (host, password) in ELSEWHERE {
-            if vars.get(host).is_some_and(|v| v.origin != VarOrigin::Predefined) {
-                token_vars.remove(*password);
-            }
-        }
-        // CI/CD variables whose value is the job token (`API_TOKEN: $CI_JOB_TOKEN`); an alias redefined
-        // to something else is not the token any more (`CI_JOB_TOKEN` itself stays: overriding it is a
-        // lint of its own, and its accesses are still shown).
-        for v in vars.defined() {
-            if refs_any(&v.value, &token_vars) {
-                token_vars.insert(v.name.clone());
-            } else if v.name != "CI_JOB_TOKEN" {
-                token_vars.remove(&v.name);
-            }
-        }
+        let token_vars = token_vars(&vars);
         let project_dir = vars.get("CI_PROJECT_DIR").map(|v| v.value.clone()).unwrap_or_default();
         Follower {
             sources,

@@ -114,7 +114,7 @@ impl Script {
                 commands: Vec::new(),
                 data: Vec::new(),
                 vars: job.vars.clone(),
-                token_vars: TOKEN_ALIASES.iter().map(|s| s.to_string()).collect(),
+                token_vars: super::follow::token_vars(&job.vars),
                 unseen,
             }
         }
