@@ -313,7 +313,6 @@ fn control_characters_never_reach_the_terminal() {
 }
 
 /// What a child run of tokenscope cost.
-#[cfg(unix)]
 struct Measured {
     code: i32,
     stdout: String,
@@ -324,7 +323,6 @@ struct Measured {
 
 /// Audit `dir` (JSON) in a child process; its peak memory is what it reports with `--timings` (the kernel's
 /// high-water mark of the process since it started, read from /proc/self/status).
-#[cfg(unix)]
 fn measured(dir: &Path) -> Measured {
     let started = std::time::Instant::now();
     let out = common::tokenscope(&common::root())
@@ -346,7 +344,6 @@ fn measured(dir: &Path) -> Measured {
 }
 
 /// A copy of the amplification case with `repos/bad/app` holding `files`; the manifest can be replaced.
-#[cfg(unix)]
 fn amplify(files: &[(&str, String)], manifest: Option<String>) -> tempfile::TempDir {
     let tmp = copy_case("amplify");
     for (name, text) in files {
@@ -359,7 +356,6 @@ fn amplify(files: &[(&str, String)], manifest: Option<String>) -> tempfile::Temp
 }
 
 /// The run stayed within `max_mib` and `max_secs`, said `expected` (if anything), and audited `ok/app`.
-#[cfg(unix)]
 fn bounded(dir: &Path, max_mib: u64, max_secs: f64, expected: Option<&str>) {
     let m = measured(dir);
     assert!(m.code == 0 || m.code == 3, "exit {}: {}", m.code, m.stderr);
@@ -375,15 +371,12 @@ fn bounded(dir: &Path, max_mib: u64, max_secs: f64, expected: Option<&str>) {
     common::say(&format!("  amplification: {:.2} s, {} MiB peak", m.secs, m.peak_mib));
 }
 
-#[cfg(unix)]
 const BUDGET_ERROR: &str = "copies more than tokenscope allows";
 
-#[cfg(unix)]
 fn lines(n: usize) -> String {
     (0..n).map(|i| format!("    - echo line {i} with some text to make it longer\n")).collect()
 }
 
-#[cfg(unix)]
 #[test]
 fn amplify_alias_of_a_large_scalar() {
     let big = "x".repeat(100_000);
@@ -392,7 +385,6 @@ fn amplify_alias_of_a_large_scalar() {
     bounded(tmp.path(), 400, 20.0, Some("nodes through aliases"));
 }
 
-#[cfg(unix)]
 #[test]
 fn amplify_extends_and_default_fan_out() {
     let jobs: String = (0..10_000).map(|i| format!("j{i}:\n  extends: .base\n")).collect();
@@ -403,7 +395,6 @@ fn amplify_extends_and_default_fan_out() {
     bounded(tmp.path(), 600, 20.0, Some(BUDGET_ERROR));
 }
 
-#[cfg(unix)]
 #[test]
 fn amplify_reference_fan_out_and_matrix() {
     let refs = |to: &str| -> String { (0..100).map(|_| format!("    - !reference [{to}, script]\n")).collect() };
@@ -420,7 +411,6 @@ fn amplify_reference_fan_out_and_matrix() {
     bounded(amplify(&[(".gitlab-ci.yml", text)], None).path(), 600, 20.0, Some(BUDGET_ERROR));
 }
 
-#[cfg(unix)]
 #[test]
 fn amplify_variables_that_fan_out_to_nothing() {
     let mut text = String::from("variables:\n");
@@ -431,7 +421,6 @@ fn amplify_variables_that_fan_out_to_nothing() {
     bounded(amplify(&[(".gitlab-ci.yml", text)], None).path(), 200, 10.0, None);
 }
 
-#[cfg(unix)]
 #[test]
 fn amplify_include_globs_that_include_themselves() {
     let mut files = vec![(".gitlab-ci.yml", "include:\n  - local: 'inc/*.yml'\n".to_string())];
@@ -443,7 +432,6 @@ fn amplify_include_globs_that_include_themselves() {
     bounded(tmp.path(), 300, 20.0, Some("more than 150 includes"));
 }
 
-#[cfg(unix)]
 #[test]
 fn amplify_large_maps_aliases_and_commands() {
     let keys: String = (0..200_000).map(|i| format!("  k{i}: v\n")).collect();
@@ -465,7 +453,6 @@ fn amplify_large_maps_aliases_and_commands() {
     bounded(amplify(&[(".gitlab-ci.yml", format!("j:\n  script:\n    - \"{ors}\"\n"))], None).path(), 300, 10.0, None);
 }
 
-#[cfg(unix)]
 #[test]
 fn amplify_an_allowlist_of_250000_entries() {
     let entries: String = (0..250_000).map(|i| format!("        - project: g{}/p{i}\n", i % 500)).collect();
