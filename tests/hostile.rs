@@ -317,7 +317,8 @@ struct Measured {
     code: i32,
     stdout: String,
     stderr: String,
-    peak_mib: u64,
+    /// `None` where the system does not say (no /proc/self/status).
+    peak_mib: Option<u64>,
     secs: f64,
 }
 
@@ -330,10 +331,8 @@ fn measured(dir: &Path) -> Measured {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let peak_mib = stderr
-        .lines()
-        .find_map(|l| l.strip_prefix("timing: peak memory ")?.strip_suffix(" MiB")?.parse().ok())
-        .unwrap_or(0);
+    let peak_mib =
+        stderr.lines().find_map(|l| l.strip_prefix("timing: peak memory ")?.strip_suffix(" MiB")?.parse().ok());
     Measured {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -360,7 +359,10 @@ fn bounded(dir: &Path, max_mib: u64, max_secs: f64, expected: Option<&str>) {
     let m = measured(dir);
     assert!(m.code == 0 || m.code == 3, "exit {}: {}", m.code, m.stderr);
     assert!(!m.stderr.contains("panicked"), "{}", m.stderr);
-    assert!(m.peak_mib <= max_mib, "peak memory {} MiB over {max_mib} MiB", m.peak_mib);
+    match m.peak_mib {
+        Some(peak) => assert!(peak <= max_mib, "peak memory {peak} MiB over {max_mib} MiB"),
+        None => common::say("  amplification: memory bound SKIPPED (this system reports no peak memory)"),
+    }
     assert!(m.secs <= max_secs, "took {:.1} s, over {max_secs} s", m.secs);
     if let Some(e) = expected {
         assert!(m.stderr.contains(e), "expected `{e}` in:\n{}", m.stderr);
@@ -368,7 +370,7 @@ fn bounded(dir: &Path, max_mib: u64, max_secs: f64, expected: Option<&str>) {
     let doc: serde_json::Value = serde_json::from_str(&m.stdout).expect("a JSON report");
     let ok = doc["projects"].as_array().unwrap().iter().find(|p| p["path"] == "ok/app").expect("ok/app");
     assert_eq!(ok["status"], "ok", "the healthy project is audited");
-    common::say(&format!("  amplification: {:.2} s, {} MiB peak", m.secs, m.peak_mib));
+    common::say(&format!("  amplification: {:.2} s, {:?} MiB peak", m.secs, m.peak_mib));
 }
 
 const BUDGET_ERROR: &str = "copies more than tokenscope allows";
