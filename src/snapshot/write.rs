@@ -109,6 +109,8 @@ pub(crate) fn render_manifest(org: &OrgData) -> String {
 /// A snapshot directory being written.
 pub(crate) struct Writer {
     root: PathBuf,
+    /// Projects whose repository directory was made (the manifest is written once per collection round).
+    made: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl Writer {
@@ -129,7 +131,7 @@ impl Writer {
             Err(e) => return Err(format!("cannot open {}: {e}", dir.display())),
         }
         let root = dir.canonicalize().map_err(|e| format!("cannot open {}: {e}", dir.display()))?;
-        Ok(Writer { root })
+        Ok(Writer { root, made: Default::default() })
     }
 
     pub(crate) fn root(&self) -> &Path {
@@ -140,9 +142,10 @@ impl Writer {
     /// empty: a project with no CI file has one, and a project without one is unknown to an audit).
     pub(crate) fn manifest(&self, org: &OrgData) -> Result<(), String> {
         self.write(&self.root.join(MANIFEST_NAME), render_manifest(org).as_bytes())?;
+        let mut made = self.made.lock().expect("made directories");
         for (path, p) in &org.projects {
-            if valid_full_path(path) && !p.skipped.iter().any(|s| s.data == crate::snapshot::manifest::Data::Repository)
-            {
+            let read = !p.skipped.iter().any(|s| s.data == crate::snapshot::manifest::Data::Repository);
+            if read && valid_full_path(path) && made.insert(path.clone()) {
                 // Best effort: a directory that cannot be made leaves the project unknown, which is safe.
                 let _ = std::fs::create_dir_all(self.root.join("repos").join(path));
             }
