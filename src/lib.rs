@@ -19,12 +19,14 @@
 //! docs/architecture.md.
 
 pub mod ci;
+pub(crate) mod date;
 pub mod cli;
 pub mod detect;
 pub(crate) mod engine;
 pub(crate) mod finding;
 pub(crate) mod gitlab;
 pub(crate) mod policy;
+pub(crate) mod remediate;
 pub mod report;
 pub mod rules;
 pub mod snapshot;

@@ -33,6 +33,13 @@ pub(crate) enum Command {
     Snapshot(SnapshotArgs),
     /// Lint one project in its own merge-request pipeline: its job-token accesses and token mistakes.
     Lint(LintArgs),
+    /// Compute each callee's least-privilege allowlist and the changes that reach it, with reasons and
+    /// evidence; optionally written as a manifest, GraphQL, Terraform or gitlabform (`--emit`).
+    Plan(PlanArgs),
+    /// Apply a plan (`plan --format json`) to a live GitLab, journalled so that `rollback` can undo it.
+    Apply(ApplyArgs),
+    /// Restore the settings an `apply` changed, from its journal.
+    Rollback(RollbackArgs),
     /// Print every project's resolved CI jobs (includes, extends, references, variables and matrices applied).
     Jobs(JobsArgs),
     /// List every rule with its id, default severity, summary and documentation anchor.
@@ -223,4 +230,95 @@ pub(crate) struct JobsArgs {
     pub(crate) projects: Vec<String>,
     #[arg(long, value_enum, default_value_t = JobsFormat::Text)]
     pub(crate) format: JobsFormat,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum PlanFormat {
+    Human,
+    Json,
+    Markdown,
+}
+
+#[derive(clap::Args, Debug)]
+pub(crate) struct PlanArgs {
+    /// Snapshot directory (holding tokenscope.yaml); or read a live GitLab with --group/--project.
+    #[arg(required_unless_present_any = ["groups", "projects"], conflicts_with_all = ["groups", "projects"])]
+    pub(crate) snapshot: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) live: LiveArgs,
+    #[arg(long, value_enum, default_value_t = PlanFormat::Human)]
+    pub(crate) format: PlanFormat,
+    /// Write the plan (or, with --emit, what --emit makes) to this file instead of standard output.
+    #[arg(long)]
+    pub(crate) output: Option<PathBuf>,
+    /// Write the target state as KIND to --output: the snapshot manifest (allowlists as code), GraphQL
+    /// mutations, Terraform, or gitlabform configuration. The plan itself then goes to standard output.
+    #[arg(long, value_enum, value_name = "KIND", requires = "output")]
+    pub(crate) emit: Option<crate::remediate::emit::Emit>,
+    /// Audit policy (`never_group`, the overbroad-group-entry thresholds); default: `.tokenscope.yml` in the snapshot.
+    #[arg(long)]
+    pub(crate) config: Option<PathBuf>,
+    /// Authentication-log records at most this many days old count as needed accesses.
+    #[arg(long, default_value_t = 90, value_name = "DAYS")]
+    pub(crate) observed_within: u32,
+    /// The date the plan is computed for (YYYY-MM-DD) [default: today]: a plan of a snapshot is reproducible.
+    #[arg(long, value_name = "DATE")]
+    pub(crate) now: Option<String>,
+    /// A group never to add as a whole when compacting (repeatable; added to the policy's `never_group`).
+    #[arg(long = "never-group", value_name = "PATH")]
+    pub(crate) never_group: Vec<String>,
+    /// `owner:` of the entries `--emit manifest` adds [default: the caller they admit].
+    #[arg(long)]
+    pub(crate) owner: Option<String>,
+    /// `expires:` (YYYY-MM-DD) of the entries `--emit manifest` adds.
+    #[arg(long, value_name = "DATE")]
+    pub(crate) expires: Option<String>,
+}
+
+#[derive(clap::Args, Debug)]
+pub(crate) struct ApplyArgs {
+    /// The plan, as `tokenscope plan --format json` wrote it.
+    #[arg(required_unless_present = "resume")]
+    pub(crate) plan: Option<PathBuf>,
+    /// The GitLab instance [default: the plan's instance, else $CI_SERVER_URL].
+    #[arg(long)]
+    pub(crate) url: Option<String>,
+    /// Read the API token from this file [default: $GITLAB_TOKEN]. Changing allowlists needs Maintainer.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) token_file: Option<PathBuf>,
+    /// Append to this journal (JSON lines) [default: a new tokenscope-journal-TIMESTAMP.jsonl here].
+    #[arg(long, value_name = "FILE", conflicts_with = "resume")]
+    pub(crate) journal: Option<PathBuf>,
+    /// Continue an interrupted apply: append to JOURNAL, keeping the prior states it recorded.
+    #[arg(long, value_name = "JOURNAL")]
+    pub(crate) resume: Option<PathBuf>,
+    /// Do not ask for confirmation (needed when standard input is not a terminal).
+    #[arg(long)]
+    pub(crate) yes: bool,
+    /// Send nothing: print the exact requests apply would send.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    /// Apply to projects whose settings changed since the plan too, against their live settings: entries
+    /// someone added since are kept, and a change to an entry someone removed is skipped.
+    #[arg(long)]
+    pub(crate) refresh: bool,
+    #[command(flatten)]
+    pub(crate) connection: ConnectionArgs,
+}
+
+#[derive(clap::Args, Debug)]
+pub(crate) struct RollbackArgs {
+    /// The journal `tokenscope apply` wrote.
+    pub(crate) journal: PathBuf,
+    /// The GitLab instance [default: the journal's instance].
+    #[arg(long)]
+    pub(crate) url: Option<String>,
+    /// Read the API token from this file [default: $GITLAB_TOKEN].
+    #[arg(long, value_name = "FILE")]
+    pub(crate) token_file: Option<PathBuf>,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub(crate) yes: bool,
+    #[command(flatten)]
+    pub(crate) connection: ConnectionArgs,
 }

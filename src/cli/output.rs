@@ -73,17 +73,7 @@ pub(crate) fn deliver(term: &Terminal, report: &Report, out: &OutputArgs) -> Res
     // is resolved once (its directory, and a final link), checked, and written at that resolved path.
     let mut targets = Vec::with_capacity(files.len());
     for (f, file) in files {
-        let cannot = |source| Error::Io { what: format!("write {}", file.display()), source };
-        let real = crate::snapshot::final_target(file).ok_or_else(|| {
-            cannot(std::io::Error::new(std::io::ErrorKind::NotFound, "its directory cannot be resolved"))
-        })?;
-        if report.audit.snap.protects(&real) {
-            return Err(Error::usage(format!(
-                "{} is part of the input (inside the snapshot); tokenscope does not write into it",
-                file.display()
-            )));
-        }
-        targets.push((f, file, real));
+        targets.push((f, file, target(report.audit.snap, file)?));
     }
     for (f, file, real) in targets {
         crate::snapshot::write_output(&real, f.render(report, false).as_bytes())
@@ -93,4 +83,26 @@ pub(crate) fn deliver(term: &Terminal, report: &Report, out: &OutputArgs) -> Res
         term.stdout(&out.format.render(report, term.color(Stream::Stdout)))?;
     }
     Ok(())
+}
+
+/// Where an output file is written: resolved once (its directory, and a final link), and never into the
+/// snapshot (the input).
+fn target(snap: &Snapshot, file: &Path) -> Result<PathBuf, Error> {
+    let real = crate::snapshot::final_target(file).ok_or_else(|| Error::Io {
+        what: format!("write {}", file.display()),
+        source: std::io::Error::new(std::io::ErrorKind::NotFound, "its directory cannot be resolved"),
+    })?;
+    if snap.protects(&real) {
+        return Err(Error::usage(format!(
+            "{} is part of the input (inside the snapshot); tokenscope does not write into it",
+            file.display()
+        )));
+    }
+    Ok(real)
+}
+
+/// Write one output file at its checked [`target`], without following a link swapped in since.
+pub(crate) fn write_file(snap: &Snapshot, file: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let real = target(snap, file)?;
+    crate::snapshot::write_output(&real, bytes).map_err(|e| Error::Io { what: format!("write {}", file.display()), source: e })
 }

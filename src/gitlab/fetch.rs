@@ -258,7 +258,7 @@ pub(crate) async fn settings(client: &Client, org: &mut OrgData) {
                             kind: EntryKind::Project,
                             path: target.to_string(),
                             permissions: None,
-                            span: Span::default(),
+                            span: Span::default(), meta: Default::default(),
                         });
                     }
                 }
@@ -268,7 +268,7 @@ pub(crate) async fn settings(client: &Client, org: &mut OrgData) {
                             kind: EntryKind::Group,
                             path: target,
                             permissions: None,
-                            span: Span::default(),
+                            span: Span::default(), meta: Default::default(),
                         });
                     }
                 }
@@ -445,6 +445,7 @@ fn apply_auth_log(org: &mut OrgData, path: &str, v: &Value) {
             accessed: path.to_string(),
             origin: origin.to_string(),
             last_authorized_at: str_of(n, "lastAuthorizedAt").map(str::to_string),
+            span: Span::default(),
         });
     }
     if v.get("pageInfo").and_then(|p| p.get("hasNextPage")).and_then(Value::as_bool) == Some(true) {

@@ -59,10 +59,24 @@ pub(crate) fn parse(
             },
             "rules" => read_rules(v, known_rules, &mut cfg, &mut errors),
             "ignores" => read_ignores(v, known_rules, &mut cfg, &mut errors),
+            "never_group" => match v.as_seq() {
+                Some(items) => {
+                    for item in items {
+                        match item.as_str().filter(|g| crate::snapshot::manifest::valid_full_path(g)) {
+                            Some(g) => cfg.never_group.push(g.to_string()),
+                            None => errors.push(Diagnostic::error("`never_group` lists group paths").at(item.span)),
+                        }
+                    }
+                }
+                None => errors.push(
+                    Diagnostic::error(format!("`never_group` must be a list of group paths, found {}", v.kind()))
+                        .at(v.span),
+                ),
+            },
             other => errors.push(
                 Diagnostic::error(format!("unknown key `{other}` in the config"))
                     .at(k.span)
-                    .help("allowed keys: fail_on, rules, ignores"),
+                    .help("allowed keys: fail_on, rules, ignores, never_group"),
             ),
         }
     }

@@ -41,6 +41,8 @@ pub(crate) struct Policy {
     pub(crate) fail_on: Option<FailOn>,
     pub(crate) rules: BTreeMap<&'static str, RuleSetting>,
     pub(crate) settings: Settings,
+    /// Groups `tokenscope plan` never adds as a whole (compaction chooses others).
+    pub(crate) never_group: Vec<String>,
 }
 
 /// What applying the policy left: the findings to report, the suppressed ones, the expired ignores.

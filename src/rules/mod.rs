@@ -7,6 +7,7 @@
 
 pub(crate) mod allowlist_disabled;
 pub(crate) mod allowlist_over_limit;
+pub(crate) mod expired_allowlist_entry;
 pub(crate) mod hardcoded_gitlab_token;
 pub(crate) mod job_token_exchange;
 pub(crate) mod job_token_in_url;
@@ -47,13 +48,14 @@ macro_rules! registered {
 }
 
 /// Every rule, in a stable order, with its metadata.
-pub(crate) fn registry() -> [(&'static RuleMeta, &'static dyn Rule); 16] {
+pub(crate) fn registry() -> [(&'static RuleMeta, &'static dyn Rule); 17] {
     registered![
         missing_allowlist_entry,
         unused_allowlist_entry,
         overbroad_group_entry,
         allowlist_disabled,
         stale_allowlist_entry,
+        expired_allowlist_entry,
         allowlist_over_limit,
         unresolved_target,
         overbroad_permissions,

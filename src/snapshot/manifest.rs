@@ -77,6 +77,17 @@ pub(crate) struct AllowEntry {
     /// Fine-grained job-token policies; `None` means default permissions.
     pub(crate) permissions: Option<Vec<Permission>>,
     pub(crate) span: Span,
+    /// Who asked for the entry and why, and until when it is needed (allowlists as code).
+    pub(crate) meta: EntryMeta,
+}
+
+/// The optional bookkeeping of an allowlist entry kept as code: GitLab stores none of it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct EntryMeta {
+    pub(crate) owner: Option<String>,
+    pub(crate) reason: Option<String>,
+    /// A date (`YYYY-MM-DD`) after which the entry is no longer needed, with its span.
+    pub(crate) expires: Option<(String, Span)>,
 }
 
 #[derive(Clone, Debug)]
@@ -150,6 +161,9 @@ pub struct Project {
     pub(crate) settings_span: Span,
     /// Data the snapshot could not read about this project.
     pub(crate) skipped: Vec<Skipped>,
+    /// Production-critical (`critical: true`): never admitted by a group entry a plan adds, and last in
+    /// a rollout.
+    pub(crate) critical: bool,
 }
 
 impl Project {
@@ -166,6 +180,7 @@ impl Project {
             span,
             settings_span: span,
             skipped: Vec::new(),
+            critical: false,
         }
     }
 
@@ -191,6 +206,8 @@ pub(crate) struct AuthLogEntry {
     pub(crate) origin: String,
     /// When GitLab last let it through, as GitLab wrote it.
     pub(crate) last_authorized_at: Option<String>,
+    /// The record in the manifest (nothing for a record not read from one).
+    pub(crate) span: Span,
 }
 
 #[derive(Clone, Debug)]
@@ -241,6 +258,7 @@ impl Manifest {
     Ord,
     Hash,
     serde::Serialize,
+    serde::Deserialize,
     strum::EnumString,
     strum::IntoStaticStr,
     strum::Display,
@@ -432,7 +450,7 @@ pub fn read(doc: &Node, errors: &mut Vec<Diagnostic>) -> Option<Manifest> {
                         m.get("last_authorized_at").and_then(|n| r.string(n, "`last_authorized_at`"));
                     match (accessed, origin) {
                         (Some(accessed), Some(origin)) => {
-                            auth_log.push(AuthLogEntry { accessed, origin, last_authorized_at })
+                            auth_log.push(AuthLogEntry { accessed, origin, last_authorized_at, span: item.span })
                         }
                         _ => r.error(item.span, "an `auth_log` record needs `accessed` and `origin`"),
                     }
@@ -502,7 +520,7 @@ fn read_project(r: &mut Reader, path: &str, key_span: Span, n: &Node) -> Option<
         r.map(
             n,
             &format!("project `{path}`"),
-            &["id", "visibility", "archived", "ci_config_path", "default_branch", "job_token", "skipped"],
+            &["id", "visibility", "archived", "critical", "ci_config_path", "default_branch", "job_token", "skipped"],
         )?
     };
     // Every field is read (and every problem reported) before the project is accepted or refused.
@@ -521,6 +539,7 @@ fn read_project(r: &mut Reader, path: &str, key_span: Span, n: &Node) -> Option<
         Some(v) => r.enum_value(v, "`visibility`", &Visibility::ALL),
     };
     let archived = m.get("archived").map_or(Some(false), |b| r.bool(b, "`archived`"));
+    let critical = m.get("critical").map_or(Some(false), |b| r.bool(b, "`critical`"));
     let ci_config_path = match m.get("ci_config_path").filter(|n| !n.is_null()) {
         None => Some(DEFAULT_CI_CONFIG_PATH.to_string()),
         Some(c) => {
@@ -539,8 +558,8 @@ fn read_project(r: &mut Reader, path: &str, key_span: Span, n: &Node) -> Option<
         None => Some(Vec::new()),
         Some(s) => read_skipped(r, path, s),
     };
-    let (id, visibility, archived, ci_config_path, default_branch) =
-        (id?, visibility?, archived?, ci_config_path?, default_branch?);
+    let (id, visibility, archived, critical, ci_config_path, default_branch) =
+        (id?, visibility?, archived?, critical?, ci_config_path?, default_branch?);
     let (job_token, settings_span) = job_token?;
     let skipped = skipped?;
     if let (Some((k, _)), Some(s)) = (m.get_entry("job_token"), skipped.iter().find(|s| s.data == Data::JobToken)) {
@@ -562,6 +581,7 @@ fn read_project(r: &mut Reader, path: &str, key_span: Span, n: &Node) -> Option<
         span: key_span,
         settings_span,
         skipped,
+        critical,
     })
 }
 
@@ -648,7 +668,7 @@ fn read_job_token(r: &mut Reader, path: &str, n: &Node) -> Option<JobTokenSettin
 }
 
 fn read_entry(r: &mut Reader, item: &Node) -> Option<AllowEntry> {
-    let m = r.map(item, "an allowlist entry", &["project", "group", "permissions"])?;
+    let m = r.map(item, "an allowlist entry", &["project", "group", "permissions", "owner", "reason", "expires"])?;
     let (kind, target) = match (m.get("project"), m.get("group")) {
         (Some(p), None) => (EntryKind::Project, p),
         (None, Some(g)) => (EntryKind::Group, g),
@@ -681,5 +701,19 @@ fn read_entry(r: &mut Reader, item: &Node) -> Option<AllowEntry> {
             Some(perms)
         }
     };
-    Some(AllowEntry { kind, path, permissions, span: target.span })
+    let mut meta = EntryMeta::default();
+    for (key, slot) in [("owner", &mut meta.owner), ("reason", &mut meta.reason)] {
+        if let Some(n) = m.get(key).filter(|n| !n.is_null()) {
+            *slot = Some(r.string(n, &format!("`{key}`"))?);
+        }
+    }
+    if let Some(n) = m.get("expires").filter(|n| !n.is_null()) {
+        let s = r.string(n, "`expires`")?;
+        if crate::date::days(&s).is_none() {
+            r.error(n.span, format!("`expires` must be a date written YYYY-MM-DD, found `{}`", crate::text::clip(&s, 40)));
+            return None;
+        }
+        meta.expires = Some((s, n.span));
+    }
+    Some(AllowEntry { kind, path, permissions, span: target.span, meta })
 }

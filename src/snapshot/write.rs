@@ -56,6 +56,9 @@ pub(crate) fn render_manifest(org: &OrgData) -> String {
         if p.archived {
             o.push_str("    archived: true\n");
         }
+        if p.critical {
+            o.push_str("    critical: true\n");
+        }
         if p.ci_config_path != DEFAULT_CI_CONFIG_PATH {
             let _ = writeln!(o, "    ci_config_path: {}", scalar(&p.ci_config_path));
         }
@@ -81,6 +84,14 @@ pub(crate) fn render_manifest(org: &OrgData) -> String {
                 if let Some(perms) = &e.permissions {
                     let list: Vec<&str> = perms.iter().map(|p| p.as_str()).collect();
                     let _ = writeln!(o, "          permissions: [{}]", list.join(", "));
+                }
+                for (key, value) in [("owner", &e.meta.owner), ("reason", &e.meta.reason)] {
+                    if let Some(v) = value {
+                        let _ = writeln!(o, "          {key}: {}", scalar(v));
+                    }
+                }
+                if let Some((date, _)) = &e.meta.expires {
+                    let _ = writeln!(o, "          expires: {}", scalar(date));
                 }
             }
         }
@@ -234,13 +245,13 @@ mod tests {
                         kind: EntryKind::Project,
                         path: "acme/api".into(),
                         permissions: None,
-                        span: Span::default(),
+                        span: Span::default(), meta: Default::default(),
                     },
                     AllowEntry {
                         kind: EntryKind::Group,
                         path: "acme/tools".into(),
                         permissions: Some(vec![Permission::ReadJobs]),
-                        span: Span::default(),
+                        span: Span::default(), meta: Default::default(),
                     },
                 ],
             },
@@ -262,6 +273,7 @@ mod tests {
                 accessed: "acme/web".into(),
                 origin: "acme/api".into(),
                 last_authorized_at: None,
+                span: Span::default(),
             }],
         };
         let text = render_manifest(&org);

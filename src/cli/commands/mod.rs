@@ -1,8 +1,10 @@
 //! One file per command.
 
+pub(crate) mod apply;
 pub(crate) mod audit;
 pub(crate) mod completions;
 pub(crate) mod jobs;
 pub(crate) mod lint;
+pub(crate) mod plan;
 pub(crate) mod rules;
 pub(crate) mod snapshot;
