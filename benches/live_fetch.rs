@@ -41,7 +41,7 @@ fn main() {
             let wall = started.elapsed();
             assert!(status.success(), "tokenscope snapshot failed");
             let requests = fake.log.lock().expect("log").len();
-            let projects = fake.projects.len();
+            let projects = fake.projects.lock().unwrap().len();
             let files = walk(&out.join("repos"));
             println!(
                 "| {projects} | {concurrency} | {:.2} s | {requests} | {:.2} | {files} |",

@@ -31,17 +31,25 @@ pub(crate) fn days(s: &str) -> Option<i64> {
     Some(era * 146_097 + doe - 719_468)
 }
 
-/// Today, in days since 1970-01-01 (UTC).
-pub(crate) fn today() -> i64 {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    (secs / 86_400) as i64
+/// Seconds since 1970-01-01 (UTC).
+fn now_secs() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()) as i64
 }
 
-/// Now as a compact UTC timestamp for file names: `20261126T165900Z`.
-pub(crate) fn timestamp() -> String {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()) as i64;
-    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Howard Hinnant's civil_from_days.
+/// Today, in days since 1970-01-01 (UTC); `TOKENSCOPE_TODAY` (`YYYY-MM-DD`) overrides it, for reproducible
+/// runs and tests.
+pub(crate) fn today() -> i64 {
+    std::env::var("TOKENSCOPE_TODAY").ok().and_then(|d| days(&d)).unwrap_or_else(|| now_secs().div_euclid(86_400))
+}
+
+/// Today as `YYYY-MM-DD` (see [`today`]).
+pub(crate) fn today_string() -> String {
+    let (y, m, d) = civil(today());
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// The calendar date of a day since 1970-01-01 (Howard Hinnant's civil_from_days).
+fn civil(days: i64) -> (i64, i64, i64) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
@@ -50,7 +58,14 @@ pub(crate) fn timestamp() -> String {
     let mp = (5 * doy + 2) / 153;
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// Now as a compact UTC timestamp for file names: `20261126T165900Z` (the real clock, always).
+pub(crate) fn timestamp() -> String {
+    let secs = now_secs();
+    let (y, m, d) = civil(secs.div_euclid(86_400));
+    let rest = secs.rem_euclid(86_400);
     format!("{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z", rest / 3600, rest % 3600 / 60, rest % 60)
 }
 
@@ -59,10 +74,12 @@ mod tests {
     use super::days;
 
     #[test]
-    fn timestamps_are_today() {
-        let t = super::timestamp();
-        let date = format!("{}-{}-{}", &t[0..4], &t[4..6], &t[6..8]);
-        assert_eq!(days(&date), Some(super::today()), "{t}");
+    fn civil_dates_round_trip() {
+        for d in [-1, 0, 59, 11_016, 11_017, 20_000, 20_513] {
+            let (y, m, day) = super::civil(d);
+            assert_eq!(days(&format!("{y:04}-{m:02}-{day:02}")), Some(d));
+        }
+        assert!(super::timestamp().ends_with('Z'));
     }
 
     #[test]

@@ -19,8 +19,8 @@
 //! docs/architecture.md.
 
 pub mod ci;
-pub(crate) mod date;
 pub mod cli;
+pub(crate) mod date;
 pub mod detect;
 pub(crate) mod engine;
 pub(crate) mod finding;

@@ -70,6 +70,7 @@ fn near_misses_do_not_fire() {
     assert_eq!(about("stale-allowlist-entry"), ["p/callee|p/archived"]);
     assert_eq!(about("overbroad-group-entry"), ["q/callee|q"]);
     assert_eq!(about("allowlist-over-limit"), ["t/callee|"]);
+    assert_eq!(about("expired-allowlist-entry"), ["p/callee|p/by-log"]);
 }
 
 #[test]

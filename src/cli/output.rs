@@ -104,5 +104,6 @@ fn target(snap: &Snapshot, file: &Path) -> Result<PathBuf, Error> {
 /// Write one output file at its checked [`target`], without following a link swapped in since.
 pub(crate) fn write_file(snap: &Snapshot, file: &Path, bytes: &[u8]) -> Result<(), Error> {
     let real = target(snap, file)?;
-    crate::snapshot::write_output(&real, bytes).map_err(|e| Error::Io { what: format!("write {}", file.display()), source: e })
+    crate::snapshot::write_output(&real, bytes)
+        .map_err(|e| Error::Io { what: format!("write {}", file.display()), source: e })
 }

@@ -88,7 +88,7 @@ mod tests {
     use crate::source::Span;
 
     fn entry(kind: EntryKind, path: &str) -> AllowEntry {
-        AllowEntry { kind, path: path.into(), permissions: None, span: Span::default() , meta: Default::default()}
+        AllowEntry { kind, path: path.into(), permissions: None, span: Span::default(), meta: Default::default() }
     }
 
     #[test]

@@ -258,7 +258,8 @@ pub(crate) async fn settings(client: &Client, org: &mut OrgData) {
                             kind: EntryKind::Project,
                             path: target.to_string(),
                             permissions: None,
-                            span: Span::default(), meta: Default::default(),
+                            span: Span::default(),
+                            meta: Default::default(),
                         });
                     }
                 }
@@ -268,7 +269,8 @@ pub(crate) async fn settings(client: &Client, org: &mut OrgData) {
                             kind: EntryKind::Group,
                             path: target,
                             permissions: None,
-                            span: Span::default(), meta: Default::default(),
+                            span: Span::default(),
+                            meta: Default::default(),
                         });
                     }
                 }
@@ -305,9 +307,12 @@ pub(crate) fn group_path(row: &AllowlistedGroup, instance_url: &str) -> Option<S
     Some(rest.trim_end_matches('/').to_string())
 }
 
+/// The allowlist entries' targets are the union `CiJobTokenScopeTarget` (`CiJobTokenAccessibleProject` or
+/// `CiJobTokenAccessibleGroup`): a fragment on `Project` or `Group` is refused by GitLab's validation. One
+/// page of 200 each: GitLab's limit per list.
 const PERMISSIONS_FIELDS: &str = "ciJobTokenScopeAllowlist { \
-projectsAllowlist { nodes { target { ... on Project { fullPath } } defaultPermissions jobTokenPolicies } } \
-groupsAllowlist { nodes { target { ... on Group { fullPath } } defaultPermissions jobTokenPolicies } } }";
+projectsAllowlist(first: 200) { nodes { target { ... on CiJobTokenAccessibleProject { fullPath } ... on CiJobTokenAccessibleGroup { fullPath } } defaultPermissions jobTokenPolicies } } \
+groupsAllowlist(first: 200) { nodes { target { ... on CiJobTokenAccessibleProject { fullPath } ... on CiJobTokenAccessibleGroup { fullPath } } defaultPermissions jobTokenPolicies } } }";
 const AUTH_LOG_FIELDS: &str =
     "ciJobTokenAuthLogs(first: 100) { nodes { originProject { fullPath } lastAuthorizedAt } pageInfo { hasNextPage } }";
 

@@ -84,13 +84,7 @@ pub(crate) fn parse(
 }
 
 fn is_date(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 10
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
-        && (1..=12).contains(&s[5..7].parse::<u8>().unwrap_or(0))
-        && (1..=31).contains(&s[8..10].parse::<u8>().unwrap_or(0))
+    s.len() == 10 && crate::date::days(s).is_some()
 }
 
 fn read_ignores(node: &Node, known: &[&'static RuleMeta], cfg: &mut Policy, errors: &mut Vec<Diagnostic>) {

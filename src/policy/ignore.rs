@@ -98,20 +98,5 @@ pub(crate) fn apply(findings: Vec<Finding>, ignores: &[Ignore], sources: &Source
 
 /// Today's date (UTC) as `YYYY-MM-DD`; `TOKENSCOPE_TODAY` overrides it (for reproducible runs and tests).
 pub(crate) fn today() -> String {
-    if let Ok(d) = std::env::var("TOKENSCOPE_TODAY") {
-        return d;
-    }
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let days = (secs / 86_400) as i64;
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
+    crate::date::today_string()
 }

@@ -31,12 +31,30 @@ groupsAllowlist(first: 200) { nodes { target { ... on CiJobTokenAccessibleProjec
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub(crate) enum Record {
-    Start { instance: String, version: u32 },
+    Start {
+        instance: String,
+        version: u32,
+    },
     /// A project's settings before anything of it was changed.
-    Prior { project: String, state: Basis },
-    Request { seq: u64, project: String, change: Change, request: Value },
-    Outcome { seq: u64, ok: bool, error: Option<String> },
-    Refused { project: String, reason: String },
+    Prior {
+        project: String,
+        state: Basis,
+    },
+    Request {
+        seq: u64,
+        project: String,
+        change: Change,
+        request: Value,
+    },
+    Outcome {
+        seq: u64,
+        ok: bool,
+        error: Option<String>,
+    },
+    Refused {
+        project: String,
+        reason: String,
+    },
 }
 
 /// The journal file: JSON lines, appended and flushed to disk one by one.
@@ -56,7 +74,8 @@ impl Journal {
     /// An existing journal, to append to (`--resume`).
     pub(crate) fn append(path: &Path, records: &[Record]) -> std::io::Result<Journal> {
         let file = std::fs::OpenOptions::new().append(true).open(path)?;
-        let seq = records.iter().filter_map(|r| if let Record::Request { seq, .. } = r { Some(*seq) } else { None }).max();
+        let seq =
+            records.iter().filter_map(|r| if let Record::Request { seq, .. } = r { Some(*seq) } else { None }).max();
         Ok(Journal { file, path: path.to_path_buf(), seq: seq.map_or(0, |s| s + 1) })
     }
 
@@ -221,13 +240,11 @@ fn drift(basis: &Basis, live: &Basis, changes: &[&Change]) -> Option<String> {
         return None;
     }
     // Each change either made or not: 2^n states are too many to try; compare entry by entry instead.
-    let touched: BTreeMap<&TargetRef, Vec<&Change>> = changes.iter().filter_map(|c| c.target.as_ref().map(|t| (t, *c))).fold(
-        BTreeMap::new(),
-        |mut m, (t, c)| {
+    let touched: BTreeMap<&TargetRef, Vec<&Change>> =
+        changes.iter().filter_map(|c| c.target.as_ref().map(|t| (t, *c))).fold(BTreeMap::new(), |mut m, (t, c)| {
             m.entry(t).or_insert_with(Vec::new).push(c);
             m
-        },
-    );
+        });
     let mut problems = Vec::new();
     let enable = changes.iter().any(|c| c.action == Action::Enable);
     if live.inbound_enabled != basis.inbound_enabled && !(enable && live.inbound_enabled) {
@@ -341,13 +358,17 @@ pub(crate) async fn apply(
             }
         };
         if let Some(what) = drift(basis, &live, &changes).filter(|_| !refresh) {
-            let reason = format!("its settings changed since the plan was made: {what} (run `tokenscope plan` again, or `apply --refresh`)");
+            let reason = format!(
+                "its settings changed since the plan was made: {what} (run `tokenscope plan` again, or `apply --refresh`)"
+            );
             journal.write(&Record::Refused { project: project.into(), reason: reason.clone() }).map_err(io)?;
             outcome.refused.push((project.to_string(), reason));
             continue;
         }
         // With --refresh, a permission change to an entry someone removed since is not made.
-        let exists = |c: &Change| c.action != Action::Update || live.allowlist.iter().any(|e| Some(&e.target) == c.target.as_ref());
+        let exists = |c: &Change| {
+            c.action != Action::Update || live.allowlist.iter().any(|e| Some(&e.target) == c.target.as_ref())
+        };
         let pending: Vec<&Change> = changes.iter().copied().filter(|c| !in_effect(&live, c) && exists(c)).collect();
         if pending.is_empty() {
             outcome.unchanged += 1;
@@ -370,7 +391,11 @@ pub(crate) async fn apply(
             match error {
                 None => live = after(&live, c),
                 Some(e) => {
-                    failed = Some(format!("{} {}: {e}", c.action.sign(), c.target.as_ref().map_or("enforcement".into(), TargetRef::describe)));
+                    failed = Some(format!(
+                        "{} {}: {e}",
+                        c.action.sign(),
+                        c.target.as_ref().map_or("enforcement".into(), TargetRef::describe)
+                    ));
                     break; // later changes of this project may depend on this one
                 }
             }
@@ -404,9 +429,12 @@ pub(crate) fn restore(prior: &Basis, live: &Basis) -> Vec<Change> {
     for (t, e) in &before {
         match now.get(t) {
             None => out.push(mk(Action::Add, Some((*t).clone()), e.permissions.clone(), "rollback: entry restored")),
-            Some(n) if !same_permissions(&n.permissions, &e.permissions) => {
-                out.push(mk(Action::Update, Some((*t).clone()), e.permissions.clone(), "rollback: permissions restored"))
-            }
+            Some(n) if !same_permissions(&n.permissions, &e.permissions) => out.push(mk(
+                Action::Update,
+                Some((*t).clone()),
+                e.permissions.clone(),
+                "rollback: permissions restored",
+            )),
             _ => {}
         }
     }

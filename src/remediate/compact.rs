@@ -60,9 +60,11 @@ fn group_entry(path: &str) -> AllowEntry {
 pub(crate) fn over_grant(input: &Input, group: &str) -> usize {
     let entry = group_entry(group);
     let all = covered_range(input.projects, &entry);
-    let callers = covered_range(input.callers, &entry).iter().filter(|c| all.binary_search(&c.as_str()).is_ok()).count();
+    let callers =
+        covered_range(input.callers, &entry).iter().filter(|c| all.binary_search(&c.as_str()).is_ok()).count();
     let callee_admitted = all.binary_search(&input.callee).is_ok();
-    let callee = usize::from(callee_admitted && input.callers.binary_search_by(|c| c.as_str().cmp(input.callee)).is_err());
+    let callee =
+        usize::from(callee_admitted && input.callers.binary_search_by(|c| c.as_str().cmp(input.callee)).is_err());
     all.len() - callers - callee
 }
 

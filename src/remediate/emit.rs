@@ -44,11 +44,8 @@ pub(crate) fn target_states(plan: &Plan, snap: &Snapshot, stamp: &Stamp) -> BTre
             .get(&b.project)
             .map(|p| p.job_token.allowlist.iter().map(|e| (TargetRef::of(e), e.meta.clone())).collect())
             .unwrap_or_default();
-        let entries = b
-            .allowlist
-            .iter()
-            .map(|e| (e.clone(), metas.get(&e.target).cloned().unwrap_or_default()))
-            .collect();
+        let entries =
+            b.allowlist.iter().map(|e| (e.clone(), metas.get(&e.target).cloned().unwrap_or_default())).collect();
         out.insert(b.project.clone(), TargetState { inbound_enabled: b.inbound_enabled, entries });
     }
     for c in &plan.changes {
@@ -245,7 +242,8 @@ fn terraform(snap: &Snapshot, states: &BTreeMap<String, TargetState>) -> String 
         );
     }
     for p in data_projects.keys() {
-        let _ = write!(o, "\ndata \"gitlab_project\" \"{}\" {{\n  path_with_namespace = {}\n}}\n", hcl_name(p), gql_str(p));
+        let _ =
+            write!(o, "\ndata \"gitlab_project\" \"{}\" {{\n  path_with_namespace = {}\n}}\n", hcl_name(p), gql_str(p));
     }
     for g in data_groups.keys() {
         let _ = write!(o, "\ndata \"gitlab_group\" \"{}\" {{\n  full_path = {}\n}}\n", hcl_name(g), gql_str(g));

@@ -295,7 +295,10 @@ struct Planner<'a, 'b> {
 
 impl<'a> Planner<'a, '_> {
     fn evidence(&self, span: Span) -> Evidence {
-        Evidence { file: crate::text::clean(&self.audit.snap.sources.get(span.file).display).into_owned(), line: span.line }
+        Evidence {
+            file: crate::text::clean(&self.audit.snap.sources.get(span.file).display).into_owned(),
+            line: span.line,
+        }
     }
 
     fn unresolved(&mut self, a: &crate::detect::Access, reason: String) {
@@ -412,7 +415,15 @@ impl<'a> Planner<'a, '_> {
         (needs, attempted)
     }
 
-    fn change(&mut self, project: &str, action: Action, target: Option<TargetRef>, permissions: Option<Vec<Permission>>, reason: String, evidence: Vec<Evidence>) {
+    fn change(
+        &mut self,
+        project: &str,
+        action: Action,
+        target: Option<TargetRef>,
+        permissions: Option<Vec<Permission>>,
+        reason: String,
+        evidence: Vec<Evidence>,
+    ) {
         self.plan.changes.push(Change { project: project.to_string(), action, target, permissions, reason, evidence });
     }
 
@@ -459,13 +470,23 @@ impl<'a> Planner<'a, '_> {
                 }
                 let archived = entry.kind == EntryKind::Project
                     && self.audit.snap.manifest.projects.get(&entry.path).is_some_and(|t| t.archived);
-                let old_log = self.log.get(path).into_iter().flatten().filter(|r| covers(entry, &r.origin)).filter_map(|r| r.last_authorized_at.as_deref()).max();
+                let old_log = self
+                    .log
+                    .get(path)
+                    .into_iter()
+                    .flatten()
+                    .filter(|r| covers(entry, &r.origin))
+                    .filter_map(|r| r.last_authorized_at.as_deref())
+                    .max();
                 let reason = if archived {
                     format!("`{}` is archived and runs no pipelines", entry.path)
                 } else if !covered_callers.is_empty() {
                     format!("every caller it lets in has its own nearer entry: {}", covered_callers.join(", "))
                 } else if let Some(last) = old_log {
-                    format!("no job in the snapshot uses it, and the authentication log last saw it on {last}, more than {} days ago", self.opts.observed_within)
+                    format!(
+                        "no job in the snapshot uses it, and the authentication log last saw it on {last}, more than {} days ago",
+                        self.opts.observed_within
+                    )
                 } else {
                     "no job in the snapshot uses it and the authentication log has no record of it".to_string()
                 };
@@ -474,7 +495,14 @@ impl<'a> Planner<'a, '_> {
                     remaining.push(entry);
                     continue;
                 }
-                self.change(path, Action::Remove, Some(target), entry.permissions.clone(), format!("unused: {reason}"), vec![]);
+                self.change(
+                    path,
+                    Action::Remove,
+                    Some(target),
+                    entry.permissions.clone(),
+                    format!("unused: {reason}"),
+                    vec![],
+                );
                 continue;
             }
             let mine_needs: Vec<&Need> = mine.iter().map(|c| &needs[*c]).collect();
@@ -514,20 +542,33 @@ impl<'a> Planner<'a, '_> {
                 let why_not = if !knows_permissions {
                     Some(format!("the permissions of the allowlist of `{path}` could not be read"))
                 } else if log_only {
-                    Some("a caller is known only from the authentication log, which does not say what it accessed".to_string())
+                    Some(
+                        "a caller is known only from the authentication log, which does not say what it accessed"
+                            .to_string(),
+                    )
                 } else {
                     cut.clone()
                 };
                 match why_not {
-                    Some(why) => {
-                        self.kept(path, entry, format!("its callers need only {} but it grants {}; not narrowed: {why}", perm_list(&want), perm_list(cur)))
-                    }
+                    Some(why) => self.kept(
+                        path,
+                        entry,
+                        format!(
+                            "its callers need only {} but it grants {}; not narrowed: {why}",
+                            perm_list(&want),
+                            perm_list(cur)
+                        ),
+                    ),
                     None => self.change(
                         path,
                         Action::Update,
                         Some(target),
                         want.clone(),
-                        format!("narrow from {} to what {names} need: {}", perm_list(cur), perm_list(&want)),
+                        format!(
+                            "narrow from {} to what its callers ({names}) need: {}",
+                            perm_list(cur),
+                            perm_list(&want)
+                        ),
                         evidence,
                     ),
                 }
@@ -539,13 +580,17 @@ impl<'a> Planner<'a, '_> {
                     (Some(w), Some(c)) => format!("[{}]", Permission::list(w.iter().filter(|x| !c.contains(x)))),
                     _ => "default permissions".to_string(),
                 };
-                let default_why = if new.is_none() { self.default_reason(mine_needs.iter().copied()) } else { String::new() };
+                let default_why =
+                    if new.is_none() { self.default_reason(mine_needs.iter().copied()) } else { String::new() };
                 self.change(
                     path,
                     Action::Update,
                     Some(target),
                     new.clone(),
-                    format!("{names} need {lacking}, which it does not grant: set to {}{default_why}", perm_list(&new)),
+                    format!(
+                        "its callers ({names}) need {lacking}, which it does not grant: set to {}{default_why}",
+                        perm_list(&new)
+                    ),
                     evidence,
                 );
             }
@@ -554,8 +599,10 @@ impl<'a> Planner<'a, '_> {
         uncovered.sort_unstable();
         uncovered.dedup();
         uncovered.retain(|c| !remaining.iter().any(|e| covers(e, c)));
-        let projects_left = compact::MAX_PROJECT_ENTRIES.saturating_sub(remaining.iter().filter(|e| e.kind == EntryKind::Project).count());
-        let groups_left = compact::MAX_GROUP_ENTRIES.saturating_sub(remaining.iter().filter(|e| e.kind == EntryKind::Group).count());
+        let projects_left = compact::MAX_PROJECT_ENTRIES
+            .saturating_sub(remaining.iter().filter(|e| e.kind == EntryKind::Project).count());
+        let groups_left =
+            compact::MAX_GROUP_ENTRIES.saturating_sub(remaining.iter().filter(|e| e.kind == EntryKind::Group).count());
         let to_cover: Vec<String> = uncovered.iter().map(|c| c.to_string()).collect();
         let callers_all: Vec<String> = needs.keys().cloned().collect();
         let (groups, singles, compaction, overflow) = {
@@ -601,7 +648,13 @@ impl<'a> Planner<'a, '_> {
             });
         }
         for (g, admitted) in groups {
-            let entry = AllowEntry { kind: EntryKind::Group, path: g.clone(), permissions: None, span: Span::default(), meta: Default::default() };
+            let entry = AllowEntry {
+                kind: EntryKind::Group,
+                path: g.clone(),
+                permissions: None,
+                span: Span::default(),
+                meta: Default::default(),
+            };
             let inside: Vec<&Need> = needs.iter().filter(|(c, _)| covers(&entry, c)).map(|(_, n)| n).collect();
             let (want, _) = wanted(inside.iter().copied());
             let default_why = if want.is_none() { self.default_reason(inside.iter().copied()) } else { String::new() };
@@ -617,7 +670,10 @@ impl<'a> Planner<'a, '_> {
             let need = &needs[&c];
             let want = need.wanted();
             let what = if need.log_only {
-                format!("`{c}` used the job token against `{path}` within the last {} days (authentication log)", self.opts.observed_within)
+                format!(
+                    "`{c}` used the job token against `{path}` within the last {} days (authentication log)",
+                    self.opts.observed_within
+                )
             } else {
                 let status = match self.audit.edges_into(path).find(|e| e.caller == c).map(|e| e.status) {
                     Some(EdgeStatus::Unenforced) => "works today only because the allowlist is not enforced",
@@ -627,7 +683,14 @@ impl<'a> Planner<'a, '_> {
             };
             let default_why = if want.is_none() { self.default_reason([need]) } else { String::new() };
             let evidence = evidence_of([need]);
-            self.change(path, Action::Add, Some(TargetRef::Project(c.clone())), want, format!("{what}{default_why}"), evidence);
+            self.change(
+                path,
+                Action::Add,
+                Some(TargetRef::Project(c.clone())),
+                want,
+                format!("{what}{default_why}"),
+                evidence,
+            );
         }
         for (c, need) in &needs {
             if !need.unnarrowable.is_empty() {
@@ -635,7 +698,9 @@ impl<'a> Planner<'a, '_> {
                 let credential = if need.unnarrowable.contains("container registry pulls") {
                     format!("a deploy token of `{path}` with only `read_registry`, in a masked variable of `{c}`")
                 } else {
-                    format!("a project access token of `{path}` with the narrowest scope that works, in a masked variable of `{c}`")
+                    format!(
+                        "a project access token of `{path}` with the narrowest scope that works, in a masked variable of `{c}`"
+                    )
                 };
                 self.plan.advice.push(Advice {
                     project: path.to_string(),
@@ -667,11 +732,22 @@ impl<'a> Planner<'a, '_> {
         if parts.is_empty() { String::new() } else { format!("; {}", parts.join("; ")) }
     }
 
-    /// A group never used wholesale: listed in `never_group`, or holding a critical project.
+    /// A group never used wholesale: listed in `never_group` (or holding one that is), or holding a
+    /// critical project.
     fn forbidden(&self, g: &str) -> bool {
-        let entry = AllowEntry { kind: EntryKind::Group, path: g.to_string(), permissions: None, span: Span::default(), meta: Default::default() };
-        self.opts.never_group.iter().any(|n| n == g || g.starts_with(&format!("{n}/")) || n.starts_with(&format!("{g}/")))
-            || self.audit.covered(&entry).iter().any(|p| self.audit.snap.manifest.projects.get(*p).is_some_and(|p| p.critical))
+        let entry = AllowEntry {
+            kind: EntryKind::Group,
+            path: g.to_string(),
+            permissions: None,
+            span: Span::default(),
+            meta: Default::default(),
+        };
+        self.opts.never_group.iter().any(|n| n == g || n.starts_with(&format!("{g}/")))
+            || self
+                .audit
+                .covered(&entry)
+                .iter()
+                .any(|p| self.audit.snap.manifest.projects.get(*p).is_some_and(|p| p.critical))
     }
 
     /// Switch enforcement on when every caller that could exist is known and covered.
@@ -681,14 +757,19 @@ impl<'a> Planner<'a, '_> {
             return;
         }
         let blocker = if !p.knows(Data::AuthLog) {
-            Some(format!("the authentication log of `{path}` could not be read: callers outside the snapshot are unknown"))
+            Some(format!(
+                "the authentication log of `{path}` could not be read: callers outside the snapshot are unknown"
+            ))
         } else {
             self.uncertain.iter().find(|c| c.as_str() != path).map(|c| {
                 format!("`{c}` could not be fully read and may use the job token against `{path}`: confirm it, then enable enforcement")
             })
         };
         match blocker {
-            Some(why) => self.plan.advice.push(Advice { project: path.to_string(), text: format!("enforcement not enabled: {why}") }),
+            Some(why) => self
+                .plan
+                .advice
+                .push(Advice { project: path.to_string(), text: format!("enforcement not enabled: {why}") }),
             None => {
                 let n = needs.len();
                 self.change(
@@ -709,7 +790,8 @@ pub(crate) fn plan(audit: &Audit, opts: &Options) -> Plan {
     let snap = audit.snap;
     let mut overridden = HashSet::new();
     for p in audit.pipelines {
-        let global = p.global_vars.get("CI_JOB_TOKEN").is_some_and(|v| v.origin != crate::ci::vars::VarOrigin::Predefined);
+        let global =
+            p.global_vars.get("CI_JOB_TOKEN").is_some_and(|v| v.origin != crate::ci::vars::VarOrigin::Predefined);
         for j in &p.jobs {
             let job = j.vars.get("CI_JOB_TOKEN").is_some_and(|v| v.origin != crate::ci::vars::VarOrigin::Predefined);
             if global || job {
@@ -721,13 +803,8 @@ pub(crate) fn plan(audit: &Audit, opts: &Options) -> Plan {
     for r in &snap.manifest.auth_log {
         log.entry(r.accessed.as_str()).or_default().push(r);
     }
-    let mut uncertain: Vec<String> = snap
-        .manifest
-        .projects
-        .keys()
-        .filter(|p| audit.blind(p) || !audit.unseen(p).is_empty())
-        .cloned()
-        .collect();
+    let mut uncertain: Vec<String> =
+        snap.manifest.projects.keys().filter(|p| audit.blind(p) || !audit.unseen(p).is_empty()).cloned().collect();
     uncertain.sort();
     let mut planner = Planner {
         audit,
@@ -757,7 +834,9 @@ pub(crate) fn plan(audit: &Audit, opts: &Options) -> Plan {
     let mut seen = BTreeSet::new();
     for a in &audit.accesses {
         let reason = match &a.target {
-            Target::Unresolved(u) => format!("the target cannot be determined ({}): decide which project it reaches", u.name()),
+            Target::Unresolved(u) => {
+                format!("the target cannot be determined ({}): decide which project it reaches", u.name())
+            }
             Target::Foreign(host) => format!(
                 "the job token is sent to `{host}`, another host: an allowlist entry cannot help and the token must not leave the instance; use a credential of that host"
             ),
@@ -771,7 +850,8 @@ pub(crate) fn plan(audit: &Audit, opts: &Options) -> Plan {
     let order = |c: &Change| (c.project.clone(), c.action, c.target.clone());
     plan.changes.sort_by_key(order);
     plan.kept.sort_by(|a, b| (&a.project, &a.target).cmp(&(&b.project, &b.target)));
-    plan.unresolved.sort_by(|a, b| (&a.project, &a.file, a.line, &a.reason).cmp(&(&b.project, &b.file, b.line, &b.reason)));
+    plan.unresolved
+        .sort_by(|a, b| (&a.project, &a.file, a.line, &a.reason).cmp(&(&b.project, &b.file, b.line, &b.reason)));
     plan.unresolved.dedup();
     plan.advice.sort_by(|a, b| (&a.project, &a.text).cmp(&(&b.project, &b.text)));
     plan.advice.dedup();

@@ -88,7 +88,8 @@ pub(crate) fn human(plan: &Plan) -> String {
             }
         }
         for (project, n) in shown.into_iter().filter(|(_, n)| *n > KEPT_SHOWN) {
-            let _ = writeln!(o, "  = {project}: {} more kept entries (every one is in `--format json`)", n - KEPT_SHOWN);
+            let _ =
+                writeln!(o, "  = {project}: {} more kept entries (every one is in `--format json`)", n - KEPT_SHOWN);
         }
         o.push('\n');
     }
@@ -110,7 +111,11 @@ pub(crate) fn human(plan: &Plan) -> String {
     if !plan.unresolved.is_empty() {
         o.push_str("Unresolved (a human decides):\n");
         for u in &plan.unresolved {
-            let _ = writeln!(o, "  ? {} job `{}` at {}:{}: {}\n      {}", u.project, u.job, u.file, u.line, u.access, u.reason);
+            let _ = writeln!(
+                o,
+                "  ? {} job `{}` at {}:{}: {}\n      {}",
+                u.project, u.job, u.file, u.line, u.access, u.reason
+            );
         }
         o.push('\n');
     }
@@ -165,7 +170,9 @@ pub(crate) fn markdown(plan: &Plan) -> String {
         o.push('\n');
     }
     if !plan.compaction.is_empty() {
-        o.push_str("## Compaction\n\n| callee | callers | groups | over-grant | GitLab's greedy |\n|---|---|---|---|---|\n");
+        o.push_str(
+            "## Compaction\n\n| callee | callers | groups | over-grant | GitLab's greedy |\n|---|---|---|---|---|\n",
+        );
         for c in &plan.compaction {
             let _ = writeln!(
                 o,

@@ -710,7 +710,10 @@ fn read_entry(r: &mut Reader, item: &Node) -> Option<AllowEntry> {
     if let Some(n) = m.get("expires").filter(|n| !n.is_null()) {
         let s = r.string(n, "`expires`")?;
         if crate::date::days(&s).is_none() {
-            r.error(n.span, format!("`expires` must be a date written YYYY-MM-DD, found `{}`", crate::text::clip(&s, 40)));
+            r.error(
+                n.span,
+                format!("`expires` must be a date written YYYY-MM-DD, found `{}`", crate::text::clip(&s, 40)),
+            );
             return None;
         }
         meta.expires = Some((s, n.span));

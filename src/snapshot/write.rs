@@ -34,7 +34,7 @@ fn scalar(s: &str) -> String {
     if plain { s.to_string() } else { serde_json::to_string(s).expect("a string serializes") }
 }
 
-/// The manifest text. Deterministic: projects by path, entries in the order given.
+/// The manifest text. Deterministic: projects by path, allowlist entries by kind and path.
 pub(crate) fn render_manifest(org: &OrgData) -> String {
     let mut o = String::from("# Written by `tokenscope snapshot`; the format is in docs/snapshot-format.md.\n");
     let i = &org.instance;
@@ -75,7 +75,11 @@ pub(crate) fn render_manifest(org: &OrgData) -> String {
             if !jt.allowlist.is_empty() {
                 o.push_str("      allowlist:\n");
             }
-            for e in &jt.allowlist {
+            // Sorted, whatever order the server listed them in: an entry removed and added back (a
+            // rollback) writes the same manifest.
+            let mut entries: Vec<&crate::snapshot::AllowEntry> = jt.allowlist.iter().collect();
+            entries.sort_by(|a, b| (a.kind, &a.path).cmp(&(b.kind, &b.path)));
+            for e in entries {
                 let kind = match e.kind {
                     EntryKind::Project => "project",
                     EntryKind::Group => "group",
@@ -245,13 +249,15 @@ mod tests {
                         kind: EntryKind::Project,
                         path: "acme/api".into(),
                         permissions: None,
-                        span: Span::default(), meta: Default::default(),
+                        span: Span::default(),
+                        meta: Default::default(),
                     },
                     AllowEntry {
                         kind: EntryKind::Group,
                         path: "acme/tools".into(),
                         permissions: Some(vec![Permission::ReadJobs]),
-                        span: Span::default(), meta: Default::default(),
+                        span: Span::default(),
+                        meta: Default::default(),
                     },
                 ],
             },

@@ -13,6 +13,11 @@ fn decode(s: &str) -> String {
 }
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate, matchers::any};
 
+/// GraphQL against GitLab's schema, executed by apollo-compiler (in its own file for length).
+mod graphql {
+    include!("fake_graphql.rs");
+}
+
 pub const TOKEN: &str = "glpat-FAKEfake0123456789xyz";
 
 #[derive(Clone, Debug, Default)]
@@ -61,15 +66,23 @@ pub struct Faults {
     pub echo_token: bool,
     /// Every page of a listing links to one more page, forever (and gives no total).
     pub endless_pages: bool,
+    /// The Nth mutation (1-based) and every later one fail with an error in the payload: an outage
+    /// in the middle of an apply.
+    pub fail_mutations_from: Option<usize>,
 }
 
 pub struct Fake {
     pub url: String,
-    pub projects: Vec<FakeProject>,
+    /// The org, changed by the mutations `apply` sends.
+    pub projects: Mutex<Vec<FakeProject>>,
     pub faults: Faults,
     /// (method, path with query, when, whether the right token came).
     pub log: Mutex<Vec<(String, String, Instant, bool)>>,
     seen: Mutex<HashMap<String, usize>>,
+    /// Mutations received so far.
+    pub mutations: std::sync::atomic::AtomicUsize,
+    /// The injected mutation failures are over.
+    pub healed: std::sync::atomic::AtomicBool,
 }
 
 impl Fake {
@@ -81,13 +94,14 @@ impl Fake {
         }
     }
 
-    fn project(&self, key: &str) -> Option<&FakeProject> {
-        let key = decode(key);
-        self.projects.iter().find(|p| p.path == key || p.id.to_string() == key)
+    /// End the injected mutation failures (`Faults::fail_mutations_from`).
+    pub fn heal(&self) {
+        self.healed.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
-    fn by_path(&self, path: &str) -> Option<&FakeProject> {
-        self.projects.iter().find(|p| p.path == path)
+    /// The org's projects as they are now.
+    pub fn state(&self) -> Vec<FakeProject> {
+        self.projects.lock().unwrap().clone()
     }
 
     fn project_json(&self, p: &FakeProject) -> Value {
@@ -139,10 +153,16 @@ impl Fake {
 
     fn route(&self, req: &Request) -> ResponseTemplate {
         let path = req.url.path().to_string();
-        let not_found = || ResponseTemplate::new(404).set_body_json(json!({"message": "404 Not Found"}));
         if req.method.as_str() == "POST" && path == "/api/graphql" {
             return self.graphql(req);
         }
+        let projects = self.projects.lock().unwrap();
+        let project = |key: &str| {
+            let key = decode(key);
+            projects.iter().find(|p| p.path == key || p.id.to_string() == key)
+        };
+        let by_path = |path: &str| projects.iter().find(|p| p.path == path);
+        let not_found = || ResponseTemplate::new(404).set_body_json(json!({"message": "404 Not Found"}));
         let Some(rest) = path.strip_prefix("/api/v4/") else { return not_found() };
         let seg: Vec<&str> = rest.split('/').collect();
         match seg.as_slice() {
@@ -151,20 +171,19 @@ impl Fake {
             ["namespaces", _] => ResponseTemplate::new(200).set_body_json(json!({"id": 1, "plan": "premium"})),
             ["groups", g, "projects"] => {
                 let g = decode(g);
-                let rows = self
-                    .projects
+                let rows = projects
                     .iter()
                     .filter(|p| p.path.starts_with(&format!("{g}/")))
                     .map(|p| self.project_json(p))
                     .collect();
                 self.paged(req, rows)
             }
-            ["projects", key] => match self.project(key) {
+            ["projects", key] => match project(key) {
                 Some(p) => ResponseTemplate::new(200).set_body_json(self.project_json(p)),
                 None => not_found(),
             },
             ["projects", key, "job_token_scope", tail @ ..] => {
-                let Some(p) = self.project(key) else { return not_found() };
+                let Some(p) = project(key) else { return not_found() };
                 if p.deny_settings {
                     return ResponseTemplate::new(403)
                         .set_body_json(json!({"message": self.echo(req, "403 Forbidden")}));
@@ -176,7 +195,7 @@ impl Fake {
                         // GitLab lists the project itself first.
                         let rows = std::iter::once(p.path.as_str())
                             .chain(p.allow_projects.iter().map(String::as_str))
-                            .filter_map(|a| self.by_path(a))
+                            .filter_map(by_path)
                             .map(|a| self.project_json(a))
                             .collect();
                         self.paged(req, rows)
@@ -197,7 +216,7 @@ impl Fake {
                 }
             }
             ["projects", key, "repository", "files", file, "raw"] => {
-                let Some(p) = self.project(key) else { return not_found() };
+                let Some(p) = project(key) else { return not_found() };
                 if p.broken_repository {
                     return ResponseTemplate::new(500)
                         .set_body_json(json!({"message": self.echo(req, "500 Internal Server Error")}));
@@ -208,7 +227,7 @@ impl Fake {
                 }
             }
             ["projects", key, "repository", "tree"] => {
-                let Some(p) = self.project(key) else { return not_found() };
+                let Some(p) = project(key) else { return not_found() };
                 let rows = p
                     .files
                     .keys()
@@ -220,55 +239,19 @@ impl Fake {
         }
     }
 
+    /// GraphQL: every document is parsed and validated against GitLab's schema (tests/graphql) and executed
+    /// by apollo-compiler against the org; mutations change it.
     fn graphql(&self, req: &Request) -> ResponseTemplate {
         let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
         let query = body.get("query").and_then(Value::as_str).unwrap_or("");
-        let vars = body.get("variables").and_then(Value::as_object).cloned().unwrap_or_default();
-        let mut data = serde_json::Map::new();
-        let mut errors = Vec::new();
-        for (alias, path) in &vars {
-            let Some(p) = path.as_str().and_then(|path| self.by_path(path)) else {
-                data.insert(alias.clone(), Value::Null);
-                continue;
-            };
-            if query.contains("ciJobTokenAuthLogs") {
-                if p.deny_auth_log {
-                    data.insert(alias.clone(), json!({"ciJobTokenAuthLogs": null}));
-                    let message = self.echo(req, "The resource that you are attempting to access does not exist or you don't have permission to perform this action");
-                    errors.push(json!({"message": message, "path": [alias, "ciJobTokenAuthLogs"]}));
-                } else {
-                    let nodes: Vec<Value> = p
-                        .auth_log
-                        .iter()
-                        .map(|o| json!({"originProject": {"fullPath": o}, "lastAuthorizedAt": "2026-11-01T10:00:00Z"}))
-                        .collect();
-                    data.insert(
-                        alias.clone(),
-                        json!({"ciJobTokenAuthLogs": {"nodes": nodes, "pageInfo": {"hasNextPage": false}}}),
-                    );
-                }
-            } else {
-                let entry = |target: &str| {
-                    let (default, policies) = match p.policies.get(target) {
-                        Some(list) => (false, list.iter().map(|x| x.to_ascii_uppercase()).collect::<Vec<_>>()),
-                        None => (true, vec![]),
-                    };
-                    json!({"target": {"fullPath": target}, "defaultPermissions": default, "jobTokenPolicies": policies})
-                };
-                let projects: Vec<Value> = p.allow_projects.iter().map(|t| entry(t)).collect();
-                let groups: Vec<Value> = p.allow_groups.iter().map(|t| entry(t)).collect();
-                data.insert(
-                    alias.clone(),
-                    json!({"ciJobTokenScopeAllowlist": {"projectsAllowlist": {"nodes": projects},
-                                                         "groupsAllowlist": {"nodes": groups}}}),
-                );
-            }
-        }
-        let mut doc = json!({"data": data});
-        if !errors.is_empty() {
-            doc["errors"] = json!(errors);
-        }
-        ResponseTemplate::new(200).set_body_json(doc)
+        let variables = body.get("variables").cloned().unwrap_or(json!({}));
+        let answer = graphql::execute(self, req, query, body.get("operationName").and_then(Value::as_str), &variables);
+        ResponseTemplate::new(200).set_body_json(answer)
+    }
+
+    /// An error message for GraphQL, with the token when the fault asks for that.
+    pub fn graphql_echo(&self, req: &Request, message: &str) -> String {
+        self.echo(req, message)
     }
 }
 
@@ -317,6 +300,11 @@ impl Respond for Shared {
     }
 }
 
+/// Whether a GraphQL document is valid against GitLab's schema subset (the errors if not).
+pub fn graphql_valid(document: &str) -> Result<(), String> {
+    graphql::validate(document).map(|_| ())
+}
+
 /// Start a fake GitLab serving the projects `make` returns for its host (`127.0.0.1:port`).
 pub async fn start(make: impl FnOnce(&str) -> Vec<FakeProject>, faults: Faults) -> (MockServer, std::sync::Arc<Fake>) {
     let server = MockServer::start().await;
@@ -324,10 +312,12 @@ pub async fn start(make: impl FnOnce(&str) -> Vec<FakeProject>, faults: Faults) 
     let projects = make(&host);
     let fake = std::sync::Arc::new(Fake {
         url: server.uri(),
-        projects,
+        projects: Mutex::new(projects),
         faults,
         log: Mutex::new(Vec::new()),
         seen: Mutex::new(HashMap::new()),
+        mutations: Default::default(),
+        healed: Default::default(),
     });
     Mock::given(any()).respond_with(Shared(fake.clone())).mount(&server).await;
     (server, fake)

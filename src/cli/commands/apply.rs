@@ -15,7 +15,8 @@ use std::path::{Path, PathBuf};
 
 /// Read a plan's JSON; an error names the file, line and column.
 fn read_plan(path: &Path) -> Result<Plan, Error> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::Io { what: format!("read {}", path.display()), source: e })?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| Error::Io { what: format!("read {}", path.display()), source: e })?;
     let plan: Plan = serde_json::from_str(&text).map_err(|e| {
         Error::usage(format!("{}:{}:{}: not a tokenscope plan: {e}", path.display(), e.line(), e.column()))
     })?;
@@ -29,7 +30,9 @@ fn read_plan(path: &Path) -> Result<Plan, Error> {
 fn token(term: &Terminal, token_file: Option<&Path>) -> Result<Credential, Error> {
     match live::credential(term, token_file)? {
         Some(c @ Credential::Private(_)) => Ok(c),
-        Some(_) => Err(Error::usage("a CI job token cannot change allowlists (GraphQL refuses it): pass --token-file or GITLAB_TOKEN with a Maintainer's token")),
+        Some(_) => Err(Error::usage(
+            "a CI job token cannot change allowlists (GraphQL refuses it): pass --token-file or GITLAB_TOKEN with a Maintainer's token",
+        )),
         None => Err(Error::usage("changing allowlists needs a token: pass --token-file, or set GITLAB_TOKEN")),
     }
 }
@@ -44,7 +47,10 @@ fn confirm(term: &Terminal, yes: bool, question: &str) -> Result<bool, Error> {
     }
     term.say(&format!("{question} Type `yes` to proceed:"));
     let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer).map_err(|e| Error::Io { what: "read the answer".into(), source: e })?;
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| Error::Io { what: "read the answer".into(), source: e })?;
     Ok(answer.trim() == "yes")
 }
 
@@ -100,7 +106,8 @@ pub(crate) fn run(args: ApplyArgs, term: &Terminal) -> Result<Exit, Error> {
         term.say(&crate::text::clean(&render::human(&plan)));
     }
     let projects = plan.changes.iter().map(|c| c.project.as_str()).collect::<std::collections::BTreeSet<_>>().len();
-    if !confirm(term, args.yes, &format!("Apply {} change(s) to {projects} project(s) of {url}?", plan.changes.len()))? {
+    if !confirm(term, args.yes, &format!("Apply {} change(s) to {projects} project(s) of {url}?", plan.changes.len()))?
+    {
         term.say("nothing applied");
         return Ok(Exit::Usage);
     }
@@ -109,12 +116,19 @@ pub(crate) fn run(args: ApplyArgs, term: &Terminal) -> Result<Exit, Error> {
             let records = apply::read_journal(path).map_err(Error::usage)?;
             let priors: BTreeMap<String, crate::remediate::Basis> =
                 apply::priors(&records).into_iter().map(|b| (b.project.clone(), b)).collect();
-            let j = Journal::append(path, &records).map_err(|e| Error::Io { what: format!("open {}", path.display()), source: e })?;
+            let j = Journal::append(path, &records)
+                .map_err(|e| Error::Io { what: format!("open {}", path.display()), source: e })?;
             (j, priors)
         }
         None => {
-            let path = args.journal.clone().unwrap_or_else(|| PathBuf::from(format!("tokenscope-journal-{}.jsonl", crate::date::timestamp())));
-            let j = Journal::create(&path).map_err(|e| Error::Io { what: format!("create the journal {} (it must not exist)", path.display()), source: e })?;
+            let path = args
+                .journal
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(format!("tokenscope-journal-{}.jsonl", crate::date::timestamp())));
+            let j = Journal::create(&path).map_err(|e| Error::Io {
+                what: format!("create the journal {} (it must not exist)", path.display()),
+                source: e,
+            })?;
             (j, BTreeMap::new())
         }
     };
@@ -135,7 +149,8 @@ pub(crate) fn run(args: ApplyArgs, term: &Terminal) -> Result<Exit, Error> {
 
 pub(crate) fn rollback(args: RollbackArgs, term: &Terminal) -> Result<Exit, Error> {
     let records = apply::read_journal(&args.journal).map_err(Error::usage)?;
-    let instance = records.iter().find_map(|r| if let Record::Start { instance, .. } = r { Some(instance.clone()) } else { None });
+    let instance =
+        records.iter().find_map(|r| if let Record::Start { instance, .. } = r { Some(instance.clone()) } else { None });
     let url = args.url.clone().or(instance).ok_or_else(|| Error::usage("which GitLab? pass --url"))?;
     let priors = apply::priors(&records);
     if priors.is_empty() {
@@ -143,12 +158,17 @@ pub(crate) fn rollback(args: RollbackArgs, term: &Terminal) -> Result<Exit, Erro
         return Ok(Exit::Ok);
     }
     let credential = token(term, args.token_file.as_deref())?;
-    if !confirm(term, args.yes, &format!("Restore the settings of {} project(s) of {url} as the journal recorded them?", priors.len()))? {
+    if !confirm(
+        term,
+        args.yes,
+        &format!("Restore the settings of {} project(s) of {url} as the journal recorded them?", priors.len()),
+    )? {
         term.say("nothing rolled back");
         return Ok(Exit::Usage);
     }
     let path = PathBuf::from(format!("{}.rollback-{}.jsonl", args.journal.display(), crate::date::timestamp()));
-    let mut journal = Journal::create(&path).map_err(|e| Error::Io { what: format!("create {}", path.display()), source: e })?;
+    let mut journal =
+        Journal::create(&path).map_err(|e| Error::Io { what: format!("create {}", path.display()), source: e })?;
     term.say(&format!("rollback journal: {}", path.display()));
     journal
         .write(&Record::Start { instance: url.clone(), version: VERSION })
