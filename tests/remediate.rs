@@ -112,9 +112,6 @@ async fn plan_apply_snapshot_audit(n: usize) {
     let before = snapshot(dir.path(), &fake.url, "before").await;
     let (plan_file, plan) = make_plan(dir.path(), &before, "plan.json").await;
     let changes = plan["changes"].as_array().unwrap();
-    if std::env::var("SHOW_PLAN").is_ok() {
-        eprintln!("{}", serde_json::to_string_pretty(&plan).unwrap());
-    }
     assert!(!changes.is_empty(), "the fake org has something to fix");
     let actions: BTreeSet<&str> = changes.iter().map(|c| c["action"].as_str().unwrap()).collect();
     assert!(actions.contains("add") && actions.contains("remove"), "{actions:?}");
@@ -293,4 +290,44 @@ async fn drift_is_refused_for_that_project_only_and_dry_run_sends_nothing() {
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("--yes"), "{}", r.stderr);
     assert_eq!(fake.mutations.load(std::sync::atomic::Ordering::SeqCst), sent);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_interrupted_apply_resumes_from_its_journal_and_still_rolls_back_to_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let faults = Faults { fail_mutations_from: Some(3), ..Faults::default() };
+    let (_server, fake) = fake_gitlab::start(|h| fake_gitlab::org(30, h), faults).await;
+    let before = snapshot(dir.path(), &fake.url, "before").await;
+    let (plan_file, plan) = make_plan(dir.path(), &before, "plan.json").await;
+    let journal = dir.path().join("journal.jsonl");
+    let apply = |extra: &[&str]| {
+        let mut a = args(&["apply", plan_file.to_str().unwrap(), "--url", &fake.url, "--yes"]);
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    let r = run(dir.path(), apply(&["--journal", journal.to_str().unwrap()])).await;
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    fake.heal();
+    // Resuming sees this plan's own changes half made: not drift. It finishes, appending to the journal.
+    let r = run(dir.path(), apply(&["--resume", journal.to_str().unwrap()])).await;
+    assert_eq!(r.code, 0, "resume: {}", r.stderr);
+    let after = snapshot(dir.path(), &fake.url, "after").await;
+    let (_, again) = make_plan(dir.path(), &after, "plan2.json").await;
+    assert_eq!(again["changes"], Value::Array(vec![]), "the resumed apply finished the plan");
+    assert!(plan["changes"].as_array().unwrap().len() > 2);
+    // The journal's first prior states are the ones from before the first run: rollback goes back there.
+    let r = run(dir.path(), args(&["rollback", journal.to_str().unwrap(), "--url", &fake.url, "--yes"])).await;
+    assert_eq!(r.code, 0, "rollback: {}", r.stderr);
+    let restored = snapshot(dir.path(), &fake.url, "restored").await;
+    assert_eq!(
+        std::fs::read_to_string(before.join("tokenscope.yaml")).unwrap(),
+        std::fs::read_to_string(restored.join("tokenscope.yaml")).unwrap()
+    );
+    // A torn last line (a crash while writing it) does not stop a rollback from reading the journal.
+    let mut text = std::fs::read_to_string(&journal).unwrap();
+    text.push_str("{\"event\":\"requ");
+    std::fs::write(&journal, text).unwrap();
+    let r = run(dir.path(), args(&["rollback", journal.to_str().unwrap(), "--url", &fake.url, "--yes"])).await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("0 project(s) changed"), "already restored: {}", r.stderr);
 }

@@ -13,6 +13,14 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
 
+/// `STEM.jsonl`, or `STEM-2.jsonl`, … : a journal name no file has yet (two runs in one second).
+fn fresh(stem: &str) -> PathBuf {
+    (1..)
+        .map(|n| PathBuf::from(if n == 1 { format!("{stem}.jsonl") } else { format!("{stem}-{n}.jsonl") }))
+        .find(|p| !p.exists())
+        .expect("a free name")
+}
+
 /// Read a plan's JSON; an error names the file, line and column.
 fn read_plan(path: &Path) -> Result<Plan, Error> {
     let text =
@@ -166,7 +174,7 @@ pub(crate) fn rollback(args: RollbackArgs, term: &Terminal) -> Result<Exit, Erro
         term.say("nothing rolled back");
         return Ok(Exit::Usage);
     }
-    let path = PathBuf::from(format!("{}.rollback-{}.jsonl", args.journal.display(), crate::date::timestamp()));
+    let path = fresh(&format!("{}.rollback-{}", args.journal.display(), crate::date::timestamp()));
     let mut journal =
         Journal::create(&path).map_err(|e| Error::Io { what: format!("create {}", path.display()), source: e })?;
     term.say(&format!("rollback journal: {}", path.display()));
