@@ -525,7 +525,22 @@ impl<'a> Planner<'a, '_> {
                         "over-broad: it lets {covered} projects of the snapshot in, of which {callers_in} use the job token against `{path}`; replaced by entries for those callers"
                     );
                     self.change(path, Action::Remove, Some(target), entry.permissions.clone(), reason, vec![]);
-                    uncovered.extend(mine);
+                    match self.smallest_group(path, &entry.path, &mine, &callers_sorted) {
+                        Some(sub) => {
+                            let (want, _) = wanted(mine_needs.iter().copied());
+                            let default_why =
+                                if want.is_none() { self.default_reason(mine_needs.iter().copied()) } else { String::new() };
+                            let reason = format!(
+                                "the {} callers `{}` let in all lie in `{sub}`, which holds no other project: it replaces `{}`{default_why}",
+                                mine.len(),
+                                entry.path,
+                                entry.path
+                            );
+                            let evidence = evidence_of(mine_needs.iter().copied());
+                            self.change(path, Action::Add, Some(TargetRef::Group(sub)), want, reason, evidence);
+                        }
+                        None => uncovered.extend(mine),
+                    }
                     continue;
                 }
             }
@@ -730,6 +745,29 @@ impl<'a> Planner<'a, '_> {
             parts.push("default permissions because the authentication log does not say what was accessed".to_string());
         }
         if parts.is_empty() { String::new() } else { format!("; {}", parts.join("; ")) }
+    }
+
+    /// The deepest group strictly under `group` that holds every one of `callers` (two at least) and no
+    /// other project of the snapshot but the callee: one entry for them instead of one each.
+    fn smallest_group(&self, callee: &str, group: &str, callers: &[&str], all_callers: &[&str]) -> Option<String> {
+        if callers.len() < 2 {
+            return None;
+        }
+        let mut common: &str = callers[0].rsplit_once('/')?.0;
+        for c in &callers[1..] {
+            while !(c.len() > common.len() && c.starts_with(common) && c.as_bytes()[common.len()] == b'/') {
+                common = common.rsplit_once('/')?.0;
+            }
+        }
+        if common.len() <= group.len() || self.forbidden(common) {
+            return None;
+        }
+        let entry = AllowEntry { kind: EntryKind::Group, path: common.to_string(), permissions: None, span: Span::default(), meta: Default::default() };
+        let inside = self.audit.covered(&entry);
+        let callers_there = covered_range(all_callers, &entry);
+        let in_snapshot = callers_there.iter().filter(|c| inside.binary_search(c).is_ok()).count();
+        let strangers = inside.len() - in_snapshot - usize::from(inside.binary_search(&callee).is_ok());
+        (strangers == 0 && callers_there.len() == callers.len()).then(|| common.to_string())
     }
 
     /// A group never used wholesale: listed in `never_group` (or holding one that is), or holding a
