@@ -40,6 +40,9 @@ pub(crate) enum Command {
     Apply(ApplyArgs),
     /// Restore the settings an `apply` changed, from its journal.
     Rollback(RollbackArgs),
+    /// Who reaches whom: the callers of a project (and the allowlist entries that let each in), the projects
+    /// it reaches (and whose allowlists name it), or a path between two projects.
+    Graph(GraphArgs),
     /// Print every project's resolved CI jobs (includes, extends, references, variables and matrices applied).
     Jobs(JobsArgs),
     /// List every rule with its id, default severity, summary and documentation anchor.
@@ -321,4 +324,31 @@ pub(crate) struct RollbackArgs {
     pub(crate) yes: bool,
     #[command(flatten)]
     pub(crate) connection: ConnectionArgs,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum GraphFormat {
+    Human,
+    Json,
+    Dot,
+    Mermaid,
+}
+
+#[derive(clap::Args, Debug)]
+#[command(group(clap::ArgGroup::new("query").required(true).args(["callers_of", "callees_of", "path"])))]
+pub(crate) struct GraphArgs {
+    /// Snapshot directory (holding tokenscope.yaml).
+    pub(crate) snapshot: PathBuf,
+    /// The projects that use the job token against PATH, and every allowlist entry of PATH with the
+    /// projects it admits (group entries included).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) callers_of: Option<String>,
+    /// The projects PATH uses the job token against, and every allowlist (in the snapshot) that admits PATH.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) callees_of: Option<String>,
+    /// A shortest chain of job-token edges from FROM to TO.
+    #[arg(long, num_args = 2, value_names = ["FROM", "TO"])]
+    pub(crate) path: Option<Vec<String>>,
+    #[arg(long, value_enum, default_value_t = GraphFormat::Human)]
+    pub(crate) format: GraphFormat,
 }

@@ -20,6 +20,24 @@ pub(crate) fn load_snapshot(term: &Terminal, dir: &Path) -> Result<Snapshot, Err
     })
 }
 
+/// Resolve every project's pipeline and detect its accesses (each pipeline's scripts are dropped as soon
+/// as its accesses are known), printing the resolution's diagnostics: what `Audit::build` takes.
+pub(crate) fn resolve_and_detect(
+    term: &Terminal,
+    snap: &Snapshot,
+    cache: &crate::ci::ParseCache,
+) -> (Vec<crate::ci::Pipeline>, Vec<crate::detect::Detection>) {
+    let (pipelines, accesses): (Vec<_>, Vec<_>) = crate::ci::resolve_all_with(snap, cache, false, |mut p| {
+        let found = crate::detect::detect(snap, &p);
+        p.forget_scripts();
+        (p, found)
+    })
+    .into_iter()
+    .unzip();
+    term.diagnostics(pipelines.iter().flat_map(|p| &p.diagnostics), &snap.sources);
+    (pipelines, accesses)
+}
+
 /// The audit policy: `--config FILE`, else `.tokenscope.yml` in the snapshot, else the defaults.
 pub(crate) fn load_policy(term: &Terminal, args: &OutputArgs, snap: &Snapshot) -> Result<Policy, Error> {
     let (path, display) = match &args.config {

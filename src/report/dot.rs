@@ -6,10 +6,9 @@ use std::fmt::Write;
 
 /// DOT: the same graph for Graphviz.
 pub(crate) fn render(report: &Report) -> String {
-    let audit = report.audit;
     let q = |s: &str| format!("\"{}\"", (s).replace('\\', "\\\\").replace('"', "\\\""));
     let mut o = String::from("digraph tokenscope {\n  rankdir=LR;\n  node [shape=box];\n");
-    for e in &audit.edges {
+    for e in report.edges() {
         let label = e.kind_list();
         let style = match e.status {
             EdgeStatus::Relation => "style=dashed, color=gray40",

@@ -154,6 +154,79 @@ struct FindingCounts {
 
 /// The report, pretty-printed. Each list is made and written in parallel, an item at a time, without an
 /// intermediate document: on a large org, the report is a stage of its own.
+/// One token edge as the contract writes it.
+fn edge_out<'a>(audit: &'a crate::engine::Audit, e: &'a crate::engine::Edge) -> EdgeOut<'a> {
+    let sources = &audit.snap.sources;
+    let unresolved = match e.accesses.first().map(|&i| &audit.accesses[i].target) {
+        Some(Target::Unresolved(u)) => Some(u),
+        _ => None,
+    };
+    EdgeOut {
+        caller: &e.caller,
+        callee: unresolved.map_or_else(|| &e.callee, |u| &u.expression),
+        reason: unresolved.map(|u| u.reason),
+        kinds: &e.kinds,
+        permissions: &e.permissions,
+        status: e.status,
+        confidence: e.confidence,
+        entry: audit.entry_path(e),
+        evidence: e
+            .accesses
+            .iter()
+            .map(|&i| {
+                let a = &audit.accesses[i];
+                let l = Location::of(sources, a.span);
+                EvidenceOut {
+                    file: l.file,
+                    line: l.line,
+                    column: l.column,
+                    job: &a.job,
+                    kind: a.kind.name(),
+                    permission: a.permission,
+                    detail: &a.detail,
+                    runs: a.runs,
+                }
+            })
+            .collect(),
+    }
+}
+
+/// An allowlist entry that admits a caller (`tokenscope graph`): the reverse lookup GitLab lacks.
+#[derive(Serialize)]
+pub(crate) struct AdmittedOut {
+    pub(crate) caller: String,
+    pub(crate) callee: String,
+    pub(crate) entry: crate::remediate::TargetRef,
+    pub(crate) permissions: Option<Vec<crate::snapshot::manifest::Permission>>,
+    /// Whether a job of the caller uses the job token against the callee (an edge), or the entry only admits it.
+    pub(crate) used: bool,
+}
+
+/// `tokenscope graph --format json`: the neighbourhood's token edges in the audit's edge format, its
+/// relations, and the entries that admit each caller.
+pub(crate) fn render_graph(report: &Report, admitted: &[AdmittedOut]) -> String {
+    let audit = report.audit;
+    let sources = &audit.snap.sources;
+    let edges: Vec<&crate::engine::Edge> = report.edges().collect();
+    let mut doc = PrettyDoc::object();
+    doc.field("version", &VERSION);
+    doc.list(
+        "edges",
+        edges.par_iter().filter(|e| e.status != EdgeStatus::Relation).map(|e| edge_out(audit, e)),
+    );
+    doc.list(
+        "relations",
+        edges.par_iter().filter(|e| e.status == EdgeStatus::Relation).map(|e| RelationOut {
+            caller: &e.caller,
+            callee: &e.callee,
+            kind: e.relation.as_str(),
+            evidence: e.spans.iter().map(|s| Location::of(sources, *s)).collect(),
+        }),
+    );
+    doc.field("admitted_by", admitted);
+    doc.finish()
+}
+
 pub(crate) fn render(report: &Report) -> String {
     let (audit, findings) = (report.audit, &report.findings);
     let sources = &audit.snap.sources;
@@ -199,40 +272,7 @@ pub(crate) fn render(report: &Report) -> String {
     );
     doc.list(
         "edges",
-        audit.edges.par_iter().filter(|e| e.status != EdgeStatus::Relation).map(|e| {
-            let unresolved = match e.accesses.first().map(|&i| &audit.accesses[i].target) {
-                Some(Target::Unresolved(u)) => Some(u),
-                _ => None,
-            };
-            EdgeOut {
-                caller: &e.caller,
-                callee: unresolved.map_or_else(|| &e.callee, |u| &u.expression),
-                reason: unresolved.map(|u| u.reason),
-                kinds: &e.kinds,
-                permissions: &e.permissions,
-                status: e.status,
-                confidence: e.confidence,
-                entry: audit.entry_path(e),
-                evidence: e
-                    .accesses
-                    .iter()
-                    .map(|&i| {
-                        let a = &audit.accesses[i];
-                        let l = Location::of(sources, a.span);
-                        EvidenceOut {
-                            file: l.file,
-                            line: l.line,
-                            column: l.column,
-                            job: &a.job,
-                            kind: a.kind.name(),
-                            permission: a.permission,
-                            detail: &a.detail,
-                            runs: a.runs,
-                        }
-                    })
-                    .collect(),
-            }
-        }),
+        audit.edges.par_iter().filter(|e| e.status != EdgeStatus::Relation).map(|e| edge_out(audit, e)),
     );
     doc.list(
         "never_runs",

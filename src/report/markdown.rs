@@ -76,6 +76,6 @@ pub(crate) fn render(report: &Report) -> String {
             );
         }
     }
-    let _ = write!(o, "\n## Graph\n\n```mermaid\n{}```\n", super::mermaid::graph(audit));
+    let _ = write!(o, "\n## Graph\n\n```mermaid\n{}```\n", super::mermaid::graph(report.edges()));
     o
 }

@@ -1,30 +1,31 @@
 //! `--format mermaid`: the graph for Mermaid (`graph LR`); Markdown reports embed it.
 
 use super::Report;
-use crate::engine::{Audit, EdgeStatus};
+use crate::engine::{Edge, EdgeStatus};
+use std::collections::HashMap;
 use std::fmt::Write;
 
 /// Mermaid `graph LR`: token edges solid (missing ones red), `trigger`/`include` relations dashed.
 pub(crate) fn render(report: &Report) -> String {
-    graph(report.audit)
+    graph(report.edges())
 }
 
-/// The graph alone, as Markdown reports embed it.
-pub(crate) fn graph(audit: &Audit) -> String {
+/// The graph of `edges` alone, as Markdown reports embed it.
+pub(crate) fn graph<'e>(edges: impl Iterator<Item = &'e Edge>) -> String {
     let mut o = String::from("graph LR\n");
-    let mut ids: Vec<String> = Vec::new();
+    // Node ids by name: a map, not a scan per edge (a large org has tens of thousands of nodes).
+    let mut ids: HashMap<String, usize> = HashMap::new();
     let mut id = |name: &str, o: &mut String| -> String {
-        match ids.iter().position(|n| n == name) {
-            Some(i) => format!("n{i}"),
-            None => {
-                ids.push(name.to_string());
-                let _ = writeln!(o, "  n{}[\"{}\"]", ids.len() - 1, (name).replace('"', "'"));
-                format!("n{}", ids.len() - 1)
-            }
+        if let Some(i) = ids.get(name) {
+            return format!("n{i}");
         }
+        let i = ids.len();
+        ids.insert(name.to_string(), i);
+        let _ = writeln!(o, "  n{i}[\"{}\"]", (name).replace('"', "'"));
+        format!("n{i}")
     };
     let mut missing = Vec::new();
-    for (k, e) in audit.edges.iter().enumerate() {
+    for (k, e) in edges.enumerate() {
         let (a, b) = (id(&e.caller, &mut o), id(&e.callee, &mut o));
         let label = e.kind_list().replace('"', "'");
         let arrow = if e.status == EdgeStatus::Relation { "-.->" } else { "-->" };

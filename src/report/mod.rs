@@ -34,11 +34,28 @@ pub(crate) struct Report<'a> {
     pub(crate) suppressed: Vec<Suppressed>,
     /// Policy ignores that have expired, as sentences.
     pub(crate) expired_ignores: Vec<String>,
+    /// The edges shown (indexes into `audit.edges`): all of them, or a neighbourhood (`tokenscope graph`).
+    pub(crate) view: Option<Vec<usize>>,
 }
 
 impl<'a> Report<'a> {
     pub(crate) fn new(audit: &'a Audit<'a>, applied: Applied) -> Self {
-        Report { audit, findings: applied.findings, suppressed: applied.suppressed, expired_ignores: applied.expired }
+        Report {
+            audit,
+            findings: applied.findings,
+            suppressed: applied.suppressed,
+            expired_ignores: applied.expired,
+            view: None,
+        }
+    }
+
+    /// The edges the graph formats draw: every edge, or the neighbourhood asked for.
+    pub(crate) fn edges(&self) -> Box<dyn Iterator<Item = &'a crate::engine::Edge> + '_> {
+        let edges = &self.audit.edges;
+        match &self.view {
+            None => Box::new(edges.iter()),
+            Some(v) => Box::new(v.iter().map(move |&i| &edges[i])),
+        }
     }
 }
 

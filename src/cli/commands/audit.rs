@@ -1,7 +1,7 @@
 //! `tokenscope audit`: a snapshot directory, or a live GitLab fetched into a temporary one and audited the
 //! same way. Load -> resolve and detect -> engine -> rules -> policy -> report.
 
-use crate::ci::{self, ParseCache};
+use crate::ci::ParseCache;
 use crate::cli::args::AuditArgs;
 use crate::cli::error::Error;
 use crate::cli::output;
@@ -71,15 +71,8 @@ fn audit_snapshot(args: &AuditArgs, term: &Terminal, dir: &Path) -> Result<Exit,
     timings.lap(term, "load");
     let cache = ParseCache::default();
     // Each pipeline's accesses are detected as soon as it is resolved, and its scripts dropped.
-    let (pipelines, accesses): (Vec<_>, Vec<_>) = ci::resolve_all_with(&snap, &cache, false, |mut p| {
-        let found = crate::detect::detect(&snap, &p);
-        p.forget_scripts();
-        (p, found)
-    })
-    .into_iter()
-    .unzip();
+    let (pipelines, accesses) = output::resolve_and_detect(term, &snap, &cache);
     timings.lap(term, "resolve");
-    term.diagnostics(pipelines.iter().flat_map(|p| &p.diagnostics), &snap.sources);
     let mut policy = output::load_policy(term, &args.out, &snap)?;
     if let Some(n) = args.overbroad_min_projects {
         policy.settings.set(&overbroad::META, &overbroad::MIN_PROJECTS, n);

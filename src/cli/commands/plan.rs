@@ -2,7 +2,7 @@
 //! allowlist and the changes that reach it (`remediate`), shown as a plan and optionally emitted as what
 //! people apply it with.
 
-use crate::ci::{self, ParseCache};
+use crate::ci::ParseCache;
 use crate::cli::args::{OutputArgs, PlanArgs, PlanFormat};
 use crate::cli::error::Error;
 use crate::cli::terminal::Terminal;
@@ -41,14 +41,7 @@ fn plan_snapshot(args: &PlanArgs, term: &Terminal, dir: &Path) -> Result<Exit, E
     }
     let snap = output::load_snapshot(term, dir)?;
     let cache = ParseCache::default();
-    let (pipelines, accesses): (Vec<_>, Vec<_>) = ci::resolve_all_with(&snap, &cache, false, |mut p| {
-        let found = crate::detect::detect(&snap, &p);
-        p.forget_scripts();
-        (p, found)
-    })
-    .into_iter()
-    .unzip();
-    term.diagnostics(pipelines.iter().flat_map(|p| &p.diagnostics), &snap.sources);
+    let (pipelines, accesses) = output::resolve_and_detect(term, &snap, &cache);
     let policy_args = OutputArgs {
         format: crate::report::Format::Human,
         output: None,
