@@ -43,6 +43,9 @@ pub(crate) enum Command {
     /// Who reaches whom: the callers of a project (and the allowlist entries that let each in), the projects
     /// it reaches (and whose allowlists name it), or a path between two projects.
     Graph(GraphArgs),
+    /// A staged enforcement plan: which projects can enforce their allowlist now, which after the plan's
+    /// additions, which a human must look at first; what to watch, and what an instance-wide switch breaks.
+    Rollout(RolloutArgs),
     /// Print every project's resolved CI jobs (includes, extends, references, variables and matrices applied).
     Jobs(JobsArgs),
     /// List every rule with its id, default severity, summary and documentation anchor.
@@ -258,6 +261,19 @@ pub(crate) struct PlanArgs {
     /// mutations, Terraform, or gitlabform configuration. The plan itself then goes to standard output.
     #[arg(long, value_enum, value_name = "KIND", requires = "output")]
     pub(crate) emit: Option<crate::remediate::emit::Emit>,
+    #[command(flatten)]
+    pub(crate) inputs: PlanInputs,
+    /// `owner:` of the entries `--emit manifest` adds [default: the caller they admit].
+    #[arg(long)]
+    pub(crate) owner: Option<String>,
+    /// `expires:` (YYYY-MM-DD) of the entries `--emit manifest` adds.
+    #[arg(long, value_name = "DATE")]
+    pub(crate) expires: Option<String>,
+}
+
+/// What a plan is computed with (`plan` and `rollout`).
+#[derive(clap::Args, Debug)]
+pub(crate) struct PlanInputs {
     /// Audit policy (`never_group`, the overbroad-group-entry thresholds); default: `.tokenscope.yml` in the snapshot.
     #[arg(long)]
     pub(crate) config: Option<PathBuf>,
@@ -270,12 +286,47 @@ pub(crate) struct PlanArgs {
     /// A group never to add as a whole when compacting (repeatable; added to the policy's `never_group`).
     #[arg(long = "never-group", value_name = "PATH")]
     pub(crate) never_group: Vec<String>,
-    /// `owner:` of the entries `--emit manifest` adds [default: the caller they admit].
+}
+
+#[derive(clap::Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+pub(crate) struct RolloutArgs {
+    #[command(subcommand)]
+    pub(crate) command: Option<RolloutCommand>,
+    /// Snapshot directory (holding tokenscope.yaml); or read a live GitLab with --group/--project.
+    pub(crate) snapshot: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) live: LiveArgs,
+    #[arg(long, value_enum, default_value_t = PlanFormat::Human)]
+    pub(crate) format: PlanFormat,
+    /// Write to this file instead of standard output.
     #[arg(long)]
-    pub(crate) owner: Option<String>,
-    /// `expires:` (YYYY-MM-DD) of the entries `--emit manifest` adds.
-    #[arg(long, value_name = "DATE")]
-    pub(crate) expires: Option<String>,
+    pub(crate) output: Option<PathBuf>,
+    /// Write only this wave's changes, as a plan `tokenscope apply` reads (JSON), to --output.
+    #[arg(long, value_name = "N", requires = "output")]
+    pub(crate) wave: Option<usize>,
+    #[command(flatten)]
+    pub(crate) inputs: PlanInputs,
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum RolloutCommand {
+    /// How a newer snapshot stands against the rollout of an older one: waves done, callers the
+    /// authentication log shows that no allowlist covers yet, and what regressed.
+    Status(RolloutStatusArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub(crate) struct RolloutStatusArgs {
+    /// The newer snapshot.
+    pub(crate) snapshot: PathBuf,
+    /// The snapshot the rollout was made from.
+    #[arg(long, value_name = "OLD_SNAPSHOT")]
+    pub(crate) since: PathBuf,
+    #[arg(long, value_enum, default_value_t = PlanFormat::Human)]
+    pub(crate) format: PlanFormat,
+    #[command(flatten)]
+    pub(crate) inputs: PlanInputs,
 }
 
 #[derive(clap::Args, Debug)]

@@ -11,6 +11,7 @@ pub(crate) mod apply;
 pub(crate) mod compact;
 pub(crate) mod emit;
 pub(crate) mod render;
+pub(crate) mod rollout;
 
 use crate::detect::{Kind, Target};
 use crate::engine::coverage::{covers, nearest_entry};
@@ -528,8 +529,11 @@ impl<'a> Planner<'a, '_> {
                     match self.smallest_group(path, &entry.path, &mine, &callers_sorted) {
                         Some(sub) => {
                             let (want, _) = wanted(mine_needs.iter().copied());
-                            let default_why =
-                                if want.is_none() { self.default_reason(mine_needs.iter().copied()) } else { String::new() };
+                            let default_why = if want.is_none() {
+                                self.default_reason(mine_needs.iter().copied())
+                            } else {
+                                String::new()
+                            };
                             let reason = format!(
                                 "the {} callers `{}` let in all lie in `{sub}`, which holds no other project: it replaces `{}`{default_why}",
                                 mine.len(),
@@ -762,7 +766,13 @@ impl<'a> Planner<'a, '_> {
         if common.len() <= group.len() || self.forbidden(common) {
             return None;
         }
-        let entry = AllowEntry { kind: EntryKind::Group, path: common.to_string(), permissions: None, span: Span::default(), meta: Default::default() };
+        let entry = AllowEntry {
+            kind: EntryKind::Group,
+            path: common.to_string(),
+            permissions: None,
+            span: Span::default(),
+            meta: Default::default(),
+        };
         let inside = self.audit.covered(&entry);
         let callers_there = covered_range(all_callers, &entry);
         let in_snapshot = callers_there.iter().filter(|c| inside.binary_search(c).is_ok()).count();

@@ -211,3 +211,153 @@ pub(crate) fn markdown(plan: &Plan) -> String {
     }
     o
 }
+
+/// Any serializable document, pretty, cleaned like the plan.
+pub(crate) fn json_value<T: serde::Serialize>(doc: &T) -> String {
+    let mut s = serde_json::to_string_pretty(doc).expect("a document serializes");
+    s.push('\n');
+    crate::text::json_safe(&s).into_owned()
+}
+
+fn breakage(b: &super::rollout::Breakage) -> String {
+    format!("{} edge(s) into {} project(s)", b.edges, b.projects)
+}
+
+/// How to switch one project's enforcement on by hand, and back.
+fn by_hand(project: &str, on: bool) -> String {
+    format!("projectCiCdSettingsUpdate(input: {{fullPath: \"{project}\", inboundJobTokenScopeEnabled: {on}}})")
+}
+
+/// The rollout as a checklist to paste into an issue.
+pub(crate) fn rollout_markdown(r: &super::rollout::Rollout, instance: &str) -> String {
+    let mut o = String::from("# Job-token allowlist enforcement rollout\n\n");
+    let _ = writeln!(
+        o,
+        "Switching on \"Enable and enforce job token allowlist for all projects\" on {instance} today would break {}.",
+        breakage(&r.instance_switch.now)
+    );
+    for (i, b) in r.instance_switch.after_waves.iter().enumerate() {
+        let _ = writeln!(o, "- after wave {i}: {}", breakage(b));
+    }
+    o.push('\n');
+    for w in &r.waves {
+        let title = if w.wave == 0 {
+            "enforce now: every known caller is covered"
+        } else {
+            "add the plan's entries, then enforce"
+        };
+        let _ = writeln!(o, "## Wave {}: {title} ({} project(s))\n", w.wave, w.projects.len());
+        if w.projects.is_empty() {
+            o.push_str("Nothing in this wave.\n\n");
+            continue;
+        }
+        for p in &w.projects {
+            let _ = writeln!(o, "- [ ] `{}`", md(p));
+        }
+        let _ = writeln!(
+            o,
+            "\n**Apply**: `tokenscope rollout SNAPSHOT --wave {n} --output wave-{n}.json && tokenscope apply wave-{n}.json --url {instance}` ({} change(s)), or by hand per project: Settings > CI/CD > Job token permissions > Authorized groups and projects > *Only this project and any groups and projects in the allowlist*, after adding the entries; API: `{}`.\n",
+            w.changes.len(),
+            by_hand("PROJECT", true),
+            n = w.wave
+        );
+        o.push_str("**Monitor** for 7 days (job logs with `403` and `Authentication by CI/CD job token not allowed`; `tokenscope explain` reads them)");
+        if w.watch.is_empty() {
+            o.push_str(". No caller of these projects depends only on rarely run pipelines.\n\n");
+        } else {
+            o.push_str(", and until each of these rarely run jobs has run once:\n\n");
+            for x in &w.watch {
+                let _ = writeln!(
+                    o,
+                    "- [ ] `{}` job `{}` ({}) against `{}`: {}:{}",
+                    md(&x.caller),
+                    md(&x.job),
+                    x.runs.join(", "),
+                    md(&x.callee),
+                    md(&x.file),
+                    x.line
+                );
+            }
+            o.push('\n');
+        }
+        let _ = writeln!(
+            o,
+            "**Roll back**: `tokenscope rollback JOURNAL` (the journal `apply` named), or per project `{}`.\n",
+            by_hand("PROJECT", false)
+        );
+    }
+    let _ = writeln!(o, "## Blocked ({} project(s)): a human confirms first\n", r.blocked.len());
+    for b in &r.blocked {
+        let _ = writeln!(o, "- [ ] `{}`", md(&b.project));
+        for reason in &b.reasons {
+            let _ = writeln!(o, "  - {}", md(reason));
+        }
+    }
+    o
+}
+
+/// The rollout for a terminal.
+pub(crate) fn rollout_human(r: &super::rollout::Rollout, instance: &str) -> String {
+    let mut o = String::new();
+    let _ =
+        writeln!(o, "instance-wide enforcement on {instance} would break today: {}", breakage(&r.instance_switch.now));
+    for (i, b) in r.instance_switch.after_waves.iter().enumerate() {
+        let _ = writeln!(o, "  after wave {i}: {}", breakage(b));
+    }
+    for w in &r.waves {
+        let _ = writeln!(o, "\nwave {} ({} project(s), {} change(s)):", w.wave, w.projects.len(), w.changes.len());
+        for p in &w.projects {
+            let _ = writeln!(o, "  {p}");
+        }
+        for x in &w.watch {
+            let _ = writeln!(
+                o,
+                "  watch: {} job `{}` ({}) -> {} at {}:{}",
+                x.caller,
+                x.job,
+                x.runs.join(", "),
+                x.callee,
+                x.file,
+                x.line
+            );
+        }
+    }
+    let _ = writeln!(o, "\nblocked ({} project(s)):", r.blocked.len());
+    for b in &r.blocked {
+        let _ = writeln!(o, "  {}", b.project);
+        for reason in b.reasons.iter().take(3) {
+            let _ = writeln!(o, "      {reason}");
+        }
+        if b.reasons.len() > 3 {
+            let _ = writeln!(o, "      … {} more (see --format markdown or json)", b.reasons.len() - 3);
+        }
+    }
+    o
+}
+
+/// `rollout status` for a terminal.
+pub(crate) fn status_human(s: &super::rollout::Status) -> String {
+    let mut o = String::new();
+    for w in &s.waves {
+        let _ = writeln!(o, "wave {}: {}", w.wave, if w.done { "done" } else { "not done" });
+        for p in &w.pending {
+            let _ = writeln!(o, "  pending: {p}");
+        }
+    }
+    if s.new_callers.is_empty() {
+        o.push_str("no new caller in the authentication log\n");
+    }
+    for c in &s.new_callers {
+        let _ = writeln!(
+            o,
+            "new caller: `{}` used the job token against `{}` ({}) and no entry covers it: add it before enforcing",
+            c.caller,
+            c.project,
+            c.last_authorized_at.as_deref().unwrap_or("date unknown")
+        );
+    }
+    for r in &s.regressions {
+        let _ = writeln!(o, "regression: {r}");
+    }
+    o
+}

@@ -200,6 +200,8 @@ pub(crate) struct AdmittedOut {
     pub(crate) permissions: Option<Vec<crate::snapshot::manifest::Permission>>,
     /// Whether a job of the caller uses the job token against the callee (an edge), or the entry only admits it.
     pub(crate) used: bool,
+    /// Whether the callee's authentication log records the caller.
+    pub(crate) in_auth_log: bool,
 }
 
 /// `tokenscope graph --format json`: the neighbourhood's token edges in the audit's edge format, its
@@ -210,10 +212,7 @@ pub(crate) fn render_graph(report: &Report, admitted: &[AdmittedOut]) -> String 
     let edges: Vec<&crate::engine::Edge> = report.edges().collect();
     let mut doc = PrettyDoc::object();
     doc.field("version", &VERSION);
-    doc.list(
-        "edges",
-        edges.par_iter().filter(|e| e.status != EdgeStatus::Relation).map(|e| edge_out(audit, e)),
-    );
+    doc.list("edges", edges.par_iter().filter(|e| e.status != EdgeStatus::Relation).map(|e| edge_out(audit, e)));
     doc.list(
         "relations",
         edges.par_iter().filter(|e| e.status == EdgeStatus::Relation).map(|e| RelationOut {
@@ -270,10 +269,7 @@ pub(crate) fn render(report: &Report) -> String {
             }
         }),
     );
-    doc.list(
-        "edges",
-        audit.edges.par_iter().filter(|e| e.status != EdgeStatus::Relation).map(|e| edge_out(audit, e)),
-    );
+    doc.list("edges", audit.edges.par_iter().filter(|e| e.status != EdgeStatus::Relation).map(|e| edge_out(audit, e)));
     doc.list(
         "never_runs",
         audit.never_run.par_iter().map(|a| {

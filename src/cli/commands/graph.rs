@@ -51,7 +51,11 @@ pub(crate) fn run(args: GraphArgs, term: &Terminal) -> Result<Exit, Error> {
         GraphFormat::Mermaid => mermaid::render(&report),
         GraphFormat::Human => human(&report, &admitted, &title),
     };
-    let text = if args.format == GraphFormat::Json { crate::text::json_safe(&text).into_owned() } else { crate::text::clean(&text).into_owned() };
+    let text = if args.format == GraphFormat::Json {
+        crate::text::json_safe(&text).into_owned()
+    } else {
+        crate::text::clean(&text).into_owned()
+    };
     term.stdout(&text)?;
     Ok(if audit.incomplete() { Exit::Partial } else { Exit::Ok })
 }
@@ -61,11 +65,13 @@ pub(crate) fn run(args: GraphArgs, term: &Terminal) -> Result<Exit, Error> {
 fn admitted_into(audit: &Audit, callee: &str) -> Vec<AdmittedOut> {
     let Some(p) = audit.snap.manifest.projects.get(callee) else { return Vec::new() };
     let callers: std::collections::HashSet<&str> = audit.edges_into(callee).map(|e| e.caller.as_str()).collect();
+    let log = log_pairs(audit);
     let mut out = Vec::new();
     for entry in &p.job_token.allowlist {
         for c in audit.covered(entry).iter().filter(|c| **c != callee) {
             // The entry that decides for the caller is the nearest one: list each caller under it only.
-            if crate::engine::coverage::nearest_entry(p, c).map(|i| &p.job_token.allowlist[i].path) != Some(&entry.path) {
+            if crate::engine::coverage::nearest_entry(p, c).map(|i| &p.job_token.allowlist[i].path) != Some(&entry.path)
+            {
                 continue;
             }
             out.push(AdmittedOut {
@@ -74,16 +80,27 @@ fn admitted_into(audit: &Audit, callee: &str) -> Vec<AdmittedOut> {
                 entry: TargetRef::of(entry),
                 permissions: entry.permissions.clone(),
                 used: callers.contains(c),
+                in_auth_log: log.contains(&(callee, *c)),
             });
         }
     }
     out
 }
 
+/// The authentication log as (accessed, origin) pairs, for lookups.
+fn log_pairs<'a>(audit: &Audit<'a>) -> std::collections::HashSet<(&'a str, &'a str)> {
+    audit.snap.manifest.auth_log.iter().map(|r| (r.accessed.as_str(), r.origin.as_str())).collect()
+}
+
 /// Every allowlist in the snapshot that admits `caller`, with the entry that decides.
 fn admitting(audit: &Audit, caller: &str) -> Vec<AdmittedOut> {
-    let callees: std::collections::HashSet<&str> =
-        audit.edges.iter().filter(|e| e.caller == caller && e.relation == Relation::Token).map(|e| e.callee.as_str()).collect();
+    let callees: std::collections::HashSet<&str> = audit
+        .edges
+        .iter()
+        .filter(|e| e.caller == caller && e.relation == Relation::Token)
+        .map(|e| e.callee.as_str())
+        .collect();
+    let log = log_pairs(audit);
     let mut out = Vec::new();
     for (path, p) in &audit.snap.manifest.projects {
         if path == caller {
@@ -97,6 +114,7 @@ fn admitting(audit: &Audit, caller: &str) -> Vec<AdmittedOut> {
                 entry: TargetRef::of(entry),
                 permissions: entry.permissions.clone(),
                 used: callees.contains(path.as_str()),
+                in_auth_log: log.contains(&(path.as_str(), caller)),
             });
         }
     }
@@ -149,7 +167,8 @@ fn human(report: &Report, admitted: &[AdmittedOut], title: &str) -> String {
         if let Some(&i) = e.accesses.first() {
             let a = &audit.accesses[i];
             let f = audit.snap.sources.get(a.span.file);
-            let more = if e.accesses.len() > 1 { format!(" (and {} more)", e.accesses.len() - 1) } else { String::new() };
+            let more =
+                if e.accesses.len() > 1 { format!(" (and {} more)", e.accesses.len() - 1) } else { String::new() };
             let _ = writeln!(o, "    {}:{}  job `{}`: {}{more}", f.display, a.span.line, a.job, a.detail);
         }
     }
@@ -159,7 +178,11 @@ fn human(report: &Report, admitted: &[AdmittedOut], title: &str) -> String {
             let perms = a.permissions.as_ref().map_or("default permissions".to_string(), |p| {
                 format!("[{}]", crate::snapshot::manifest::Permission::list(p))
             });
-            let used = if a.used { "uses it" } else { "does not use it" };
+            let used = match (a.used, a.in_auth_log) {
+                (true, _) => "a job uses it",
+                (false, true) => "only the authentication log shows it used",
+                (false, false) => "no job uses it",
+            };
             let _ = writeln!(o, "  {} -> {}  by {} ({perms}); {used}", a.caller, a.callee, a.entry.describe());
         }
     }

@@ -7,5 +7,6 @@ pub(crate) mod graph;
 pub(crate) mod jobs;
 pub(crate) mod lint;
 pub(crate) mod plan;
+pub(crate) mod rollout;
 pub(crate) mod rules;
 pub(crate) mod snapshot;
