@@ -23,6 +23,7 @@ pub mod cli;
 pub(crate) mod date;
 pub mod detect;
 pub(crate) mod engine;
+pub(crate) mod explain;
 pub(crate) mod finding;
 pub(crate) mod gitlab;
 pub(crate) mod policy;

@@ -40,6 +40,8 @@ pub(crate) enum Command {
     Apply(ApplyArgs),
     /// Restore the settings an `apply` changed, from its journal.
     Rollback(RollbackArgs),
+    /// Read a failed job's log: each job-token failure in it, which access failed, why, and the fix.
+    Explain(ExplainArgs),
     /// Who reaches whom: the callers of a project (and the allowlist entries that let each in), the projects
     /// it reaches (and whose allowlists name it), or a path between two projects.
     Graph(GraphArgs),
@@ -402,4 +404,40 @@ pub(crate) struct GraphArgs {
     pub(crate) path: Option<Vec<String>>,
     #[arg(long, value_enum, default_value_t = GraphFormat::Human)]
     pub(crate) format: GraphFormat,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ExplainFormat {
+    Human,
+    Json,
+}
+
+#[derive(clap::Args, Debug)]
+pub(crate) struct ExplainArgs {
+    /// The job log (a file, or `-` for standard input); or fetch it with --url, --project and --job-id.
+    #[arg(required_unless_present = "job_id")]
+    pub(crate) log: Option<PathBuf>,
+    /// A snapshot: full paths for the short names GitLab prints, the CI line that made the access, and the
+    /// allowlists to judge it against.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) snapshot: Option<PathBuf>,
+    /// The project whose job failed (its full path) [default: $CI_PROJECT_PATH].
+    #[arg(long)]
+    pub(crate) project: Option<String>,
+    /// The failed job's name.
+    #[arg(long)]
+    pub(crate) job: Option<String>,
+    /// Fetch the trace of this job of --project from --url.
+    #[arg(long, value_name = "N", requires_all = ["project"], conflicts_with = "log")]
+    pub(crate) job_id: Option<u64>,
+    /// The GitLab instance to fetch the trace from [default: $CI_SERVER_URL].
+    #[arg(long)]
+    pub(crate) url: Option<String>,
+    /// Read the API token from this file [default: $GITLAB_TOKEN].
+    #[arg(long, value_name = "FILE")]
+    pub(crate) token_file: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = ExplainFormat::Human)]
+    pub(crate) format: ExplainFormat,
+    #[command(flatten)]
+    pub(crate) connection: ConnectionArgs,
 }

@@ -58,6 +58,7 @@ fn run(command: Command, term: &Terminal) -> Result<Exit, Error> {
         Command::Apply(a) => commands::apply::run(a, term),
         Command::Rollback(a) => commands::apply::rollback(a, term),
         Command::Rollout(a) => commands::rollout::run(a, term),
+        Command::Explain(a) => commands::explain::run(a, term),
         Command::Graph(a) => commands::graph::run(a, term),
         Command::Jobs(a) => commands::jobs::run(a, term),
         Command::Rules => commands::rules::run(term),

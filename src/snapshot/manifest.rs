@@ -311,8 +311,9 @@ pub(crate) use gitlab_ci::paths::valid_full_path;
 /// Host of an `http(s)://host[:port]/...` URL, lower-cased.
 pub(crate) fn url_host(url: &str) -> Option<String> {
     let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"))?;
-    let rest = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
-    let host = rest.split(['/', '?', '#']).next()?;
+    // Credentials end at the last `@` of the authority only: a path may hold `@` (an npm scope).
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
     let host = host.strip_suffix(":443").or_else(|| host.strip_suffix(":80")).unwrap_or(host);
     (!host.is_empty()).then(|| host.to_ascii_lowercase())
 }

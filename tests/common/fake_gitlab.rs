@@ -40,6 +40,8 @@ pub struct FakeProject {
     pub deny_auth_log: bool,
     /// Every repository file request answers 500.
     pub broken_repository: bool,
+    /// Job logs by job id (`GET /projects/:id/jobs/:job_id/trace`).
+    pub traces: BTreeMap<u64, String>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -224,6 +226,13 @@ impl Fake {
                 match p.files.get(&decode(file)) {
                     Some(text) => ResponseTemplate::new(200).set_body_string(text.clone()),
                     None => ResponseTemplate::new(404).set_body_json(json!({"message": "404 File Not Found"})),
+                }
+            }
+            ["projects", key, "jobs", id, "trace"] => {
+                let Some(p) = project(key) else { return not_found() };
+                match id.parse::<u64>().ok().and_then(|id| p.traces.get(&id)) {
+                    Some(t) => ResponseTemplate::new(200).set_body_string(t.clone()),
+                    None => ResponseTemplate::new(404).set_body_json(json!({"message": "404 Job Not Found"})),
                 }
             }
             ["projects", key, "repository", "tree"] => {

@@ -3,6 +3,7 @@
 pub(crate) mod apply;
 pub(crate) mod audit;
 pub(crate) mod completions;
+pub(crate) mod explain;
 pub(crate) mod graph;
 pub(crate) mod jobs;
 pub(crate) mod lint;
