@@ -317,22 +317,29 @@ const AUTH_LOG_FIELDS: &str =
     "ciJobTokenAuthLogs(first: 100) { nodes { originProject { fullPath } lastAuthorizedAt } pageInfo { hasNextPage } }";
 
 /// Fine-grained permissions and the authentication log, which only GraphQL has: one query per batch of
-/// projects, and only for projects whose allowlist has entries (no entry, nothing to qualify or keep).
+/// projects (permissions only where the allowlist has entries).
 pub(crate) async fn graphql(client: &Client, org: &mut OrgData) {
+    // Permissions qualify entries: only projects with entries have any. The authentication log is read for
+    // every project whose settings were read: a project with no entry can still have callers that a plan
+    // must add before it enforces, and an unread log must never look empty.
     let with_entries: Vec<String> = org
         .projects
         .iter()
         .filter(|(_, p)| p.knows(Data::JobToken) && !p.job_token.allowlist.is_empty())
         .map(|(k, _)| k.clone())
         .collect();
+    let with_settings: Vec<String> =
+        org.projects.iter().filter(|(_, p)| p.knows(Data::JobToken)).map(|(k, _)| k.clone()).collect();
     if client.is_job_token() {
         for p in org.projects.values_mut() {
             p.skip(Data::AuthLog, format!("not readable with a job token: {JOB_TOKEN_LIMITS}"), false);
         }
         return;
     }
-    for (data, fields) in [(Data::Permissions, PERMISSIONS_FIELDS), (Data::AuthLog, AUTH_LOG_FIELDS)] {
-        let batches: Vec<&[String]> = with_entries.chunks(GRAPHQL_BATCH).collect();
+    for (data, fields, projects) in
+        [(Data::Permissions, PERMISSIONS_FIELDS, &with_entries), (Data::AuthLog, AUTH_LOG_FIELDS, &with_settings)]
+    {
+        let batches: Vec<&[String]> = projects.chunks(GRAPHQL_BATCH).collect();
         let answers = futures::future::join_all(batches.iter().map(|batch| {
             let mut q = String::from("query(");
             let vars: Vec<String> = (0..batch.len()).map(|i| format!("$p{i}: ID!")).collect();
