@@ -157,7 +157,19 @@ async fn a_listing_that_never_ends_is_stopped() {
     let tmp = tempfile::tempdir().unwrap();
     let r = run(
         tmp.path(),
-        args(&["snapshot", "--url", &fake.url, "--group", "acme", "-o", "snap", "--max-list-rows", "300"]),
+        args(&[
+            "snapshot",
+            "--url",
+            &fake.url,
+            "--group",
+            "acme",
+            "-o",
+            "snap",
+            "--max-list-rows",
+            "300",
+            "--api",
+            "rest",
+        ]),
     )
     .await;
     assert_eq!(r.code, 2, "{}", r.stderr);
@@ -218,7 +230,9 @@ async fn pagination_with_totals_and_with_links() {
         let faults = Faults { page_size: 7, no_totals, ..Faults::default() };
         let (_server, fake) = fake_gitlab::start(|h| fake_gitlab::org(30, h), faults).await;
         let tmp = tempfile::tempdir().unwrap();
-        let s = run(tmp.path(), args(&["snapshot", "--url", &fake.url, "--group", "acme", "-o", "snap"])).await;
+        let s =
+            run(tmp.path(), args(&["snapshot", "--url", &fake.url, "--group", "acme", "-o", "snap", "--api", "rest"]))
+                .await;
         assert_eq!(s.code, 0, "{}", s.stderr);
         let m = std::fs::read_to_string(tmp.path().join("snap/tokenscope.yaml")).unwrap();
         let projects = m.lines().filter(|l| l.starts_with("  acme/")).count();
@@ -243,7 +257,8 @@ async fn transient_faults_are_retried_and_change_nothing() {
     };
     let (_s2, faulty) = fake_gitlab::start(|h| fake_gitlab::org(12, h), faults).await;
     let tmp = tempfile::tempdir().unwrap();
-    let a = run(tmp.path(), args(&["snapshot", "--url", &clean.url, "--group", "acme", "-o", "a"])).await;
+    let a =
+        run(tmp.path(), args(&["snapshot", "--url", &clean.url, "--group", "acme", "-o", "a", "--api", "rest"])).await;
     let b = run(
         tmp.path(),
         args(&[
@@ -252,6 +267,8 @@ async fn transient_faults_are_retried_and_change_nothing() {
             &faulty.url,
             "--group",
             "acme",
+            "--api",
+            "rest",
             "-o",
             "b",
             "--timeout",
@@ -292,6 +309,8 @@ async fn a_persistent_failure_is_reported_and_the_rest_is_audited() {
             &fake.url,
             "--group",
             "acme",
+            "--api",
+            "rest",
             "--retries",
             "2",
             "--retry-delay-ms",
@@ -468,4 +487,31 @@ async fn lint_reads_included_files_and_allowlists_from_the_api() {
     let doc: serde_json::Value = serde_json::from_str(&offline.stdout).unwrap();
     assert!(doc["findings"].as_array().unwrap().iter().all(|f| f["severity"] == "note"));
     assert!(doc["projects"][0]["unresolved_includes"].as_array().unwrap().len() == 1, "{}", offline.stdout);
+}
+
+/// GraphQL reads a page of projects per request: the snapshot is byte-identical to REST's, in a fraction of
+/// the requests; a page GitLab finds too complex is halved; a project whose settings GraphQL refuses is read
+/// with REST (and recorded as skipped when REST refuses too).
+#[tokio::test(flavor = "multi_thread")]
+async fn graphql_snapshots_equal_rest_snapshots_in_fewer_requests() {
+    let faults =
+        Faults { max_page: Some(20), rate_limit_once: ["/api/graphql".to_string()].into(), ..Faults::default() };
+    let (_server, fake) = fake_gitlab::start(|h| fake_gitlab::org(60, h), faults).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let count = |fake: &fake_gitlab::Fake| fake.log.lock().unwrap().len();
+    let g = run(tmp.path(), args(&["snapshot", "--url", &fake.url, "--group", "acme", "-o", "g", "--api", "graphql"]))
+        .await;
+    assert_eq!(g.code, 0, "{}", g.stderr);
+    let graphql_requests = count(&fake);
+    let r =
+        run(tmp.path(), args(&["snapshot", "--url", &fake.url, "--group", "acme", "-o", "r", "--api", "rest"])).await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let rest_requests = count(&fake) - graphql_requests;
+    assert_eq!(files(&tmp.path().join("g")), files(&tmp.path().join("r")), "byte-identical snapshots");
+    assert!(graphql_requests * 2 < rest_requests, "GraphQL {graphql_requests} requests, REST {rest_requests}");
+    // The 50-project first page was refused for its complexity and halved; the vault's settings came from REST.
+    let log = fake.log.lock().unwrap();
+    assert!(log.iter().any(|(_, u, _, _)| u.contains("/projects/4/job_token_scope")), "REST fallback for the vault");
+    let m = std::fs::read_to_string(tmp.path().join("g/tokenscope.yaml")).unwrap();
+    assert!(m.contains("acme/legacy/vault:") && m.contains("data: job_token"), "{m}");
 }

@@ -128,6 +128,10 @@ pub(crate) struct LiveArgs {
     /// A single project to read (repeatable).
     #[arg(long = "project", value_name = "PATH")]
     pub(crate) projects: Vec<String>,
+    /// The API that reads projects and their settings: GraphQL reads a page of projects per request
+    /// (`auto`: GraphQL unless the token is a job token, REST if GraphQL cannot list a group).
+    #[arg(long, value_enum, default_value_t = crate::gitlab::fetch::Api::Auto)]
+    pub(crate) api: crate::gitlab::fetch::Api,
     /// Read the API token from this file [default: $GITLAB_TOKEN, else $CI_JOB_TOKEN]. There is no option that
     /// takes a token itself: command lines end up in shell histories and process lists.
     #[arg(long, value_name = "FILE")]

@@ -177,7 +177,7 @@ pub(crate) async fn lint_context(
     out: &Path,
 ) -> Result<(std::path::PathBuf, Outcome), String> {
     let writer = Writer::create(out)?;
-    let scope = Scope { groups: vec![], projects: vec![project.to_string()] };
+    let scope = Scope { groups: vec![], projects: vec![project.to_string()], ..Scope::default() };
     let mut org =
         OrgData { instance: fetch::instance(client, url, &scope).await, projects: BTreeMap::new(), auth_log: vec![] };
     let mut outcome = Outcome::default();

@@ -73,7 +73,7 @@ pub(crate) fn fetch(term: &Terminal, live: &LiveArgs, out: &Path) -> Result<crat
     let bar = term.progress(&url);
     let ticker = bar.clone();
     client.on_request(move || ticker.inc(1));
-    let scope = fetch::Scope { groups: live.groups.clone(), projects: live.projects.clone() };
+    let scope = fetch::Scope { groups: live.groups.clone(), projects: live.projects.clone(), api: live.api };
     let result = runtime()?.block_on(super::collect::snapshot(&client, &url, &scope, out));
     bar.finish_and_clear();
     let outcome = result.map_err(Error::live)?;

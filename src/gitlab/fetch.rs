@@ -21,6 +21,16 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 /// Projects per GraphQL query.
 const GRAPHQL_BATCH: usize = 25;
 
+/// Which API reads projects and their settings.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Api {
+    /// GraphQL where the token and instance allow it (not a job token; the group listed), REST otherwise.
+    #[default]
+    Auto,
+    Graphql,
+    Rest,
+}
+
 /// What to snapshot.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Scope {
@@ -28,6 +38,7 @@ pub(crate) struct Scope {
     pub(crate) groups: Vec<String>,
     /// Single projects.
     pub(crate) projects: Vec<String>,
+    pub(crate) api: Api,
 }
 
 /// What a fetch did.
@@ -77,10 +88,30 @@ pub(crate) async fn org(
         return Err(format!("--group needs another token: {JOB_TOKEN_LIMITS}"));
     }
     let mut org = OrgData { instance: instance(client, url, scope).await, projects: BTreeMap::new(), auth_log: vec![] };
+    let mut warnings = Vec::new();
+    if scope.api != Api::Rest && !client.is_job_token() {
+        match super::graphql::read(client, scope, &mut org).await {
+            Ok((rest, empty_repos)) => {
+                drop_duplicate_ids(&mut org, &mut warnings);
+                registry(client, &mut org).await;
+                // What a page could not say about a project is read with REST, for that project only.
+                let rest: Vec<String> = rest.into_iter().filter(|p| org.projects.contains_key(p)).collect();
+                settings_of(client, &mut org, &rest).await;
+                graphql_of(client, &mut org, &rest).await;
+                org.auth_log.sort_by(|a, b| (&a.accessed, &a.origin).cmp(&(&b.accessed, &b.origin)));
+                return Ok((org, empty_repos, warnings));
+            }
+            Err(e) if scope.api == Api::Graphql => return Err(e),
+            Err(e) => {
+                warnings.push(format!("{e}; read with REST instead"));
+                org.projects.clear();
+                org.auth_log.clear();
+            }
+        }
+    }
     let listed = list_projects(client, scope).await?;
     let mut empty_repos = HashSet::new();
     let mut ids: std::collections::HashMap<u64, String> = std::collections::HashMap::new();
-    let mut warnings = Vec::new();
     for p in &listed {
         let Some(path) = p.path_with_namespace.as_deref() else { continue };
         if !valid_full_path(path) {
@@ -108,6 +139,40 @@ pub(crate) async fn org(
     settings(client, &mut org).await;
     graphql(client, &mut org).await;
     Ok((org, empty_repos, warnings))
+}
+
+/// Two projects with one id: the first by path is kept, the other left out with a warning (as the REST
+/// listing does), rather than a manifest that does not load.
+fn drop_duplicate_ids(org: &mut OrgData, warnings: &mut Vec<String>) {
+    let mut ids: std::collections::HashMap<u64, String> = std::collections::HashMap::new();
+    let mut drop = Vec::new();
+    for (path, p) in &org.projects {
+        if let Some(id) = p.id {
+            match ids.get(&id) {
+                Some(first) => {
+                    warnings.push(format!("`{path}` has the id {id} of `{first}` too; it is left out of the snapshot"));
+                    drop.push(path.clone());
+                }
+                None => {
+                    ids.insert(id, path.clone());
+                }
+            }
+        }
+    }
+    for p in drop {
+        org.projects.remove(&p);
+        org.auth_log.retain(|r| r.accessed != p);
+    }
+}
+
+/// The container registry's host, which GraphQL does not give: from one project's REST details.
+async fn registry(client: &Client, org: &mut OrgData) {
+    let Some(first) = org.projects.values().find_map(|p| p.id) else { return };
+    if let Ok(row) = client.get::<ProjectRow>(&format!("/projects/{first}")).await
+        && let Some(prefix) = row.container_registry_image_prefix
+    {
+        org.instance.registry = prefix.split('/').next().filter(|h| !h.is_empty()).map(str::to_ascii_lowercase);
+    }
 }
 
 /// For a lint: the details and job-token settings of `callees`, added to `org`. A callee that cannot be read
@@ -223,6 +288,12 @@ fn reason(e: &ApiError, what: &str) -> (String, bool) {
 
 /// Job-token settings and allowlists from REST, for every project concurrently.
 pub(crate) async fn settings(client: &Client, org: &mut OrgData) {
+    let all: Vec<String> = org.projects.keys().cloned().collect();
+    settings_of(client, org, &all).await;
+}
+
+/// [`settings`] for the projects `only`.
+pub(crate) async fn settings_of(client: &Client, org: &mut OrgData, only: &[String]) {
     let url = org.instance.url.clone();
     let url = url.as_str();
     if client.is_job_token() {
@@ -231,7 +302,8 @@ pub(crate) async fn settings(client: &Client, org: &mut OrgData) {
         }
         return;
     }
-    let paths: Vec<(String, Option<u64>)> = org.projects.iter().map(|(k, p)| (k.clone(), p.id)).collect();
+    let paths: Vec<(String, Option<u64>)> =
+        only.iter().filter_map(|k| org.projects.get(k).map(|p| (k.clone(), p.id))).collect();
     let results = futures::future::join_all(paths.iter().map(|(path, id)| async move {
         let key = id.map_or_else(|| enc(path), |i| i.to_string());
         let scope = client.get::<JobTokenScope>(&format!("/projects/{key}/job_token_scope")).await?;
@@ -319,17 +391,20 @@ const AUTH_LOG_FIELDS: &str =
 /// Fine-grained permissions and the authentication log, which only GraphQL has: one query per batch of
 /// projects (permissions only where the allowlist has entries).
 pub(crate) async fn graphql(client: &Client, org: &mut OrgData) {
+    let all: Vec<String> = org.projects.keys().cloned().collect();
+    graphql_of(client, org, &all).await;
+}
+
+/// [`graphql`] for the projects `only`.
+pub(crate) async fn graphql_of(client: &Client, org: &mut OrgData, only: &[String]) {
     // Permissions qualify entries: only projects with entries have any. The authentication log is read for
     // every project whose settings were read: a project with no entry can still have callers that a plan
     // must add before it enforces, and an unread log must never look empty.
-    let with_entries: Vec<String> = org
-        .projects
-        .iter()
-        .filter(|(_, p)| p.knows(Data::JobToken) && !p.job_token.allowlist.is_empty())
-        .map(|(k, _)| k.clone())
-        .collect();
-    let with_settings: Vec<String> =
-        org.projects.iter().filter(|(_, p)| p.knows(Data::JobToken)).map(|(k, _)| k.clone()).collect();
+    let of = |keep: &dyn Fn(&Project) -> bool| -> Vec<String> {
+        only.iter().filter(|k| org.projects.get(*k).is_some_and(keep)).cloned().collect()
+    };
+    let with_entries = of(&|p| p.knows(Data::JobToken) && !p.job_token.allowlist.is_empty());
+    let with_settings = of(&|p| p.knows(Data::JobToken));
     if client.is_job_token() {
         for p in org.projects.values_mut() {
             p.skip(Data::AuthLog, format!("not readable with a job token: {JOB_TOKEN_LIMITS}"), false);
@@ -391,7 +466,7 @@ fn graphql_field(doc: &Value, alias: &str) -> Result<Value, (String, bool)> {
     }
 }
 
-fn apply_permissions(org: &mut OrgData, path: &str, v: &Value) {
+pub(crate) fn apply_permissions(org: &mut OrgData, path: &str, v: &Value) {
     let p = org.projects.get_mut(path).expect("listed");
     if !p.knows(Data::JobToken) {
         return; // no allowlist was read to give permissions to
@@ -446,7 +521,7 @@ fn apply_permissions(org: &mut OrgData, path: &str, v: &Value) {
     }
 }
 
-fn apply_auth_log(org: &mut OrgData, path: &str, v: &Value) {
+pub(crate) fn apply_auth_log(org: &mut OrgData, path: &str, v: &Value) {
     let nodes = v.get("nodes").and_then(Value::as_array).into_iter().flatten();
     for n in nodes {
         let Some(origin) = n.get("originProject").and_then(|o| str_of(o, "fullPath")) else { continue };

@@ -71,6 +71,8 @@ pub struct Faults {
     /// The Nth mutation (1-based) and every later one fail with an error in the payload: an outage
     /// in the middle of an apply.
     pub fail_mutations_from: Option<usize>,
+    /// GraphQL refuses a page of more projects than this with GitLab's complexity error.
+    pub max_page: Option<usize>,
 }
 
 pub struct Fake {

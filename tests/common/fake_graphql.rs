@@ -101,6 +101,8 @@ fn project(fake: &Fake, req: &Request, p: &FakeProject) -> Value {
         page("CiJobTokenAuthLogConnection", nodes)
     };
     json!({"__typename": "Project", "id": format!("gid://gitlab/Project/{}", p.id), "fullPath": p.path,
+           "repository": {"__typename": "Repository", "rootRef": if p.files.is_empty() { Value::Null } else { json!("main") },
+                          "empty": p.files.is_empty(), "exists": true},
            "archived": p.archived, "visibility": p.visibility, "ciConfigPathOrDefault": p.ci_config_path.clone().unwrap_or(".gitlab-ci.yml".into()),
            "ciCdSettings": settings, "ciJobTokenScopeAllowlist": allowlist, "ciJobTokenAuthLogs": logs})
 }
@@ -125,7 +127,53 @@ impl ObjectValue for Query<'_> {
                     None => ResolvedValue::null(),
                 })
             }
+            "group" => {
+                let path = info.arguments().get("fullPath").and_then(|v| v.as_str()).unwrap_or("").to_string();
+                let exists = self.fake.projects.lock().unwrap().iter().any(|p| p.path.starts_with(&format!("{path}/")));
+                Ok(if exists { ResolvedValue::object(Group { fake: self.fake, req: self.req, path }) } else { ResolvedValue::null() })
+            }
             "queryComplexity" => Ok(value(&json!({"__typename": "QueryComplexity", "score": 1, "limit": 250}))),
+            _ => Ok(ResolvedValue::null()),
+        }
+    }
+}
+
+/// A group: its projects, a page at a time (`first`, `after`: the index of the next project).
+struct Group<'f> {
+    fake: &'f Fake,
+    req: &'f Request,
+    path: String,
+}
+
+impl ObjectValue for Group<'_> {
+    fn type_name(&self) -> &str {
+        "Group"
+    }
+
+    fn resolve_field<'a>(&'a self, info: &'a ResolveInfo<'a>) -> Result<ResolvedValue<'a>, FieldError> {
+        match info.field_name() {
+            "fullPath" => Ok(ResolvedValue::leaf(serde_json_bytes::Value::from(self.path.clone()))),
+            "projects" => {
+                let args = info.arguments();
+                let first = args.get("first").and_then(|v| v.as_i64()).unwrap_or(100).clamp(1, 100) as usize;
+                if self.fake.faults.max_page.is_some_and(|max| first > max) {
+                    return Err(FieldError {
+                        message: format!("Query has complexity of {}, which exceeds max complexity of 250", 250 + first),
+                    });
+                }
+                let start: usize = args.get("after").and_then(|v| v.as_str()).and_then(|c| c.parse().ok()).unwrap_or(0);
+                let projects = self.fake.projects.lock().unwrap();
+                let mut under: Vec<&FakeProject> =
+                    projects.iter().filter(|p| p.path.starts_with(&format!("{}/", self.path))).collect();
+                under.sort_by_key(|p| p.id);
+                let page: Vec<Value> =
+                    under.iter().skip(start).take(first).map(|p| project(self.fake, self.req, p)).collect();
+                let end = start + page.len();
+                let conn = json!({"__typename": "ProjectConnection", "count": under.len(), "nodes": page,
+                    "pageInfo": {"__typename": "PageInfo", "hasNextPage": end < under.len(), "hasPreviousPage": start > 0,
+                                 "endCursor": end.to_string(), "startCursor": start.to_string()}});
+                Ok(value(&conn))
+            }
             _ => Ok(ResolvedValue::null()),
         }
     }
