@@ -1,9 +1,9 @@
 //! Live-fetch benchmark (not a timed test): `cargo bench --bench live_fetch [-- N ...]`, default 1000.
 //!
 //! Starts the fake GitLab of the tests (tests/common/fake_gitlab.rs) on loopback with N projects and 20 ms
-//! of latency added to every answer, runs `tokenscope snapshot --group acme` against it as a subprocess at
-//! concurrency 8 (the default) and 32, and reports wall time, requests and requests per project. Results
-//! go in docs/performance.md.
+//! of latency added to every answer, runs `tokenscope snapshot --group acme` against it as a subprocess with
+//! each API (`--api rest`, `--api graphql`) at concurrency 8 (the default) and 32, and reports wall time,
+//! requests and requests per project. Results go in docs/performance.md.
 
 #[path = "../tests/common/fake_gitlab.rs"]
 mod fake_gitlab;
@@ -14,10 +14,10 @@ fn main() {
     let sizes: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
     let sizes = if sizes.is_empty() { vec![1000] } else { sizes };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
-    println!("| projects | concurrency | wall time | requests | requests per project | files written |");
-    println!("|---:|---:|---:|---:|---:|---:|");
+    println!("| projects | api | concurrency | wall time | requests | requests per project | files written |");
+    println!("|---:|---|---:|---:|---:|---:|---:|");
     for n in sizes {
-        for concurrency in [8, 32] {
+        for (api, concurrency) in [("rest", 8), ("rest", 32), ("graphql", 8), ("graphql", 32)] {
             let faults = fake_gitlab::Faults { latency: Duration::from_millis(20), ..Default::default() };
             let (server, fake) = runtime.block_on(fake_gitlab::start(
                 |h| {
@@ -32,7 +32,8 @@ fn main() {
             let started = Instant::now();
             let status = std::process::Command::new(env!("CARGO_BIN_EXE_tokenscope"))
                 .env("GITLAB_TOKEN", fake_gitlab::TOKEN)
-                .args(["snapshot", "--url", &fake.url, "--group", "acme", "--concurrency", &concurrency.to_string()])
+                .args(["snapshot", "--url", &fake.url, "--group", "acme", "--api", api])
+                .args(["--concurrency", &concurrency.to_string()])
                 .arg("-o")
                 .arg(&out)
                 .stderr(std::process::Stdio::null())
@@ -44,7 +45,7 @@ fn main() {
             let projects = fake.projects.lock().unwrap().len();
             let files = walk(&out.join("repos"));
             println!(
-                "| {projects} | {concurrency} | {:.2} s | {requests} | {:.2} | {files} |",
+                "| {projects} | {api} | {concurrency} | {:.2} s | {requests} | {:.2} | {files} |",
                 wall.as_secs_f64(),
                 requests as f64 / projects as f64
             );

@@ -39,7 +39,8 @@ pub(crate) async fn snapshot(client: &Client, url: &str, scope: &Scope, out: &Pa
 async fn fetch_into(client: &Client, url: &str, scope: &Scope, writer: &Writer) -> Result<Outcome, String> {
     let (mut org, empty_repos, warnings) = fetch::org(client, url, scope).await?;
     let mut outcome = Outcome { projects: org.projects.len(), warnings, ..Outcome::default() };
-    files(client, writer, &mut org, &empty_repos, None, &mut outcome).await?;
+    let graphql = scope.api != fetch::Api::Rest && !client.is_job_token();
+    files(client, writer, &mut org, &empty_repos, None, graphql, &mut outcome).await?;
     writer.manifest(&org)?;
     outcome.requests = client.requests();
     for p in org.projects.values() {
@@ -107,6 +108,7 @@ async fn files(
     org: &mut OrgData,
     empty_repos: &HashSet<String>,
     checkout: Option<Checkout<'_>>,
+    graphql: bool,
     outcome: &mut Outcome,
 ) -> Result<Vec<String>, String> {
     let mut attempted: HashSet<(String, String)> = HashSet::new();
@@ -144,12 +146,29 @@ async fn files(
                 Err(e) => fetch::problem(org, outcome, p, format!("cannot list the repository: {e}"), &e),
             }
         }
+        // With GraphQL, several projects' files in one request; REST for what it could not say.
+        let mut rest: Vec<(String, String)> = Vec::new();
+        if graphql {
+            let answers = crate::gitlab::graphql::blobs(client, &missing, MAX_FILE_BYTES as usize).await;
+            for ((p, f), blob) in missing.iter().zip(answers) {
+                match blob {
+                    crate::gitlab::graphql::Blob::Found(bytes) => match writer.repo_file(p, f, &bytes) {
+                        Ok(()) => outcome.files += 1,
+                        Err(e) => unwritable(org, outcome, p, format!("cannot store `{f}`: {e}")),
+                    },
+                    crate::gitlab::graphql::Blob::Absent => {}
+                    crate::gitlab::graphql::Blob::AskRest => rest.push((p.clone(), f.clone())),
+                }
+            }
+        } else {
+            rest = missing;
+        }
         let org_now: &OrgData = org;
         let fetched = futures::future::join_all(
-            missing.iter().map(|(p, f)| fetch::file(client, org_now, p, f, MAX_FILE_BYTES as usize)),
+            rest.iter().map(|(p, f)| fetch::file(client, org_now, p, f, MAX_FILE_BYTES as usize)),
         )
         .await;
-        for ((p, f), result) in missing.iter().zip(fetched) {
+        for ((p, f), result) in rest.iter().zip(fetched) {
             match result {
                 Ok(bytes) => match writer.repo_file(p, f, &bytes) {
                     Ok(()) => outcome.files += 1,
@@ -182,7 +201,7 @@ pub(crate) async fn lint_context(
         OrgData { instance: fetch::instance(client, url, &scope).await, projects: BTreeMap::new(), auth_log: vec![] };
     let mut outcome = Outcome::default();
     let at = Checkout { project, dir: checkout };
-    let callees = files(client, &writer, &mut org, &HashSet::new(), Some(at), &mut outcome).await?;
+    let callees = files(client, &writer, &mut org, &HashSet::new(), Some(at), false, &mut outcome).await?;
     // The callees' details (for ids and visibility) and settings.
     fetch::callees(client, &mut org, &callees).await;
     writer.manifest(&org)?;

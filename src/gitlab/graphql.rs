@@ -215,3 +215,70 @@ fn add(
     }
     Some(path)
 }
+
+/// Projects per blobs query (GitLab refuses more than 50 `fullPaths`), and paths per query (a page of
+/// blobs holds at most 100).
+const BLOB_PROJECTS: usize = 50;
+const BLOB_PATHS: usize = 100;
+
+const BLOBS_QUERY: &str = "query TokenscopeBlobs($projects: [String!], $paths: [String!]!) { \
+projects(fullPaths: $projects, first: 50) { nodes { fullPath repository { blobs(paths: $paths, first: 100) { nodes { path rawTextBlob } } } } } }";
+
+/// What GraphQL said of one wanted file.
+#[derive(Debug)]
+pub(crate) enum Blob {
+    Found(Vec<u8>),
+    /// The repository was read and has no such file.
+    Absent,
+    /// GraphQL could not say (an error, a binary or oversized file, a project it did not return): read it
+    /// with REST.
+    AskRest,
+}
+
+/// Repository files at the default branch, several projects per request: `wanted[i]`'s answer is `[i]`.
+pub(crate) async fn blobs(client: &Client, wanted: &[(String, String)], limit: usize) -> Vec<Blob> {
+    // Batches of projects whose wanted paths, together, fit one page of blobs.
+    let mut by_project: std::collections::BTreeMap<&str, Vec<&str>> = std::collections::BTreeMap::new();
+    for (p, f) in wanted {
+        by_project.entry(p.as_str()).or_default().push(f.as_str());
+    }
+    let mut batches: Vec<(Vec<&str>, std::collections::BTreeSet<&str>)> = Vec::new();
+    for (p, files) in &by_project {
+        let fits = batches.last().is_some_and(|(ps, paths)| {
+            ps.len() < BLOB_PROJECTS && paths.iter().chain(files.iter()).collect::<HashSet<_>>().len() <= BLOB_PATHS
+        });
+        if !fits {
+            batches.push((Vec::new(), Default::default()));
+        }
+        let (ps, paths) = batches.last_mut().expect("a batch");
+        ps.push(p);
+        paths.extend(files.iter().copied());
+    }
+    let answers = futures::future::join_all(batches.iter().map(|(projects, paths)| async move {
+        if paths.len() > BLOB_PATHS {
+            return None; // one project alone wants more than a page: REST reads them
+        }
+        client.graphql(BLOBS_QUERY, json!({"projects": projects, "paths": paths})).await.ok()
+    }))
+    .await;
+    let mut found: std::collections::HashMap<(String, String), Blob> = std::collections::HashMap::new();
+    for answer in answers.into_iter().flatten() {
+        for node in answer.pointer("/data/projects/nodes").and_then(Value::as_array).into_iter().flatten() {
+            let Some(project) = str_of(node, "fullPath") else { continue };
+            let Some(blobs) = node.pointer("/repository/blobs").filter(|b| !b.is_null()) else { continue };
+            for b in blobs.get("nodes").and_then(Value::as_array).into_iter().flatten() {
+                let Some(path) = str_of(b, "path") else { continue };
+                let blob = match b.get("rawTextBlob").and_then(Value::as_str) {
+                    Some(text) if text.len() <= limit => Blob::Found(text.as_bytes().to_vec()),
+                    _ => Blob::AskRest,
+                };
+                found.insert((project.to_string(), path.to_string()), blob);
+            }
+            // Paths the repository does not have: absent, as a REST 404 says.
+            for f in by_project.get(project).into_iter().flatten() {
+                found.entry((project.to_string(), f.to_string())).or_insert(Blob::Absent);
+            }
+        }
+    }
+    wanted.iter().map(|k| found.remove(k).unwrap_or(Blob::AskRest)).collect()
+}

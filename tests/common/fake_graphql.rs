@@ -29,28 +29,45 @@ pub fn validate(document: &str) -> Result<Valid<ExecutableDocument>, String> {
 }
 
 /// A JSON object standing for a GraphQL object: its `__typename` and its fields. A field whose value is
-/// `{"__error": MESSAGE}` is a field error.
-struct Obj(Value);
+/// `{"__error": MESSAGE}` is a field error. A `Repository` answers `blobs(paths:)` from the fake's files.
+struct Obj<'f>(Value, &'f Fake);
 
-fn value<'a>(v: &Value) -> ResolvedValue<'a> {
+fn value<'a>(v: &Value, fake: &'a Fake) -> ResolvedValue<'a> {
     match v {
-        Value::Object(o) if o.contains_key("__typename") => ResolvedValue::object(Obj(v.clone())),
-        Value::Array(items) => ResolvedValue::list(items.iter().map(value).collect::<Vec<_>>()),
+        Value::Object(o) if o.contains_key("__typename") => ResolvedValue::object(Obj(v.clone(), fake)),
+        Value::Array(items) => ResolvedValue::list(items.iter().map(|i| value(i, fake)).collect::<Vec<_>>()),
         other => ResolvedValue::leaf(serde_json_bytes::Value::from(other.clone())),
     }
 }
 
-impl ObjectValue for Obj {
+impl ObjectValue for Obj<'_> {
     fn type_name(&self) -> &str {
         self.0["__typename"].as_str().unwrap_or("")
     }
 
     fn resolve_field<'a>(&'a self, info: &'a ResolveInfo<'a>) -> Result<ResolvedValue<'a>, FieldError> {
+        if self.type_name() == "Repository" && info.field_name() == "blobs" {
+            let project = self.0["__project"].as_str().unwrap_or("");
+            let projects = self.1.projects.lock().unwrap();
+            let Some(p) = projects.iter().find(|p| p.path == project) else { return Ok(ResolvedValue::null()) };
+            if p.broken_repository {
+                return Err(FieldError { message: "Internal server error: Gitaly is unavailable".into() });
+            }
+            let paths = info.arguments().get("paths").and_then(|v| v.as_array()).cloned().unwrap_or_default();
+            let nodes: Vec<Value> = paths
+                .iter()
+                .filter_map(|path| path.as_str())
+                .filter_map(|path| {
+                    p.files.get(path).map(|text| json!({"__typename": "RepositoryBlob", "path": path, "rawTextBlob": text, "oid": "0"}))
+                })
+                .collect();
+            return Ok(value(&page("RepositoryBlobConnection", nodes), self.1));
+        }
         match self.0.get(info.field_name()) {
             Some(Value::Object(o)) if o.contains_key("__error") => {
                 Err(FieldError { message: o["__error"].as_str().unwrap_or("error").to_string() })
             }
-            Some(v) => Ok(value(v)),
+            Some(v) => Ok(value(v, self.1)),
             None => Ok(ResolvedValue::null()),
         }
     }
@@ -101,7 +118,7 @@ fn project(fake: &Fake, req: &Request, p: &FakeProject) -> Value {
         page("CiJobTokenAuthLogConnection", nodes)
     };
     json!({"__typename": "Project", "id": format!("gid://gitlab/Project/{}", p.id), "fullPath": p.path,
-           "repository": {"__typename": "Repository", "rootRef": if p.files.is_empty() { Value::Null } else { json!("main") },
+           "repository": {"__typename": "Repository", "__project": p.path, "rootRef": if p.files.is_empty() { Value::Null } else { json!("main") },
                           "empty": p.files.is_empty(), "exists": true},
            "archived": p.archived, "visibility": p.visibility, "ciConfigPathOrDefault": p.ci_config_path.clone().unwrap_or(".gitlab-ci.yml".into()),
            "ciCdSettings": settings, "ciJobTokenScopeAllowlist": allowlist, "ciJobTokenAuthLogs": logs})
@@ -123,7 +140,7 @@ impl ObjectValue for Query<'_> {
                 let path = info.arguments().get("fullPath").and_then(|v| v.as_str()).unwrap_or("").to_string();
                 let projects = self.fake.projects.lock().unwrap();
                 Ok(match projects.iter().find(|p| p.path == path) {
-                    Some(p) => value(&project(self.fake, self.req, p)),
+                    Some(p) => value(&project(self.fake, self.req, p), self.fake),
                     None => ResolvedValue::null(),
                 })
             }
@@ -132,7 +149,29 @@ impl ObjectValue for Query<'_> {
                 let exists = self.fake.projects.lock().unwrap().iter().any(|p| p.path.starts_with(&format!("{path}/")));
                 Ok(if exists { ResolvedValue::object(Group { fake: self.fake, req: self.req, path }) } else { ResolvedValue::null() })
             }
-            "queryComplexity" => Ok(value(&json!({"__typename": "QueryComplexity", "score": 1, "limit": 250}))),
+            "projects" => {
+                let wanted: Vec<String> = info
+                    .arguments()
+                    .get("fullPaths")
+                    .and_then(|v| v.as_array())
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect();
+                if wanted.len() > 50 {
+                    return Err(FieldError { message: "You cannot provide more than 50 full_paths".into() });
+                }
+                let projects = self.fake.projects.lock().unwrap();
+                let nodes: Vec<Value> = projects
+                    .iter()
+                    .filter(|p| wanted.contains(&p.path))
+                    .map(|p| project(self.fake, self.req, p))
+                    .collect();
+                Ok(value(&page("ProjectConnection", nodes), self.fake))
+            }
+            "queryComplexity" => {
+                Ok(value(&json!({"__typename": "QueryComplexity", "score": 1, "limit": 250}), self.fake))
+            }
             _ => Ok(ResolvedValue::null()),
         }
     }
@@ -172,7 +211,7 @@ impl ObjectValue for Group<'_> {
                 let conn = json!({"__typename": "ProjectConnection", "count": under.len(), "nodes": page,
                     "pageInfo": {"__typename": "PageInfo", "hasNextPage": end < under.len(), "hasPreviousPage": start > 0,
                                  "endCursor": end.to_string(), "startCursor": start.to_string()}});
-                Ok(value(&conn))
+                Ok(value(&conn, self.fake))
             }
             _ => Ok(ResolvedValue::null()),
         }
@@ -303,7 +342,7 @@ impl ObjectValue for Mutation<'_> {
         let field = info.field_name();
         let input = serde_json::to_value(info.arguments().get("input")).unwrap_or(Value::Null);
         match self.run(field, &input) {
-            Ok(errors) => Ok(value(&payload(field, errors))),
+            Ok(errors) => Ok(value(&payload(field, errors), self.fake)),
             Err(message) => Err(FieldError { message: self.fake.graphql_echo(self.req, &message) }),
         }
     }
