@@ -515,3 +515,24 @@ async fn graphql_snapshots_equal_rest_snapshots_in_fewer_requests() {
     let m = std::fs::read_to_string(tmp.path().join("g/tokenscope.yaml")).unwrap();
     assert!(m.contains("acme/legacy/vault:") && m.contains("data: job_token"), "{m}");
 }
+
+/// A server's rate limit is honoured: `RateLimit-Remaining: 0` pauses until `RateLimit-Reset`, so no request
+/// is refused; `--max-requests` stops a run that would spend more, leaving nothing behind.
+#[tokio::test(flavor = "multi_thread")]
+async fn rate_limits_and_request_budgets_are_kept() {
+    let faults = Faults { rate_limit: Some((10, Duration::from_secs(1))), ..Faults::default() };
+    let (_server, fake) = fake_gitlab::start(|h| fake_gitlab::org(30, h), faults).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let s = run(tmp.path(), args(&["snapshot", "--url", &fake.url, "--group", "acme", "-o", "snap"])).await;
+    assert_eq!(s.code, 0, "{}", s.stderr);
+    let refused = fake.window.lock().unwrap().2;
+    assert!(refused <= 1, "{refused} requests refused with 429: the client did not wait for the reset");
+    let r = run(
+        tmp.path(),
+        args(&["snapshot", "--url", &fake.url, "--group", "acme", "-o", "budget", "--max-requests", "3"]),
+    )
+    .await;
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("--max-requests 3"), "{}", r.stderr);
+    assert!(!tmp.path().join("budget").exists(), "nothing half-written is left");
+}

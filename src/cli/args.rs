@@ -147,8 +147,16 @@ pub(crate) struct ConnectionArgs {
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub(crate) concurrency: u16,
     /// Requests per second at most (default: no limit beyond the server's own).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", conflicts_with = "max_rpm")]
     pub(crate) max_rps: Option<f64>,
+    /// Requests per minute at most [default: 1000 on gitlab.com, half its authenticated limit; no limit
+    /// elsewhere]. A server's `RateLimit-Remaining: 0` also pauses until its `RateLimit-Reset`.
+    #[arg(long, value_name = "N")]
+    pub(crate) max_rpm: Option<f64>,
+    /// Requests the run may send at most: past it, tokenscope stops with an error (nothing half-written is
+    /// kept).
+    #[arg(long, value_name = "N")]
+    pub(crate) max_requests: Option<usize>,
     /// Seconds before one request times out.
     #[arg(long, default_value_t = 30, value_name = "SECONDS")]
     pub(crate) timeout: u64,

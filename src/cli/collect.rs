@@ -21,7 +21,13 @@ const MAX_ROUNDS: usize = 30;
 pub(crate) async fn snapshot(client: &Client, url: &str, scope: &Scope, out: &Path) -> Result<Outcome, String> {
     let existed = out.exists();
     let writer = Writer::create(out)?;
-    let result = fetch_into(client, url, scope, &writer).await;
+    let mut result = fetch_into(client, url, scope, &writer).await;
+    if let (Ok(_), Some(max)) = (&result, client.budget_spent()) {
+        // A snapshot with holes where the budget ran out would read as data that failed: stop instead.
+        result = Err(format!(
+            "the request budget (--max-requests {max}) was spent before the snapshot was complete; nothing was kept"
+        ));
+    }
     if result.is_err() {
         // Nothing half-written is left behind: the directory was new, or empty before.
         if existed {
@@ -37,8 +43,17 @@ pub(crate) async fn snapshot(client: &Client, url: &str, scope: &Scope, out: &Pa
 }
 
 async fn fetch_into(client: &Client, url: &str, scope: &Scope, writer: &Writer) -> Result<Outcome, String> {
-    let (mut org, empty_repos, warnings) = fetch::org(client, url, scope).await?;
+    let (mut org, empty_repos, warnings, prefetched) = fetch::org(client, url, scope).await?;
     let mut outcome = Outcome { projects: org.projects.len(), warnings, ..Outcome::default() };
+    writer.manifest(&org)?;
+    for (project, path, bytes) in prefetched {
+        if org.projects.contains_key(&project) {
+            match writer.repo_file(&project, &path, &bytes) {
+                Ok(()) => outcome.files += 1,
+                Err(e) => unwritable(&mut org, &mut outcome, &project, format!("cannot store `{path}`: {e}")),
+            }
+        }
+    }
     let graphql = scope.api != fetch::Api::Rest && !client.is_job_token();
     files(client, writer, &mut org, &empty_repos, None, graphql, &mut outcome).await?;
     writer.manifest(&org)?;

@@ -38,12 +38,16 @@ pub(crate) fn client(url: &str, credential: Credential, live: &ConnectionArgs) -
         url: url.to_string(),
         credential,
         concurrency: live.concurrency as usize,
-        max_rps: live.max_rps,
+        max_rps: live.max_rps.or(live.max_rpm.map(|m| m / 60.0)).or_else(|| {
+            // GitLab.com allows 2,000 requests a minute per user: keep to half of it.
+            (crate::snapshot::manifest::url_host(url).as_deref() == Some("gitlab.com")).then_some(1000.0 / 60.0)
+        }),
         timeout: std::time::Duration::from_secs(live.timeout.max(1)),
         retries: live.retries,
         backoff: std::time::Duration::from_millis(live.retry_delay_ms),
         ca_cert: live.ca_cert.clone(),
         max_list_rows: live.max_list_rows,
+        max_requests: live.max_requests,
     };
     Client::new(&opts).map_err(Error::live)
 }

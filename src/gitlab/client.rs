@@ -61,6 +61,8 @@ pub(crate) struct Options {
     pub(crate) ca_cert: Option<std::path::PathBuf>,
     /// Rows one paginated listing may hold at most (see [`Client::get_all`]).
     pub(crate) max_list_rows: usize,
+    /// Requests the run may send at most (`--max-requests`): past it, each request fails at once.
+    pub(crate) max_requests: Option<usize>,
 }
 
 /// Bytes of response one paginated listing may read at most, whatever its rows: a server claiming 10,000
@@ -153,6 +155,12 @@ pub(crate) struct Client {
     /// the token (in an error message, a GraphQL error) cannot make it reach a file or the terminal.
     secret: Option<Vec<u8>>,
     max_list_rows: usize,
+    max_requests: Option<usize>,
+    /// Whether a request was refused because the budget was spent.
+    spent: std::sync::atomic::AtomicBool,
+    /// No request before this instant: a server that said `RateLimit-Remaining: 0` asked for a pause until
+    /// its `RateLimit-Reset`.
+    hold: Mutex<Instant>,
 }
 
 impl fmt::Debug for Client {
@@ -216,6 +224,9 @@ impl Client {
             job_token: matches!(opts.credential, Credential::Job(_)),
             on_request: None,
             max_list_rows: opts.max_list_rows.max(1),
+            max_requests: opts.max_requests,
+            spent: Default::default(),
+            hold: Mutex::new(Instant::now()),
             secret: match &opts.credential {
                 Credential::Private(s) | Credential::Job(s) if !s.0.is_empty() => Some(s.0.as_bytes().to_vec()),
                 _ => None,
@@ -232,6 +243,11 @@ impl Client {
         self.job_token
     }
 
+    /// The `--max-requests` budget, when some request was refused for it.
+    pub(crate) fn budget_spent(&self) -> Option<usize> {
+        self.max_requests.filter(|_| self.spent.load(Ordering::Relaxed))
+    }
+
     /// Requests sent so far (each try counts).
     pub(crate) fn requests(&self) -> usize {
         self.requests.load(Ordering::Relaxed)
@@ -239,6 +255,10 @@ impl Client {
 
     /// Wait for the next request slot under `--max-rps`.
     async fn pace(&self) {
+        let hold = *self.hold.lock().expect("hold");
+        if hold > Instant::now() {
+            tokio::time::sleep_until(hold.into()).await;
+        }
         let Some((gap, next)) = &self.pace else { return };
         let at = {
             let mut next = next.lock().expect("pace");
@@ -254,7 +274,17 @@ impl Client {
     async fn once(&self, path: &str, url: &str, body: Option<&Value>, limit: usize) -> Result<Page, ApiError> {
         let _permit = self.limit.acquire().await.expect("semaphore is never closed");
         self.pace().await;
-        self.requests.fetch_add(1, Ordering::Relaxed);
+        let sent = self.requests.fetch_add(1, Ordering::Relaxed);
+        if let Some(max) = self.max_requests
+            && sent >= max
+        {
+            self.requests.fetch_sub(1, Ordering::Relaxed);
+            self.spent.store(true, Ordering::Relaxed);
+            return Err(ApiError::Refused {
+                path: path.to_string(),
+                message: format!("the request budget is spent (--max-requests {max}); raise it to read more"),
+            });
+        }
         if let Some(f) = &self.on_request {
             f();
         }
@@ -283,7 +313,16 @@ impl Client {
         let total_pages = header("x-total-pages").and_then(|v| v.parse().ok());
         let next_page = header("x-next-page").and_then(|v| v.parse().ok());
         let next_link = header("link").and_then(|l| next_link(&l));
+        // The server's budget is spent: no request until it resets (GitLab's `RateLimit-*` headers).
+        if header("ratelimit-remaining").and_then(|v| v.trim().parse::<u64>().ok()) == Some(0)
+            && let Some(wait) = retry_after(None, header("ratelimit-reset").as_deref())
+        {
+            let until = Instant::now() + wait.min(MAX_RETRY_AFTER);
+            let mut hold = self.hold.lock().expect("hold");
+            *hold = (*hold).max(until);
+        }
         let retry_after = retry_after(header("retry-after").as_deref(), header("ratelimit-reset").as_deref());
+
         let mut bytes = Vec::new();
         let cap = if status.is_success() { limit } else { 4096 };
         while let Some(chunk) = resp.chunk().await.map_err(transport)? {
@@ -632,6 +671,7 @@ mod tests {
             backoff: Duration::from_millis(1),
             ca_cert: None,
             max_list_rows: 1000,
+            max_requests: None,
         })
         .unwrap();
         assert!(!format!("{client:?}").contains("glpat"));

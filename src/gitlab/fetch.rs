@@ -83,7 +83,7 @@ pub(crate) async fn org(
     client: &Client,
     url: &str,
     scope: &Scope,
-) -> Result<(OrgData, HashSet<String>, Vec<String>), String> {
+) -> Result<(OrgData, HashSet<String>, Vec<String>, Vec<(String, String, Vec<u8>)>), String> {
     if client.is_job_token() && !scope.groups.is_empty() {
         return Err(format!("--group needs another token: {JOB_TOKEN_LIMITS}"));
     }
@@ -91,7 +91,7 @@ pub(crate) async fn org(
     let mut warnings = Vec::new();
     if scope.api != Api::Rest && !client.is_job_token() {
         match super::graphql::read(client, scope, &mut org).await {
-            Ok((rest, empty_repos)) => {
+            Ok(super::graphql::Read { rest_settings: rest, empty: empty_repos, files }) => {
                 drop_duplicate_ids(&mut org, &mut warnings);
                 registry(client, &mut org).await;
                 // What a page could not say about a project is read with REST, for that project only.
@@ -99,7 +99,7 @@ pub(crate) async fn org(
                 settings_of(client, &mut org, &rest).await;
                 graphql_of(client, &mut org, &rest).await;
                 org.auth_log.sort_by(|a, b| (&a.accessed, &a.origin).cmp(&(&b.accessed, &b.origin)));
-                return Ok((org, empty_repos, warnings));
+                return Ok((org, empty_repos, warnings, files));
             }
             Err(e) if scope.api == Api::Graphql => return Err(e),
             Err(e) => {
@@ -138,7 +138,7 @@ pub(crate) async fn org(
     }
     settings(client, &mut org).await;
     graphql(client, &mut org).await;
-    Ok((org, empty_repos, warnings))
+    Ok((org, empty_repos, warnings, Vec::new()))
 }
 
 /// Two projects with one id: the first by path is kept, the other left out with a warning (as the REST

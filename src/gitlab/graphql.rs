@@ -7,7 +7,9 @@
 
 use super::client::Client;
 use super::fetch::{self, Scope, str_of};
-use crate::snapshot::manifest::{AllowEntry, Data, EntryKind, JobTokenSettings, Project, Visibility, valid_full_path};
+use crate::snapshot::manifest::{
+    AllowEntry, DEFAULT_CI_CONFIG_PATH, Data, EntryKind, JobTokenSettings, Project, Visibility, valid_full_path,
+};
 use crate::snapshot::write::OrgData;
 use crate::source::Span;
 use serde_json::{Value, json};
@@ -22,7 +24,8 @@ const ENTRY_FIELDS: &str = "nodes { target { ... on CiJobTokenAccessibleProject 
 /// The fields read per project.
 fn project_fields() -> String {
     format!(
-        "id fullPath visibility archived ciConfigPathOrDefault repository {{ rootRef empty }} \
+        "id fullPath visibility archived ciConfigPathOrDefault \
+         repository {{ rootRef empty blobs(paths: [\"{DEFAULT_CI_CONFIG_PATH}\"]) {{ nodes {{ path rawTextBlob }} }} }} \
          ciCdSettings {{ inboundJobTokenScopeEnabled }} \
          ciJobTokenScopeAllowlist {{ projectsAllowlist(first: 200) {{ {ENTRY_FIELDS} }} groupsAllowlist(first: 200) {{ {ENTRY_FIELDS} }} }} \
          ciJobTokenAuthLogs(first: 100) {{ nodes {{ originProject {{ fullPath }} lastAuthorizedAt }} pageInfo {{ hasNextPage }} }}"
@@ -70,16 +73,19 @@ fn errors_at(doc: &Value, prefix: &[&str]) -> Vec<(usize, String, String)> {
     out
 }
 
-/// Read the projects of `scope` into `org`. Returns the projects whose settings must be read with REST
-/// (GraphQL gave none for them), and the paths of empty repositories. `Err` when GraphQL cannot list a
-/// group at all (the caller then reads it with REST).
-pub(crate) async fn read(
-    client: &Client,
-    scope: &Scope,
-    org: &mut OrgData,
-) -> Result<(Vec<String>, HashSet<String>), String> {
-    let mut rest_settings = Vec::new();
-    let mut empty = HashSet::new();
+/// What a page read besides the projects: the projects whose settings REST must read, the empty
+/// repositories, and the CI files that came with the page (project, path, text).
+#[derive(Default)]
+pub(crate) struct Read {
+    pub(crate) rest_settings: Vec<String>,
+    pub(crate) empty: HashSet<String>,
+    pub(crate) files: Vec<(String, String, Vec<u8>)>,
+}
+
+/// Read the projects of `scope` into `org`. `Err` when GraphQL cannot list a group at all (the caller then
+/// reads it with REST).
+pub(crate) async fn read(client: &Client, scope: &Scope, org: &mut OrgData) -> Result<Read, String> {
+    let mut out = Read::default();
     for g in &scope.groups {
         let mut after: Option<String> = None;
         let mut size = FIRST_PAGE;
@@ -102,7 +108,7 @@ pub(crate) async fn read(
             for (i, node) in conn.get("nodes").and_then(Value::as_array).into_iter().flatten().enumerate() {
                 let mine: Vec<(String, String)> =
                     errors.iter().filter(|(j, ..)| *j == i).map(|(_, f, m)| (f.clone(), m.clone())).collect();
-                add(org, node, &mine, &mut rest_settings, &mut empty);
+                add(org, node, &mine, &mut out);
             }
             let next = conn.pointer("/pageInfo/hasNextPage").and_then(Value::as_bool) == Some(true);
             after = conn.pointer("/pageInfo/endCursor").and_then(Value::as_str).map(str::to_string);
@@ -129,19 +135,14 @@ pub(crate) async fn read(
                 Some((field.to_string(), str_of(e, "message").unwrap_or("error").chars().take(200).collect()))
             })
             .collect();
-        add(org, node, &errors, &mut rest_settings, &mut empty);
+        add(org, node, &errors, &mut out);
     }
-    Ok((rest_settings, empty))
+    Ok(out)
 }
 
 /// One project of a page into `org`; its path. Settings GraphQL did not give are left for REST.
-fn add(
-    org: &mut OrgData,
-    node: &Value,
-    errors: &[(String, String)],
-    rest_settings: &mut Vec<String>,
-    empty: &mut HashSet<String>,
-) -> Option<String> {
+fn add(org: &mut OrgData, node: &Value, errors: &[(String, String)], out: &mut Read) -> Option<String> {
+    let (rest_settings, empty) = (&mut out.rest_settings, &mut out.empty);
     let path = str_of(node, "fullPath").filter(|p| valid_full_path(p))?.to_string();
     let mut p = Project::new(&path, Span::default());
     p.id = str_of(node, "id").and_then(|id| id.rsplit('/').next()).and_then(|n| n.parse().ok());
@@ -155,6 +156,16 @@ fn add(
     }
     if node.pointer("/repository/empty").and_then(Value::as_bool) == Some(true) {
         empty.insert(path.clone());
+    }
+    // The default CI file came with the page: kept when it is the project's CI file.
+    if p.ci_config_path == DEFAULT_CI_CONFIG_PATH {
+        for b in node.pointer("/repository/blobs/nodes").and_then(Value::as_array).into_iter().flatten() {
+            if let (Some(DEFAULT_CI_CONFIG_PATH), Some(text)) = (str_of(b, "path"), str_of(b, "rawTextBlob"))
+                && text.len() <= crate::snapshot::MAX_FILE_BYTES as usize
+            {
+                out.files.push((path.clone(), DEFAULT_CI_CONFIG_PATH.to_string(), text.as_bytes().to_vec()));
+            }
+        }
     }
     let enabled = node.pointer("/ciCdSettings/inboundJobTokenScopeEnabled").and_then(Value::as_bool);
     let allowlist = node.get("ciJobTokenScopeAllowlist").filter(|a| !a.is_null());

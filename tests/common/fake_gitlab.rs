@@ -73,6 +73,9 @@ pub struct Faults {
     pub fail_mutations_from: Option<usize>,
     /// GraphQL refuses a page of more projects than this with GitLab's complexity error.
     pub max_page: Option<usize>,
+    /// A rate limit of (requests, per window): answers carry `RateLimit-Remaining`/`RateLimit-Reset`, and
+    /// a request over the limit gets 429 with `Retry-After`.
+    pub rate_limit: Option<(usize, Duration)>,
 }
 
 pub struct Fake {
@@ -87,6 +90,8 @@ pub struct Fake {
     pub mutations: std::sync::atomic::AtomicUsize,
     /// The injected mutation failures are over.
     pub healed: std::sync::atomic::AtomicBool,
+    /// The rate limit's window: when it started, requests in it, and how many were refused (429).
+    pub window: Mutex<(Instant, usize, usize)>,
 }
 
 impl Fake {
@@ -283,7 +288,27 @@ impl Respond for Fake {
             return ResponseTemplate::new(401).set_body_json(json!({"message": "401 Unauthorized"}));
         }
         let first = n == 1;
-        let t = if first && f.rate_limit_once.contains(&path) {
+        // The rate limit, GitLab's way: headers on every answer, 429 past the limit.
+        let mut limited: Option<(usize, u64, bool)> = None;
+        if let Some((limit, window)) = f.rate_limit {
+            let mut w = self.window.lock().unwrap();
+            if w.0.elapsed() >= window {
+                *w = (Instant::now(), 0, w.2);
+            }
+            w.1 += 1;
+            let reset = std::time::SystemTime::now() + window.saturating_sub(w.0.elapsed());
+            let reset = reset.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() + 1;
+            let over = w.1 > limit;
+            if over {
+                w.2 += 1;
+            }
+            limited = Some((limit.saturating_sub(w.1), reset, over));
+        }
+        let t = if let Some((_, _, true)) = limited {
+            ResponseTemplate::new(429)
+                .insert_header("retry-after", "1")
+                .set_body_json(json!({"message": "Retry later"}))
+        } else if first && f.rate_limit_once.contains(&path) {
             ResponseTemplate::new(429)
                 .insert_header("retry-after", "1")
                 .set_body_json(json!({"message": "Retry later"}))
@@ -297,6 +322,12 @@ impl Respond for Fake {
             self.route(req).set_delay(Duration::from_secs(3))
         } else {
             self.route(req)
+        };
+        let t = match limited {
+            Some((remaining, reset, _)) => t
+                .insert_header("ratelimit-remaining", remaining.to_string().as_str())
+                .insert_header("ratelimit-reset", reset.to_string().as_str()),
+            None => t,
         };
         if f.latency > Duration::ZERO { t.set_delay(f.latency) } else { t }
     }
@@ -329,6 +360,7 @@ pub async fn start(make: impl FnOnce(&str) -> Vec<FakeProject>, faults: Faults) 
         seen: Mutex::new(HashMap::new()),
         mutations: Default::default(),
         healed: Default::default(),
+        window: Mutex::new((Instant::now(), 0, 0)),
     });
     Mock::given(any()).respond_with(Shared(fake.clone())).mount(&server).await;
     (server, fake)
