@@ -49,6 +49,36 @@ fn main() {
                 wall.as_secs_f64(),
                 requests as f64 / projects as f64
             );
+            if api == "graphql" && concurrency == 8 {
+                // A nightly run: 1% of the projects changed since, read incrementally (`--since`).
+                {
+                    let mut all = fake.projects.lock().unwrap();
+                    for p in all.iter_mut().step_by(100) {
+                        p.files.insert("ci/test.yml".into(), "test:\n  script:\n    - make check\n".into());
+                        p.last_activity = Some("2026-11-25T10:00:00Z".into());
+                    }
+                }
+                let before = fake.log.lock().expect("log").len();
+                let next = tmp.path().join("next");
+                let started = Instant::now();
+                let status = std::process::Command::new(env!("CARGO_BIN_EXE_tokenscope"))
+                    .env("GITLAB_TOKEN", fake_gitlab::TOKEN)
+                    .args(["snapshot", "--url", &fake.url, "--group", "acme", "--api", api, "--since"])
+                    .arg(&out)
+                    .arg("-o")
+                    .arg(&next)
+                    .stderr(std::process::Stdio::null())
+                    .status()
+                    .expect("run tokenscope");
+                assert!(status.success(), "incremental snapshot failed");
+                let requests = fake.log.lock().expect("log").len() - before;
+                println!(
+                    "| {projects} | graphql, --since (1% changed) | {concurrency} | {:.2} s | {requests} | {:.3} | {} |",
+                    started.elapsed().as_secs_f64(),
+                    requests as f64 / projects as f64,
+                    walk(&next.join("repos"))
+                );
+            }
             drop(server);
         }
     }

@@ -536,3 +536,72 @@ async fn rate_limits_and_request_budgets_are_kept() {
     assert!(r.stderr.contains("--max-requests 3"), "{}", r.stderr);
     assert!(!tmp.path().join("budget").exists(), "nothing half-written is left");
 }
+
+/// `snapshot --since OLD`: the files of projects whose activity has not moved are copied from the old
+/// snapshot; a changed project is read again. The result equals a fresh snapshot, in fewer requests.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_incremental_snapshot_equals_a_fresh_one() {
+    let (_server, fake) = fake_gitlab::start(|h| fake_gitlab::org(60, h), Faults::default()).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let count = || fake.log.lock().unwrap().len();
+    let a = run(tmp.path(), args(&["snapshot", "--url", &fake.url, "--group", "acme", "-o", "a"])).await;
+    assert_eq!(a.code, 0, "{}", a.stderr);
+    {
+        let mut projects = fake.projects.lock().unwrap();
+        let p = projects.iter_mut().find(|p| p.path == "acme/apps/svc-03").unwrap();
+        p.files.insert("ci/test.yml".into(), "test:\n  script:\n    - make check\n".into());
+        p.last_activity = Some("2026-11-25T10:00:00Z".into());
+    }
+    let before = count();
+    let b =
+        run(tmp.path(), args(&["snapshot", "--url", &fake.url, "--group", "acme", "-o", "b", "--since", "a"])).await;
+    assert_eq!(b.code, 0, "{}", b.stderr);
+    assert!(b.stderr.contains("files reused"), "{}", b.stderr);
+    let incremental = count() - before;
+    let c = run(tmp.path(), args(&["snapshot", "--url", &fake.url, "--group", "acme", "-o", "c"])).await;
+    assert_eq!(c.code, 0, "{}", c.stderr);
+    let fresh = count() - before - incremental;
+    assert_eq!(files(&tmp.path().join("b")), files(&tmp.path().join("c")), "incremental equals fresh");
+    assert!(incremental < fresh, "incremental {incremental} requests, fresh {fresh}");
+    let changed = std::fs::read_to_string(tmp.path().join("b/repos/acme/apps/svc-03/ci/test.yml")).unwrap();
+    assert!(changed.contains("make check"));
+}
+
+/// A large instance split across parallel jobs: `--shard 1/2` and `--shard 2/2`, merged, equal the snapshot
+/// of the whole group; snapshots of two instances do not merge.
+#[tokio::test(flavor = "multi_thread")]
+async fn shards_merge_into_the_whole_snapshot() {
+    let (_server, fake) = fake_gitlab::start(|h| fake_gitlab::org(40, h), Faults::default()).await;
+    let tmp = tempfile::tempdir().unwrap();
+    for (shard, out) in [("1/2", "s1"), ("2/2", "s2")] {
+        let r =
+            run(tmp.path(), args(&["snapshot", "--url", &fake.url, "--group", "acme", "--shard", shard, "-o", out]))
+                .await;
+        assert_eq!(r.code, 0, "{}", r.stderr);
+    }
+    let whole = run(tmp.path(), args(&["snapshot", "--url", &fake.url, "--group", "acme", "-o", "whole"])).await;
+    assert_eq!(whole.code, 0, "{}", whole.stderr);
+    let count = |d: &str| {
+        std::fs::read_to_string(tmp.path().join(d).join("tokenscope.yaml"))
+            .unwrap()
+            .lines()
+            .filter(|l| l.starts_with("  acme/"))
+            .count()
+    };
+    assert!(count("s1") > 0 && count("s2") > 0 && count("s1") + count("s2") == 40, "{} + {}", count("s1"), count("s2"));
+    let m = run(tmp.path(), args(&["snapshot", "merge", "s1", "s2", "-o", "merged"])).await;
+    assert_eq!(m.code, 0, "{}", m.stderr);
+    let manifest = |d: &str| std::fs::read_to_string(tmp.path().join(d).join("tokenscope.yaml")).unwrap();
+    assert_eq!(manifest("merged"), manifest("whole"));
+    let audit = |d: &str| {
+        let out = tokenscope(tmp.path()).args(["audit", d, "--format", "json"]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert_eq!(audit("merged"), audit("whole"), "the merged snapshot audits as the whole one");
+    let (_s2, other) = fake_gitlab::start(|h| fake_gitlab::org(8, h), Faults::default()).await;
+    let o = run(tmp.path(), args(&["snapshot", "--url", &other.url, "--group", "acme", "-o", "other"])).await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let bad = run(tmp.path(), args(&["snapshot", "merge", "s1", "other", "-o", "bad"])).await;
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(bad.stderr.contains("only snapshots of one instance merge"), "{}", bad.stderr);
+}

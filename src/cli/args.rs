@@ -176,12 +176,52 @@ pub(crate) struct ConnectionArgs {
 }
 
 #[derive(clap::Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
 pub(crate) struct SnapshotArgs {
+    #[command(subcommand)]
+    pub(crate) command: Option<SnapshotCommand>,
     #[command(flatten)]
     pub(crate) live: LiveArgs,
+    /// Only this shard of the listed projects (`I/N`, 1-based): split a large instance across parallel
+    /// jobs, then `snapshot merge` their snapshots.
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    pub(crate) shard: Option<(usize, usize)>,
     /// The directory to write (it must not exist, or be empty).
     #[arg(short, long, value_name = "DIR", default_value = "tokenscope-snapshot")]
     pub(crate) output: PathBuf,
+    /// An earlier snapshot: the repository files of a project whose `last_activity_at` has not moved since
+    /// are copied from it instead of fetched (settings are always read again).
+    #[arg(long, value_name = "OLD_DIR")]
+    pub(crate) since: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum SnapshotCommand {
+    /// Merge snapshots of one instance (shards, or groups read apart) into one.
+    Merge(MergeArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub(crate) struct MergeArgs {
+    /// The snapshots to merge.
+    #[arg(required = true, num_args = 2..)]
+    pub(crate) snapshots: Vec<PathBuf>,
+    /// The directory to write (it must not exist, or be empty).
+    #[arg(short, long, value_name = "DIR")]
+    pub(crate) output: PathBuf,
+}
+
+/// `--shard I/N`.
+fn parse_shard(s: &str) -> Result<(usize, usize), String> {
+    let (i, n) = s.split_once('/').ok_or_else(|| format!("expected I/N, found `{s}`"))?;
+    let (i, n): (usize, usize) = (
+        i.parse().map_err(|_| format!("`{i}` is not a number"))?,
+        n.parse().map_err(|_| format!("`{n}` is not a number"))?,
+    );
+    if n == 0 || i == 0 || i > n {
+        return Err(format!("`{s}`: I must be from 1 to N"));
+    }
+    Ok((i, n))
 }
 
 #[derive(clap::Args, Debug)]

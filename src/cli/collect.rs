@@ -18,10 +18,16 @@ use std::sync::Arc;
 const MAX_ROUNDS: usize = 30;
 
 /// Fetch everything the audit of `scope` needs and write it as a snapshot at `out`.
-pub(crate) async fn snapshot(client: &Client, url: &str, scope: &Scope, out: &Path) -> Result<Outcome, String> {
+pub(crate) async fn snapshot(
+    client: &Client,
+    url: &str,
+    scope: &Scope,
+    out: &Path,
+    since: Option<&Path>,
+) -> Result<Outcome, String> {
     let existed = out.exists();
     let writer = Writer::create(out)?;
-    let mut result = fetch_into(client, url, scope, &writer).await;
+    let mut result = fetch_into(client, url, scope, &writer, since).await;
     if let (Ok(_), Some(max)) = (&result, client.budget_spent()) {
         // A snapshot with holes where the budget ran out would read as data that failed: stop instead.
         result = Err(format!(
@@ -42,7 +48,13 @@ pub(crate) async fn snapshot(client: &Client, url: &str, scope: &Scope, out: &Pa
     result
 }
 
-async fn fetch_into(client: &Client, url: &str, scope: &Scope, writer: &Writer) -> Result<Outcome, String> {
+async fn fetch_into(
+    client: &Client,
+    url: &str,
+    scope: &Scope,
+    writer: &Writer,
+    since: Option<&Path>,
+) -> Result<Outcome, String> {
     let (mut org, empty_repos, warnings, prefetched) = fetch::org(client, url, scope).await?;
     let mut outcome = Outcome { projects: org.projects.len(), warnings, ..Outcome::default() };
     writer.manifest(&org)?;
@@ -54,6 +66,9 @@ async fn fetch_into(client: &Client, url: &str, scope: &Scope, writer: &Writer) 
             }
         }
     }
+    if let Some(old) = since {
+        outcome.reused = reuse(old, writer, &org)?;
+    }
     let graphql = scope.api != fetch::Api::Rest && !client.is_job_token();
     files(client, writer, &mut org, &empty_repos, None, graphql, &mut outcome).await?;
     writer.manifest(&org)?;
@@ -63,6 +78,84 @@ async fn fetch_into(client: &Client, url: &str, scope: &Scope, writer: &Writer) 
         outcome.failed += p.skipped.iter().filter(|s| s.failed).count();
     }
     Ok(outcome)
+}
+
+/// `snapshot --since OLD`: copy the repository files and listings of every project whose
+/// `last_activity_at` is the one the old snapshot recorded. Returns the projects reused.
+fn reuse(old: &Path, writer: &Writer, org: &OrgData) -> Result<usize, String> {
+    let sources = Arc::new(crate::source::SourceMap::new());
+    let snap = Snapshot::load(old, sources).map_err(|d| {
+        format!(
+            "--since {}: the snapshot does not load: {}",
+            old.display(),
+            d.first().map_or("", |d| d.message.as_str())
+        )
+    })?;
+    let unchanged = |path: &str| {
+        let (Some(then), Some(now)) = (snap.manifest.projects.get(path), org.projects.get(path)) else { return false };
+        then.knows(Data::Repository) && then.last_activity_at.is_some() && then.last_activity_at == now.last_activity_at
+    };
+    let reused = org.projects.keys().filter(|p| unchanged(p)).count();
+    copy_repositories(&snap, writer, unchanged)?;
+    Ok(reused)
+}
+
+/// Copy the repository files and listings of the projects `keep` accepts from `snap` into `writer`. Only
+/// regular files inside the snapshot are read (no link is followed), each at most the size any snapshot
+/// file may have. Returns the files copied.
+pub(crate) fn copy_repositories(
+    snap: &Snapshot,
+    writer: &Writer,
+    keep: impl Fn(&str) -> bool,
+) -> Result<usize, String> {
+    let mut copied = 0;
+    let root = snap.root.join(&snap.manifest.repos_root);
+    // Every project directory under repos/: those of the manifest, and included projects outside it.
+    let mut stack = vec![root.clone()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for e in entries.flatten() {
+            let Ok(meta) = std::fs::symlink_metadata(e.path()) else { continue };
+            if meta.is_dir() {
+                stack.push(e.path());
+                continue;
+            }
+            if !meta.is_file() || meta.len() > MAX_FILE_BYTES {
+                continue;
+            }
+            let Ok(rel) = e.path().strip_prefix(&root).map(|r| r.to_string_lossy().replace('\\', "/")) else {
+                continue;
+            };
+            // The project is the longest prefix of the path that is a project of the manifest. A file of an
+            // included project outside the manifest is kept at the same path (where a project ends cannot
+            // be told from the directories, and need not be: the file lands at `repos/<rel>` either way).
+            let segments: Vec<&str> = rel.split('/').collect();
+            let project = (1..segments.len())
+                .rev()
+                .map(|n| segments[..n].join("/"))
+                .find(|p| snap.manifest.projects.contains_key(p))
+                .or_else(|| (segments.len() > 2).then(|| segments[..2].join("/")));
+            let Some(project) = project else { continue };
+            if !keep(&project) {
+                continue;
+            }
+            let file = &rel[project.len() + 1..];
+            if let Ok(bytes) = std::fs::read(e.path()) {
+                writer.repo_file(&project, file, &bytes)?;
+                copied += 1;
+            }
+        }
+    }
+    for path in snap.manifest.projects.keys().filter(|p| keep(p)) {
+        let tree = snap.root.join(crate::snapshot::TREES_DIR).join(format!("{path}.tree"));
+        if std::fs::symlink_metadata(&tree).is_ok_and(|m| m.is_file())
+            && let Ok(text) = std::fs::read_to_string(&tree)
+        {
+            let lines: Vec<String> = text.lines().map(str::to_string).collect();
+            writer.tree(path, &lines)?;
+        }
+    }
+    Ok(copied)
 }
 
 /// A repository whose files could not be written: its project's repository is recorded as failed.

@@ -61,7 +61,13 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Error> {
 }
 
 /// Fetch a live snapshot into `out`, with progress and a summary on standard error.
-pub(crate) fn fetch(term: &Terminal, live: &LiveArgs, out: &Path) -> Result<crate::gitlab::fetch::Outcome, Error> {
+pub(crate) fn fetch(
+    term: &Terminal,
+    live: &LiveArgs,
+    out: &Path,
+    since: Option<&Path>,
+    shard: Option<(usize, usize)>,
+) -> Result<crate::gitlab::fetch::Outcome, Error> {
     use crate::gitlab::fetch;
     let Some(url) = live.url.clone().or_else(|| env_value("CI_SERVER_URL")) else {
         return Err(Error::usage("which GitLab? pass --url (in GitLab CI, CI_SERVER_URL is used)"));
@@ -77,8 +83,8 @@ pub(crate) fn fetch(term: &Terminal, live: &LiveArgs, out: &Path) -> Result<crat
     let bar = term.progress(&url);
     let ticker = bar.clone();
     client.on_request(move || ticker.inc(1));
-    let scope = fetch::Scope { groups: live.groups.clone(), projects: live.projects.clone(), api: live.api };
-    let result = runtime()?.block_on(super::collect::snapshot(&client, &url, &scope, out));
+    let scope = fetch::Scope { groups: live.groups.clone(), projects: live.projects.clone(), api: live.api, shard };
+    let result = runtime()?.block_on(super::collect::snapshot(&client, &url, &scope, out, since));
     bar.finish_and_clear();
     let outcome = result.map_err(Error::live)?;
     for w in &outcome.warnings {

@@ -4,7 +4,7 @@
 //! and what the live commands share in `live`.
 
 pub(crate) mod args;
-mod collect;
+pub(crate) mod collect;
 mod commands;
 pub(crate) mod error;
 mod live;

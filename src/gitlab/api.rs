@@ -32,6 +32,8 @@ pub(crate) struct ProjectRow {
     pub(crate) empty_repo: Option<bool>,
     #[serde(deserialize_with = "lenient")]
     pub(crate) container_registry_image_prefix: Option<String>,
+    #[serde(deserialize_with = "lenient")]
+    pub(crate) last_activity_at: Option<String>,
 }
 
 /// `GET /projects/:id/job_token_scope`.

@@ -39,6 +39,18 @@ pub(crate) struct Scope {
     /// Single projects.
     pub(crate) projects: Vec<String>,
     pub(crate) api: Api,
+    /// Only the projects of this shard (`i` of `n`, 1-based), chosen by a stable hash of the path.
+    pub(crate) shard: Option<(usize, usize)>,
+}
+
+/// Whether `path` falls in shard `i` of `n` (FNV-1a of the path: the same on every machine and run).
+pub(crate) fn in_shard(path: &str, (i, n): (usize, usize)) -> bool {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in path.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    (h % n as u64) as usize == i - 1
 }
 
 /// What a fetch did.
@@ -52,6 +64,8 @@ pub(crate) struct Outcome {
     pub(crate) failed: usize,
     /// Problems that belong to no project of the snapshot (a file of an included project outside it).
     pub(crate) warnings: Vec<String>,
+    /// Projects whose repository files were copied from an earlier snapshot (`--since`).
+    pub(crate) reused: usize,
 }
 
 /// `/`-encoding of a path for `/projects/:id` and `/repository/files/:path`.
@@ -91,7 +105,12 @@ pub(crate) async fn org(
     let mut warnings = Vec::new();
     if scope.api != Api::Rest && !client.is_job_token() {
         match super::graphql::read(client, scope, &mut org).await {
-            Ok(super::graphql::Read { rest_settings: rest, empty: empty_repos, files }) => {
+            Ok(super::graphql::Read { rest_settings: rest, empty: empty_repos, mut files }) => {
+                if let Some(shard) = scope.shard {
+                    org.projects.retain(|p, _| in_shard(p, shard));
+                    org.auth_log.retain(|r| in_shard(&r.accessed, shard));
+                    files.retain(|(p, _, _)| in_shard(p, shard));
+                }
                 drop_duplicate_ids(&mut org, &mut warnings);
                 registry(client, &mut org).await;
                 // What a page could not say about a project is read with REST, for that project only.
@@ -114,7 +133,7 @@ pub(crate) async fn org(
     let mut ids: std::collections::HashMap<u64, String> = std::collections::HashMap::new();
     for p in &listed {
         let Some(path) = p.path_with_namespace.as_deref() else { continue };
-        if !valid_full_path(path) {
+        if !valid_full_path(path) || scope.shard.is_some_and(|s| !in_shard(path, s)) {
             continue;
         }
         // Two projects with one id (a server that is wrong, or lying): the first is kept, the second is left
@@ -251,6 +270,7 @@ pub(crate) fn project_data(path: &str, p: &ProjectRow) -> Project {
             .filter(|c| !c.is_empty())
             .map_or(default.ci_config_path.clone(), str::to_string),
         default_branch: p.default_branch.clone().unwrap_or_else(|| default.default_branch.clone()),
+        last_activity_at: p.last_activity_at.clone(),
         ..default
     }
 }
@@ -569,8 +589,10 @@ pub(crate) async fn tree(client: &Client, org: &OrgData, project: &str) -> Resul
 
 /// Data skipped and failed, for the summary line.
 pub(crate) fn describe(outcome: &Outcome) -> String {
+    let reused =
+        if outcome.reused > 0 { format!(" ({} projects' files reused)", outcome.reused) } else { String::new() };
     format!(
-        "{} projects, {} files, {} requests ({:.1} per project); {} data skipped, {} failed",
+        "{} projects, {} files{reused}, {} requests ({:.1} per project); {} data skipped, {} failed",
         outcome.projects,
         outcome.files,
         outcome.requests,

@@ -24,7 +24,7 @@ const ENTRY_FIELDS: &str = "nodes { target { ... on CiJobTokenAccessibleProject 
 /// The fields read per project.
 fn project_fields() -> String {
     format!(
-        "id fullPath visibility archived ciConfigPathOrDefault \
+        "id fullPath visibility archived ciConfigPathOrDefault lastActivityAt \
          repository {{ rootRef empty blobs(paths: [\"{DEFAULT_CI_CONFIG_PATH}\"]) {{ nodes {{ path rawTextBlob }} }} }} \
          ciCdSettings {{ inboundJobTokenScopeEnabled }} \
          ciJobTokenScopeAllowlist {{ projectsAllowlist(first: 200) {{ {ENTRY_FIELDS} }} groupsAllowlist(first: 200) {{ {ENTRY_FIELDS} }} }} \
@@ -148,6 +148,7 @@ fn add(org: &mut OrgData, node: &Value, errors: &[(String, String)], out: &mut R
     p.id = str_of(node, "id").and_then(|id| id.rsplit('/').next()).and_then(|n| n.parse().ok());
     p.visibility = Visibility::from_api(str_of(node, "visibility"));
     p.archived = node.get("archived").and_then(Value::as_bool).unwrap_or(false);
+    p.last_activity_at = str_of(node, "lastActivityAt").map(str::to_string);
     if let Some(c) = str_of(node, "ciConfigPathOrDefault").filter(|c| !c.is_empty()) {
         p.ci_config_path = c.to_string();
     }

@@ -164,6 +164,9 @@ pub struct Project {
     /// Production-critical (`critical: true`): never admitted by a group entry a plan adds, and last in
     /// a rollout.
     pub(crate) critical: bool,
+    /// When GitLab last saw activity in the project (a live snapshot records it): `snapshot --since` reuses
+    /// the repository files of a project whose activity has not moved.
+    pub(crate) last_activity_at: Option<String>,
 }
 
 impl Project {
@@ -181,6 +184,7 @@ impl Project {
             settings_span: span,
             skipped: Vec::new(),
             critical: false,
+            last_activity_at: None,
         }
     }
 
@@ -521,7 +525,17 @@ fn read_project(r: &mut Reader, path: &str, key_span: Span, n: &Node) -> Option<
         r.map(
             n,
             &format!("project `{path}`"),
-            &["id", "visibility", "archived", "critical", "ci_config_path", "default_branch", "job_token", "skipped"],
+            &[
+                "id",
+                "visibility",
+                "archived",
+                "critical",
+                "ci_config_path",
+                "default_branch",
+                "last_activity_at",
+                "job_token",
+                "skipped",
+            ],
         )?
     };
     // Every field is read (and every problem reported) before the project is accepted or refused.
@@ -541,6 +555,10 @@ fn read_project(r: &mut Reader, path: &str, key_span: Span, n: &Node) -> Option<
     };
     let archived = m.get("archived").map_or(Some(false), |b| r.bool(b, "`archived`"));
     let critical = m.get("critical").map_or(Some(false), |b| r.bool(b, "`critical`"));
+    let last_activity_at = match m.get("last_activity_at").filter(|n| !n.is_null()) {
+        None => Some(None),
+        Some(n) => r.string(n, "`last_activity_at`").map(Some),
+    };
     let ci_config_path = match m.get("ci_config_path").filter(|n| !n.is_null()) {
         None => Some(DEFAULT_CI_CONFIG_PATH.to_string()),
         Some(c) => {
@@ -559,8 +577,8 @@ fn read_project(r: &mut Reader, path: &str, key_span: Span, n: &Node) -> Option<
         None => Some(Vec::new()),
         Some(s) => read_skipped(r, path, s),
     };
-    let (id, visibility, archived, critical, ci_config_path, default_branch) =
-        (id?, visibility?, archived?, critical?, ci_config_path?, default_branch?);
+    let (id, visibility, archived, critical, ci_config_path, default_branch, last_activity_at) =
+        (id?, visibility?, archived?, critical?, ci_config_path?, default_branch?, last_activity_at?);
     let (job_token, settings_span) = job_token?;
     let skipped = skipped?;
     if let (Some((k, _)), Some(s)) = (m.get_entry("job_token"), skipped.iter().find(|s| s.data == Data::JobToken)) {
@@ -583,6 +601,7 @@ fn read_project(r: &mut Reader, path: &str, key_span: Span, n: &Node) -> Option<
         settings_span,
         skipped,
         critical,
+        last_activity_at,
     })
 }
 

@@ -65,6 +65,9 @@ pub(crate) fn render_manifest(org: &OrgData) -> String {
         if p.default_branch != DEFAULT_BRANCH {
             let _ = writeln!(o, "    default_branch: {}", scalar(&p.default_branch));
         }
+        if let Some(t) = &p.last_activity_at {
+            let _ = writeln!(o, "    last_activity_at: {}", scalar(t));
+        }
         // Settings that could not be read are not written as defaults: `skipped` says why they are absent.
         if p.knows(Data::JobToken) {
             let jt = &p.job_token;

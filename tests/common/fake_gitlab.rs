@@ -42,6 +42,14 @@ pub struct FakeProject {
     pub broken_repository: bool,
     /// Job logs by job id (`GET /projects/:id/jobs/:job_id/trace`).
     pub traces: BTreeMap<u64, String>,
+    /// `last_activity_at` / `lastActivityAt` (default: a fixed date).
+    pub last_activity: Option<String>,
+}
+
+impl FakeProject {
+    pub fn last_activity(&self) -> String {
+        self.last_activity.clone().unwrap_or_else(|| "2026-11-01T00:00:00Z".to_string())
+    }
 }
 
 #[derive(Clone, Debug, Default)]
@@ -123,6 +131,7 @@ impl Fake {
             "ssh_url_to_repo": format!("git@{host}:{}.git", p.path),
             "http_url_to_repo": format!("{}/{}.git", self.url, p.path),
             "web_url": format!("{}/{}", self.url, p.path), "visibility": p.visibility, "archived": p.archived,
+            "last_activity_at": p.last_activity(),
             "ci_config_path": p.ci_config_path.clone().unwrap_or_default(), "empty_repo": p.files.is_empty(),
             "container_registry_image_prefix": format!("registry.{host}/{}", p.path).replace(':', "-"),
             "namespace": {"id": 1, "name": ns, "path": ns.rsplit('/').next(), "kind": "group", "full_path": ns,

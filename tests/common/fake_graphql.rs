@@ -120,7 +120,7 @@ fn project(fake: &Fake, req: &Request, p: &FakeProject) -> Value {
     json!({"__typename": "Project", "id": format!("gid://gitlab/Project/{}", p.id), "fullPath": p.path,
            "repository": {"__typename": "Repository", "__project": p.path, "rootRef": if p.files.is_empty() { Value::Null } else { json!("main") },
                           "empty": p.files.is_empty(), "exists": true},
-           "archived": p.archived, "visibility": p.visibility, "ciConfigPathOrDefault": p.ci_config_path.clone().unwrap_or(".gitlab-ci.yml".into()),
+           "archived": p.archived, "visibility": p.visibility, "lastActivityAt": p.last_activity(), "ciConfigPathOrDefault": p.ci_config_path.clone().unwrap_or(".gitlab-ci.yml".into()),
            "ciCdSettings": settings, "ciJobTokenScopeAllowlist": allowlist, "ciJobTokenAuthLogs": logs})
 }
 

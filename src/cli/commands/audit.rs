@@ -22,7 +22,7 @@ pub(crate) fn run(args: AuditArgs, term: &Terminal) -> Result<Exit, Error> {
                 .prefix("tokenscope-live-")
                 .tempdir()
                 .map_err(|e| Error::Io { what: "create a temporary directory".into(), source: e })?;
-            live::fetch(term, &args.live, fetched.path())?;
+            live::fetch(term, &args.live, fetched.path(), None, None)?;
             audit_snapshot(&args, term, fetched.path())
         }
     }

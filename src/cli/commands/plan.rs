@@ -66,7 +66,7 @@ pub(crate) fn with_snapshot<R>(
                 .prefix("tokenscope-live-")
                 .tempdir()
                 .map_err(|e| Error::Io { what: "create a temporary directory".into(), source: e })?;
-            live::fetch(term, live_args, fetched.path())?;
+            live::fetch(term, live_args, fetched.path(), None, None)?;
             f(fetched.path())
         }
     }
