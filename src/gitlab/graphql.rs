@@ -36,7 +36,8 @@ fn project_fields() -> String {
 pub(crate) fn group_query() -> String {
     format!(
         "query TokenscopeGroup($group: ID!, $first: Int!, $after: String) {{ group(fullPath: $group) {{ \
-         projects(includeSubgroups: true, first: $first, after: $after) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ {} }} }} }} }}",
+         projects(includeSubgroups: true, first: $first, after: $after) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ {} }} }} }} \
+         queryComplexity {{ score limit }} }}",
         project_fields()
     )
 }
@@ -115,7 +116,17 @@ pub(crate) async fn read(client: &Client, scope: &Scope, org: &mut OrgData) -> R
             if !next || after.is_none() {
                 break;
             }
-            size = (size * 2).min(MAX_PAGE);
+            // Grow back while the page costs less than half of what GitLab allows (`queryComplexity`);
+            // a page that came close stays the size it is.
+            let score = doc.pointer("/data/queryComplexity/score").and_then(Value::as_u64);
+            let limit = doc.pointer("/data/queryComplexity/limit").and_then(Value::as_u64);
+            let room = match (score, limit) {
+                (Some(s), Some(l)) if l > 0 => s * 2 <= l,
+                _ => true,
+            };
+            if room {
+                size = (size * 2).min(MAX_PAGE);
+            }
         }
     }
     let query = project_query();

@@ -127,6 +127,8 @@ fn project(fake: &Fake, req: &Request, p: &FakeProject) -> Value {
 struct Query<'f> {
     fake: &'f Fake,
     req: &'f Request,
+    /// The page size the operation asked for (for `queryComplexity`).
+    first: std::sync::atomic::AtomicUsize,
 }
 
 impl ObjectValue for Query<'_> {
@@ -147,7 +149,11 @@ impl ObjectValue for Query<'_> {
             "group" => {
                 let path = info.arguments().get("fullPath").and_then(|v| v.as_str()).unwrap_or("").to_string();
                 let exists = self.fake.projects.lock().unwrap().iter().any(|p| p.path.starts_with(&format!("{path}/")));
-                Ok(if exists { ResolvedValue::object(Group { fake: self.fake, req: self.req, path }) } else { ResolvedValue::null() })
+                Ok(if exists {
+                    ResolvedValue::object(Group { fake: self.fake, req: self.req, path, first: &self.first })
+                } else {
+                    ResolvedValue::null()
+                })
             }
             "projects" => {
                 let wanted: Vec<String> = info
@@ -170,7 +176,10 @@ impl ObjectValue for Query<'_> {
                 Ok(value(&page("ProjectConnection", nodes), self.fake))
             }
             "queryComplexity" => {
-                Ok(value(&json!({"__typename": "QueryComplexity", "score": 1, "limit": 250}), self.fake))
+                // The fake's cost: 2 per project a page may hold (GitLab's own formula weighs fields and
+                // page sizes; this keeps its shape: more projects per page, higher score).
+                let first = self.first.load(std::sync::atomic::Ordering::SeqCst);
+                Ok(value(&json!({"__typename": "QueryComplexity", "score": 2 * first, "limit": 250}), self.fake))
             }
             _ => Ok(ResolvedValue::null()),
         }
@@ -182,6 +191,7 @@ struct Group<'f> {
     fake: &'f Fake,
     req: &'f Request,
     path: String,
+    first: &'f std::sync::atomic::AtomicUsize,
 }
 
 impl ObjectValue for Group<'_> {
@@ -195,6 +205,7 @@ impl ObjectValue for Group<'_> {
             "projects" => {
                 let args = info.arguments();
                 let first = args.get("first").and_then(|v| v.as_i64()).unwrap_or(100).clamp(1, 100) as usize;
+                self.first.store(first, std::sync::atomic::Ordering::SeqCst);
                 if self.fake.faults.max_page.is_some_and(|max| first > max) {
                     return Err(FieldError {
                         message: format!("Query has complexity of {}, which exceeds max complexity of 250", 250 + first),
@@ -368,7 +379,7 @@ pub fn execute(fake: &Fake, req: &Request, query: &str, operation: Option<&str>,
     let result = if is_mutation {
         execution.execute_sync(&Mutation { fake, req, lock: Mutex::new(()) })
     } else {
-        execution.execute_sync(&Query { fake, req })
+        execution.execute_sync(&Query { fake, req, first: Default::default() })
     };
     match result {
         Ok(response) => {
