@@ -83,6 +83,21 @@ pub(crate) fn fetch(
     let bar = term.progress(&url);
     let ticker = bar.clone();
     client.on_request(move || ticker.inc(1));
+    // Projects listed, of how many, and when the listing should end at this pace.
+    let lister = bar.clone();
+    let started = std::time::Instant::now();
+    let host = crate::text::clean(&url).into_owned();
+    client.on_projects(move |listed, total| {
+        let eta = match total {
+            Some(t) if listed > 0 && t > listed => {
+                let left = started.elapsed().as_secs_f64() * (t - listed) as f64 / listed as f64;
+                format!(", listing done in about {left:.0} s")
+            }
+            _ => String::new(),
+        };
+        let of = total.map_or(String::new(), |t| format!("/{t}"));
+        lister.set_message(format!("{host}: {listed}{of} projects listed{eta}"));
+    });
     let scope = fetch::Scope { groups: live.groups.clone(), projects: live.projects.clone(), api: live.api, shard };
     let result = runtime()?.block_on(super::collect::snapshot(&client, &url, &scope, out, since));
     bar.finish_and_clear();

@@ -137,6 +137,9 @@ struct Page {
     next_link: Option<String>,
 }
 
+/// The progress callback of the listing: (listed so far, total the server announced).
+type ProjectsListed = Box<dyn Fn(usize, Option<usize>) + Send + Sync>;
+
 pub(crate) struct Client {
     http: reqwest::Client,
     /// `https://host/api/v4`.
@@ -151,6 +154,8 @@ pub(crate) struct Client {
     job_token: bool,
     /// Called after each request (the progress bar).
     on_request: Option<Box<dyn Fn() + Send + Sync>>,
+    /// Called as projects are listed: (listed so far, total the server announced).
+    on_projects: Option<ProjectsListed>,
     /// The token's bytes, masked in every response body before anything reads it: a server that repeats
     /// the token (in an error message, a GraphQL error) cannot make it reach a file or the terminal.
     secret: Option<Vec<u8>>,
@@ -223,6 +228,7 @@ impl Client {
             requests: AtomicUsize::new(0),
             job_token: matches!(opts.credential, Credential::Job(_)),
             on_request: None,
+            on_projects: None,
             max_list_rows: opts.max_list_rows.max(1),
             max_requests: opts.max_requests,
             spent: Default::default(),
@@ -236,6 +242,17 @@ impl Client {
 
     pub(crate) fn on_request(&mut self, f: impl Fn() + Send + Sync + 'static) {
         self.on_request = Some(Box::new(f));
+    }
+
+    pub(crate) fn on_projects(&mut self, f: impl Fn(usize, Option<usize>) + Send + Sync + 'static) {
+        self.on_projects = Some(Box::new(f));
+    }
+
+    /// Say how many projects are listed so far, of how many (the progress bar).
+    pub(crate) fn projects_listed(&self, listed: usize, total: Option<usize>) {
+        if let Some(f) = &self.on_projects {
+            f(listed, total);
+        }
     }
 
     /// Whether the client authenticates with a CI/CD job token (which reads far less).

@@ -36,7 +36,7 @@ fn project_fields() -> String {
 pub(crate) fn group_query() -> String {
     format!(
         "query TokenscopeGroup($group: ID!, $first: Int!, $after: String) {{ group(fullPath: $group) {{ \
-         projects(includeSubgroups: true, first: $first, after: $after) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ {} }} }} }} \
+         projects(includeSubgroups: true, first: $first, after: $after) {{ count pageInfo {{ hasNextPage endCursor }} nodes {{ {} }} }} }} \
          queryComplexity {{ score limit }} }}",
         project_fields()
     )
@@ -111,6 +111,8 @@ pub(crate) async fn read(client: &Client, scope: &Scope, org: &mut OrgData) -> R
                     errors.iter().filter(|(j, ..)| *j == i).map(|(_, f, m)| (f.clone(), m.clone())).collect();
                 add(org, node, &mine, &mut out);
             }
+            let total = conn.get("count").and_then(Value::as_u64).map(|c| c as usize);
+            client.projects_listed(org.projects.len(), total);
             let next = conn.pointer("/pageInfo/hasNextPage").and_then(Value::as_bool) == Some(true);
             after = conn.pointer("/pageInfo/endCursor").and_then(Value::as_str).map(str::to_string);
             if !next || after.is_none() {
