@@ -62,26 +62,7 @@ fn plan_enforces_only_when_every_caller_is_known() {
 /// (rule, callee, entry, caller) of the audit findings a plan settles.
 fn settled_findings(dir: &Path) -> Vec<(String, String, String, String)> {
     let out = tokenscope(&root()).args(["audit", dir.to_str().unwrap(), "--format", "json"]).output().unwrap();
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let settled = [
-        "missing-allowlist-entry",
-        "unused-allowlist-entry",
-        "overbroad-group-entry",
-        "overbroad-permissions",
-        "stale-allowlist-entry",
-        "allowlist-over-limit",
-        "allowlist-disabled",
-    ];
-    doc["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| settled.contains(&f["rule"].as_str().unwrap()))
-        .map(|f| {
-            let s = |k: &str| f[k].as_str().unwrap_or("").to_string();
-            (s("rule"), s("callee"), s("entry"), s("caller"))
-        })
-        .collect()
+    common::settled(&serde_json::from_slice(&out.stdout).unwrap())
 }
 
 /// A copy of the snapshot `src` with `manifest` as its manifest.
@@ -108,16 +89,7 @@ fn emitted_manifest_audits_clean(fixture: &str) {
     let manifest = std::fs::read_to_string(&file).unwrap();
     assert!(manifest.contains("owner:") && manifest.contains("reason:"), "{manifest}");
     let applied = with_manifest(&src, &manifest);
-    let kept: BTreeSet<(String, String)> = plan["kept"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| {
-            let t = &k["target"];
-            let path = t.get("project").or_else(|| t.get("group")).and_then(Value::as_str).unwrap();
-            (k["project"].as_str().unwrap().to_string(), path.to_string())
-        })
-        .collect();
+    let kept = common::kept(&plan);
     let kept_callees: BTreeSet<&str> = kept.iter().map(|(p, _)| p.as_str()).collect();
     let unresolved: BTreeSet<&str> =
         plan["unresolved"].as_array().unwrap().iter().map(|u| u["project"].as_str().unwrap()).collect();

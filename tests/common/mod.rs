@@ -53,3 +53,43 @@ pub fn say(msg: &str) {
     use std::io::Write;
     let _ = writeln!(std::io::stderr().lock(), "{msg}");
 }
+
+/// The rules a remediation plan settles: what an audit still reports of them after the plan is applied
+/// must be what the plan kept or could not settle.
+pub const SETTLED: &[&str] = &[
+    "missing-allowlist-entry",
+    "unused-allowlist-entry",
+    "overbroad-group-entry",
+    "overbroad-permissions",
+    "stale-allowlist-entry",
+    "allowlist-over-limit",
+    "allowlist-disabled",
+];
+
+/// (rule, callee, entry, caller) of the findings of [`SETTLED`] rules in an audit's JSON.
+pub fn settled(doc: &serde_json::Value) -> Vec<(String, String, String, String)> {
+    doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| SETTLED.contains(&f["rule"].as_str().unwrap()))
+        .map(|f| {
+            let s = |k: &str| f[k].as_str().unwrap_or("").to_string();
+            (s("rule"), s("callee"), s("entry"), s("caller"))
+        })
+        .collect()
+}
+
+/// The (callee, entry path) pairs a plan's JSON keeps.
+pub fn kept(plan: &serde_json::Value) -> std::collections::BTreeSet<(String, String)> {
+    plan["kept"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| {
+            let t = &k["target"];
+            let path = t.get("project").or_else(|| t.get("group")).and_then(|v| v.as_str()).unwrap();
+            (k["project"].as_str().unwrap().to_string(), path.to_string())
+        })
+        .collect()
+}
