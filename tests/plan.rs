@@ -270,3 +270,22 @@ fn plan_refuses_bad_dates_and_never_writes_into_the_snapshot() {
     ]);
     assert!(out.starts_with("exit: 2") && out.contains("part of the input"), "{out}");
 }
+
+#[test]
+fn callers_that_cannot_all_get_an_entry_keep_enforcement_off() {
+    // 250 callers directly in `f`, which may not be used wholesale: only 200 fit, and the callee, which
+    // does not enforce today, must stay so.
+    let callers: Vec<String> = (0..250).map(|i| format!("f/p{i}")).collect();
+    let dir = tempfile::tempdir().unwrap();
+    generated(dir.path(), &callers, &[], &[]);
+    let manifest = std::fs::read_to_string(dir.path().join("tokenscope.yaml")).unwrap();
+    let manifest = manifest.replace("  c/callee: {}\n", "  c/callee:\n    job_token:\n      inbound_enabled: false\n");
+    std::fs::write(dir.path().join("tokenscope.yaml"), manifest).unwrap();
+    let plan = plan_json(dir.path(), &["--never-group", "f"]);
+    let changes = plan["changes"].as_array().unwrap();
+    assert_eq!(changes.iter().filter(|c| c["action"] == "add").count(), 200);
+    assert!(changes.iter().all(|c| c["action"] != "enable"), "{plan}");
+    let advice: Vec<&str> = plan["advice"].as_array().unwrap().iter().map(|a| a["text"].as_str().unwrap()).collect();
+    assert!(advice.iter().any(|a| a.contains("250 callers need a new entry")), "{advice:?}");
+    assert!(advice.iter().any(|a| a.starts_with("enforcement not enabled")), "{advice:?}");
+}

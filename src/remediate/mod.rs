@@ -730,7 +730,14 @@ impl<'a> Planner<'a, '_> {
                 });
             }
         }
-        self.enable(path, p, &needs);
+        if overflow {
+            self.plan.advice.push(Advice {
+                project: path.to_string(),
+                text: "enforcement not enabled: some callers could not get an entry (see above)".to_string(),
+            });
+        } else {
+            self.enable(path, p, &needs);
+        }
     }
 
     fn default_reason<'n>(&self, needs: impl IntoIterator<Item = &'n Need>) -> String {
