@@ -179,3 +179,31 @@ fn output_inside_the_snapshot_is_refused() {
     assert_eq!(std::fs::read_to_string(snap.join("tokenscope.yaml")).unwrap(), manifest, "the manifest is untouched");
     assert!(!snap.join("new-report.md").exists());
 }
+
+/// JUnit's counts are what it lists: one failing test case per finding (so a finding about a callee that
+/// has no pipeline of its own, a lint's main finding, is never lost), `failures` counting them, `errors`
+/// present, and each failing test case naming the file GitLab links to.
+#[test]
+fn junit_counts_match_its_test_cases() {
+    let out = common::run(&["audit", "fixtures/demo-org", "--format", "junit", "--fail-on", "never"]);
+    let xml = out.split("--- stdout\n").nth(1).unwrap().split("--- stderr").next().unwrap();
+    let attr = |tag: &str, name: &str| -> usize {
+        let re = regex::Regex::new(&format!(r#"<{tag} [^>]*\b{name}="(\d+)""#)).unwrap();
+        re.captures_iter(xml).map(|c| c[1].parse::<usize>().unwrap()).sum()
+    };
+    let failures = xml.matches("<failure ").count();
+    assert!(failures > 10, "{xml}");
+    assert_eq!(attr("testsuite", "failures"), failures);
+    assert_eq!(attr("testsuites", "failures"), failures);
+    assert_eq!(attr("testsuite", "tests"), xml.matches("<testcase ").count());
+    assert_eq!(attr("testsuite", "errors"), 0);
+    assert_eq!(xml.matches("<testsuite ").count(), xml.matches(" errors=\"0\"").count() - 1);
+    // Every failing test case holds one failure and names its file.
+    for case in xml.split("<testcase ").skip(1) {
+        let head = case.split('>').next().unwrap();
+        if !head.ends_with('/') {
+            assert_eq!(case.split("</testcase>").next().unwrap().matches("<failure ").count(), 1, "{case}");
+            assert!(head.contains(" file=\""), "{head}");
+        }
+    }
+}

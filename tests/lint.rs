@@ -57,10 +57,52 @@ fn base_shows_what_the_change_introduces() {
     let (_, same, _) = lint(r.path(), &args("HEAD"));
     let doc: serde_json::Value = serde_json::from_str(&same).unwrap();
     assert!(doc["findings"].as_array().unwrap().is_empty(), "{same}");
-    // A revision that does not exist is a usage error.
-    let (code, _, err) = lint(r.path(), &args("no-such-rev"));
-    assert_eq!(code, 2);
-    assert!(err.contains("cannot read the base revision"), "{err}");
+    // A revision that cannot be read (not even fetched): everything is reported, with a warning.
+    let (code, all, err) = lint(r.path(), &args("no-such-rev"));
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("cannot read the base revision") && err.contains("every finding"), "{err}");
+    let doc: serde_json::Value = serde_json::from_str(&all).unwrap();
+    assert_eq!(doc["findings"].as_array().unwrap().len(), 1, "{all}");
+}
+
+#[test]
+fn a_shallow_clone_fetches_its_base() {
+    let origin = repo();
+    let base = String::from_utf8(
+        Command::new("git").current_dir(origin.path()).args(["rev-parse", "HEAD~1"]).output().unwrap().stdout,
+    )
+    .unwrap();
+    let base = base.trim().to_string();
+    let parent = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", origin.path().display());
+    git(parent.path(), &["clone", "-q", "--depth", "1", &url, "shallow"]);
+    let clone = parent.path().join("shallow");
+    let args =
+        ["--project", "svc/b", "--url", "https://gitlab.example.com", "--format", "json", "--base", base.as_str()];
+    let (code, out, err) = lint(&clone, &args);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("warning"), "the base was fetched: {err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc["findings"].as_array().unwrap().len(), 1, "only the new access: {out}");
+}
+
+#[test]
+fn a_custom_ci_file_path_is_read_and_a_missing_one_is_said() {
+    let r = repo();
+    let d = r.path();
+    std::fs::create_dir_all(d.join(".gitlab")).unwrap();
+    std::fs::rename(d.join(".gitlab-ci.yml"), d.join(".gitlab/ci.yml")).unwrap();
+    let args = ["--project", "svc/b", "--url", "https://gitlab.example.com", "--format", "json"];
+    let out = common::tokenscope(d).arg("lint").args(args).env("CI_CONFIG_PATH", ".gitlab/ci.yml").output().unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["findings"].as_array().unwrap().len(), 1, "{}", String::from_utf8_lossy(&out.stdout));
+    let (_, out, _) = lint(d, &[&args[..], &["--ci-config", ".gitlab/ci.yml"]].concat());
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc["findings"].as_array().unwrap().len(), 1, "--ci-config: {out}");
+    // Without either, there is no CI file at the default path: said, not silent.
+    let (code, _, err) = lint(d, &args);
+    assert_eq!(code, 0);
+    assert!(err.contains("no CI configuration at `.gitlab-ci.yml`") && err.contains("CI_CONFIG_PATH"), "{err}");
 }
 
 #[test]

@@ -261,6 +261,10 @@ pub(crate) struct LintArgs {
     /// Report only what the change introduces against this git revision [default: $CI_MERGE_REQUEST_DIFF_BASE_SHA].
     #[arg(long)]
     pub(crate) base: Option<String>,
+    /// The project's CI configuration file, as in its CI/CD settings (`.gitlab/ci.yml`,
+    /// `ci.yml@group/project`) [default: $CI_CONFIG_PATH, else `.gitlab-ci.yml`].
+    #[arg(long, value_name = "PATH")]
+    pub(crate) ci_config: Option<String>,
     /// Read the API token from this file [default: $GITLAB_TOKEN, else $CI_JOB_TOKEN]. With a token and no
     /// --manifest, `include: project:` files and the allowlists of the projects the jobs reach are read from
     /// the instance.

@@ -22,6 +22,7 @@ pub fn tokenscope(dir: &Path) -> Command {
         "CI_PROJECT_PATH",
         "CI_SERVER_URL",
         "CI_MERGE_REQUEST_DIFF_BASE_SHA",
+        "CI_CONFIG_PATH",
         "TOKENSCOPE_TODAY",
         "GITLAB_TOKEN",
         "CI_JOB_TOKEN",

@@ -37,18 +37,44 @@ pub(crate) fn run(args: LintArgs, term: &Terminal) -> Result<Exit, Error> {
     };
     // The temporary snapshot lives as long as `fetched`.
     let manifest = args.manifest.clone().or_else(|| fetched.as_ref().map(|(_, m)| m.clone()));
-    let run = Run { term, project: &project, manifest: manifest.as_deref(), url: url.as_deref() };
+    let ci_config = args.ci_config.clone().or_else(|| env_value("CI_CONFIG_PATH"));
+    let run = Run {
+        term,
+        project: &project,
+        manifest: manifest.as_deref(),
+        url: url.as_deref(),
+        ci_config: ci_config.as_deref(),
+    };
     let (snap, pipelines) = run.load(&args.dir)?;
     term.diagnostics(&pipelines[0].diagnostics, &snap.sources);
+    if pipelines[0].status == crate::ci::Status::NoCi {
+        let file = &snap.manifest.projects[&project].ci_config_path;
+        term.say(&format!(
+            "warning: `{}` has no CI configuration at `{}`: nothing to lint (pass --ci-config, or set CI_CONFIG_PATH)",
+            crate::text::clean(&project),
+            crate::text::clean(file)
+        ));
+    }
     let policy = output::load_policy(term, &args.out, &snap)?;
     let audit = Audit::detect_and_build(&snap, &pipelines);
     let mut findings = run.findings(&audit, &policy);
     if let Some(rev) = &base {
-        let dir =
-            export_revision(&args.dir, rev).map_err(|e| Error::usage(format!("cannot read the base revision: {e}")))?;
-        let (base_snap, base_pipelines) = run.load(dir.path())?;
-        let base_audit = Audit::detect_and_build(&base_snap, &base_pipelines);
-        findings = introduced(findings, &run.findings(&base_audit, &policy));
+        // A shallow clone (GitLab's default) may lack the base: fetch it, and if that cannot be done, lint
+        // the whole configuration rather than fail the pipeline.
+        let exported = export_revision(&args.dir, rev).or_else(|first| {
+            fetch_revision(&args.dir, rev).and_then(|()| export_revision(&args.dir, rev)).map_err(|_| first)
+        });
+        match exported {
+            Ok(dir) => {
+                let (base_snap, base_pipelines) = run.load(dir.path())?;
+                let base_audit = Audit::detect_and_build(&base_snap, &base_pipelines);
+                findings = introduced(findings, &run.findings(&base_audit, &policy));
+            }
+            Err(e) => term.say(&format!(
+                "warning: cannot read the base revision ({}); every finding of the configuration is reported, not only what the change introduces",
+                crate::text::clean(&e)
+            )),
+        }
     }
     let applied = output::apply(&policy, findings, &snap.sources, &args.out);
     let exit = policy.exit(&applied, args.out.fail_on, audit.incomplete());
@@ -62,16 +88,23 @@ struct Run<'r> {
     project: &'r str,
     manifest: Option<&'r Path>,
     url: Option<&'r str>,
+    /// The CI file's path, when not the manifest's (or the default).
+    ci_config: Option<&'r str>,
 }
 
 impl Run<'_> {
     /// The snapshot of the checkout at `dir` and the project's resolved pipeline.
     fn load(&self, dir: &Path) -> Result<(Snapshot, Vec<Pipeline>), Error> {
         let sources = Arc::new(SourceMap::new());
-        let snap = snapshot(dir, self.project, self.manifest, self.url, sources.clone()).map_err(|errors| {
+        let mut snap = snapshot(dir, self.project, self.manifest, self.url, sources.clone()).map_err(|errors| {
             self.term.diagnostics(&errors, &sources);
             Error::Invalid { what: "the lint's input", errors: errors.len() }
         })?;
+        if let Some(c) = self.ci_config.filter(|c| !c.trim().is_empty())
+            && let Some(p) = snap.manifest.projects.get_mut(self.project)
+        {
+            p.ci_config_path = c.trim().to_string();
+        }
         let cache = ParseCache::default();
         let p = snap.manifest.projects.get(self.project).expect("the linted project is in the manifest");
         let pipeline = ci::resolve(&snap, &cache, p, false);
@@ -261,6 +294,24 @@ fn export_revision(dir: &Path, rev: &str) -> Result<tempfile::TempDir, String> {
         return Err("tar could not unpack the revision".into());
     }
     Ok(tmp)
+}
+
+/// `git fetch --depth 1 origin REV`: the base revision of a merge request, which a shallow clone lacks.
+fn fetch_revision(dir: &Path, rev: &str) -> Result<(), String> {
+    if rev.starts_with('-') {
+        return Err(format!("`{rev}` is not a revision"));
+    }
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["fetch", "--quiet", "--depth", "1", "origin", rev])
+        .output()
+        .map_err(|e| format!("cannot run git: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!("git fetch {rev}: {}", String::from_utf8_lossy(&out.stderr).trim()))
+    }
 }
 
 /// The findings of `head` that `base` does not have (compared by fingerprint).
