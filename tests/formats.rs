@@ -207,3 +207,32 @@ fn junit_counts_match_its_test_cases() {
         }
     }
 }
+
+/// Command-line rough edges: `--output -` is standard output, one file named for two outputs is refused,
+/// an unknown `--report` format lists the known ones, `--url` beside a snapshot is refused, a missing
+/// snapshot directory is named, and `--fail-on never` never fails.
+#[test]
+fn output_and_exit_rough_edges() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = common::run_in(&common::root(), &["audit", "fixtures/demo-org", "--format", "json", "--output", "-"]);
+    assert!(out.contains("\"findings\""), "{out}");
+    assert!(!common::root().join("-").exists(), "no file named -");
+    let same = dir.path().join("r.json");
+    let out = common::run(&[
+        "audit",
+        "fixtures/demo-org",
+        "--output",
+        same.to_str().unwrap(),
+        "--report",
+        &format!("sarif={}", same.display()),
+    ]);
+    assert!(out.starts_with("exit: 2") && out.contains("one would overwrite the other"), "{out}");
+    let out = common::run(&["audit", "fixtures/demo-org", "--report", "xml=f.xml"]);
+    assert!(out.starts_with("exit: 2") && out.contains("the formats are human, json"), "{out}");
+    let out = common::run(&["audit", "fixtures/demo-org", "--url", "https://gitlab.example.com"]);
+    assert!(out.starts_with("exit: 2") && out.contains("--url"), "{out}");
+    let out = common::run(&["audit", "fixtures/no-such-snapshot"]);
+    assert!(out.starts_with("exit: 2") && out.contains("not a snapshot directory (no such directory)"), "{out}");
+    assert!(common::run(&["audit", "fixtures/ci/errors"]).starts_with("exit: 3"));
+    assert!(common::run(&["audit", "fixtures/ci/errors", "--fail-on", "never"]).starts_with("exit: 0"));
+}

@@ -26,5 +26,5 @@ manifest_case!(no_manifest, "no-manifest");
 fn a_missing_directory_is_a_usage_error() {
     let out = common::run(&["jobs", "fixtures/manifest/does-not-exist"]);
     assert!(out.starts_with("exit: 2\n"), "{out}");
-    assert!(out.contains("cannot open snapshot directory"), "{out}");
+    assert!(out.contains("is not a snapshot directory (no such directory)"), "{out}");
 }

@@ -87,7 +87,10 @@ impl ValueEnum for FailOn {
 /// `--report FORMAT=FILE`.
 fn parse_report(s: &str) -> Result<(Format, PathBuf), String> {
     let (f, file) = s.split_once('=').ok_or_else(|| format!("expected FORMAT=FILE, found `{s}`"))?;
-    let format = <Format as ValueEnum>::from_str(f, true)?;
+    let format = <Format as ValueEnum>::from_str(f, true).map_err(|_| {
+        let names: Vec<&str> = <Format as strum::VariantArray>::VARIANTS.iter().map(|v| v.name()).collect();
+        format!("unknown format `{f}`; the formats are {}", names.join(", "))
+    })?;
     if file.is_empty() {
         return Err(format!("`{s}` names no file"));
     }
@@ -99,7 +102,7 @@ fn parse_report(s: &str) -> Result<(Format, PathBuf), String> {
 pub(crate) struct OutputArgs {
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub(crate) format: Format,
-    /// Write the `--format` output to this file instead of standard output.
+    /// Write the `--format` output to this file instead of standard output (`-`: standard output).
     #[arg(long)]
     pub(crate) output: Option<PathBuf>,
     /// Also write FORMAT to FILE (repeatable), e.g. `--report codequality=gl-code-quality.json --report junit=junit.xml`.
@@ -227,7 +230,7 @@ fn parse_shard(s: &str) -> Result<(usize, usize), String> {
 #[derive(clap::Args, Debug)]
 pub(crate) struct AuditArgs {
     /// Snapshot directory (holding tokenscope.yaml); or read a live GitLab with --group/--project.
-    #[arg(required_unless_present_any = ["groups", "projects"], conflicts_with_all = ["groups", "projects"])]
+    #[arg(required_unless_present_any = ["groups", "projects"], conflicts_with_all = ["groups", "projects", "url"])]
     pub(crate) snapshot: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) live: LiveArgs,

@@ -13,6 +13,12 @@ use std::sync::Arc;
 
 /// Load a snapshot, printing the manifest's errors.
 pub(crate) fn load_snapshot(term: &Terminal, dir: &Path) -> Result<Snapshot, Error> {
+    if !dir.is_dir() {
+        return Err(Error::usage(format!(
+            "{} is not a snapshot directory (no such directory); write one with `tokenscope snapshot`",
+            dir.display()
+        )));
+    }
     let sources = Arc::new(SourceMap::new());
     Snapshot::load(dir, sources.clone()).map_err(|errors| {
         term.diagnostics(&errors, &sources);
@@ -81,23 +87,33 @@ pub(crate) fn deliver(term: &Terminal, report: &Report, out: &OutputArgs) -> Res
     for e in &report.expired_ignores {
         term.say(&format!("warning: {e}"));
     }
+    let to_stdout = out.output.as_ref().is_none_or(|f| f.as_os_str() == "-");
     let files: Vec<(Format, &PathBuf)> = out
         .reports
         .iter()
         .map(|(f, file)| (*f, file))
-        .chain(out.output.as_ref().map(|file| (out.format, file)))
+        .chain(out.output.as_ref().filter(|f| f.as_os_str() != "-").map(|file| (out.format, file)))
         .collect();
     // Never write over the input: a file tokenscope read, or any path inside a snapshot directory. Each file
     // is resolved once (its directory, and a final link), checked, and written at that resolved path.
     let mut targets = Vec::with_capacity(files.len());
     for (f, file) in files {
-        targets.push((f, file, target(report.audit.snap, file)?));
+        let real = target(report.audit.snap, file)?;
+        if let Some((g, other, _)) = targets.iter().find(|(_, _, r): &&(Format, &PathBuf, PathBuf)| *r == real) {
+            return Err(Error::usage(format!(
+                "{} is named for both {} and {}: one would overwrite the other",
+                other.display(),
+                g.name(),
+                f.name()
+            )));
+        }
+        targets.push((f, file, real));
     }
     for (f, file, real) in targets {
         crate::snapshot::write_output(&real, f.render(report, false).as_bytes())
             .map_err(|e| Error::Io { what: format!("write {}", file.display()), source: e })?;
     }
-    if out.output.is_none() {
+    if to_stdout {
         term.stdout(&out.format.render(report, term.color(Stream::Stdout)))?;
     }
     Ok(())
@@ -119,8 +135,13 @@ fn target(snap: &Snapshot, file: &Path) -> Result<PathBuf, Error> {
     Ok(real)
 }
 
-/// Write one output file at its checked [`target`], without following a link swapped in since.
+/// Write one output file at its checked [`target`], without following a link swapped in since (`-`:
+/// standard output).
 pub(crate) fn write_file(snap: &Snapshot, file: &Path, bytes: &[u8]) -> Result<(), Error> {
+    if file.as_os_str() == "-" {
+        return std::io::Write::write_all(&mut std::io::stdout().lock(), bytes)
+            .map_err(|e| Error::Io { what: "write to standard output".into(), source: e });
+    }
     let real = target(snap, file)?;
     crate::snapshot::write_output(&real, bytes)
         .map_err(|e| Error::Io { what: format!("write {}", file.display()), source: e })

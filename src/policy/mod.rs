@@ -121,7 +121,9 @@ impl Policy {
             FailOn::At(s) => Some(s),
             FailOn::Never => None,
         };
-        if partial {
+        // `--fail-on never` is a report-only run: it never fails, not even on input it could not read
+        // (the report says what that was).
+        if partial && threshold.is_some() {
             Exit::Partial
         } else if threshold.is_some_and(|t| applied.findings.iter().any(|f| f.severity >= t)) {
             Exit::Findings
