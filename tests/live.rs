@@ -605,3 +605,18 @@ async fn shards_merge_into_the_whole_snapshot() {
     assert_eq!(bad.code, 2, "{}", bad.stderr);
     assert!(bad.stderr.contains("only snapshots of one instance merge"), "{}", bad.stderr);
 }
+
+/// A refused connection or a host that does not resolve is said at once, naming the host, not retried for
+/// minutes.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreachable_instance_fails_fast_and_is_named() {
+    // A port nothing listens on: bind one, then free it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let tmp = tempfile::tempdir().unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    let started = std::time::Instant::now();
+    let r = run(tmp.path(), args(&["snapshot", "--url", &url, "--group", "acme", "-o", "snap"])).await;
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains(&format!("127.0.0.1:{port} refused the connection")), "{}", r.stderr);
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+}

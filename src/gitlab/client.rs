@@ -320,8 +320,30 @@ impl Client {
             } else {
                 "the connection failed".to_string()
             };
-            // reqwest's message names the URL, which holds no token; the source says what went wrong.
-            let detail = std::error::Error::source(&e).map(|s| format!(": {s}")).unwrap_or_default();
+            // reqwest's message names the URL, which holds no token; the source chain says what went wrong.
+            let mut chain = Vec::new();
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                chain.push(s.to_string());
+                source = s.source();
+            }
+            let detail = chain.first().map(|s| format!(": {s}")).unwrap_or_default();
+            // A refused connection or a name that does not resolve will not recover by waiting: say so at
+            // once, naming the host, instead of retrying for minutes.
+            let all = chain.join(" ").to_ascii_lowercase();
+            let hopeless = e.is_connect()
+                && (all.contains("connection refused")
+                    || all.contains("dns error")
+                    || all.contains("failed to lookup"));
+            if hopeless {
+                let host = e.url().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default();
+                let port = e.url().and_then(|u| u.port()).map_or(String::new(), |p| format!(":{p}"));
+                let why = if all.contains("refused") { "refused the connection" } else { "does not resolve" };
+                return ApiError::Refused {
+                    path: path.to_string(),
+                    message: format!("{host}{port} {why}{detail}; check --url"),
+                };
+            }
             ApiError::Transport { path: path.to_string(), message: format!("{what}{detail}") }
         };
         let mut resp = req.send().await.map_err(transport)?;
