@@ -5,7 +5,8 @@ use crate::engine::{Edge, EdgeStatus};
 use std::collections::HashMap;
 use std::fmt::Write;
 
-/// Mermaid `graph LR`: token edges solid (missing ones red), `trigger`/`include` relations dashed.
+/// Mermaid `graph LR`: token edges solid and labelled with their status (missing ones red, unenforced
+/// ones orange), `trigger`/`include` relations dashed.
 pub(crate) fn render(report: &Report) -> String {
     graph(report.edges())
 }
@@ -24,18 +25,25 @@ pub(crate) fn graph<'e>(edges: impl Iterator<Item = &'e Edge>) -> String {
         let _ = writeln!(o, "  n{i}[\"{}\"]", (name).replace('"', "'"));
         format!("n{i}")
     };
-    let mut missing = Vec::new();
+    // Styled links, by index: missing red, unenforced orange (as DOT draws them).
+    let mut styled: Vec<(usize, &str)> = Vec::new();
     for (k, e) in edges.enumerate() {
         let (a, b) = (id(&e.caller, &mut o), id(&e.callee, &mut o));
-        let label = e.kind_list().replace('"', "'");
+        let label = match e.status {
+            EdgeStatus::Relation => e.kind_list(),
+            s => format!("{} ({})", e.kind_list(), s.as_str()),
+        }
+        .replace('"', "'");
         let arrow = if e.status == EdgeStatus::Relation { "-.->" } else { "-->" };
         let _ = writeln!(o, "  {a} {arrow}|\"{label}\"| {b}");
-        if matches!(e.status, EdgeStatus::Missing | EdgeStatus::Unenforced) {
-            missing.push(k);
+        match e.status {
+            EdgeStatus::Missing => styled.push((k, "stroke:#d00,stroke-width:2px")),
+            EdgeStatus::Unenforced => styled.push((k, "stroke:#e80,stroke-width:2px")),
+            _ => {}
         }
     }
-    for k in missing {
-        let _ = writeln!(o, "  linkStyle {k} stroke:#d00,stroke-width:2px");
+    for (k, style) in styled {
+        let _ = writeln!(o, "  linkStyle {k} {style}");
     }
     o
 }
