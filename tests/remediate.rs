@@ -88,6 +88,12 @@ async fn make_plan(dir: &Path, snap: &Path, file: &str) -> (PathBuf, Value) {
     (out, plan)
 }
 
+/// `apply PLAN --url URL --yes --journal JOURNAL`.
+async fn apply(dir: &Path, plan: &Path, url: &str, journal: &Path) -> Run {
+    run(dir, args(&["apply", plan.to_str().unwrap(), "--url", url, "--yes", "--journal", journal.to_str().unwrap()]))
+        .await
+}
+
 /// (rule, callee, entry, caller) of the audit's findings of the rules the plan settles.
 async fn open_findings(dir: &Path, snap: &Path) -> Vec<(String, String, String, String)> {
     let r = run(dir, args(&["audit", snap.to_str().unwrap(), "--format", "json"])).await;
@@ -104,19 +110,7 @@ async fn plan_apply_snapshot_audit(n: usize) {
     let actions: BTreeSet<&str> = changes.iter().map(|c| c["action"].as_str().unwrap()).collect();
     assert!(actions.contains("add") && actions.contains("remove"), "{actions:?}");
     let journal = dir.path().join("journal.jsonl");
-    let r = run(
-        dir.path(),
-        args(&[
-            "apply",
-            plan_file.to_str().unwrap(),
-            "--url",
-            &fake.url,
-            "--yes",
-            "--journal",
-            journal.to_str().unwrap(),
-        ]),
-    )
-    .await;
+    let r = apply(dir.path(), &plan_file, &fake.url, &journal).await;
     assert_eq!(r.code, 0, "apply: {}", r.stderr);
     let mutations = fake.mutations.load(std::sync::atomic::Ordering::SeqCst);
     assert_eq!(mutations, changes.len(), "one mutation per change");
@@ -138,19 +132,7 @@ async fn plan_apply_snapshot_audit(n: usize) {
     // A plan of the fixed org changes nothing, and applying the first plan again sends nothing.
     let (_, again) = make_plan(dir.path(), &after, "plan2.json").await;
     assert_eq!(again["changes"], Value::Array(vec![]), "{}", serde_json::to_string_pretty(&again["changes"]).unwrap());
-    let r = run(
-        dir.path(),
-        args(&[
-            "apply",
-            plan_file.to_str().unwrap(),
-            "--url",
-            &fake.url,
-            "--yes",
-            "--journal",
-            dir.path().join("j2.jsonl").to_str().unwrap(),
-        ]),
-    )
-    .await;
+    let r = apply(dir.path(), &plan_file, &fake.url, &dir.path().join("j2.jsonl")).await;
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stderr.contains("0 project(s) changed"), "{}", r.stderr);
     assert_eq!(fake.mutations.load(std::sync::atomic::Ordering::SeqCst), mutations, "no mutation the second time");
@@ -175,19 +157,7 @@ async fn a_failure_in_the_middle_is_rolled_back_to_a_byte_identical_snapshot() {
     let before = snapshot(dir.path(), &fake.url, "before").await;
     let (plan_file, _) = make_plan(dir.path(), &before, "plan.json").await;
     let journal = dir.path().join("journal.jsonl");
-    let r = run(
-        dir.path(),
-        args(&[
-            "apply",
-            plan_file.to_str().unwrap(),
-            "--url",
-            &fake.url,
-            "--yes",
-            "--journal",
-            journal.to_str().unwrap(),
-        ]),
-    )
-    .await;
+    let r = apply(dir.path(), &plan_file, &fake.url, &journal).await;
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(r.stderr.contains("injected failure") && r.stderr.contains("tokenscope rollback"), "{}", r.stderr);
     let text = std::fs::read_to_string(&journal).unwrap();
@@ -246,19 +216,7 @@ async fn drift_is_refused_for_that_project_only_and_dry_run_sends_nothing() {
         .unwrap()
         .allow_projects
         .push("acme/legacy/docs".into());
-    let r = run(
-        dir.path(),
-        args(&[
-            "apply",
-            plan_file.to_str().unwrap(),
-            "--url",
-            &fake.url,
-            "--yes",
-            "--journal",
-            dir.path().join("j.jsonl").to_str().unwrap(),
-        ]),
-    )
-    .await;
+    let r = apply(dir.path(), &plan_file, &fake.url, &dir.path().join("j.jsonl")).await;
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(
         r.stderr.contains(&format!(
