@@ -315,5 +315,11 @@ pub(crate) async fn lint_context(
     writer.manifest(&org)?;
     outcome.projects = org.projects.len();
     outcome.requests = client.requests();
+    // Settings that could not be read are counted apart: "read N projects" must not count failures.
+    for p in org.projects.values() {
+        outcome.skipped += p.skipped.iter().filter(|s| !s.failed).count();
+        outcome.failed += p.skipped.iter().filter(|s| s.failed).count();
+    }
+    outcome.read = org.projects.values().filter(|p| p.knows(Data::JobToken)).count();
     Ok((writer.root().join(crate::snapshot::MANIFEST_NAME), outcome))
 }

@@ -66,6 +66,8 @@ pub(crate) struct Outcome {
     pub(crate) warnings: Vec<String>,
     /// Projects whose repository files were copied from an earlier snapshot (`--since`).
     pub(crate) reused: usize,
+    /// Projects whose job-token settings were read (a lint's callees).
+    pub(crate) read: usize,
 }
 
 /// `/`-encoding of a path for `/projects/:id` and `/repository/files/:path`.

@@ -143,9 +143,15 @@ fn from_api(
     let dir = tmp.path().join("snap");
     match live::runtime()?.block_on(crate::cli::collect::lint_context(&client, url, project, &args.dir, &dir)) {
         Ok((manifest, outcome)) => {
+            let unread = outcome.projects - outcome.read;
+            let also = if unread > 0 {
+                format!("; {unread} could not be read (their accesses are notes saying why)")
+            } else {
+                String::new()
+            };
             term.say(&format!(
-                "read the settings of {} project(s) the jobs reach from {url} ({} requests)",
-                outcome.projects, outcome.requests
+                "read the settings of {} of {} project(s) the jobs reach from {url} ({} requests){also}",
+                outcome.read, outcome.projects, outcome.requests
             ));
             Ok(Some((tmp, manifest)))
         }
