@@ -236,3 +236,31 @@ fn output_and_exit_rough_edges() {
     assert!(common::run(&["audit", "fixtures/ci/errors"]).starts_with("exit: 3"));
     assert!(common::run(&["audit", "fixtures/ci/errors", "--fail-on", "never"]).starts_with("exit: 0"));
 }
+
+/// The policy file may be spelled `.tokenscope.yaml` like the manifest; `--no-config` ignores it.
+#[test]
+fn the_policy_file_in_either_spelling_and_no_config() {
+    let src = common::root().join("fixtures/audit/policy");
+    let dir = tempfile::tempdir().unwrap();
+    assert!(
+        std::process::Command::new("cp").arg("-r").arg(src.join("repos")).arg(dir.path()).status().unwrap().success()
+    );
+    std::fs::copy(src.join("tokenscope.yaml"), dir.path().join("tokenscope.yaml")).unwrap();
+    let with = |name: Option<&str>, extra: &[&str]| {
+        let _ = std::fs::remove_file(dir.path().join(".tokenscope.yml"));
+        let _ = std::fs::remove_file(dir.path().join(".tokenscope.yaml"));
+        if let Some(n) = name {
+            std::fs::copy(src.join(".tokenscope.yml"), dir.path().join(n)).unwrap();
+        }
+        let mut args = vec!["audit", dir.path().to_str().unwrap(), "--format", "json"];
+        args.extend_from_slice(extra);
+        let out = common::tokenscope(&common::root()).args(&args).output().unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        serde_json::to_string(&doc["findings"]).unwrap()
+    };
+    let yml = with(Some(".tokenscope.yml"), &[]);
+    assert_eq!(with(Some(".tokenscope.yaml"), &[]), yml, "either spelling is the policy");
+    let none = with(None, &[]);
+    assert_ne!(yml, none, "the fixture's policy changes the findings");
+    assert_eq!(with(Some(".tokenscope.yml"), &["--no-config"]), none, "--no-config ignores it");
+}

@@ -108,9 +108,13 @@ pub(crate) struct OutputArgs {
     /// Also write FORMAT to FILE (repeatable), e.g. `--report codequality=gl-code-quality.json --report junit=junit.xml`.
     #[arg(long = "report", value_name = "FORMAT=FILE", value_parser = parse_report)]
     pub(crate) reports: Vec<(Format, PathBuf)>,
-    /// Audit policy (rules, severities, thresholds, fail_on, ignores); default: `.tokenscope.yml` in the snapshot (or DIR).
-    #[arg(long)]
+    /// Audit policy (rules, severities, thresholds, fail_on, ignores); default: `.tokenscope.yml` (or
+    /// `.tokenscope.yaml`) in the snapshot (or DIR).
+    #[arg(long, conflicts_with = "no_config")]
     pub(crate) config: Option<PathBuf>,
+    /// Use no policy file: every rule at its default severity.
+    #[arg(long)]
+    pub(crate) no_config: bool,
     /// Exit with 1 when a finding is at or above this severity [default: error, or the policy's `fail_on`].
     #[arg(long, value_enum)]
     pub(crate) fail_on: Option<FailOn>,

@@ -44,16 +44,29 @@ pub(crate) fn resolve_and_detect(
     (pipelines, accesses)
 }
 
-/// The audit policy: `--config FILE`, else `.tokenscope.yml` in the snapshot, else the defaults.
+/// The audit policy: `--config FILE`, else `.tokenscope.yml` (or `.tokenscope.yaml`) in the snapshot, else
+/// the defaults; `--no-config`: the defaults, whatever the snapshot holds.
 pub(crate) fn load_policy(term: &Terminal, args: &OutputArgs, snap: &Snapshot) -> Result<Policy, Error> {
+    if args.no_config {
+        return Ok(Policy::default());
+    }
     let (path, display) = match &args.config {
         Some(p) => (p.clone(), p.display().to_string()),
         None => {
-            let p = snap.root.join(policy::CONFIG_NAME);
-            if !p.is_file() {
-                return Ok(Policy::default());
+            let found: Vec<&str> = [policy::CONFIG_NAME, policy::CONFIG_NAME_YAML]
+                .into_iter()
+                .filter(|n| snap.root.join(n).is_file())
+                .collect();
+            let Some(name) = found.first() else { return Ok(Policy::default()) };
+            if found.len() > 1 {
+                term.say(&format!(
+                    "warning: both {} and {} are in {}: {name} is used",
+                    policy::CONFIG_NAME,
+                    policy::CONFIG_NAME_YAML,
+                    snap.root.display()
+                ));
             }
-            (p, policy::CONFIG_NAME.to_string())
+            (snap.root.join(name), name.to_string())
         }
     };
     if args.config.is_none()

@@ -10,6 +10,8 @@ use crate::yaml::{self, Node};
 use std::path::Path;
 
 pub(crate) const CONFIG_NAME: &str = ".tokenscope.yml";
+/// The other spelling, accepted too (the manifest is `tokenscope.yaml`).
+pub(crate) const CONFIG_NAME_YAML: &str = ".tokenscope.yaml";
 
 fn severity(s: &str) -> Option<Severity> {
     match s {

@@ -16,7 +16,7 @@ use crate::source::SourceMap;
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
-pub(crate) use file::CONFIG_NAME;
+pub(crate) use file::{CONFIG_NAME, CONFIG_NAME_YAML};
 pub(crate) use ignore::{Ignore, Suppressed, SuppressedBy};
 
 /// The lowest severity that fails the run, or never.

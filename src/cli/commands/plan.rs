@@ -95,6 +95,7 @@ pub(crate) fn with_plan<R>(
         output: None,
         reports: vec![],
         config: inputs.config.clone(),
+        no_config: false,
         fail_on: None,
         no_ignores: false,
     };
