@@ -9,6 +9,12 @@ pub use gitlab_ci::{
 use crate::snapshot::Snapshot;
 use crate::snapshot::manifest::{Data, Project as ManifestProject};
 
+/// `CI_JOB_TOKEN` as `vars` define it, when something other than GitLab does (a `variables:` entry): the
+/// token a job then sends is not its job token.
+pub(crate) fn job_token_redefined(vars: &vars::Vars) -> Option<&vars::Var> {
+    vars.get("CI_JOB_TOKEN").filter(|v| v.origin != vars::VarOrigin::Predefined)
+}
+
 /// A manifest project as CI resolution sees it. A repository the snapshot does not hold is unreadable: the
 /// project's pipeline is unknown (exit code 3), not empty.
 pub fn project(snap: &Snapshot, p: &ManifestProject) -> gitlab_ci::Project {

@@ -453,7 +453,7 @@ fn judge(f: Found, ctx: &Context) -> Diagnosis {
         p.jobs
             .iter()
             .filter(|j| ctx.job.as_deref().is_none_or(|n| j.name == n))
-            .any(|j| j.vars.get("CI_JOB_TOKEN").is_some_and(|v| v.origin != crate::ci::vars::VarOrigin::Predefined))
+            .any(|j| crate::ci::job_token_redefined(&j.vars).is_some())
     });
     if job_overrides && ctx.job.is_some() {
         d.verdict = Verdict::NotAnAllowlistProblem;

@@ -60,10 +60,7 @@ async fn fetch_into(
     writer.manifest(&org)?;
     for (project, path, bytes) in prefetched {
         if org.projects.contains_key(&project) {
-            match writer.repo_file(&project, &path, &bytes) {
-                Ok(()) => outcome.files += 1,
-                Err(e) => unwritable(&mut org, &mut outcome, &project, format!("cannot store `{path}`: {e}")),
-            }
+            store(writer, &mut org, &mut outcome, &project, &path, &bytes);
         }
     }
     if let Some(old) = since {
@@ -156,6 +153,15 @@ pub(crate) fn copy_repositories(
         }
     }
     Ok(copied)
+}
+
+/// Write a fetched repository file. A path the file system refuses (too long, a file where a directory
+/// must be) records its project as failed; the rest goes on.
+fn store(writer: &Writer, org: &mut OrgData, outcome: &mut Outcome, project: &str, path: &str, bytes: &[u8]) {
+    match writer.repo_file(project, path, bytes) {
+        Ok(()) => outcome.files += 1,
+        Err(e) => unwritable(org, outcome, project, format!("cannot store `{path}`: {e}")),
+    }
 }
 
 /// A repository whose files could not be written: its project's repository is recorded as failed.
@@ -260,10 +266,7 @@ async fn files(
             let answers = crate::gitlab::graphql::blobs(client, &missing, MAX_FILE_BYTES as usize).await;
             for ((p, f), blob) in missing.iter().zip(answers) {
                 match blob {
-                    crate::gitlab::graphql::Blob::Found(bytes) => match writer.repo_file(p, f, &bytes) {
-                        Ok(()) => outcome.files += 1,
-                        Err(e) => unwritable(org, outcome, p, format!("cannot store `{f}`: {e}")),
-                    },
+                    crate::gitlab::graphql::Blob::Found(bytes) => store(writer, org, outcome, p, f, &bytes),
                     crate::gitlab::graphql::Blob::Absent => {}
                     crate::gitlab::graphql::Blob::AskRest => rest.push((p.clone(), f.clone())),
                 }
@@ -278,12 +281,7 @@ async fn files(
         .await;
         for ((p, f), result) in rest.iter().zip(fetched) {
             match result {
-                Ok(bytes) => match writer.repo_file(p, f, &bytes) {
-                    Ok(()) => outcome.files += 1,
-                    // A path the file system refuses (too long, a file where a directory must be): the
-                    // project is recorded as failed, the rest goes on.
-                    Err(e) => unwritable(org, outcome, p, format!("cannot store `{f}`: {e}")),
-                },
+                Ok(bytes) => store(writer, org, outcome, p, f, &bytes),
                 Err(e) if e.is_not_found() => {} // a missing file is normal
                 Err(e) => fetch::problem(org, outcome, p, format!("cannot read `{f}`: {e}"), &e),
             }

@@ -46,12 +46,17 @@ pub(crate) fn resolve_and_detect(
 
 /// The audit policy: `--config FILE`, else `.tokenscope.yml` (or `.tokenscope.yaml`) in the snapshot, else
 /// the defaults; `--no-config`: the defaults, whatever the snapshot holds.
-pub(crate) fn load_policy(term: &Terminal, args: &OutputArgs, snap: &Snapshot) -> Result<Policy, Error> {
-    if args.no_config {
+pub(crate) fn load_policy(
+    term: &Terminal,
+    config: Option<&Path>,
+    no_config: bool,
+    snap: &Snapshot,
+) -> Result<Policy, Error> {
+    if no_config {
         return Ok(Policy::default());
     }
-    let (path, display) = match &args.config {
-        Some(p) => (p.clone(), p.display().to_string()),
+    let (path, display) = match config {
+        Some(p) => (p.to_path_buf(), p.display().to_string()),
         None => {
             let found: Vec<&str> = [policy::CONFIG_NAME, policy::CONFIG_NAME_YAML]
                 .into_iter()
@@ -69,7 +74,7 @@ pub(crate) fn load_policy(term: &Terminal, args: &OutputArgs, snap: &Snapshot) -
             (snap.root.join(name), name.to_string())
         }
     };
-    if args.config.is_none()
+    if config.is_none()
         && let Err(d) = crate::snapshot::confined(&snap.root, &path, &display)
     {
         // A policy in the snapshot is part of the input, read with the same confinement as the rest.

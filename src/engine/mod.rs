@@ -188,6 +188,37 @@ impl<'a> Audit<'a> {
         covered_range(&self.blind_paths, entry).iter().any(|p| *p != except)
     }
 
+    /// Why removing or narrowing `entry` could cut off a project it admits that was not fully seen: one
+    /// sentence per such project (blind ones first), leaving out `except` (the allowlist's owner) and the
+    /// projects in `kept` (those the change leaves their access).
+    pub(crate) fn unseen_admitted<'s>(
+        &'s self,
+        entry: &'s AllowEntry,
+        except: &'s str,
+        kept: &'s [&'s str],
+    ) -> impl Iterator<Item = String> + 's {
+        let at_risk = move |c: &str| c != except && !kept.contains(&c);
+        let blind = self.blind_covered(entry).iter().filter(move |c| at_risk(c)).map(|c| {
+            format!("`{c}` could not be fully read (its configuration failed to load, or one of its job-token accesses has a target that cannot be resolved)")
+        });
+        let partial = self
+            .partially_seen(entry)
+            .iter()
+            .filter(move |c| at_risk(c))
+            .filter_map(|c| self.unseen(c).first().map(|(job, u)| format!("`{c}` (job `{job}`) {}", u.why)));
+        blind.chain(partial)
+    }
+
+    /// Every project of the snapshot not fully seen (blind, or partially seen), sorted: any of them may be
+    /// a caller of anything.
+    pub(crate) fn not_fully_seen(&self) -> Vec<&str> {
+        let mut all: Vec<&str> =
+            self.blind_paths.iter().copied().chain(self.partial_paths.iter().map(String::as_str)).collect();
+        all.sort_unstable();
+        all.dedup();
+        all
+    }
+
     /// What the project's jobs run that tokenscope could not look into (a script the snapshot does not
     /// hold, …), with the job: empty when everything it runs was read. Such a project is *partially seen*.
     pub(crate) fn unseen(&self, project: &str) -> &[(String, Unseen)] {

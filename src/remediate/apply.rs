@@ -265,7 +265,7 @@ fn drift(basis: &Basis, live: &Basis, changes: &[&Change]) -> Option<String> {
         let explained = touched.get(t).is_some_and(|cs| {
             cs.iter().any(|c| match (c.action, n) {
                 (Action::Remove, None) => true,
-                (Action::Add | Action::Update, Some(n)) => same_permissions(&n.permissions, &c.permissions),
+                (Action::Add | Action::Update, Some(n)) => super::same(&n.permissions, &c.permissions),
                 _ => false,
             })
         });
@@ -278,11 +278,6 @@ fn drift(basis: &Basis, live: &Basis, changes: &[&Change]) -> Option<String> {
         }
     }
     (!problems.is_empty()).then(|| problems.join("; "))
-}
-
-fn same_permissions(a: &Option<Vec<Permission>>, b: &Option<Vec<Permission>>) -> bool {
-    let set = |p: &Option<Vec<Permission>>| p.as_ref().map(|l| l.iter().copied().collect::<BTreeSet<_>>());
-    set(a) == set(b)
 }
 
 /// What happened to each project.
@@ -429,7 +424,7 @@ pub(crate) fn restore(prior: &Basis, live: &Basis) -> Vec<Change> {
     for (t, e) in &before {
         match now.get(t) {
             None => out.push(mk(Action::Add, Some((*t).clone()), e.permissions.clone(), "rollback: entry restored")),
-            Some(n) if !same_permissions(&n.permissions, &e.permissions) => out.push(mk(
+            Some(n) if !super::same(&n.permissions, &e.permissions) => out.push(mk(
                 Action::Update,
                 Some((*t).clone()),
                 e.permissions.clone(),

@@ -13,7 +13,7 @@
 //! the over-grant against.
 
 use crate::engine::covered_range;
-use crate::snapshot::{AllowEntry, EntryKind};
+use crate::snapshot::AllowEntry;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// GitLab's limits per allowlist (two separate limits in its code).
@@ -46,19 +46,9 @@ pub(crate) struct Choice {
     pub(crate) over_grant: usize,
 }
 
-fn group_entry(path: &str) -> AllowEntry {
-    AllowEntry {
-        kind: EntryKind::Group,
-        path: path.to_string(),
-        permissions: None,
-        span: Default::default(),
-        meta: Default::default(),
-    }
-}
-
 /// Projects of the snapshot a group entry for `group` admits that do not need access.
 pub(crate) fn over_grant(input: &Input, group: &str) -> usize {
-    let entry = group_entry(group);
+    let entry = AllowEntry::group(group);
     let all = covered_range(input.projects, &entry);
     let callers =
         covered_range(input.callers, &entry).iter().filter(|c| all.binary_search(&c.as_str()).is_ok()).count();

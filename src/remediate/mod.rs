@@ -275,7 +275,8 @@ fn union(a: &Option<Vec<Permission>>, b: &Option<Vec<Permission>>) -> Option<Vec
     }
 }
 
-fn same(a: &Option<Vec<Permission>>, b: &Option<Vec<Permission>>) -> bool {
+/// Whether two permission lists are the same set (`None`: default permissions).
+pub(crate) fn same(a: &Option<Vec<Permission>>, b: &Option<Vec<Permission>>) -> bool {
     let set = |p: &Option<Vec<Permission>>| p.as_ref().map(|l| l.iter().copied().collect::<BTreeSet<_>>());
     set(a) == set(b)
 }
@@ -288,7 +289,7 @@ struct Planner<'a, 'b> {
     /// The authentication log by accessed project.
     log: HashMap<&'a str, Vec<&'a crate::snapshot::manifest::AuthLogEntry>>,
     /// Projects that could be a caller of anything: blind or partially seen, sorted.
-    uncertain: Vec<String>,
+    uncertain: Vec<&'b str>,
     /// The snapshot's project paths, sorted.
     paths: Vec<&'a str>,
     plan: Plan,
@@ -317,7 +318,6 @@ impl<'a> Planner<'a, '_> {
     /// Why removing or narrowing `entry` of `path` is not safe, if it is not. Projects in `kept` keep their
     /// access (a group entry's callers, which get entries of their own) and do not count.
     fn unsafe_to_cut(&self, path: &str, p: &Project, entry: &AllowEntry, kept: &[&str]) -> Option<String> {
-        let at_risk = |c: &str| c != path && !kept.contains(&c);
         let audit = self.audit;
         if !p.knows(Data::AuthLog) {
             return Some(format!(
@@ -328,17 +328,7 @@ impl<'a> Planner<'a, '_> {
         if in_range.iter().all(|c| *c == path) {
             return Some(format!("`{}` names nothing in the snapshot, so its use cannot be seen", entry.path));
         }
-        if let Some(b) = audit.blind_covered(entry).iter().find(|c| at_risk(c)) {
-            return Some(format!(
-                "`{b}` could not be fully read (its configuration failed to load, or a job-token access of it has a target that cannot be resolved)"
-            ));
-        }
-        if let Some(c) = audit.partially_seen(entry).iter().find(|c| at_risk(c))
-            && let Some((job, u)) = audit.unseen(c).first()
-        {
-            return Some(format!("`{c}` (job `{job}`) {}", u.why));
-        }
-        None
+        audit.unseen_admitted(entry, path, kept).next()
     }
 
     /// What each caller needs from `path`: its accesses (those an entry helps) and recent log records.
@@ -667,13 +657,7 @@ impl<'a> Planner<'a, '_> {
             });
         }
         for (g, admitted) in groups {
-            let entry = AllowEntry {
-                kind: EntryKind::Group,
-                path: g.clone(),
-                permissions: None,
-                span: Span::default(),
-                meta: Default::default(),
-            };
+            let entry = AllowEntry::group(&g);
             let inside: Vec<&Need> = needs.iter().filter(|(c, _)| covers(&entry, c)).map(|(_, n)| n).collect();
             let (want, _) = wanted(inside.iter().copied());
             let default_why = if want.is_none() { self.default_reason(inside.iter().copied()) } else { String::new() };
@@ -773,13 +757,7 @@ impl<'a> Planner<'a, '_> {
         if common.len() <= group.len() || self.forbidden(common) {
             return None;
         }
-        let entry = AllowEntry {
-            kind: EntryKind::Group,
-            path: common.to_string(),
-            permissions: None,
-            span: Span::default(),
-            meta: Default::default(),
-        };
+        let entry = AllowEntry::group(common);
         let inside = self.audit.covered(&entry);
         let callers_there = covered_range(all_callers, &entry);
         let in_snapshot = callers_there.iter().filter(|c| inside.binary_search(c).is_ok()).count();
@@ -790,13 +768,7 @@ impl<'a> Planner<'a, '_> {
     /// A group never used wholesale: listed in `never_group` (or holding one that is), or holding a
     /// critical project.
     fn forbidden(&self, g: &str) -> bool {
-        let entry = AllowEntry {
-            kind: EntryKind::Group,
-            path: g.to_string(),
-            permissions: None,
-            span: Span::default(),
-            meta: Default::default(),
-        };
+        let entry = AllowEntry::group(g);
         self.opts.never_group.iter().any(|n| n == g || n.starts_with(&format!("{g}/")))
             || self
                 .audit
@@ -816,7 +788,7 @@ impl<'a> Planner<'a, '_> {
                 "the authentication log of `{path}` could not be read: callers outside the snapshot are unknown"
             ))
         } else {
-            self.uncertain.iter().find(|c| c.as_str() != path).map(|c| {
+            self.uncertain.iter().find(|c| **c != path).map(|c| {
                 format!("`{c}` could not be fully read and may use the job token against `{path}`: confirm it, then enable enforcement")
             })
         };
@@ -843,24 +815,19 @@ impl<'a> Planner<'a, '_> {
 /// The plan for every callee of the audit.
 pub(crate) fn plan(audit: &Audit, opts: &Options) -> Plan {
     let snap = audit.snap;
-    let mut overridden = HashSet::new();
-    for p in audit.pipelines {
-        let global =
-            p.global_vars.get("CI_JOB_TOKEN").is_some_and(|v| v.origin != crate::ci::vars::VarOrigin::Predefined);
-        for j in &p.jobs {
-            let job = j.vars.get("CI_JOB_TOKEN").is_some_and(|v| v.origin != crate::ci::vars::VarOrigin::Predefined);
-            if global || job {
-                overridden.insert((p.project.as_str(), j.name.as_str()));
-            }
-        }
-    }
+    // A job's variables hold the global ones beneath its own.
+    let overridden = audit
+        .pipelines
+        .iter()
+        .flat_map(|p| p.jobs.iter().map(move |j| (p, j)))
+        .filter(|(_, j)| crate::ci::job_token_redefined(&j.vars).is_some())
+        .map(|(p, j)| (p.project.as_str(), j.name.as_str()))
+        .collect();
     let mut log: HashMap<&str, Vec<&crate::snapshot::manifest::AuthLogEntry>> = HashMap::new();
     for r in &snap.manifest.auth_log {
         log.entry(r.accessed.as_str()).or_default().push(r);
     }
-    let mut uncertain: Vec<String> =
-        snap.manifest.projects.keys().filter(|p| audit.blind(p) || !audit.unseen(p).is_empty()).cloned().collect();
-    uncertain.sort();
+    let uncertain = audit.not_fully_seen();
     let mut planner = Planner {
         audit,
         opts,

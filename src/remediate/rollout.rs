@@ -67,13 +67,7 @@ pub(crate) fn rollout(audit: &Audit, plan: &Plan) -> Rollout {
     }
     let enables: BTreeSet<&str> =
         plan.changes.iter().filter(|c| c.action == Action::Enable).map(|c| c.project.as_str()).collect();
-    let uncertain: Vec<&str> = snap
-        .manifest
-        .projects
-        .keys()
-        .map(String::as_str)
-        .filter(|p| audit.blind(p) || !audit.unseen(p).is_empty())
-        .collect();
+    let uncertain = audit.not_fully_seen();
     let mut waves: [Vec<&str>; 2] = [Vec::new(), Vec::new()];
     let mut blocked = Vec::new();
     for (path, p) in &snap.manifest.projects {

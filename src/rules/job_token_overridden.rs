@@ -15,7 +15,6 @@
 //! GitLab.
 
 use super::{RuleMeta, file_project};
-use crate::ci::vars::VarOrigin;
 use crate::diag::Severity;
 use crate::engine::Audit;
 use crate::finding::{Finding, Subject};
@@ -34,11 +33,13 @@ impl super::Rule for Rule {
     fn check(&self, audit: &Audit, _settings: &super::Settings, out: &mut Vec<Finding>) {
         let mut seen = BTreeSet::new();
         for p in audit.pipelines {
-            let global = p.global_vars.get("CI_JOB_TOKEN").map(|v| ("global `variables:`".to_string(), v));
-            let jobs =
-                p.jobs.iter().filter_map(|j| j.vars.get("CI_JOB_TOKEN").map(|v| (format!("job `{}`", j.key), v)));
+            let global = crate::ci::job_token_redefined(&p.global_vars).map(|v| ("global `variables:`".to_string(), v));
+            let jobs = p
+                .jobs
+                .iter()
+                .filter_map(|j| crate::ci::job_token_redefined(&j.vars).map(|v| (format!("job `{}`", j.key), v)));
             for (scope, v) in global.into_iter().chain(jobs) {
-                let Some(span) = v.span.filter(|_| v.origin != VarOrigin::Predefined) else { continue };
+                let Some(span) = v.span else { continue };
                 if !seen.insert(span) {
                     continue;
                 }

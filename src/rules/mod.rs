@@ -142,19 +142,7 @@ pub(crate) fn entry_advice(
 ) -> Finding {
     let Advice { mut message, mut help, action, kept } = advice;
     // Projects the fix leaves their access (the callers a group entry is replaced by) lose nothing.
-    let at_risk = |c: &str| c != project && !kept.contains(&c);
-    let blind = audit.blind_covered(entry).iter().filter(|c| at_risk(c)).map(|c| {
-        format!("`{c}` could not be fully read (its configuration failed to load, or one of its job-token accesses has a target that cannot be resolved)")
-    });
-    let unseen: Vec<String> = blind
-        .chain(
-            audit
-                .partially_seen(entry)
-                .iter()
-                .filter(|c| at_risk(c))
-                .filter_map(|c| audit.unseen(c).first().map(|(job, u)| format!("`{c}` (job `{job}`) {}", u.why))),
-        )
-        .collect();
+    let unseen: Vec<String> = audit.unseen_admitted(entry, project, kept).collect();
     let mut severity = meta.severity;
     if let Some(first) = unseen.first() {
         severity = crate::diag::Severity::Note;

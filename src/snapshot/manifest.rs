@@ -81,6 +81,19 @@ pub(crate) struct AllowEntry {
     pub(crate) meta: EntryMeta,
 }
 
+impl AllowEntry {
+    /// A group entry with default permissions, declared nowhere: what a plan considers adding.
+    pub(crate) fn group(path: &str) -> AllowEntry {
+        AllowEntry {
+            kind: EntryKind::Group,
+            path: path.to_string(),
+            permissions: None,
+            span: Span::default(),
+            meta: EntryMeta::default(),
+        }
+    }
+}
+
 /// The optional bookkeeping of an allowlist entry kept as code: GitLab stores none of it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct EntryMeta {

@@ -73,7 +73,7 @@ fn audit_snapshot(args: &AuditArgs, term: &Terminal, dir: &Path) -> Result<Exit,
     // Each pipeline's accesses are detected as soon as it is resolved, and its scripts dropped.
     let (pipelines, accesses) = output::resolve_and_detect(term, &snap, &cache);
     timings.lap(term, "resolve");
-    let mut policy = output::load_policy(term, &args.out, &snap)?;
+    let mut policy = output::load_policy(term, args.out.config.as_deref(), args.out.no_config, &snap)?;
     if let Some(n) = args.overbroad_min_projects {
         policy.settings.set(&overbroad::META, &overbroad::MIN_PROJECTS, n);
     }

@@ -55,7 +55,7 @@ pub(crate) fn run(args: LintArgs, term: &Terminal) -> Result<Exit, Error> {
             crate::text::clean(file)
         ));
     }
-    let policy = output::load_policy(term, &args.out, &snap)?;
+    let policy = output::load_policy(term, args.out.config.as_deref(), args.out.no_config, &snap)?;
     let audit = Audit::detect_and_build(&snap, &pipelines);
     let mut findings = run.findings(&audit, &policy);
     if let Some(rev) = &base {

@@ -3,7 +3,7 @@
 //! people apply it with.
 
 use crate::ci::ParseCache;
-use crate::cli::args::{LiveArgs, OutputArgs, PlanArgs, PlanFormat, PlanInputs};
+use crate::cli::args::{LiveArgs, PlanArgs, PlanFormat, PlanInputs};
 use crate::cli::error::Error;
 use crate::cli::terminal::Terminal;
 use crate::cli::{live, output};
@@ -90,16 +90,7 @@ pub(crate) fn with_plan<R>(
     let snap = output::load_snapshot(term, dir)?;
     let cache = ParseCache::default();
     let (pipelines, accesses) = output::resolve_and_detect(term, &snap, &cache);
-    let policy_args = OutputArgs {
-        format: crate::report::Format::Human,
-        output: None,
-        reports: vec![],
-        config: inputs.config.clone(),
-        no_config: false,
-        fail_on: None,
-        no_ignores: false,
-    };
-    let policy = output::load_policy(term, &policy_args, &snap)?;
+    let policy = output::load_policy(term, inputs.config.as_deref(), false, &snap)?;
     let audit = Audit::build(&snap, &pipelines, accesses);
     let mut never_group = policy.never_group.clone();
     never_group.extend(inputs.never_group.iter().cloned());
