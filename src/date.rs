@@ -61,6 +61,18 @@ fn civil(days: i64) -> (i64, i64, i64) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
+/// Now as `YYYY-MM-DDTHH:MM:SS` (UTC), as GitLab's security reports write times; with `TOKENSCOPE_TODAY`
+/// set, midnight of that day (reproducible runs and tests).
+pub(crate) fn iso_now() -> String {
+    let secs = match std::env::var("TOKENSCOPE_TODAY").ok().and_then(|d| days(&d)) {
+        Some(day) => day * 86_400,
+        None => now_secs(),
+    };
+    let (y, m, d) = civil(secs.div_euclid(86_400));
+    let rest = secs.rem_euclid(86_400);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}", rest / 3600, rest % 3600 / 60, rest % 60)
+}
+
 /// Now as a compact UTC timestamp for file names: `20261126T165900Z` (the real clock, always).
 pub(crate) fn timestamp() -> String {
     let secs = now_secs();

@@ -31,6 +31,11 @@ pub(crate) enum Subject {
 }
 
 impl Subject {
+    /// The project whose pipeline ran the line: the caller of an edge or a job, else the project itself.
+    pub(crate) fn caller(&self) -> Option<&str> {
+        self.parts().1
+    }
+
     /// (project, caller, callee, entry): the fields output and policy ignores match on.
     fn parts(&self) -> (&str, Option<&str>, Option<&str>, Option<&str>) {
         match self {

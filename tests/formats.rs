@@ -38,10 +38,15 @@ fn sarif_has_the_required_fields() {
     let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
     assert_eq!(rules.len(), tokenscope::rules::metas().len());
     for r in rules {
-        for field in ["id", "shortDescription", "fullDescription", "helpUri"] {
+        for field in ["id", "name", "shortDescription", "fullDescription", "helpUri", "help"] {
             assert!(!r[field].is_null(), "rule without {field}: {r}");
         }
+        assert_ne!(r["name"], r["id"], "SARIF's name is not the id");
+        let uri = r["helpUri"].as_str().unwrap();
+        assert!(uri.starts_with("https://") && uri.ends_with(&format!("#{}", r["id"].as_str().unwrap())), "{uri}");
+        assert!(r["help"]["markdown"].as_str().unwrap().contains("Failing"), "the help carries the rule's examples");
     }
+    assert!(run["tool"]["driver"]["informationUri"].as_str().unwrap().starts_with("https://"));
     let results = run["results"].as_array().unwrap();
     assert!(!results.is_empty());
     for r in results {
@@ -54,6 +59,50 @@ fn sarif_has_the_required_fields() {
     }
 }
 
+/// Validate a document against the official SARIF 2.1.0 schema (tests/schemas/, a copy of
+/// ../shared/reference/sarif-schema-2.1.0.json, compared with it when that is present).
+fn sarif_errors(doc: &serde_json::Value) -> Vec<String> {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(common::root().join("tests/schemas/sarif-schema-2.1.0.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::draft7::new(&schema).expect("the SARIF schema compiles");
+    validator.iter_errors(doc).map(|e| format!("{e} at {}", e.instance_path())).collect()
+}
+
+#[test]
+fn sarif_validates_against_the_official_schema() {
+    for args in [vec!["--format", "sarif"], vec!["--format", "sarif", "--no-ignores"]] {
+        let doc: serde_json::Value = serde_json::from_str(&audit(&args)).unwrap();
+        let errors = sarif_errors(&doc);
+        assert!(errors.is_empty(), "SARIF schema violations:\n{}", errors.join("\n"));
+    }
+    // A near miss the schema must reject: a result without its message.
+    let mut doc: serde_json::Value = serde_json::from_str(&audit(&["--format", "sarif"])).unwrap();
+    doc["runs"][0]["results"][0].as_object_mut().unwrap().remove("message");
+    assert!(!sarif_errors(&doc).is_empty(), "the schema check can fail");
+    // A docs URL of one's own, and a relative one refused.
+    let own = audit(&["--format", "sarif", "--docs-url", "https://docs.example.com/tokenscope/rules.html"]);
+    assert!(own.contains("\"helpUri\": \"https://docs.example.com/tokenscope/rules.html#missing-allowlist-entry\""));
+    let out = common::tokenscope(&common::root())
+        .args(["audit", "fixtures/demo-org", "--format", "sarif", "--docs-url", "docs/rules.md"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not an absolute http(s) URL"));
+    let reference = common::root().join("../shared/reference/sarif-schema-2.1.0.json");
+    match std::fs::read_to_string(&reference) {
+        Ok(text) => assert_eq!(
+            text,
+            std::fs::read_to_string(common::root().join("tests/schemas/sarif-schema-2.1.0.json")).unwrap(),
+            "tests/schemas/sarif-schema-2.1.0.json differs from the reference: copy it again"
+        ),
+        Err(_) => common::say(
+            "skipped: ../shared/reference/sarif-schema-2.1.0.json is absent; the vendored copy is not compared",
+        ),
+    }
+}
+
 #[test]
 fn codequality_has_the_required_fields() {
     let doc: serde_json::Value = serde_json::from_str(&audit(&["--format", "codequality"])).unwrap();
@@ -63,6 +112,10 @@ fn codequality_has_the_required_fields() {
         assert!(i["description"].is_string() && i["check_name"].is_string() && i["fingerprint"].is_string());
         assert!(["info", "minor", "major", "critical", "blocker"].contains(&i["severity"].as_str().unwrap()));
         assert!(i["location"]["path"].is_string() && i["location"]["lines"]["begin"].as_u64().unwrap() >= 1);
+        let path = i["location"]["path"].as_str().unwrap();
+        // An org audit names the project: every project has a `.gitlab-ci.yml`.
+        assert!(path == "tokenscope.yaml" || path.starts_with("acme/"), "{path} does not name its project");
+        assert!(i["content"]["body"].as_str().unwrap().contains("https://"), "the body links the rule's docs");
     }
     let mut prints: Vec<&str> = items.iter().map(|i| i["fingerprint"].as_str().unwrap()).collect();
     prints.sort();
@@ -263,4 +316,174 @@ fn the_policy_file_in_either_spelling_and_no_config() {
     let none = with(None, &[]);
     assert_ne!(yml, none, "the fixture's policy changes the findings");
     assert_eq!(with(Some(".tokenscope.yml"), &["--no-config"]), none, "--no-config ignores it");
+}
+
+/// GitLab's security report format, the fields its schema (security-report-schemas 15.x) requires, written
+/// out from GitLab's documentation: the official schema files are not available beside the checkout.
+fn security_report_schema(scan_type: &str) -> serde_json::Value {
+    let mut location = serde_json::json!({
+        "type": "object",
+        "required": ["file", "start_line"],
+        "properties": {"file": {"type": "string", "minLength": 1}, "start_line": {"type": "integer", "minimum": 1}},
+    });
+    if scan_type == "secret_detection" {
+        location["required"] = serde_json::json!(["file", "start_line", "commit"]);
+        location["properties"]["commit"] = serde_json::json!({"type": "object", "required": ["sha"], "properties": {"sha": {"type": "string", "minLength": 1}}});
+    }
+    let tool = serde_json::json!({
+        "type": "object",
+        "required": ["id", "name", "version", "vendor"],
+        "properties": {"vendor": {"type": "object", "required": ["name"]}},
+    });
+    serde_json::json!({
+        "type": "object",
+        "required": ["version", "scan", "vulnerabilities"],
+        "properties": {
+            "version": {"type": "string", "pattern": "^15\\.[0-9]+\\.[0-9]+$"},
+            "scan": {
+                "type": "object",
+                "required": ["analyzer", "scanner", "type", "start_time", "end_time", "status"],
+                "properties": {
+                    "analyzer": tool, "scanner": tool,
+                    "type": {"const": scan_type},
+                    "start_time": {"type": "string", "pattern": "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}$"},
+                    "end_time": {"type": "string", "pattern": "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}$"},
+                    "status": {"enum": ["success", "failure"]},
+                },
+            },
+            "vulnerabilities": {"type": "array", "items": {
+                "type": "object",
+                "required": ["id", "identifiers", "location", "name", "description", "severity"],
+                "properties": {
+                    "id": {"type": "string", "pattern": "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"},
+                    "severity": {"enum": ["Info", "Unknown", "Low", "Medium", "High", "Critical"]},
+                    "identifiers": {"type": "array", "minItems": 1, "items": {
+                        "type": "object", "required": ["type", "name", "value"]}},
+                    "location": location,
+                },
+            }},
+        },
+    })
+}
+
+#[test]
+fn security_reports_carry_the_vulnerability_rules_in_gitlabs_format() {
+    for (format, scan_type, rules) in [
+        ("secret-detection", "secret_detection", vec!["hardcoded-gitlab-token"]),
+        ("sast", "sast", vec!["job-token-to-foreign-host", "job-token-in-url"]),
+    ] {
+        let text = audit(&["--format", format]);
+        assert!(!text.contains("glpat-") || text.contains("glpat-[REDACTED]"), "a token reached the report");
+        let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let validator = jsonschema::draft7::new(&security_report_schema(scan_type)).unwrap();
+        let errors: Vec<String> =
+            validator.iter_errors(&doc).map(|e| format!("{e} at {}", e.instance_path())).collect();
+        assert!(errors.is_empty(), "{format}: {}", errors.join("\n"));
+        let found: Vec<&str> = doc["vulnerabilities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["identifiers"][0]["value"].as_str().unwrap())
+            .collect();
+        for rule in &rules {
+            assert!(found.contains(rule), "{format} lacks {rule}: {found:?}");
+        }
+        assert!(found.iter().all(|r| rules.contains(r)), "{format} carries only its rules: {found:?}");
+        // Stable ids: the same vulnerability is the same one in the next pipeline.
+        assert_eq!(
+            doc["vulnerabilities"],
+            serde_json::from_str::<serde_json::Value>(&audit(&["--format", format])).unwrap()["vulnerabilities"]
+        );
+    }
+}
+
+#[test]
+fn ignores_that_do_nothing_are_warned_about() {
+    let org = common::copy_fixture("fixtures/demo-org");
+    std::fs::write(
+        org.path().join(".tokenscope.yml"),
+        "ignores:\n  - {rule: missing-allowlist-entry, callee: acme/nowhere, reason: typo in the callee}\n  - {rule: missing-allowlist-entry, callee: acme/services/api, reason: known}\n",
+    )
+    .unwrap();
+    let ci = org.path().join("repos/acme/services/web/.gitlab-ci.yml");
+    let text = std::fs::read_to_string(&ci).unwrap();
+    let text = text.replacen(
+        "vendor/api\n",
+        "vendor/api # tokenscope: ignore[job-token-to-foreign-hots] the rule id is misspelt\n",
+        1,
+    );
+    let text = text.replacen(
+        "vendor/design-tokens\n",
+        "vendor/design-tokens # tokenscope: ignore[job-token-to-foreign-host]\n",
+        1,
+    );
+    std::fs::write(&ci, text).unwrap();
+    let out =
+        common::tokenscope(org.path()).args(["audit", ".", "--fail-on", "never", "--format", "json"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("this ignore of `missing-allowlist-entry` matches no finding"), "{err}");
+    assert!(err.contains(".tokenscope.yml:2:"), "the unused ignore is located: {err}");
+    assert!(err.contains("names `job-token-to-foreign-hots`, which is not a rule"), "{err}");
+    assert!(err.contains("gives no reason"), "{err}");
+    assert_eq!(err.matches("matches no finding").count(), 1, "the ignore that matched is not warned about: {err}");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["suppressed"].as_array().unwrap().len(), 1);
+    // The foreign-host finding stays reported: neither broken comment suppressed it.
+    assert!(doc["findings"].as_array().unwrap().iter().any(|f| f["rule"] == "job-token-to-foreign-host"));
+    // An expired ignore is a structured object in JSON.
+    std::fs::write(
+        org.path().join(".tokenscope.yml"),
+        "ignores:\n  - {rule: missing-allowlist-entry, callee: acme/services/api, reason: known, until: 2020-01-01}\n",
+    )
+    .unwrap();
+    let out =
+        common::tokenscope(org.path()).args(["audit", ".", "--fail-on", "never", "--format", "json"]).output().unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let expired = &doc["expired_ignores"][0];
+    assert_eq!(expired["rule"], "missing-allowlist-entry");
+    assert_eq!(expired["until"], "2020-01-01");
+    assert!(expired["location"].as_str().unwrap().starts_with(".tokenscope.yml:2:"), "{expired}");
+}
+
+#[test]
+fn a_baseline_reports_only_new_findings() {
+    let org = common::copy_fixture("fixtures/demo-org");
+    let out_dir = tempfile::tempdir().unwrap();
+    let baseline = out_dir.path().join("baseline.json");
+    let b = baseline.to_str().unwrap();
+    let first = common::tokenscope(org.path())
+        .args(["audit", ".", "--format", "json", "--write-baseline", b])
+        .output()
+        .unwrap();
+    assert_eq!(first.status.code(), Some(1), "the demo org has errors");
+    let all: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
+    let n = all["findings"].as_array().unwrap().len();
+    let written: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&baseline).unwrap()).unwrap();
+    assert_eq!(written["findings"].as_array().unwrap().len(), n);
+    // Nothing new: exit 0, every finding counted as suppressed.
+    let again =
+        common::tokenscope(org.path()).args(["audit", ".", "--format", "json", "--baseline", b]).output().unwrap();
+    assert_eq!(again.status.code(), Some(0), "{}", String::from_utf8_lossy(&again.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(doc["findings"], serde_json::json!([]));
+    assert_eq!(doc["suppressed"].as_array().unwrap().len(), n);
+    // A new missing entry is reported, and only it.
+    let ci = org.path().join("repos/acme/services/worker/.gitlab-ci.yml");
+    let mut text = std::fs::read_to_string(&ci).unwrap();
+    text.push_str("\nnew-job:\n  script:\n    - git clone https://gitlab-ci-token:${CI_JOB_TOKEN}@gitlab.acme.example/acme/services/billing.git\n");
+    std::fs::write(&ci, text).unwrap();
+    let new =
+        common::tokenscope(org.path()).args(["audit", ".", "--format", "json", "--baseline", b]).output().unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&new.stdout).unwrap();
+    let rules: Vec<&str> = doc["findings"].as_array().unwrap().iter().map(|f| f["rule"].as_str().unwrap()).collect();
+    assert!(rules.contains(&"missing-allowlist-entry"), "{rules:?}");
+    assert!(rules.len() <= 2, "only what the new job brings: {rules:?}");
+    // Writing the new baseline over the one read is refused, and a broken baseline is a usage error.
+    let same =
+        common::tokenscope(org.path()).args(["audit", ".", "--baseline", b, "--write-baseline", b]).output().unwrap();
+    assert_eq!(same.status.code(), Some(2));
+    std::fs::write(&baseline, "[]").unwrap();
+    let bad = common::tokenscope(org.path()).args(["audit", ".", "--baseline", b]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("not a tokenscope baseline"));
 }

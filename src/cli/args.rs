@@ -121,6 +121,35 @@ pub(crate) struct OutputArgs {
     /// Report every finding: ignore neither the policy's `ignores` nor `# tokenscope: ignore[...]` comments.
     #[arg(long)]
     pub(crate) no_ignores: bool,
+    /// Report only findings that are not in this baseline (written by `--write-baseline`): the ones it holds
+    /// are counted as suppressed. For adopting tokenscope on an org with many existing findings.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) baseline: Option<PathBuf>,
+    /// Write every finding of this run (after ignores) to FILE as a baseline, by fingerprint.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) write_baseline: Option<PathBuf>,
+    /// Where the rules' documentation is published: links in SARIF (`helpUri`), Code Quality, Markdown and HTML.
+    #[arg(long, value_name = "URL", env = "TOKENSCOPE_DOCS_URL", default_value = crate::rules::meta::DOCS_URL, value_parser = parse_docs_url)]
+    pub(crate) docs_url: String,
+}
+
+impl OutputArgs {
+    /// What the report needs to know beyond the audit.
+    pub(crate) fn context(&self, lint: bool, commit: Option<String>) -> crate::report::Context {
+        crate::report::Context { docs_url: self.docs_url.clone(), lint, commit }
+    }
+}
+
+/// An absolute http(s) URL: a relative one leads nowhere for anyone holding only the report.
+fn parse_docs_url(s: &str) -> Result<String, String> {
+    if (s.starts_with("https://") || s.starts_with("http://"))
+        && s.len() > "https://".len()
+        && !s.contains(char::is_whitespace)
+    {
+        Ok(s.to_string())
+    } else {
+        Err(format!("`{s}` is not an absolute http(s) URL"))
+    }
 }
 
 /// Where and how to read a live GitLab (`snapshot`, and `audit` without a snapshot directory).

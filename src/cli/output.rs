@@ -88,23 +88,45 @@ pub(crate) fn load_policy(
     })
 }
 
-/// Apply the policy to `findings` (ignores unless `--no-ignores`, with today's date for `until`).
+/// Apply the policy to `findings` (ignores unless `--no-ignores`, with today's date for `until`), then the
+/// baseline: `--write-baseline` records what is reported, `--baseline` moves what it holds to suppressed.
+/// `whole`: these are all the findings, so a policy ignore matching none of them is worth a warning.
 pub(crate) fn apply(
     policy: &Policy,
     findings: Vec<crate::finding::Finding>,
-    sources: &SourceMap,
+    snap: &Snapshot,
     args: &OutputArgs,
-) -> policy::Applied {
+    whole: bool,
+) -> Result<policy::Applied, Error> {
     let today = policy::ignore::today();
-    policy.apply(findings, sources, &policy::Ignoring { enabled: !args.no_ignores, today: &today })
+    let ignoring = policy::Ignoring { enabled: !args.no_ignores, today: &today, unused: whole };
+    let mut applied = policy.apply(findings, &snap.sources, &ignoring);
+    // The baseline is read first and counts as input: writing a new one over it is refused, never a loss.
+    let known = match &args.baseline {
+        Some(file) => {
+            snap.add_input(file);
+            let text = std::fs::read_to_string(file)
+                .map_err(|e| Error::Io { what: format!("read the baseline {}", file.display()), source: e })?;
+            Some(policy::baseline::read(&text).map_err(|e| Error::usage(format!("{}: {e}", file.display())))?)
+        }
+        None => None,
+    };
+    if let Some(file) = &args.write_baseline {
+        write_file(snap, file, policy::baseline::write(&applied.findings).as_bytes())?;
+    }
+    if let Some(known) = known {
+        policy::baseline::apply(&mut applied, &known);
+    }
+    Ok(applied)
 }
 
 /// Write each `--report FORMAT=FILE`, then the `--format` output to `--output` or standard output. Expired
 /// ignores are announced on standard error.
 pub(crate) fn deliver(term: &Terminal, report: &Report, out: &OutputArgs) -> Result<(), Error> {
     for e in &report.expired_ignores {
-        term.say(&format!("warning: {e}"));
+        term.say(&format!("warning: {}", e.sentence()));
     }
+    term.diagnostics(&report.ignore_warnings, &report.audit.snap.sources);
     let to_stdout = out.output.as_ref().is_none_or(|f| f.as_os_str() == "-");
     let files: Vec<(Format, &PathBuf)> = out
         .reports

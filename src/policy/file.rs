@@ -99,7 +99,7 @@ fn read_ignores(node: &Node, known: &[&'static RuleMeta], cfg: &mut Policy, erro
             errors.push(Diagnostic::error("an ignore must be a map").at(item.span));
             continue;
         };
-        let mut ig = Ignore::default();
+        let mut ig = Ignore { span: Some(item.span), ..Ignore::default() };
         let mut ok = true;
         for (k, v) in &m.entries {
             let Some(text) = v.as_str().map(str::to_string) else {

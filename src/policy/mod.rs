@@ -16,8 +16,9 @@ use crate::source::SourceMap;
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
+pub(crate) mod baseline;
 pub(crate) use file::{CONFIG_NAME, CONFIG_NAME_YAML};
-pub(crate) use ignore::{Ignore, Suppressed, SuppressedBy};
+pub(crate) use ignore::{Expired, Ignore, Suppressed, SuppressedBy};
 
 /// The lowest severity that fails the run, or never.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,8 +51,11 @@ pub(crate) struct Policy {
 pub(crate) struct Applied {
     pub(crate) findings: Vec<Finding>,
     pub(crate) suppressed: Vec<Suppressed>,
-    /// Policy ignores whose `until` date has passed (they no longer apply), said as sentences.
-    pub(crate) expired: Vec<String>,
+    /// Policy ignores whose `until` date has passed (they no longer apply).
+    pub(crate) expired: Vec<ignore::Expired>,
+    /// Ignores that do nothing: a policy ignore matching no finding, an inline one without a reason or
+    /// naming no rule.
+    pub(crate) warnings: Vec<crate::diag::Diagnostic>,
 }
 
 /// How a run ends.
@@ -80,6 +84,9 @@ pub(crate) struct Ignoring<'a> {
     pub(crate) enabled: bool,
     /// `YYYY-MM-DD`: ignores with an earlier `until` have expired.
     pub(crate) today: &'a str,
+    /// Warn about policy ignores that match no finding (not when only some findings were computed, as a
+    /// lint against a base revision does).
+    pub(crate) unused: bool,
 }
 
 impl Policy {
@@ -108,7 +115,7 @@ impl Policy {
         // Sorted before the ignores split them, so the reported and the suppressed lists are both in order.
         sort(&mut findings, sources);
         if ignoring.enabled {
-            ignore::apply(findings, &self.ignores, sources, ignoring.today)
+            ignore::apply(findings, &self.ignores, sources, ignoring.today, ignoring.unused)
         } else {
             Applied { findings, ..Applied::default() }
         }
@@ -167,7 +174,7 @@ mod tests {
         .expect("valid policy");
         let findings =
             vec![finding(&missing::META, "g/b"), finding(&unused::META, "g/b"), finding(&missing::META, "g/c")];
-        let on = Ignoring { enabled: true, today: "2026-01-01" };
+        let on = Ignoring { enabled: true, today: "2026-01-01", unused: true };
         let applied = policy.apply(findings.clone(), &sources, &on);
         assert_eq!(applied.findings.len(), 1, "the switched-off rule and the ignored finding are gone");
         assert_eq!(applied.findings[0].severity, Severity::Note);
@@ -175,7 +182,7 @@ mod tests {
         assert_eq!(policy.exit(&applied, None, false), Exit::Ok, "a note does not fail at warning");
         assert_eq!(policy.exit(&applied, Some(FailOn::At(Severity::Note)), false), Exit::Findings);
         assert_eq!(policy.exit(&applied, None, true), Exit::Partial);
-        let off = Ignoring { enabled: false, today: "2026-01-01" };
+        let off = Ignoring { enabled: false, today: "2026-01-01", unused: true };
         assert_eq!(policy.apply(findings, &sources, &off).findings.len(), 2, "--no-ignores keeps ignored ones");
     }
 }

@@ -12,10 +12,7 @@ pub(crate) fn render(report: &Report) -> Value {
         .iter()
         .map(|f| {
             let (path, line) = match f.span {
-                Some(span) => {
-                    let file = audit.snap.sources.get(span.file);
-                    (file.repo_path.clone().unwrap_or_else(|| file.display.clone()), span.line)
-                }
+                Some(span) => (report.report_path(span), span.line),
                 None => ("tokenscope.yaml".to_string(), 1),
             };
             let severity = match f.severity {
@@ -30,10 +27,22 @@ pub(crate) fn render(report: &Report) -> Value {
                 "severity": severity,
                 "location": {"path": path, "lines": {"begin": line}},
             });
-            // The fix, as the Code Climate format carries more detail (Markdown).
+            // The fix and where the rule is explained, as the Code Climate format carries more detail
+            // (Markdown); and the project whose pipeline includes a shared template the finding is in.
+            let mut body = String::new();
             if let Some(help) = &f.help {
-                item["content"] = json!({"body": help});
+                body.push_str(&format!("**Fix:** {help}\n\n"));
             }
+            if let Some(span) = f.span {
+                let file = audit.snap.sources.get(span.file);
+                if let (Some(owner), Some(caller)) = (file.project.as_deref(), f.subject.caller())
+                    && owner != caller
+                {
+                    body.push_str(&format!("In `{owner}`'s file, which `{caller}`'s pipeline includes.\n\n"));
+                }
+            }
+            body.push_str(&format!("[{}]({})", f.rule, crate::rules::meta::docs_at(&report.context.docs_url, f.rule)));
+            item["content"] = json!({"body": body});
             item
         })
         .collect();

@@ -111,9 +111,9 @@ pub(crate) fn render(report: &Report, color: bool) -> String {
     let failed = if s.failed > 0 { format!(" ({} failed)", s.failed) } else { String::new() };
     let _ = writeln!(
         o,
-        "{} projects{failed}, {} job-token edges ({}), findings: {} error(s), {} warning(s), {} note(s){}",
-        s.projects,
-        s.edges,
+        "{}{failed}, {} ({}), findings: {} error(s), {} warning(s), {} note(s){}",
+        crate::text::count(s.projects, "project", "projects"),
+        crate::text::count(s.edges, "job-token edge", "job-token edges"),
         s.statuses(),
         s.errors,
         s.warnings,

@@ -1,7 +1,7 @@
 //! `--format markdown`: the allowlist edge-table report: a summary, per callee a table of its callers,
 //! the findings, and the graph.
 
-use super::{Report, evidence, link, md_cell, summary, token_edges};
+use super::{Report, evidence, link, md_cell, md_code, summary, token_edges};
 use std::fmt::Write;
 
 /// The allowlist edge-table report: a summary, per callee a table of its callers, the findings, and the graph.
@@ -11,10 +11,10 @@ pub(crate) fn render(report: &Report) -> String {
     let mut o = String::from("# Job-token allowlist report\n\n");
     let _ = writeln!(
         o,
-        "{} projects ({} failed to load), {} job-token edges ({}). Findings: {} error(s), {} warning(s), {} note(s); {} suppressed.\n",
-        s.projects,
+        "{} ({} failed to load), {} ({}). Findings: {} error(s), {} warning(s), {} note(s); {} suppressed.\n",
+        crate::text::count(s.projects, "project", "projects"),
         s.failed,
-        s.edges,
+        crate::text::count(s.edges, "job-token edge", "job-token edges"),
         s.statuses(),
         s.errors,
         s.warnings,
@@ -35,12 +35,12 @@ pub(crate) fn render(report: &Report) -> String {
     callees.dedup();
     o.push_str("## Edges by callee\n");
     for callee in callees {
-        let _ = writeln!(o, "\n### `{}`\n", md_cell(callee));
+        let _ = writeln!(o, "\n### {}\n", md_code(callee));
         o.push_str("| caller | callee | kinds | permissions | status | evidence |\n|---|---|---|---|---|---|\n");
         for e in token_edges(audit).filter(|e| e.callee == callee) {
             let ev: Vec<String> = evidence(audit, e)
                 .into_iter()
-                .map(|(f, l, span)| match link(audit, span) {
+                .map(|(f, l, span)| match link(report, span) {
                     Some(url) => format!("[{}:{l}]({url})", md_cell(&f)),
                     None => format!("{}:{l}", md_cell(&f)),
                 })
@@ -66,10 +66,10 @@ pub(crate) fn render(report: &Report) -> String {
             let loc = f.location(&audit.snap.sources).map(|l| l.to_string()).unwrap_or_default();
             let _ = writeln!(
                 o,
-                "| {} | [`{}`](docs/rules.md#{}) | `{}` | {} | {} |",
+                "| {} | [`{}`]({}) | `{}` | {} | {} |",
                 f.severity.as_str(),
                 f.rule,
-                f.rule,
+                crate::rules::meta::docs_at(&report.context.docs_url, f.rule),
                 md_cell(&f.project),
                 md_cell(&f.message),
                 md_cell(&loc)

@@ -16,6 +16,7 @@ pub(crate) mod junit;
 pub(crate) mod markdown;
 pub(crate) mod mermaid;
 pub(crate) mod sarif;
+pub(crate) mod security;
 
 use crate::diag::Severity;
 use crate::engine::graph::Relation;
@@ -32,10 +33,30 @@ pub(crate) struct Report<'a> {
     pub(crate) findings: Vec<Finding>,
     /// Findings an ignore suppressed, with why.
     pub(crate) suppressed: Vec<Suppressed>,
-    /// Policy ignores that have expired, as sentences.
-    pub(crate) expired_ignores: Vec<String>,
+    /// Policy ignores that have expired.
+    pub(crate) expired_ignores: Vec<crate::policy::Expired>,
+    /// Ignores that do nothing (warnings, also printed on standard error).
+    pub(crate) ignore_warnings: Vec<crate::diag::Diagnostic>,
     /// The edges shown (indexes into `audit.edges`): all of them, or a neighbourhood (`tokenscope graph`).
     pub(crate) view: Option<Vec<usize>>,
+    pub(crate) context: Context,
+}
+
+/// What a report needs beyond the audit: where the rules' docs are, and whether it lints one checkout.
+#[derive(Clone, Debug)]
+pub(crate) struct Context {
+    /// The rules page's absolute URL (`--docs-url`): SARIF's `helpUri`, Markdown and HTML links.
+    pub(crate) docs_url: String,
+    /// `lint`: paths stay relative to the checkout; an org audit prefixes each with its project's path.
+    pub(crate) lint: bool,
+    /// The commit audited (`$CI_COMMIT_SHA` in lint): evidence links point at it, not at the default branch.
+    pub(crate) commit: Option<String>,
+}
+
+impl Default for Context {
+    fn default() -> Self {
+        Context { docs_url: crate::rules::meta::DOCS_URL.to_string(), lint: false, commit: None }
+    }
 }
 
 impl<'a> Report<'a> {
@@ -45,7 +66,26 @@ impl<'a> Report<'a> {
             findings: applied.findings,
             suppressed: applied.suppressed,
             expired_ignores: applied.expired,
+            ignore_warnings: applied.warnings,
             view: None,
+            context: Context::default(),
+        }
+    }
+
+    pub(crate) fn with_context(mut self, context: Context) -> Self {
+        self.context = context;
+        self
+    }
+
+    /// Where a finding's file is, for a report read outside tokenscope (Code Quality, security reports):
+    /// relative to the checkout in lint; in an org audit, prefixed with the project's path, since every
+    /// project has a `.gitlab-ci.yml`.
+    pub(crate) fn report_path(&self, span: Span) -> String {
+        let file = self.audit.snap.sources.get(span.file);
+        match (&file.repo_path, &file.project) {
+            (Some(path), _) if self.context.lint => path.clone(),
+            (Some(path), Some(project)) => format!("{project}/{path}"),
+            _ => file.display.clone(),
         }
     }
 
@@ -72,6 +112,11 @@ pub(crate) enum Format {
     Junit,
     Dot,
     Mermaid,
+    /// GitLab's secret-detection report (`artifacts:reports:secret_detection`).
+    #[strum(serialize = "secret-detection")]
+    SecretDetection,
+    /// GitLab's SAST report (`artifacts:reports:sast`).
+    Sast,
 }
 
 impl Format {
@@ -99,6 +144,8 @@ impl Format {
             Format::Junit => text(junit::render(report)),
             Format::Dot => text(dot::render(report)),
             Format::Mermaid => text(mermaid::render(report)),
+            Format::SecretDetection => json(pretty_json(&security::render(report, security::Kind::SecretDetection))),
+            Format::Sast => json(pretty_json(&security::render(report, security::Kind::Sast))),
         }
     }
 }
@@ -176,8 +223,10 @@ pub(crate) fn evidence(audit: &Audit, e: &Edge) -> Vec<(String, u32, Span)> {
     spans.into_iter().map(|s| (src.get(s.file).display.clone(), s.line, s)).collect()
 }
 
-/// A link to a line on the instance, for files in a project's repository.
-pub(crate) fn link(audit: &Audit, span: Span) -> Option<String> {
+/// A link to a line on the instance, for files in a project's repository: at the commit audited when the
+/// report knows it (lint), else at the project's default branch.
+pub(crate) fn link(report: &Report, span: Span) -> Option<String> {
+    let audit = report.audit;
     let f = audit.snap.sources.get(span.file);
     let (project, path) = (f.project.as_ref()?, f.repo_path.as_ref()?);
     let branch = audit
@@ -186,12 +235,27 @@ pub(crate) fn link(audit: &Audit, span: Span) -> Option<String> {
         .projects
         .get(project)
         .map_or(crate::snapshot::manifest::DEFAULT_BRANCH, |p| p.default_branch.as_str());
-    Some(format!("{}/{project}/-/blob/{branch}/{path}#L{}", audit.snap.manifest.instance.url, span.line))
+    let rev = report.context.commit.as_deref().filter(|_| report.context.lint).unwrap_or(branch);
+    Some(format!("{}/{project}/-/blob/{rev}/{path}#L{}", audit.snap.manifest.instance.url, span.line))
 }
 
 /// A Markdown table cell: `|` escaped, line breaks made spaces.
 pub fn md_cell(s: &str) -> String {
     s.replace('\\', "\\\\").replace('|', "\\|").replace(['\n', '\r'], " ")
+}
+
+/// A Markdown code span outside a table (a heading): backticks are fenced by a longer run, nothing else is
+/// escaped (a `\\|` would show as it is).
+pub fn md_code(s: &str) -> String {
+    let s = s.replace(['\n', '\r'], " ");
+    let mut run = 0;
+    let longest = s.chars().fold(0, |m, c| {
+        run = if c == '`' { run + 1 } else { 0 };
+        m.max(run)
+    });
+    let fence = "`".repeat(longest + 1);
+    let pad = if s.starts_with('`') || s.ends_with('`') { " " } else { "" };
+    format!("{fence}{pad}{s}{pad}{fence}")
 }
 
 pub(crate) fn token_edges<'a>(audit: &'a Audit) -> impl Iterator<Item = &'a Edge> {

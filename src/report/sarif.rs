@@ -9,17 +9,22 @@ use serde_json::{Value, json};
 /// levels `error`, `warning` and `note` are tokenscope's severity names.
 pub(crate) fn render(report: &Report) -> Value {
     let (audit, findings) = (report.audit, &report.findings);
+    let base = &report.context.docs_url;
     let rules: Vec<Value> = metas()
         .into_iter()
         .map(|m| {
+            // The rule's section of docs/rules.md (with its failing and passing examples) is its help, so a
+            // dashboard shows how to fix it without leaving the page.
+            let help = m.help_markdown();
             json!({
                 "id": m.id,
-                "name": m.id,
+                "name": m.name(),
                 "shortDescription": {"text": m.summary},
-                "fullDescription": {"text": m.summary},
-                "helpUri": m.docs(),
-                "help": {"text": format!("See {}", m.docs()), "markdown": format!("[{}]({})", m.id, m.docs())},
+                "fullDescription": {"text": help.split("\n\n").next().unwrap_or(m.summary).replace('\n', " ")},
+                "helpUri": m.docs_at(base),
+                "help": {"text": help, "markdown": help},
                 "defaultConfiguration": {"level": m.severity.as_str()},
+                "properties": {"tags": ["security", "ci-job-token"]},
             })
         })
         .collect();
@@ -32,22 +37,28 @@ pub(crate) fn render(report: &Report) -> Value {
                 "ruleId": f.rule,
                 "ruleIndex": ids.iter().position(|i| *i == f.rule),
                 "level": f.severity.as_str(),
-                "message": {"text": f.message},
+                "message": match &f.help {
+                    Some(help) => json!({"text": format!("{} (fix: {help})", f.message), "markdown": format!("{}\n\n**Fix:** {help}", f.message)}),
+                    None => json!({"text": f.message}),
+                },
                 "partialFingerprints": {"tokenscopeFingerprint/v1": f.fingerprint},
             });
             if let Some(x) = sup {
                 let kind = match x.by {
                     SuppressedBy::Inline => "inSource",
-                    SuppressedBy::Policy => "external",
+                    SuppressedBy::Policy | SuppressedBy::Baseline => "external",
                 };
                 r["suppressions"] = json!([{"kind": kind, "justification": x.reason}]);
             }
             if let Some(span) = f.span {
                 let file = audit.snap.sources.get(span.file);
                 r["locations"] = json!([{"physicalLocation": {
-                    "artifactLocation": {"uri": file.display},
+                    "artifactLocation": {"uri": uri(&report.report_path(span))},
                     "region": {"startLine": span.line, "startColumn": span.col},
                 }}]);
+                if let Some(help) = &f.help {
+                    r["properties"] = json!({"fix": help, "project": f.project, "file": file.display});
+                }
             }
             // The other places the finding involves: the manifest entry or settings beside the CI line.
             if !f.related.is_empty() {
@@ -61,7 +72,7 @@ pub(crate) fn render(report: &Report) -> Value {
                             "id": i,
                             "message": {"text": rel.label},
                             "physicalLocation": {
-                                "artifactLocation": {"uri": file.display},
+                                "artifactLocation": {"uri": uri(&file.display)},
                                 "region": {"startLine": rel.span.line, "startColumn": rel.span.col},
                             },
                         })
@@ -73,11 +84,32 @@ pub(crate) fn render(report: &Report) -> Value {
         })
         .collect();
     json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "$schema": "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json",
         "version": "2.1.0",
         "runs": [{
-            "tool": {"driver": {"name": "tokenscope", "version": env!("CARGO_PKG_VERSION"), "rules": rules}},
+            "tool": {"driver": {
+                "name": "tokenscope",
+                "version": env!("CARGO_PKG_VERSION"),
+                "semanticVersion": env!("CARGO_PKG_VERSION"),
+                "informationUri": crate::rules::meta::HOME_URL,
+                "rules": rules,
+            }},
             "results": results,
         }],
     })
+}
+
+/// A relative path as a URI reference: each segment percent-encoded where URI syntax needs it (a space, `#`,
+/// `%`, `?`), `/` kept.
+fn uri(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' | b'@' | b'+' | b'=' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
 }

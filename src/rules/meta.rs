@@ -15,10 +15,53 @@ pub struct RuleMeta {
     pub(crate) settings: &'static [Setting],
 }
 
+/// Where the rules' documentation is published: `--docs-url` (or `$TOKENSCOPE_DOCS_URL`) overrides it, for
+/// an instance that mirrors tokenscope. The page of this very version, so a link never describes another.
+pub const DOCS_URL: &str =
+    concat!("https://gitlab.com/tokenscope/tokenscope/-/blob/v", env!("CARGO_PKG_VERSION"), "/docs/rules.md");
+
+/// The project's home page (SARIF's `informationUri`).
+pub const HOME_URL: &str = "https://gitlab.com/tokenscope/tokenscope";
+
+/// Rule `id`'s section of the rules page at `base`.
+pub(crate) fn docs_at(base: &str, id: &str) -> String {
+    format!("{}#{id}", base.trim_end_matches('#'))
+}
+
+/// docs/rules.md, built into the binary: each rule's section is its help in SARIF and HTML. The rules_doc
+/// test keeps the file equal to the rules' own module docs.
+const RULES_DOC: &str = include_str!("../../docs/rules.md");
+
 impl RuleMeta {
-    /// Anchor of the rule's section in docs/rules.md.
+    /// The rule's section in docs/rules.md, relative to the repository (`tokenscope rules`).
     pub(crate) fn docs(&self) -> String {
         format!("docs/rules.md#{}", self.id)
+    }
+
+    /// The rule's section at `base` (the rules page's absolute URL).
+    pub(crate) fn docs_at(&self, base: &str) -> String {
+        docs_at(base, self.id)
+    }
+
+    /// The rule's name in CamelCase (`MissingAllowlistEntry`): SARIF's `name`, distinct from its `id`.
+    pub(crate) fn name(&self) -> String {
+        self.id
+            .split('-')
+            .map(|w| {
+                let mut c = w.chars();
+                c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
+            })
+            .collect()
+    }
+
+    /// The rule's documentation (Markdown): its section of docs/rules.md without the heading, with its failing
+    /// and passing examples.
+    pub(crate) fn help_markdown(&self) -> &'static str {
+        let heading = format!("\n## {}\n", self.id);
+        let Some(at) = RULES_DOC.find(&heading) else { return self.summary };
+        let body = &RULES_DOC[at + heading.len()..];
+        let end = body.find("\n## ").unwrap_or(body.len());
+        body[..end].trim()
     }
 }
 

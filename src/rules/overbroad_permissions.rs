@@ -73,9 +73,10 @@ impl super::Rule for Rule {
                 let callers: Vec<String> = edges.iter().map(|e| format!("`{}`", e.caller)).collect();
                 let message = match &entry.permissions {
                     None => format!(
-                        "allowlist entry `{}` of `{path}` has default permissions (everything the user's role allows), but {} only need [{minimal}]",
+                        "allowlist entry `{}` of `{path}` has default permissions (everything the user's role allows), but {} only {} [{minimal}]",
                         entry.path,
-                        callers.join(", ")
+                        callers.join(", "),
+                        if callers.len() == 1 { "needs" } else { "need" }
                     ),
                     Some(granted) => {
                         let extra: Vec<&Permission> = granted.iter().filter(|g| !needed.contains(g)).collect();

@@ -94,3 +94,21 @@ pub fn kept(plan: &serde_json::Value) -> std::collections::BTreeSet<(String, Str
         })
         .collect()
 }
+
+/// A copy of a fixture directory (a snapshot to change in a test without touching the fixture).
+pub fn copy_fixture(name: &str) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut stack = vec![(root().join(name), tmp.path().to_path_buf())];
+    while let Some((from, to)) = stack.pop() {
+        std::fs::create_dir_all(&to).unwrap();
+        for e in std::fs::read_dir(&from).unwrap().flatten() {
+            let (p, t) = (e.path(), to.join(e.file_name()));
+            if p.is_dir() {
+                stack.push((p, t));
+            } else {
+                std::fs::copy(&p, &t).unwrap();
+            }
+        }
+    }
+    tmp
+}

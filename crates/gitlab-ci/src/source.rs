@@ -127,6 +127,12 @@ impl SourceMap {
         (files.len() - 1) as FileId
     }
 
+    /// Every file read so far, with its id.
+    pub fn all(&self) -> Vec<(FileId, Arc<SourceFile>)> {
+        let files = self.files.read().expect("source map lock");
+        files.iter().enumerate().map(|(i, f)| (i as FileId, f.clone())).collect()
+    }
+
     pub fn get(&self, id: FileId) -> Arc<SourceFile> {
         self.files.read().expect("source map lock")[id as usize].clone()
     }

@@ -82,10 +82,10 @@ fn audit_snapshot(args: &AuditArgs, term: &Terminal, dir: &Path) -> Result<Exit,
     }
     let audit = Audit::build(&snap, &pipelines, accesses);
     let findings = crate::rules::run(&audit, &policy.settings, |id| policy.enabled(id));
-    let applied = output::apply(&policy, findings, &snap.sources, &args.out);
+    let applied = output::apply(&policy, findings, &snap, &args.out, true)?;
     timings.lap(term, "audit");
     let exit = policy.exit(&applied, args.out.fail_on, audit.incomplete());
-    let report = Report::new(&audit, applied);
+    let report = Report::new(&audit, applied).with_context(args.out.context(false, None));
     output::deliver(term, &report, &args.out)?;
     timings.lap(term, "render");
     timings.total(term);

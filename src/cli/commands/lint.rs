@@ -76,9 +76,12 @@ pub(crate) fn run(args: LintArgs, term: &Terminal) -> Result<Exit, Error> {
             )),
         }
     }
-    let applied = output::apply(&policy, findings, &snap.sources, &args.out);
+    let applied = output::apply(&policy, findings, &snap, &args.out, base.is_none())?;
     let exit = policy.exit(&applied, args.out.fail_on, audit.incomplete());
-    output::deliver(term, &Report::new(&audit, applied), &args.out)?;
+    // Evidence links point at the commit linted, which is the one the merge request shows.
+    let commit =
+        std::env::var("CI_COMMIT_SHA").ok().filter(|c| c.len() >= 7 && c.bytes().all(|b| b.is_ascii_hexdigit()));
+    output::deliver(term, &Report::new(&audit, applied).with_context(args.out.context(true, commit)), &args.out)?;
     Ok(exit)
 }
 
