@@ -202,3 +202,69 @@ fn lint_notes_follow_the_policy() {
     let (code, doc) = findings("rules:\n  unused-allowlist-entry: off\n");
     assert_eq!((code, doc["findings"][0]["severity"].as_str()), (0, Some("note")));
 }
+
+#[test]
+fn offline_callees_of_this_instance_are_unknown_not_external() {
+    let tmp = repo();
+    std::fs::write(
+        tmp.path().join(".gitlab-ci.yml"),
+        "build:\n  script:\n    - git clone https://gitlab-ci-token:${CI_JOB_TOKEN}@gitlab.example.com/platform/charts.git\n    - git clone https://gitlab-ci-token:${CI_JOB_TOKEN}@gitlab.com/other/thing.git\n",
+    )
+    .unwrap();
+    let (_, out, _) = lint(
+        tmp.path(),
+        &[
+            "--project",
+            "team/app",
+            "--url",
+            "https://gitlab.example.com",
+            "--offline",
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+        ],
+    );
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let status = |callee: &str| {
+        doc["edges"].as_array().unwrap().iter().find(|e| e["callee"] == callee).map(|e| e["status"].clone())
+    };
+    assert_eq!(
+        status("platform/charts"),
+        Some("unknown".into()),
+        "a project of this instance whose settings were not read"
+    );
+    assert_eq!(status("gitlab.com/other/thing"), Some("external".into()), "another host stays external");
+    assert!(out.contains("its allowlist was not given"), "the note names the allowlist: {out}");
+}
+
+#[test]
+fn the_policy_is_found_up_to_the_repository_root() {
+    let tmp = repo();
+    let svc = tmp.path().join("svc");
+    std::fs::create_dir_all(&svc).unwrap();
+    std::fs::copy(tmp.path().join(".gitlab-ci.yml"), svc.join(".gitlab-ci.yml")).unwrap();
+    std::fs::write(tmp.path().join(".tokenscope.yaml"), "rules:\n  missing-allowlist-entry: off\n").unwrap();
+    let run = |dir: &Path| {
+        let out = common::tokenscope(dir)
+            .env("CI_SERVER_URL", "https://gitlab.example.com")
+            .env("CI_PROJECT_PATH", "team/app")
+            .args(["-v", "lint", ".", "--offline", "--format", "json", "--fail-on", "never"])
+            .output()
+            .unwrap();
+        (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (out, err) = run(&svc);
+    assert!(err.contains("policy: ") && err.contains(".tokenscope.yaml"), "-v names the policy: {err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc["findings"], serde_json::json!([]), "the repository's policy switched the rule off");
+    // The near miss: outside a git repository a policy above the directory is not picked up.
+    let plain = tempfile::tempdir().unwrap();
+    let inner = plain.path().join("svc");
+    std::fs::create_dir_all(&inner).unwrap();
+    std::fs::copy(svc.join(".gitlab-ci.yml"), inner.join(".gitlab-ci.yml")).unwrap();
+    std::fs::write(plain.path().join(".tokenscope.yaml"), "rules:\n  missing-allowlist-entry: off\n").unwrap();
+    let (out, _) = run(&inner);
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(!doc["findings"].as_array().unwrap().is_empty(), "an unrelated directory's policy was used");
+}

@@ -13,6 +13,12 @@ pub(crate) struct Cli {
     /// CLICOLOR_FORCE or FORCE_COLOR colour it anyway (GitLab job logs show colour).
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true, value_name = "WHEN")]
     pub(crate) color: ColorChoice,
+    /// Print less on standard error: no progress or information lines (warnings and errors still are).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub(crate) quiet: bool,
+    /// Print more on standard error: each stage's time and peak memory, the policy file used.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub(crate) verbose: u8,
     #[command(subcommand)]
     pub(crate) command: Command,
 }
@@ -24,38 +30,68 @@ pub(crate) enum ColorChoice {
     Never,
 }
 
+// Exit codes, per command: shown by `--help` and in the man pages (`tokenscope man COMMAND`).
+const EXIT_AUDIT: &str = "Exit codes:\n  0  no finding at or above --fail-on (default: error, or the policy's fail_on)\n  1  a finding at or above it\n  2  a usage, manifest or policy error: nothing was audited\n  3  some project or data could not be read; the rest was audited and reported (never with --fail-on never)";
+const EXIT_SNAPSHOT: &str = "Exit codes:\n  0  the snapshot was written (what could not be read is recorded under `skipped:`)\n  2  a usage error, or the instance could not be read at all";
+const EXIT_PLAN: &str = "Exit codes:\n  0  the plan was computed from complete input\n  2  a usage or input error\n  3  some input could not be read: every entry it could concern is kept";
+const EXIT_APPLY: &str = "Exit codes:\n  0  every change was applied, or was already in effect\n  1  some project was refused (its settings drifted) or a change failed; the journal says which\n  2  a usage error, or nothing could be applied";
+const EXIT_ROLLBACK: &str = "Exit codes:\n  0  every recorded project was restored\n  1  some restore failed; the journal of the rollback says which\n  2  a usage error";
+const EXIT_EXPLAIN: &str = "Exit codes:\n  0  the log was read (the verdicts say what was found, `unknown` included)\n  2  a usage error, or the log could not be read";
+const EXIT_GRAPH: &str = "Exit codes:\n  0  the graph was drawn\n  2  a usage or input error\n  3  some project could not be read: edges from it may be missing";
+const EXIT_ROLLOUT: &str = "Exit codes:\n  0  the rollout was computed (`rollout status`: no regression and no new caller)\n  1  `rollout status` found a regression or a new caller no entry covers\n  2  a usage or input error\n  3  some input could not be read";
+const EXIT_OTHER: &str = "Exit codes:\n  0  success\n  2  a usage error";
+
 #[derive(Subcommand, Debug)]
 pub(crate) enum Command {
     /// Audit a snapshot: find every job-token access, diff it against the allowlists, report what is
     /// missing, unused or too broad.
+    #[command(after_long_help = EXIT_AUDIT)]
     Audit(AuditArgs),
     /// Read a group or projects from a live GitLab and write a snapshot directory, for offline audits.
+    #[command(after_long_help = EXIT_SNAPSHOT)]
     Snapshot(SnapshotArgs),
     /// Lint one project in its own merge-request pipeline: its job-token accesses and token mistakes.
+    #[command(after_long_help = EXIT_AUDIT)]
     Lint(LintArgs),
     /// Compute each callee's least-privilege allowlist and the changes that reach it, with reasons and
     /// evidence; optionally written as a manifest, GraphQL, Terraform or gitlabform (`--emit`).
+    #[command(after_long_help = EXIT_PLAN)]
     Plan(PlanArgs),
     /// Apply a plan (`plan --format json`) to a live GitLab, journalled so that `rollback` can undo it.
+    #[command(after_long_help = EXIT_APPLY)]
     Apply(ApplyArgs),
     /// Restore the settings an `apply` changed, from its journal.
+    #[command(after_long_help = EXIT_ROLLBACK)]
     Rollback(RollbackArgs),
     /// Read a failed job's log: each job-token failure in it, which access failed, why, and the fix.
+    #[command(after_long_help = EXIT_EXPLAIN)]
     Explain(ExplainArgs),
     /// Who reaches whom: the callers of a project (and the allowlist entries that let each in), the projects
     /// it reaches (and whose allowlists name it), or a path between two projects.
+    #[command(after_long_help = EXIT_GRAPH)]
     Graph(GraphArgs),
     /// A staged enforcement plan: which projects can enforce their allowlist now, which after the plan's
     /// additions, which a human must look at first; what to watch, and what an instance-wide switch breaks.
+    #[command(after_long_help = EXIT_ROLLOUT)]
     Rollout(RolloutArgs),
     /// Print every project's resolved CI jobs (includes, extends, references, variables and matrices applied).
+    #[command(after_long_help = EXIT_GRAPH)]
     Jobs(JobsArgs),
     /// List every rule with its id, default severity, summary and documentation anchor.
+    #[command(after_long_help = EXIT_OTHER)]
     Rules,
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions { shell: clap_complete::Shell },
-    /// Print the man page (roff), made from these command-line definitions.
-    Man,
+    /// Print a man page (roff), made from these command-line definitions: tokenscope's, or one command's
+    /// (`tokenscope man audit`); `--dir DIR` writes every page (tokenscope.1, tokenscope-audit.1, ...).
+    #[command(after_long_help = EXIT_OTHER)]
+    Man {
+        /// The command whose page to print.
+        command: Option<String>,
+        /// Write every page into this directory instead.
+        #[arg(long, value_name = "DIR", conflicts_with = "command")]
+        dir: Option<PathBuf>,
+    },
 }
 
 /// `--format`: the report's own formats, named as `report::Format` names them.
@@ -100,6 +136,9 @@ fn parse_report(s: &str) -> Result<(Format, PathBuf), String> {
 /// Options shared by `audit` and `lint`: what to print and write, the policy, what fails the run.
 #[derive(clap::Args, Debug)]
 pub(crate) struct OutputArgs {
+    /// The report's format: `human` for a terminal; `json` (the stable contract); `markdown` (the edge-table
+    /// report); `html` (one self-contained page); `csv`; `sarif`; `codequality`, `junit`, `secret-detection`
+    /// and `sast` (GitLab's report artifacts); `dot` and `mermaid` (the graph). See docs/output-formats.md.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub(crate) format: Format,
     /// Write the `--format` output to this file instead of standard output (`-`: standard output).

@@ -25,7 +25,7 @@ pub(crate) fn credential(term: &Terminal, token_file: Option<&Path>) -> Result<O
     Ok(match (env_value("GITLAB_TOKEN"), env_value("CI_JOB_TOKEN")) {
         (Some(t), _) => Some(Credential::Private(Secret::new(t))),
         (None, Some(t)) => {
-            term.say(&format!("note: using CI_JOB_TOKEN: {}", crate::gitlab::fetch::JOB_TOKEN_LIMITS));
+            term.info(&format!("note: using CI_JOB_TOKEN: {}", crate::gitlab::fetch::JOB_TOKEN_LIMITS));
             Some(Credential::Job(Secret::new(t)))
         }
         (None, None) => None,
@@ -105,6 +105,6 @@ pub(crate) fn fetch(
     for w in &outcome.warnings {
         term.say(&format!("warning: {}", crate::text::clean(w)));
     }
-    term.say(&format!("fetched {}", fetch::describe(&outcome)));
+    term.info(&format!("fetched {}", fetch::describe(&outcome)));
     Ok(outcome)
 }

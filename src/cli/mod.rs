@@ -38,7 +38,8 @@ pub fn main() -> ExitCode {
             };
         }
     };
-    let term = Terminal::new(cli.color);
+    let verbosity = if cli.quiet { -1 } else { cli.verbose.min(2) as i8 };
+    let term = Terminal::new(cli.color).with_verbosity(verbosity);
     match run(cli.command, &term) {
         Ok(exit) => exit.into(),
         Err(e) => {
@@ -63,6 +64,6 @@ fn run(command: Command, term: &Terminal) -> Result<Exit, Error> {
         Command::Jobs(a) => commands::jobs::run(a, term),
         Command::Rules => commands::rules::run(term),
         Command::Completions { shell } => commands::completions::completions(shell, term),
-        Command::Man => commands::completions::man(term),
+        Command::Man { command, dir } => commands::completions::man(command.as_deref(), dir.as_deref(), term),
     }
 }

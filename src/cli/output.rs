@@ -44,8 +44,10 @@ pub(crate) fn resolve_and_detect(
     (pipelines, accesses)
 }
 
-/// The audit policy: `--config FILE`, else `.tokenscope.yml` (or `.tokenscope.yaml`) in the snapshot, else
-/// the defaults; `--no-config`: the defaults, whatever the snapshot holds.
+/// The audit policy: `--config FILE`; else `.tokenscope.yml` (or `.tokenscope.yaml`) in the snapshot
+/// directory, or in a directory above it up to the root of the git repository holding it (a policy at the
+/// top of a repository covers a lint run from a subdirectory); else the defaults. `--no-config`: the
+/// defaults, whatever is there.
 pub(crate) fn load_policy(
     term: &Terminal,
     config: Option<&Path>,
@@ -53,30 +55,23 @@ pub(crate) fn load_policy(
     snap: &Snapshot,
 ) -> Result<Policy, Error> {
     if no_config {
+        term.detail("policy: none (--no-config): every rule at its default severity");
         return Ok(Policy::default());
     }
-    let (path, display) = match config {
-        Some(p) => (p.to_path_buf(), p.display().to_string()),
+    let (path, display, inside) = match config {
+        Some(p) => (p.to_path_buf(), p.display().to_string(), false),
         None => {
-            let found: Vec<&str> = [policy::CONFIG_NAME, policy::CONFIG_NAME_YAML]
-                .into_iter()
-                .filter(|n| snap.root.join(n).is_file())
-                .collect();
-            let Some(name) = found.first() else { return Ok(Policy::default()) };
-            if found.len() > 1 {
-                term.say(&format!(
-                    "warning: both {} and {} are in {}: {name} is used",
-                    policy::CONFIG_NAME,
-                    policy::CONFIG_NAME_YAML,
-                    snap.root.display()
-                ));
-            }
-            (snap.root.join(name), name.to_string())
+            let Some((dir, name)) = discover(term, &snap.root) else {
+                term.detail("policy: none found: every rule at its default severity");
+                return Ok(Policy::default());
+            };
+            let inside = dir == snap.root;
+            let display = if inside { name.to_string() } else { dir.join(name).display().to_string() };
+            (dir.join(name), display, inside)
         }
     };
-    if config.is_none()
-        && let Err(d) = crate::snapshot::confined(&snap.root, &path, &display)
-    {
+    term.detail(&format!("policy: {display}"));
+    if inside && let Err(d) = crate::snapshot::confined(&snap.root, &path, &display) {
         // A policy in the snapshot is part of the input, read with the same confinement as the rest.
         term.diagnostics(&[d], &snap.sources);
         return Err(Error::Invalid { what: "the audit policy", errors: 1 });
@@ -86,6 +81,35 @@ pub(crate) fn load_policy(
         term.diagnostics(&errors, &snap.sources);
         Error::Invalid { what: "the audit policy", errors: errors.len() }
     })
+}
+
+/// The nearest directory from `root` up to its git repository's root that holds a policy file, and the
+/// file's name. Outside a git repository only `root` itself is looked at: a policy is never picked up from
+/// an unrelated directory above.
+fn discover(term: &Terminal, root: &Path) -> Option<(PathBuf, &'static str)> {
+    let start = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    let repo = start.ancestors().find(|d| d.join(".git").exists());
+    let dirs: Vec<&Path> = match repo {
+        Some(top) => start.ancestors().take_while(|d| d.starts_with(top)).collect(),
+        None => vec![start.as_path()],
+    };
+    for dir in dirs {
+        let found: Vec<&'static str> =
+            [policy::CONFIG_NAME, policy::CONFIG_NAME_YAML].into_iter().filter(|n| dir.join(n).is_file()).collect();
+        let Some(&name) = found.first() else { continue };
+        if found.len() > 1 {
+            term.say(&format!(
+                "warning: both {} and {} are in {}: {name} is used",
+                policy::CONFIG_NAME,
+                policy::CONFIG_NAME_YAML,
+                dir.display()
+            ));
+        }
+        // The snapshot directory itself is reported as given, not canonicalised.
+        let dir = if dir == start { root.to_path_buf() } else { dir.to_path_buf() };
+        return Some((dir, name));
+    }
+    None
 }
 
 /// Apply the policy to `findings` (ignores unless `--no-ignores`, with today's date for `until`), then the
@@ -150,11 +174,11 @@ pub(crate) fn deliver(term: &Terminal, report: &Report, out: &OutputArgs) -> Res
         targets.push((f, file, real));
     }
     for (f, file, real) in targets {
-        crate::snapshot::write_output(&real, f.render(report, false).as_bytes())
+        crate::snapshot::write_output(&real, f.render(report, false, None).as_bytes())
             .map_err(|e| Error::Io { what: format!("write {}", file.display()), source: e })?;
     }
     if to_stdout {
-        term.stdout(&out.format.render(report, term.color(Stream::Stdout)))?;
+        term.stdout(&out.format.render(report, term.color(Stream::Stdout), term.width(Stream::Stdout)))?;
     }
     Ok(())
 }

@@ -62,16 +62,54 @@ pub(crate) fn color_for(choice: ColorChoice, env: ColorEnv, is_terminal: bool) -
 pub(crate) struct Terminal {
     choice: ColorChoice,
     env: ColorEnv,
+    /// `-q`: -1 (progress and information lines are not printed; warnings and errors are), `-v`: 1 or more
+    /// (stage timings and what was read), else 0.
+    verbosity: i8,
 }
 
 impl Terminal {
     pub(crate) fn new(choice: ColorChoice) -> Self {
-        Terminal { choice, env: ColorEnv::from_env() }
+        Terminal { choice, env: ColorEnv::from_env(), verbosity: 0 }
+    }
+
+    pub(crate) fn with_verbosity(self, verbosity: i8) -> Self {
+        Terminal { verbosity, ..self }
+    }
+
+    /// `-v`: say more (stage timings, which policy file is used).
+    pub(crate) fn verbose(&self) -> bool {
+        self.verbosity > 0
+    }
+
+    /// An information line on standard error (what was read, where a file was written): not with `-q`.
+    pub(crate) fn info(&self, text: &str) {
+        if self.verbosity >= 0 {
+            self.say(text);
+        }
+    }
+
+    /// A line shown only with `-v`.
+    pub(crate) fn detail(&self, text: &str) {
+        if self.verbose() {
+            self.say(text);
+        }
     }
 
     /// Whether what is written to `stream` gets colour.
     pub(crate) fn color(&self, stream: Stream) -> bool {
         color_for(self.choice, self.env, stream.is_terminal())
+    }
+
+    /// The columns a table written to `stream` should fit: `$COLUMNS` when set, else the terminal's width;
+    /// none for a file or a pipe (a job log does not wrap).
+    pub(crate) fn width(&self, stream: Stream) -> Option<usize> {
+        if let Some(n) = std::env::var("COLUMNS").ok().and_then(|c| c.trim().parse::<usize>().ok()).filter(|&n| n > 0) {
+            return Some(n);
+        }
+        if !stream.is_terminal() {
+            return None;
+        }
+        terminal_columns(stream)
     }
 
     /// Write `text` to standard output. A reader that went away (`| head -1`) is not an error: the rest is
@@ -103,7 +141,7 @@ impl Terminal {
 
     /// A spinner counting requests on standard error, when it is a terminal; hidden otherwise.
     pub(crate) fn progress(&self, what: &str) -> indicatif::ProgressBar {
-        if !Stream::Stderr.is_terminal() {
+        if !Stream::Stderr.is_terminal() || self.verbosity < 0 {
             return indicatif::ProgressBar::hidden();
         }
         let bar = indicatif::ProgressBar::new_spinner();
@@ -120,6 +158,24 @@ impl Terminal {
 /// As `eprint!`, but a closed stderr is not worth a panic.
 fn eprint_quiet(text: &str) {
     let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}
+
+/// The terminal's width in columns (TIOCGWINSZ), when the stream is one.
+#[cfg(unix)]
+fn terminal_columns(stream: Stream) -> Option<usize> {
+    let fd = match stream {
+        Stream::Stdout => libc::STDOUT_FILENO,
+        Stream::Stderr => libc::STDERR_FILENO,
+    };
+    // SAFETY: TIOCGWINSZ writes one `winsize` into the struct passed; the fd is one of the process's own.
+    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    let ok = unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) } == 0;
+    (ok && ws.ws_col > 0).then_some(ws.ws_col as usize)
+}
+
+#[cfg(not(unix))]
+fn terminal_columns(_: Stream) -> Option<usize> {
+    None
 }
 
 #[cfg(test)]

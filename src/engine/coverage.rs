@@ -59,7 +59,10 @@ pub(crate) fn status(
         return (EdgeStatus::SelfAccess, None, vec![]);
     }
     let Some(p) = snap.manifest.projects.get(callee) else {
-        return (EdgeStatus::External, None, vec![]);
+        // A project of this instance outside the snapshot: outside the audited org; in a lint, one whose
+        // settings were not read.
+        let status = if snap.is_lint() { EdgeStatus::Unknown } else { EdgeStatus::External };
+        return (status, None, vec![]);
     };
     if !p.knows(Data::JobToken) {
         // Could not read is not empty: nothing is concluded about this callee.

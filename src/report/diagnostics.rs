@@ -81,6 +81,16 @@ pub(crate) fn render_parts(p: &Parts, sources: &SourceMap, color: bool) -> Strin
             .then(|| format!("{}:{}:{}", crate::text::clean_line(&file.display), span.line, span.col))
     };
     let long = p.span.and_then(at_long_line);
+    // The lines around the finding are drawn too: one longer than the cap (a minified line next to it) would
+    // print megabytes into a job log, so the snippet then shows the finding's line alone.
+    let context = match p.span {
+        Some(span) => {
+            let file = sources.get(span.file);
+            let wide = |l: u32| l > 0 && file.line_text(l).len() > MAX_SNIPPET_LINE;
+            if wide(span.line.saturating_sub(1)) || wide(span.line + 1) { 0 } else { 1 }
+        }
+        None => 1,
+    };
     let report = match p.span.filter(|_| long.is_none()) {
         Some(mut span) => {
             // A span over many lines (a whole block) is drawn at its first line: drawing it all would print
@@ -100,7 +110,7 @@ pub(crate) fn render_parts(p: &Parts, sources: &SourceMap, color: bool) -> Strin
         }
     };
     let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
-    let handler = GraphicalReportHandler::new_themed(theme).with_width(110).with_context_lines(1);
+    let handler = GraphicalReportHandler::new_themed(theme).with_width(110).with_context_lines(context);
     let mut out = String::new();
     if handler.render_report(&mut out, report.as_ref()).is_err() {
         out = format!("{}: {}\n", p.severity.as_str(), clean(p.message));

@@ -5,7 +5,8 @@ use super::{Report, summary};
 use crate::engine::EdgeStatus;
 use crate::text::{clean, clean_line};
 use std::fmt::Write;
-use tabled::settings::Style;
+use tabled::settings::peaker::Priority;
+use tabled::settings::{Style, Width};
 use tabled::{Table, Tabled};
 
 #[derive(Tabled)]
@@ -18,7 +19,19 @@ struct Row {
     evidence: String,
 }
 
-pub(crate) fn render(report: &Report, color: bool) -> String {
+/// A cell longer than this is cut with an ellipsis in the human table (an unresolved URL expression can be
+/// hundreds of characters); machine formats keep the whole text.
+const MAX_CELL: usize = 60;
+
+/// `s` cut to [`MAX_CELL`] characters, with an ellipsis.
+fn cell(s: &str) -> String {
+    match s.char_indices().nth(MAX_CELL - 1) {
+        Some((at, _)) if s.chars().count() > MAX_CELL => format!("{}…", &s[..at]),
+        _ => s.to_string(),
+    }
+}
+
+pub(crate) fn render(report: &Report, color: bool, width: Option<usize>) -> String {
     let (audit, findings) = (report.audit, &report.findings);
     let sources = &audit.snap.sources;
     let mut o = String::new();
@@ -49,12 +62,12 @@ pub(crate) fn render(report: &Report, color: bool) -> String {
                 None => String::new(),
             };
             Row {
-                caller: clean_line(&e.caller).into_owned(),
-                callee: clean_line(&e.callee).into_owned(),
-                kinds: e.kind_list(),
-                permissions: e.permission_list(),
+                caller: cell(&clean_line(&e.caller)),
+                callee: cell(&clean_line(&e.callee)),
+                kinds: cell(&e.kind_list()),
+                permissions: cell(&e.permission_list()),
                 status: e.status.as_str().to_string(),
-                evidence,
+                evidence: cell(&evidence),
             }
         })
         .collect();
@@ -62,7 +75,13 @@ pub(crate) fn render(report: &Report, color: bool) -> String {
         o.push_str("No job-token accesses found.\n");
     } else {
         let _ = writeln!(o, "Job-token edges:");
-        let _ = writeln!(o, "{}", Table::new(rows).with(Style::sharp()));
+        let mut table = Table::new(rows);
+        table.with(Style::sharp());
+        // In a terminal the table fits its width: the widest columns are wrapped first (a cell is already at most 60 characters).
+        if let Some(w) = width {
+            table.with(Width::wrap(w.max(40)).priority(Priority::max(true)));
+        }
+        let _ = writeln!(o, "{table}");
     }
     for p in audit.pipelines.iter().filter(|p| p.status == crate::ci::Status::Failed) {
         let _ = writeln!(

@@ -9,6 +9,7 @@ pub(crate) mod codequality;
 pub(crate) mod csv;
 pub(crate) mod diagnostics;
 pub(crate) mod dot;
+pub(crate) mod html;
 pub(crate) mod human;
 pub(crate) mod jobs;
 pub(crate) mod json;
@@ -112,6 +113,8 @@ pub(crate) enum Format {
     Junit,
     Dot,
     Mermaid,
+    /// One self-contained page: findings, a filterable edge table, allowlists, a project's neighbourhood.
+    Html,
     /// GitLab's secret-detection report (`artifacts:reports:secret_detection`).
     #[strum(serialize = "secret-detection")]
     SecretDetection,
@@ -131,11 +134,12 @@ impl Format {
     /// scanned file reaches the output as it is. An uncoloured text has its control characters escaped
     /// (tokenscope's own text has none but line breaks and tabs); JSON documents get JSON escapes;
     /// coloured human output is made of pieces that were each cleaned, then redacted whole.
-    pub(crate) fn render(self, report: &Report, color: bool) -> String {
+    /// `width`: the terminal's columns, which the human edge table fits (None: a file, no limit).
+    pub(crate) fn render(self, report: &Report, color: bool, width: Option<usize>) -> String {
         let (text, json) = (clean_text, clean_json);
         match self {
-            Format::Human if color => changed(human::render(report, true), crate::text::redact),
-            Format::Human => text(human::render(report, false)),
+            Format::Human if color => changed(human::render(report, true, width), crate::text::redact),
+            Format::Human => text(human::render(report, false, width)),
             Format::Json => json(json::render(report)),
             Format::Markdown => text(markdown::render(report)),
             Format::Csv => text(csv::render(report)),
@@ -144,6 +148,7 @@ impl Format {
             Format::Junit => text(junit::render(report)),
             Format::Dot => text(dot::render(report)),
             Format::Mermaid => text(mermaid::render(report)),
+            Format::Html => json(html::render(report)),
             Format::SecretDetection => json(pretty_json(&security::render(report, security::Kind::SecretDetection))),
             Format::Sast => json(pretty_json(&security::render(report, security::Kind::Sast))),
         }

@@ -351,6 +351,12 @@ impl Snapshot {
         }
     }
 
+    /// A lint's snapshot (a checkout stands for a project's repository): it holds only the projects the lint
+    /// read, so a project of this instance that it does not hold has unknown settings, not none.
+    pub(crate) fn is_lint(&self) -> bool {
+        !self.repo_overrides.is_empty()
+    }
+
     fn repo_dir(&self, project: &str) -> PathBuf {
         match self.repo_overrides.get(project) {
             Some(dir) => dir.clone(),

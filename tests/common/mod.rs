@@ -26,6 +26,8 @@ pub fn tokenscope(dir: &Path) -> Command {
         "TOKENSCOPE_TODAY",
         "GITLAB_TOKEN",
         "CI_JOB_TOKEN",
+        "COLUMNS",
+        "TOKENSCOPE_DOCS_URL",
     ] {
         cmd.env_remove(var);
     }

@@ -144,7 +144,7 @@ pub(crate) fn run(args: ApplyArgs, term: &Terminal) -> Result<Exit, Error> {
     let io = |e: std::io::Error| Error::Io { what: "write the journal".into(), source: e };
     journal.write(&Record::Start { instance: url.clone(), version: VERSION }).map_err(io)?;
     let client = client(&url, credential, &args.connection)?;
-    let say = |p: &str| term.say(&format!("applying {}", crate::text::clean(p)));
+    let say = |p: &str| term.info(&format!("applying {}", crate::text::clean(p)));
     let outcome = live::runtime()?
         .block_on(apply::apply(&client, &plan, &mut journal, &priors, args.refresh, &say))
         .map_err(Error::live)?;

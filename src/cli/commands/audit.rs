@@ -66,7 +66,7 @@ impl Timings {
 }
 
 fn audit_snapshot(args: &AuditArgs, term: &Terminal, dir: &Path) -> Result<Exit, Error> {
-    let mut timings = Timings::new(args.timings);
+    let mut timings = Timings::new(args.timings || term.verbose());
     let snap = load_snapshot(term, dir)?;
     timings.lap(term, "load");
     let cache = ParseCache::default();

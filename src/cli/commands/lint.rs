@@ -119,9 +119,11 @@ impl Run<'_> {
     fn findings(&self, audit: &Audit, policy: &Policy) -> Vec<Finding> {
         let all = crate::rules::run(audit, &policy.settings, |id| policy.enabled(id));
         let mut scoped = scope(all, self.project);
-        if self.manifest.is_none() {
-            scoped.extend(notes_without_allowlists(audit, self.project));
-        }
+        let why = match self.manifest {
+            None => " (its allowlist was not given: pass --manifest to check it)",
+            Some(_) => " (the manifest does not list it, so its allowlist is not known)",
+        };
+        scoped.extend(notes_without_allowlists(audit, self.project, why));
         scoped.extend(notes_for_unknown(audit, self.project));
         scoped
     }
@@ -152,7 +154,7 @@ fn from_api(
             } else {
                 String::new()
             };
-            term.say(&format!(
+            term.info(&format!(
                 "read the settings of {} of {} project(s) the jobs reach from {url} ({} requests){also}",
                 outcome.read, outcome.projects, outcome.requests
             ));
@@ -241,13 +243,15 @@ fn own_edges<'a>(audit: &'a Audit, project: &'a str, status: EdgeStatus) -> impl
     audit.edges.iter().filter(move |e| e.relation == Relation::Token && e.caller == project && e.status == status)
 }
 
-/// Without allowlists, each access to another project is a note naming the allowlist that must contain it.
-fn notes_without_allowlists(audit: &Audit, project: &str) -> Vec<Finding> {
-    own_edges(audit, project, EdgeStatus::External)
+/// Each access to a project the lint's snapshot does not hold (no manifest was given, or it does not list
+/// the project) is a note naming the allowlist that must contain it.
+fn notes_without_allowlists(audit: &Audit, project: &str, why: &str) -> Vec<Finding> {
+    own_edges(audit, project, EdgeStatus::Unknown)
+        .filter(|e| !audit.snap.manifest.projects.contains_key(&e.callee))
         .filter(|e| {
             !e.accesses.is_empty() && matches!(audit.accesses[e.accesses[0]].target, crate::detect::Target::Project(_))
         })
-        .filter_map(|e| access_note(audit, e, project, " (its allowlist was not given: pass --manifest to check it)"))
+        .filter_map(|e| access_note(audit, e, project, why))
         .collect()
 }
 
@@ -255,6 +259,7 @@ fn notes_without_allowlists(audit: &Audit, project: &str) -> Vec<Finding> {
 /// them, a job token): a note each, with the reason, since neither "allowed" nor "missing" can be said.
 fn notes_for_unknown(audit: &Audit, project: &str) -> Vec<Finding> {
     own_edges(audit, project, EdgeStatus::Unknown)
+        .filter(|e| audit.snap.manifest.projects.contains_key(&e.callee))
         .filter_map(|e| {
             let why = audit
                 .snap

@@ -14,7 +14,7 @@ pub(crate) fn run(args: SnapshotArgs, term: &Terminal) -> Result<Exit, Error> {
     }
     live::fetch(term, &args.live, &args.output, args.since.as_deref(), args.shard)?;
     let dir = args.output.display();
-    term.say(&format!("snapshot written to {dir}; audit it with `tokenscope audit {dir}`"));
+    term.info(&format!("snapshot written to {dir}; audit it with `tokenscope audit {dir}`"));
     Ok(Exit::Ok)
 }
 
@@ -58,7 +58,7 @@ fn merge(args: &MergeArgs, term: &Terminal) -> Result<Exit, Error> {
     for snap in &snaps {
         files += crate::cli::collect::copy_repositories(snap, &writer, |_| true).map_err(Error::usage)?;
     }
-    term.say(&format!(
+    term.info(&format!(
         "merged {} snapshots: {} projects, {files} files, written to {}",
         snaps.len(),
         org.projects.len(),
