@@ -487,3 +487,44 @@ fn a_baseline_reports_only_new_findings() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("not a tokenscope baseline"));
 }
+
+#[test]
+fn junit_validates_against_the_junit_xsd() {
+    let Some(xmllint) =
+        ["/usr/bin/xmllint", "/usr/local/bin/xmllint"].into_iter().find(|p| std::path::Path::new(p).is_file())
+    else {
+        common::say("JUnit XSD check skipped: xmllint is not installed (.ci/run installs libxml2-utils where it can)");
+        return;
+    };
+    let xsd = common::root().join("tests/schemas/junit-10.xsd");
+    let tmp = tempfile::tempdir().unwrap();
+    let check = |xml: &str| {
+        let file = tmp.path().join("junit.xml");
+        std::fs::write(&file, xml).unwrap();
+        let out =
+            std::process::Command::new(xmllint).arg("--noout").arg("--schema").arg(&xsd).arg(&file).output().unwrap();
+        (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let xml = audit(&["--format", "junit"]);
+    // The one deliberate extension: GitLab reads a test case's `file` attribute to link its source, which the
+    // XSD does not declare. Without it, the document must be valid.
+    assert!(xml.contains("<testcase classname=\"missing-allowlist-entry\" name=") && xml.contains(" file=\"acme/"));
+    let without_file = regex::Regex::new(r#"(<testcase [^>]*?) file="[^"]*""#).unwrap().replace_all(&xml, "$1");
+    let (ok, err) = check(&without_file);
+    assert!(ok, "JUnit output fails the XSD:\n{err}");
+    // The near miss: the XSD does reject a test case without a name.
+    let (ok, _) = check(&without_file.replacen(
+        "<testcase classname=\"missing-allowlist-entry\" name=",
+        "<testcase classname=\"missing-allowlist-entry\" title=",
+        1,
+    ));
+    assert!(!ok, "the XSD check can fail");
+    match std::fs::read_to_string(common::root().join("../shared/reference/junit-10.xsd")) {
+        Ok(reference) => assert_eq!(
+            reference,
+            std::fs::read_to_string(&xsd).unwrap(),
+            "tests/schemas/junit-10.xsd differs from the reference"
+        ),
+        Err(_) => common::say("skipped: ../shared/reference/junit-10.xsd is absent; the vendored copy is not compared"),
+    }
+}

@@ -49,7 +49,10 @@ pub(crate) fn render(report: &Report) -> String {
         );
         for f in &of_rule {
             let loc = f.location(&audit.snap.sources);
-            let file = loc.as_ref().map_or(String::new(), |l| format!(" file=\"{}\"", xml(&l.file)));
+            // GitLab links a test case's `file` into the repository: the path in the checkout in lint, the
+            // project's path then the file's in an org audit (the JUnit XSD has no `file` on a test case;
+            // GitLab's parser reads it, see docs/output-formats.md).
+            let file = f.span.map_or(String::new(), |s| format!(" file=\"{}\"", xml(&report.report_path(s))));
             let _ = writeln!(
                 suites,
                 "    <testcase classname=\"{id}\" name=\"{}\"{file} time=\"0\">",
