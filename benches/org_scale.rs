@@ -10,6 +10,12 @@
 //! - checkov's `gitlab_ci` framework over the same repositories, when `checkov` is installed
 //!   (`pip install checkov`), and the ratio (up to 10,000 projects).
 //!
+//! `cargo bench --bench org_scale -- shapes [N]` (default 10,000) measures instead the pathological shapes
+//! real orgs have and the plain generator never makes (`synth_org::Shape`: one callee with 200 entries and
+//! 5,000 callers, 1,000 callees allowlisting the top-level group, one template of 1,000 hidden jobs included
+//! by every project, an authentication log with a record per edge), each against the plain org of the same
+//! size, alternately, `BENCH_RUNS` times: the target is every shape within 1.5 times the plain org's CPU.
+//!
 //! Linux only (it reads /proc). Results go in docs/performance.md.
 
 use rayon::prelude::*;
@@ -97,12 +103,57 @@ fn measure(cmd: &mut Command) -> Option<(Duration, f64, f64)> {
     Some((wall, c1 - c0, peak_kb / 1024.0))
 }
 
+/// The org of `n` projects with `shape` (`plain`, `big-allowlist`, ...), generated once under `root`.
+fn org(root: &Path, n: usize, shape: &str) -> PathBuf {
+    let dir = if shape == "plain" { root.join(format!("org-{n}")) } else { root.join(format!("org-{n}-{shape}")) };
+    if !dir.join("tokenscope.yaml").exists() {
+        let _ = std::fs::remove_dir_all(&dir);
+        let s = synth_org::Shape::parse(shape).expect("a known shape");
+        synth_org::generate_shaped(n, 42, s, &dir).expect("generate");
+    }
+    dir
+}
+
+fn audit(bin: &str, dir: &Path) -> (Duration, f64, f64) {
+    measure(Command::new(bin).args(["audit", dir.to_str().unwrap(), "--format", "json", "--fail-on", "never"]))
+        .expect("run tokenscope")
+}
+
+/// Each pathological shape against the plain org of the same size, alternately; fastest CPU of each.
+fn shapes(bin: &str, root: &Path, n: usize, runs: usize) {
+    let names = ["plain", "big-allowlist", "group-everywhere", "huge-template", "auth-log"];
+    let dirs: Vec<PathBuf> = names.iter().map(|s| org(root, n, s)).collect();
+    let mut best: Vec<Option<(Duration, f64, f64)>> = vec![None; names.len()];
+    for _ in 0..runs {
+        for (i, dir) in dirs.iter().enumerate() {
+            let r = audit(bin, dir);
+            if best[i].is_none_or(|b| r.1 < b.1) {
+                best[i] = Some(r);
+            }
+        }
+    }
+    let plain_cpu = best[0].expect("measured").1;
+    println!("{n} projects, fastest CPU of {runs} alternating runs of each shape");
+    println!("| shape | audit wall | audit CPU | peak memory | CPU / plain |");
+    println!("|---|---:|---:|---:|---:|");
+    for (name, b) in names.iter().zip(best) {
+        let (wall, cpu, mem) = b.expect("measured");
+        println!("| {name} | {:.2} s | {cpu:.2} s | {mem:.0} MB | {:.2}x |", wall.as_secs_f64(), cpu / plain_cpu);
+    }
+}
+
 fn main() {
-    let sizes: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
-    let sizes = if sizes.is_empty() { vec![1_000, 10_000, 50_000] } else { sizes };
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
     let bin = env!("CARGO_BIN_EXE_tokenscope");
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-orgs");
     let runs: usize = std::env::var("BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(3).max(1);
+    if args.first().is_some_and(|a| a == "shapes") {
+        let n = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(10_000);
+        shapes(bin, &root, n, runs);
+        return;
+    }
+    let sizes: Vec<usize> = args.iter().filter_map(|a| a.parse().ok()).collect();
+    let sizes = if sizes.is_empty() { vec![1_000, 10_000, 50_000] } else { sizes };
     let checkov = Command::new("checkov").arg("--version").output().is_ok_and(|o| o.status.success());
     println!("machine: {} cores, {}", std::thread::available_parallelism().map_or(0, |n| n.get()), cpu_model());
     println!("fastest of {runs} alternating runs of the floor and of the audit");
@@ -111,26 +162,12 @@ fn main() {
     );
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for n in sizes {
-        let dir = root.join(format!("org-{n}"));
-        if !dir.join("tokenscope.yaml").exists() {
-            let _ = std::fs::remove_dir_all(&dir);
-            synth_org::generate(n, 42, &dir).expect("generate");
-        }
+        let dir = org(&root, n, "plain");
         let mut floor_runs = Vec::new();
         let mut audit_runs = Vec::new();
         for _ in 0..runs {
             floor_runs.push(lower_bound(&dir));
-            audit_runs.push(
-                measure(Command::new(bin).args([
-                    "audit",
-                    dir.to_str().unwrap(),
-                    "--format",
-                    "json",
-                    "--fail-on",
-                    "never",
-                ]))
-                .expect("run tokenscope"),
-            );
+            audit_runs.push(audit(bin, &dir));
         }
         let (floor, floor_cpu, bytes) = floor_runs.into_iter().min_by_key(|r| r.0).expect("at least one run");
         let audit = audit_runs.into_iter().min_by_key(|r| r.0).expect("at least one run");

@@ -105,3 +105,32 @@ fn the_lint_component_resolves() {
     assert_eq!(job["config"]["artifacts"]["reports"]["codequality"], "gl-code-quality.json");
     assert_eq!(doc["projects"][0]["includes"][0]["kind"], "component");
 }
+
+ci_case!(shared_hidden, "shared-hidden");
+
+/// A shared template's hidden keys are left in the parsed file until used: the merge order stays GitLab's
+/// whether a project's own definition comes before or after the template's.
+#[test]
+fn shared_hidden_keys_merge_in_include_order() {
+    let out = common::tokenscope(&common::root())
+        .args(["jobs", &case("shared-hidden"), "--format", "json"])
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let job = |project: &str| -> serde_json::Value {
+        let p = doc["projects"].as_array().unwrap().iter().find(|p| p["path"] == project).unwrap();
+        p["jobs"].as_array().unwrap().iter().find(|j| j["name"] == "job").unwrap().clone()
+    };
+    let var = |j: &serde_json::Value, name: &str| -> String {
+        j["variables"].as_array().unwrap().iter().find(|v| v["name"] == name).unwrap()["value"].as_str().unwrap().into()
+    };
+    let (a, b) = (job("g/a"), job("g/b"));
+    assert_eq!((var(&a, "A"), var(&a, "B"), var(&a, "C")), ("tpl".into(), "late".into(), "y".into()));
+    assert_eq!((var(&b, "A"), var(&b, "B"), var(&b, "C")), ("tpl".into(), "tpl".into(), "y".into()));
+    let script: Vec<&str> = b["script"].as_array().unwrap().iter().map(|l| l["text"].as_str().unwrap()).collect();
+    assert_eq!(script, ["echo tpl", "echo b"]);
+    // Only the template's visible job, not its hidden ones, is a job.
+    let names: Vec<&str> =
+        doc["projects"][0]["jobs"].as_array().unwrap().iter().map(|j| j["name"].as_str().unwrap()).collect();
+    assert!(names.contains(&"visible") && !names.iter().any(|n| n.starts_with('.')), "{names:?}");
+}

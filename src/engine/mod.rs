@@ -209,6 +209,20 @@ impl<'a> Audit<'a> {
         blind.chain(partial)
     }
 
+    /// How many sentences [`Audit::unseen_admitted`] gives, without writing them: a group entry can admit
+    /// thousands of unseen projects, and a finding names the first and counts the rest. Binary searches in
+    /// the entry's sorted ranges: O(log N) plus the size of `kept`.
+    pub(crate) fn unseen_admitted_count(&self, entry: &AllowEntry, except: &str, kept: &[&str]) -> usize {
+        let blind = self.blind_covered(entry);
+        let partial = self.partially_seen(entry);
+        let mut excluded: Vec<&str> = kept.iter().copied().chain(std::iter::once(except)).collect();
+        excluded.sort_unstable();
+        excluded.dedup();
+        let in_blind = excluded.iter().filter(|x| blind.binary_search_by(|p| (*p).cmp(**x)).is_ok()).count();
+        let in_partial = excluded.iter().filter(|x| partial.binary_search_by(|p| p.as_str().cmp(**x)).is_ok()).count();
+        blind.len() - in_blind + partial.len() - in_partial
+    }
+
     /// Every project of the snapshot not fully seen (blind, or partially seen), sorted: any of them may be
     /// a caller of anything.
     pub(crate) fn not_fully_seen(&self) -> Vec<&str> {

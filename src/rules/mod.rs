@@ -142,11 +142,14 @@ pub(crate) fn entry_advice(
 ) -> Finding {
     let Advice { mut message, mut help, action, kept } = advice;
     // Projects the fix leaves their access (the callers a group entry is replaced by) lose nothing.
-    let unseen: Vec<String> = audit.unseen_admitted(entry, project, kept).collect();
+    // The first such project is described, the others counted: a group entry may admit thousands.
+    let first = audit.unseen_admitted(entry, project, kept).next();
     let mut severity = meta.severity;
-    if let Some(first) = unseen.first() {
+    if let Some(first) = first {
         severity = crate::diag::Severity::Note;
-        let more = if unseen.len() > 1 { format!(" (and {} more)", unseen.len() - 1) } else { String::new() };
+        let total = audit.unseen_admitted_count(entry, project, kept);
+        debug_assert_eq!(total, audit.unseen_admitted(entry, project, kept).count(), "the count is the sentences'");
+        let more = if total > 1 { format!(" (and {} more)", total - 1) } else { String::new() };
         message.push_str(&format!("; but not everything its projects run could be read: {first}{more}"));
         help = format!(
             "confirm that what could not be read does not use the job token against `{project}` before {action} `{}` ({help})",

@@ -104,6 +104,157 @@ pub struct Loader<'a> {
     read: std::collections::HashSet<crate::source::FileId>,
 }
 
+/// A file's content with its includes merged in, where the hidden keys (`.name`) of a shared file (a
+/// template many projects include) are not copied but *pending*: left in the parsed file, which is shared,
+/// and copied only if something uses them (`extends:`, `!reference`). A template of 1,000 hidden jobs
+/// included by every project of an org would otherwise be copied, merged and charged in full 10,000 times.
+///
+/// Merging stays exact: a hidden key is pending only while every definition of it so far is pending. A
+/// later definition that is copied (the including file's own, a project file's) brings the pending ones in
+/// first, in their order; a later pending one for a key already copied is copied in at once.
+#[derive(Debug, Default)]
+pub struct Merged {
+    pub map: Map,
+    /// The shared files whose hidden keys are pending, in merge order.
+    pending: Vec<PendingFile>,
+}
+
+/// A shared file's hidden keys, not copied yet (but those in `taken`).
+#[derive(Debug, Clone)]
+struct PendingFile {
+    file: Arc<Result<Parsed, YamlError>>,
+    /// Keys already copied from it (a set: a hostile project may use every key of a large template).
+    taken: std::collections::HashSet<String>,
+}
+
+impl PendingFile {
+    fn content(&self) -> &Map {
+        static EMPTY: LazyLock<Map> = LazyLock::new(Map::default);
+        match self.file.as_ref() {
+            Ok(p) => p.docs.last().and_then(Node::as_map).unwrap_or(&EMPTY),
+            Err(_) => &EMPTY,
+        }
+    }
+
+    /// The file's definition of hidden key `name`, if it has one not copied yet.
+    fn get(&self, name: &str) -> Option<(&Key, &Node)> {
+        if self.taken.contains(name) {
+            return None;
+        }
+        self.content().get_entry(name)
+    }
+
+    /// Its hidden keys not copied yet.
+    fn names(&self) -> impl Iterator<Item = &str> {
+        self.content().keys().filter(|k| k.starts_with('.') && !self.taken.contains(*k))
+    }
+}
+
+impl Merged {
+    fn of(map: Map) -> Merged {
+        Merged { map, pending: Vec::new() }
+    }
+
+    /// Copy every pending definition of `name` into the map, in order (charged to the budget).
+    fn bring_in(&mut self, name: &str) {
+        for i in 0..self.pending.len() {
+            let Some((k, v)) = self.pending[i].get(name) else { continue };
+            let (k, v) = (k.clone(), v.clone());
+            self.pending[i].taken.insert(name.to_string());
+            if !copy_in(&mut self.map, k, v) {
+                return;
+            }
+        }
+    }
+
+    /// Merge `over` on top (GitLab's order: `over` is the later include, or the including file itself).
+    fn merge(&mut self, over: Merged) {
+        if !self.pending.is_empty() {
+            for (k, _) in &over.map.entries {
+                if k.name.starts_with('.') {
+                    self.bring_in(&k.name);
+                }
+            }
+        }
+        deep_merge(&mut self.map, over.map);
+        for mut f in over.pending {
+            // A key this file leaves pending that is already copied here: its definition goes on top now.
+            let here: Vec<String> = f.names().filter(|n| self.map.contains(n)).map(str::to_string).collect();
+            for name in here {
+                if let Some((k, v)) = f.get(&name) {
+                    let (k, v) = (k.clone(), v.clone());
+                    f.taken.insert(name);
+                    copy_in(&mut self.map, k, v);
+                }
+            }
+            self.pending.push(f);
+        }
+    }
+
+    /// The configuration, with the pending keys it uses copied in: those named by an `extends:` or a
+    /// `!reference` anywhere in it, and in what they bring, until nothing new is named. The others are
+    /// dropped uncopied.
+    pub fn finish(mut self) -> Map {
+        if self.pending.is_empty() {
+            return self.map;
+        }
+        let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+        let mut todo: Vec<String> = Vec::new();
+        for (_, v) in &self.map.entries {
+            named(v, &mut todo);
+        }
+        while let Some(name) = todo.pop() {
+            if !name.starts_with('.') || !seen.insert(name.clone()) {
+                continue;
+            }
+            self.bring_in(&name);
+            if let Some(v) = self.map.get(&name) {
+                named(v, &mut todo);
+            }
+        }
+        self.map
+    }
+}
+
+/// Merge one definition into the map, charged; false when the budget is spent.
+fn copy_in(map: &mut Map, k: Key, v: Node) -> bool {
+    if !crate::budget::charge(v.weight(), "include", k.span) {
+        return false;
+    }
+    let mut one = Map::default();
+    one.insert(k, v);
+    deep_merge(map, one);
+    true
+}
+
+/// The keys a node names in `extends:` or as the first item of a `!reference`, anywhere inside it.
+fn named(node: &Node, out: &mut Vec<String>) {
+    let mut stack = vec![node];
+    while let Some(n) = stack.pop() {
+        if n.has_tag("!reference")
+            && let Some(first) = n.as_seq().and_then(|s| s.first()).and_then(Node::as_str)
+        {
+            out.push(first.to_string());
+        }
+        match &n.value {
+            Value::Seq(items) => stack.extend(items.iter()),
+            Value::Map(m) => {
+                for (k, v) in &m.entries {
+                    if k.name == "extends" {
+                        match &v.value {
+                            Value::Str(s, _) => out.push(s.clone()),
+                            Value::Seq(items) => out.extend(items.iter().filter_map(Node::as_str).map(str::to_string)),
+                            _ => {}
+                        }
+                    }
+                    stack.push(v);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 /// One file to include, after reading the include item.
 struct Target {
     kind: IncludeKind,
@@ -139,7 +290,7 @@ impl<'a> Loader<'a> {
         path: &str,
         inputs: Option<&Node>,
         from: Option<Span>,
-    ) -> Result<Map, Diagnostic> {
+    ) -> Result<Merged, Diagnostic> {
         let id = match self.snap.file(project, path) {
             RepoFile::Found(id) => id,
             RepoFile::Missing(display) => {
@@ -175,7 +326,11 @@ impl<'a> Loader<'a> {
         // shared file (a template included by many projects), or one of the project's own files included
         // again, is parsed once, cached, and copied (and charged), since includes are merged destructively.
         let shared = project != self.owner || !first_time;
-        let mut docs: Vec<Node> = match Arc::try_unwrap(self.cache.parse(self.snap, id, shared)) {
+        let parsed = self.cache.parse(self.snap, id, shared);
+        if let Some(merged) = self.shared_as_pending(&parsed, inputs, id, from) {
+            return merged;
+        }
+        let mut docs: Vec<Node> = match Arc::try_unwrap(parsed) {
             Ok(Ok(p)) => {
                 self.duplicates.extend(p.duplicate_keys);
                 p.docs
@@ -188,7 +343,7 @@ impl<'a> Loader<'a> {
                     let weight = p.weight();
                     let at = from.unwrap_or_else(|| self.snap.sources().span(id, 0, 0));
                     if !crate::budget::charge(weight, "include", at) {
-                        return Ok(Map::default());
+                        return Ok(Merged::default());
                     }
                     self.duplicates.extend(p.duplicate_keys.iter().cloned());
                     p.docs.clone()
@@ -240,12 +395,48 @@ impl<'a> Loader<'a> {
         Ok(out)
     }
 
+    /// A shared file that is one plain map (no `spec:` header, no inputs, no `include:` of its own): its
+    /// visible keys copied (and charged), its hidden keys left pending (see [`Merged`]). `None`: the file
+    /// is read the general way.
+    fn shared_as_pending(
+        &mut self,
+        parsed: &Arc<Result<Parsed, YamlError>>,
+        inputs: Option<&Node>,
+        id: FileId,
+        from: Option<Span>,
+    ) -> Option<Result<Merged, Diagnostic>> {
+        // Only a file the cache holds (shared with other pipelines) is worth leaving in place.
+        if Arc::strong_count(parsed) < 2 || inputs.and_then(Node::as_map).is_some_and(|m| !m.entries.is_empty()) {
+            return None;
+        }
+        let p = parsed.as_ref().as_ref().ok()?;
+        let [doc] = p.docs.as_slice() else { return None };
+        let content = doc.as_map()?;
+        if content.contains("include") || content.contains("spec") {
+            return None;
+        }
+        let mut map = Map::default();
+        let mut weight = 0u64;
+        for (k, v) in &content.entries {
+            if !k.name.starts_with('.') {
+                weight = weight.saturating_add(v.weight());
+                map.insert(k.clone(), v.clone());
+            }
+        }
+        let at = from.unwrap_or_else(|| self.snap.sources().span(id, 0, 0));
+        if !crate::budget::charge(weight, "include", at) {
+            return Some(Ok(Merged::default()));
+        }
+        self.duplicates.extend(p.duplicate_keys.iter().cloned());
+        Some(Ok(Merged { map, pending: vec![PendingFile { file: parsed.clone(), taken: Default::default() }] }))
+    }
+
     /// Merge a file's includes under its content (also used for a child pipeline's `trigger: include:`).
-    pub fn expand(&mut self, project: &str, mut content: Map) -> Map {
+    pub fn expand(&mut self, project: &str, mut content: Map) -> Merged {
         let Some((_, include)) = content.remove("include") else {
-            return content;
+            return Merged::of(content);
         };
-        let mut acc = Map::default();
+        let mut acc = Merged::default();
         for t in self.targets(project, &include) {
             // Compared and recorded normalised (`/a/b.yml` is `a/b.yml`); read and reported as written.
             let norm = crate::paths::normalize_repo_path(&t.file).unwrap_or_else(|_| t.file.clone());
@@ -288,14 +479,14 @@ impl<'a> Loader<'a> {
                 conditional: t.conditional,
             });
             match self.load(&t.project, &t.file, t.inputs.as_ref(), Some(t.from)) {
-                Ok(m) => deep_merge(&mut acc, m),
+                Ok(m) => acc.merge(m),
                 Err(d) => {
                     self.includes.truncate(at);
                     self.diags.push(d);
                 }
             }
         }
-        deep_merge(&mut acc, content);
+        acc.merge(Merged::of(content));
         acc
     }
 

@@ -210,7 +210,7 @@ pub fn resolve(snap: &dyn Repositories, cache: &ParseCache, project: &Project, k
         Err(d) => pipeline.diagnostics.insert(0, d),
         Ok(top) => {
             let partial = !pipeline.unresolved.is_empty();
-            let jobs = finish(top, partial, &predefined, &mut pipeline, true, keep_config);
+            let jobs = finish(top.finish(), partial, &predefined, &mut pipeline, true, keep_config);
             pipeline.jobs = jobs;
             child_pipelines(snap, cache, &predefined, &mut pipeline, keep_config);
         }
@@ -304,7 +304,7 @@ fn child_pipelines(
             Some(p) => format!("{p} > {}", trigger_job.name),
             None => trigger_job.name.clone(),
         };
-        let mut jobs = finish(top, partial, predefined, pipeline, false, keep_config);
+        let mut jobs = finish(top.finish(), partial, predefined, pipeline, false, keep_config);
         for j in jobs.iter_mut() {
             j.child_of = Some(parent.clone());
             // A child pipeline runs where its trigger job does.

@@ -33,6 +33,47 @@ pub const TEMPLATES: &str = "org/platform/ci-templates";
 const HOST: &str = "gitlab.synth.example";
 const REGISTRY: &str = "registry.synth.example";
 
+/// A pathological shape laid over the plain org, for the benchmark's shapes that real orgs have and the
+/// plain generator never makes. `Shape::default()` is the plain org, byte for byte.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Shape {
+    /// One callee (the first project) whose allowlist holds 199 project entries and `group: org`, reached by
+    /// 5,000 callers (or every other project, in a smaller org).
+    pub big_allowlist: bool,
+    /// 1,000 callees (the first ones) that also allowlist the top-level group `org`.
+    pub group_everywhere: bool,
+    /// The shared template holds 1,000 hidden jobs, and every project includes it.
+    pub huge_template: bool,
+    /// An authentication log with one record per caller → callee edge.
+    pub auth_log: bool,
+}
+
+impl Shape {
+    /// The shape named on the command line: `plain`, `big-allowlist`, `group-everywhere`, `huge-template`,
+    /// `auth-log`, or several joined with `+`.
+    pub fn parse(s: &str) -> Option<Shape> {
+        let mut shape = Shape::default();
+        for part in s.split('+') {
+            match part {
+                "plain" => {}
+                "big-allowlist" => shape.big_allowlist = true,
+                "group-everywhere" => shape.group_everywhere = true,
+                "huge-template" => shape.huge_template = true,
+                "auth-log" => shape.auth_log = true,
+                _ => return None,
+            }
+        }
+        Some(shape)
+    }
+}
+
+/// Callers of the big allowlist's callee.
+const BIG_CALLERS: usize = 5_000;
+/// Callees that allowlist `group: org`.
+const GROUP_CALLEES: usize = 1_000;
+/// Hidden jobs in the huge template.
+const HUGE_TEMPLATE_JOBS: usize = 1_000;
+
 /// What was generated.
 pub struct Summary {
     pub projects: usize,
@@ -112,6 +153,12 @@ fn script_lines(job: &mut String, n: usize, rng: &mut Rng) {
 
 /// Generate an org of `n` projects into `out` (which must not exist or be empty).
 pub fn generate(n: usize, seed: u64, out: &Path) -> io::Result<Summary> {
+    generate_shaped(n, seed, Shape::default(), out)
+}
+
+/// Generate an org of `n` projects with a pathological `shape` laid over it. Linear in the output: edges
+/// are indexed by caller and by callee, never searched per project.
+pub fn generate_shaped(n: usize, seed: u64, shape: Shape, out: &Path) -> io::Result<Summary> {
     let mut rng = Rng(seed);
     let paths = project_paths(n, &mut rng);
     let mut files = 0usize;
@@ -138,6 +185,15 @@ pub fn generate(n: usize, seed: u64, out: &Path) -> io::Result<Summary> {
         script_lines(&mut tpl, 20, &mut rng);
         tpl.push('\n');
     }
+    if shape.huge_template {
+        // Its own generator, so the plain org's choices stay the same.
+        let mut trng = Rng(seed ^ 0x5eed);
+        for t in 0..HUGE_TEMPLATE_JOBS {
+            let _ = writeln!(tpl, ".hidden-{t}:\n  image: alpine:3.20\n  variables:\n    LEVEL: \"{t}\"\n  script:");
+            script_lines(&mut tpl, 4, &mut trng);
+            tpl.push('\n');
+        }
+    }
     write(format!("repos/{TEMPLATES}/templates/base.yml"), &tpl)?;
     write(format!("repos/{TEMPLATES}/.gitlab-ci.yml"), "lint:\n  script: yamllint templates/\n")?;
 
@@ -153,7 +209,16 @@ pub fn generate(n: usize, seed: u64, out: &Path) -> io::Result<Summary> {
             }
         }
     }
-    accesses += edges.len();
+    // The big allowlist's callers reach the first project, on top of the plain edges.
+    let big: Vec<usize> = if shape.big_allowlist { (1..n).take(BIG_CALLERS).collect() } else { Vec::new() };
+    accesses += edges.len() + big.len();
+    // Edges by caller and by callee, in generation order: the same choices as a search per project, linear.
+    let mut by_caller: Vec<Vec<usize>> = vec![Vec::new(); n];
+    let mut by_callee: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (k, e) in edges.iter().enumerate() {
+        by_caller[e.0].push(k);
+        by_callee[e.1].push(k);
+    }
 
     for (i, path) in paths.iter().enumerate() {
         let mut ci = String::new();
@@ -166,13 +231,20 @@ pub fn generate(n: usize, seed: u64, out: &Path) -> io::Result<Summary> {
         if two_locals {
             let _ = writeln!(ci, "  - local: ci/test.yml");
         }
-        if rng.chance(40) {
+        if rng.chance(40) || shape.huge_template {
             let _ = writeln!(ci, "  - project: {TEMPLATES}\n    file: templates/base.yml");
         }
         ci.push('\n');
         let target_lines = 100 + rng.below(150);
         let mut j = 0;
-        let mine: Vec<&(usize, usize, usize)> = edges.iter().filter(|e| e.0 == i).collect();
+        let mine: Vec<&(usize, usize, usize)> = by_caller[i].iter().map(|&k| &edges[k]).collect();
+        if shape.big_allowlist && i >= 1 && i <= big.len() {
+            let _ = writeln!(
+                ci,
+                "reach-big:\n  stage: deploy\n  script:\n    - git clone https://gitlab-ci-token:${{CI_JOB_TOKEN}}@{HOST}/{}.git big\n",
+                paths[0]
+            );
+        }
         for (k, (_, t, kind)) in mine.iter().enumerate() {
             let mut job = format!("access-{k}:\n  stage: deploy\n");
             if *kind == 4 {
@@ -192,13 +264,16 @@ pub fn generate(n: usize, seed: u64, out: &Path) -> io::Result<Summary> {
             ci.push_str(&job);
             ci.push('\n');
         }
-        while ci.lines().count() < target_lines {
+        let mut lines = ci.lines().count();
+        while lines < target_lines {
+            let before = ci.len();
             let _ = writeln!(ci, "job-{j}:\n  stage: {}\n  script:", ["build", "test", "deploy"][j % 3]);
             script_lines(&mut ci, 6 + rng.below(10), &mut rng);
             if rng.chance(20) {
                 let _ = writeln!(ci, "  artifacts:\n    paths: [build/]");
             }
             ci.push('\n');
+            lines += ci[before..].matches('\n').count();
             j += 1;
         }
         write(format!("repos/{path}/.gitlab-ci.yml"), &ci)?;
@@ -224,7 +299,7 @@ pub fn generate(n: usize, seed: u64, out: &Path) -> io::Result<Summary> {
             10_000 + t,
             !rng.chance(10)
         );
-        let callers: Vec<usize> = edges.iter().filter(|e| e.1 == t).map(|e| e.0).collect();
+        let callers: Vec<usize> = by_callee[t].iter().map(|&k| edges[k].0).collect();
         let mut entries: Vec<String> = Vec::new();
         for c in &callers {
             if rng.chance(80) {
@@ -241,6 +316,13 @@ pub fn generate(n: usize, seed: u64, out: &Path) -> io::Result<Summary> {
             let team = path.split('/').nth(1).unwrap_or("team-000");
             entries.push(format!("        - group: org/{team}"));
         }
+        if shape.big_allowlist && t == 0 {
+            entries.extend(big.iter().take(199).map(|&c| format!("        - project: {}", paths[c])));
+            entries.push("        - group: org".to_string());
+        }
+        if shape.group_everywhere && t < GROUP_CALLEES {
+            entries.push("        - group: org".to_string());
+        }
         entries.dedup();
         let own = format!("        - project: {path}");
         entries.retain(|e| *e != own);
@@ -248,6 +330,23 @@ pub fn generate(n: usize, seed: u64, out: &Path) -> io::Result<Summary> {
         entries.dedup();
         if !entries.is_empty() {
             let _ = writeln!(m, "      allowlist:\n{}", entries.join("\n"));
+        }
+    }
+    if shape.auth_log {
+        // One record per caller → callee edge, as GitLab's log keeps one per (origin, accessed) pair.
+        let mut seen = std::collections::HashSet::new();
+        m.push_str("auth_log:\n");
+        let pairs = edges.iter().map(|e| (e.0, e.1)).chain(big.iter().map(|&c| (c, 0)));
+        for (c, t) in pairs {
+            if c != t && seen.insert((c, t)) {
+                let _ = writeln!(
+                    m,
+                    "  - accessed: {}\n    origin: {}\n    last_authorized_at: \"2026-11-{:02}T10:00:00Z\"",
+                    paths[t],
+                    paths[c],
+                    1 + (c + t) % 25
+                );
+            }
         }
     }
     write("tokenscope.yaml".into(), &m)?;

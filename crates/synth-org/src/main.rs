@@ -1,5 +1,6 @@
 //! Generate a synthetic org snapshot for benchmarks:
-//!   cargo run --release -p synth-org -- --projects 10000 --out /tmp/org-10k [--seed 42]
+//!   cargo run --release -p synth-org -- --projects 10000 --out /tmp/org-10k [--seed 42] [--shape SHAPE]
+//! SHAPE: plain (default), big-allowlist, group-everywhere, huge-template, auth-log, or several joined by `+`.
 
 use std::path::PathBuf;
 
@@ -15,11 +16,17 @@ fn main() {
         std::process::exit(2);
     };
     let seed = value("--seed").and_then(|v| v.parse().ok()).unwrap_or(42);
+    let Some(shape) = synth_org::Shape::parse(value("--shape").as_deref().unwrap_or("plain")) else {
+        eprintln!(
+            "error: unknown --shape; the shapes are plain, big-allowlist, group-everywhere, huge-template, auth-log (joined by +)"
+        );
+        std::process::exit(2);
+    };
     if out.exists() && std::fs::read_dir(&out).map(|mut d| d.next().is_some()).unwrap_or(true) {
         eprintln!("error: {} exists and is not empty; nothing was written", out.display());
         std::process::exit(2);
     }
-    match synth_org::generate(n, seed, &out) {
+    match synth_org::generate_shaped(n, seed, shape, &out) {
         Ok(s) => println!(
             "{}: {} projects, {} files, {:.1} MB, {} cross-project accesses",
             out.display(),
