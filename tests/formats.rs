@@ -528,3 +528,29 @@ fn junit_validates_against_the_junit_xsd() {
         Err(_) => common::say("skipped: ../shared/reference/junit-10.xsd is absent; the vendored copy is not compared"),
     }
 }
+
+#[test]
+fn evidence_stays_proportional() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    std::fs::create_dir_all(d.join("repos/g/a")).unwrap();
+    std::fs::create_dir_all(d.join("repos/g/b")).unwrap();
+    std::fs::write(
+        d.join("tokenscope.yaml"),
+        "instance:\n  url: https://gitlab.example.com\nprojects:\n  g/a: {}\n  g/b: {}\n",
+    )
+    .unwrap();
+    let ci: String = (0..60)
+        .map(|i| format!("j{i}:\n  script:\n    - git clone https://gitlab-ci-token:${{CI_JOB_TOKEN}}@gitlab.example.com/g/b.git b{i}\n"))
+        .collect();
+    std::fs::write(d.join("repos/g/a/.gitlab-ci.yml"), ci).unwrap();
+    let json = common::tokenscope(d).args(["audit", ".", "--format", "json", "--fail-on", "never"]).output().unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let edge = doc["edges"].as_array().unwrap().iter().find(|e| e["callee"] == "g/b").unwrap();
+    assert_eq!(edge["evidence"].as_array().unwrap().len(), 50);
+    assert_eq!(edge["evidence_total"], 60);
+    let md = common::tokenscope(d).args(["audit", ".", "--format", "markdown", "--fail-on", "never"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&md.stdout).contains("(+50 more)"));
+    let csv = common::tokenscope(d).args(["audit", ".", "--format", "csv", "--fail-on", "never"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&csv.stdout).contains("(+50 more)"));
+}

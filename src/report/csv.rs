@@ -13,7 +13,13 @@ pub(crate) fn render(report: &Report) -> String {
     let audit = report.audit;
     let mut o = String::from("caller,callee,relation,kinds,permissions,status,confidence,entry,evidence\n");
     for e in &audit.edges {
-        let ev: Vec<String> = evidence(audit, e).into_iter().map(|(f, l, _)| format!("{f}:{l}")).collect();
+        let places = evidence(audit, e);
+        let total = places.len();
+        let mut ev: Vec<String> =
+            places.into_iter().take(super::EVIDENCE_SHOWN).map(|(f, l, _)| format!("{f}:{l}")).collect();
+        if total > super::EVIDENCE_SHOWN {
+            ev.push(format!("(+{} more)", total - super::EVIDENCE_SHOWN));
+        }
         let row = [
             e.caller.clone(),
             e.callee.to_string(),

@@ -75,6 +75,8 @@ struct RelationOut<'a> {
     callee: &'a str,
     kind: &'static str,
     evidence: Vec<Location>,
+    /// How many places there are in all ([`super::EVIDENCE_KEPT`] at most are listed).
+    evidence_total: usize,
 }
 
 #[derive(Serialize)]
@@ -89,6 +91,8 @@ struct EdgeOut<'a> {
     confidence: Confidence,
     entry: Option<&'a str>,
     evidence: Vec<EvidenceOut<'a>>,
+    /// How many places there are in all ([`super::EVIDENCE_KEPT`] at most are listed).
+    evidence_total: usize,
 }
 
 #[derive(Serialize)]
@@ -170,9 +174,11 @@ fn edge_out<'a>(audit: &'a crate::engine::Audit, e: &'a crate::engine::Edge) -> 
         status: e.status,
         confidence: e.confidence,
         entry: audit.entry_path(e),
+        evidence_total: e.accesses.len(),
         evidence: e
             .accesses
             .iter()
+            .take(super::EVIDENCE_KEPT)
             .map(|&i| {
                 let a = &audit.accesses[i];
                 let l = Location::of(sources, a.span);
@@ -219,7 +225,8 @@ pub(crate) fn render_graph(report: &Report, admitted: &[AdmittedOut]) -> String 
             caller: &e.caller,
             callee: &e.callee,
             kind: e.relation.as_str(),
-            evidence: e.spans.iter().map(|s| Location::of(sources, *s)).collect(),
+            evidence: e.spans.iter().take(super::EVIDENCE_KEPT).map(|s| Location::of(sources, *s)).collect(),
+            evidence_total: e.spans.len(),
         }),
     );
     doc.field("admitted_by", admitted);
@@ -292,7 +299,8 @@ pub(crate) fn render(report: &Report) -> String {
             caller: &e.caller,
             callee: &e.callee,
             kind: e.relation.as_str(),
-            evidence: e.spans.iter().map(|s| Location::of(sources, *s)).collect(),
+            evidence: e.spans.iter().take(super::EVIDENCE_KEPT).map(|s| Location::of(sources, *s)).collect(),
+            evidence_total: e.spans.len(),
         }),
     );
     doc.list(

@@ -38,13 +38,19 @@ pub(crate) fn render(report: &Report) -> String {
         let _ = writeln!(o, "\n### {}\n", md_code(callee));
         o.push_str("| caller | callee | kinds | permissions | status | evidence |\n|---|---|---|---|---|---|\n");
         for e in token_edges(audit).filter(|e| e.callee == callee) {
-            let ev: Vec<String> = evidence(audit, e)
+            let places = evidence(audit, e);
+            let total = places.len();
+            let mut ev: Vec<String> = places
                 .into_iter()
+                .take(super::EVIDENCE_SHOWN)
                 .map(|(f, l, span)| match link(report, span) {
                     Some(url) => format!("[{}:{l}]({url})", md_cell(&f)),
                     None => format!("{}:{l}", md_cell(&f)),
                 })
                 .collect();
+            if total > super::EVIDENCE_SHOWN {
+                ev.push(format!("(+{} more)", total - super::EVIDENCE_SHOWN));
+            }
             let _ = writeln!(
                 o,
                 "| `{}` | `{}` | {} | {} | {} | {} |",

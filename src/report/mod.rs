@@ -217,6 +217,13 @@ pub(crate) fn summary(report: &Report) -> Summary {
     }
 }
 
+/// Places of evidence a machine-readable report lists per edge (JSON; the total is given beside them): an
+/// access written in a template that thousands of jobs extend would otherwise repeat per job, per project,
+/// and a report of a few thousand projects would run to hundreds of megabytes.
+pub(crate) const EVIDENCE_KEPT: usize = 50;
+/// Places of evidence the tables (Markdown, CSV) show per edge, then "(+N more)".
+pub(crate) const EVIDENCE_SHOWN: usize = 10;
+
 /// `file:line` of an edge's evidence, with the number of further places.
 pub(crate) fn evidence(audit: &Audit, e: &Edge) -> Vec<(String, u32, Span)> {
     let src = &audit.snap.sources;
