@@ -26,8 +26,8 @@ pub(crate) fn load_snapshot(term: &Terminal, dir: &Path) -> Result<Snapshot, Err
     })
 }
 
-/// Resolve every project's pipeline and detect its accesses (each pipeline's scripts are dropped as soon
-/// as its accesses are known), printing the resolution's diagnostics: what `Audit::build` takes.
+/// Resolve every project's pipeline and detect its accesses (each pipeline's scripts, and the jobs no later
+/// stage reads, are dropped as soon as its accesses are known), printing the resolution's diagnostics: what `Audit::build` takes.
 pub(crate) fn resolve_and_detect(
     term: &Terminal,
     snap: &Snapshot,
@@ -35,7 +35,8 @@ pub(crate) fn resolve_and_detect(
 ) -> (Vec<crate::ci::Pipeline>, Vec<crate::detect::Detection>) {
     let (pipelines, accesses): (Vec<_>, Vec<_>) = crate::ci::resolve_all_with(snap, cache, false, |mut p| {
         let found = crate::detect::detect(snap, &p);
-        p.forget_scripts();
+        // What later stages read of a job: a trigger (the graph's relations), a redefined CI_JOB_TOKEN.
+        p.forget_after_detection(|j| j.trigger.is_some() || crate::ci::job_token_redefined(&j.vars).is_some());
         (p, found)
     })
     .into_iter()

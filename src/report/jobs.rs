@@ -132,7 +132,7 @@ pub(crate) fn to_text(pipelines: &[&Pipeline], sources: &SourceMap) -> String {
     let mut o = String::new();
     for p in pipelines {
         let file = p.config_file.as_deref().unwrap_or("-");
-        let _ = writeln!(o, "{} ({file}): {}, {} jobs", p.project, status_str(p.status), p.jobs.len());
+        let _ = writeln!(o, "{} ({file}): {}, {} jobs", p.project, status_str(p.status), p.job_count());
         for i in &p.includes {
             let cond = if i.conditional { " (conditional)" } else { "" };
             let _ = writeln!(o, "  include {} {}:{}{cond}  <- {}", i.kind, i.project, i.file, loc(sources, i.from));

@@ -250,7 +250,7 @@ pub(crate) fn render(report: &Report) -> String {
                     Status::NoCi => "no-ci",
                     Status::Failed => "failed",
                 },
-                jobs: p.jobs.len(),
+                jobs: p.job_count(),
                 files: files.len() + usize::from(p.config_file.is_some()),
                 errors: p
                     .diagnostics

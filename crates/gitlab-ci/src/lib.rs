@@ -113,17 +113,29 @@ pub struct Pipeline {
     pub global_vars: Vars,
     /// The work resolution spent, against its budget ([`budget`]).
     pub spent: budget::Spent,
+    /// Jobs dropped by [`Pipeline::forget_after_detection`], still counted by [`Pipeline::job_count`].
+    pub dropped_jobs: usize,
 }
 
 impl Pipeline {
-    /// Drop every job's script lines, once its accesses are detected: the rules and reports read a job's
-    /// name, variables and trigger, never its scripts, which are most of an org's resolved configuration.
-    pub fn forget_scripts(&mut self) {
+    /// Once a project's accesses are detected: drop every job's script lines, and every job `keep` says
+    /// nothing later reads (the rules and reports read a job's name, variables and trigger, never its
+    /// scripts, and of most jobs nothing at all). On 100,000 projects the jobs kept whole were 1.6 GB.
+    pub fn forget_after_detection(&mut self, keep: impl Fn(&Job) -> bool) {
+        let before = self.jobs.len();
+        self.jobs.retain(|j| keep(j));
+        self.dropped_jobs += before - self.jobs.len();
+        self.jobs.shrink_to_fit();
         for j in &mut self.jobs {
             j.before_script = Vec::new();
             j.script = Vec::new();
             j.after_script = Vec::new();
         }
+    }
+
+    /// How many jobs the pipeline has, those dropped after detection included.
+    pub fn job_count(&self) -> usize {
+        self.jobs.len() + self.dropped_jobs
     }
 
     /// Take what a loader recorded: the includes it read, those it could not, duplicate keys, diagnostics.
@@ -179,6 +191,7 @@ pub fn resolve(snap: &dyn Repositories, cache: &ParseCache, project: &Project, k
         duplicate_keys: Vec::new(),
         global_vars: Vars::over(predefined.clone()),
         spent: budget::Spent::default(),
+        dropped_jobs: 0,
     };
     let (cfg_project, cfg_path) = match config_location(project) {
         Ok(loc) => loc,
@@ -337,7 +350,7 @@ pub fn resolve_all(
 
 /// [`resolve_all`], handing each pipeline to `then` in the task that resolved it, while what was just built
 /// is still in the processor's caches: the audit detects a pipeline's accesses there, then lets go of its
-/// scripts (see [`Pipeline::forget_scripts`]) before the next project is read.
+/// scripts (see [`Pipeline::forget_after_detection`]) before the next project is read.
 pub fn resolve_all_with<T: Send>(
     snap: &dyn Repositories,
     projects: &[Project],

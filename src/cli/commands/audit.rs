@@ -30,8 +30,13 @@ pub(crate) fn run(args: AuditArgs, term: &Terminal) -> Result<Exit, Error> {
 
 /// The process's peak resident memory, where the system says it (Linux: `VmHWM` in /proc/self/status).
 fn peak_memory_kib() -> Option<u64> {
+    status_kib("VmHWM:")
+}
+
+/// A memory figure of /proc/self/status, in KiB (Linux).
+fn status_kib(field: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
@@ -50,7 +55,8 @@ impl Timings {
 
     fn lap(&mut self, term: &Terminal, stage: &str) {
         if self.on {
-            term.say(&format!("timing: {stage:<8} {:>8.3} s", self.lap.elapsed().as_secs_f64()));
+            let resident = status_kib("VmRSS:").map_or(String::new(), |k| format!(" (resident {} MiB)", k / 1024));
+            term.say(&format!("timing: {stage:<8} {:>8.3} s{resident}", self.lap.elapsed().as_secs_f64()));
         }
         self.lap = std::time::Instant::now();
     }
