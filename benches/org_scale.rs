@@ -152,17 +152,30 @@ fn main() {
         shapes(bin, &root, n, runs);
         return;
     }
-    let sizes: Vec<usize> = args.iter().filter_map(|a| a.parse().ok()).collect();
-    let sizes = if sizes.is_empty() { vec![1_000, 10_000, 50_000] } else { sizes };
+    // `N` or `N:SHAPE` (`100000:auth-log`).
+    let sizes: Vec<(usize, String)> = args
+        .iter()
+        .filter_map(|a| {
+            let (n, shape) = a.split_once(':').unwrap_or((a, "plain"));
+            Some((n.parse().ok()?, shape.to_string()))
+        })
+        .collect();
+    let sizes = if sizes.is_empty() {
+        [1_000, 10_000, 50_000].into_iter().map(|n| (n, "plain".to_string())).collect()
+    } else {
+        sizes
+    };
+    // checkov takes 40 to 100 ms a project: `BENCH_CHECKOV_MAX` (default 10,000) caps the sizes it runs on.
+    let checkov_max: usize = std::env::var("BENCH_CHECKOV_MAX").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
     let checkov = Command::new("checkov").arg("--version").output().is_ok_and(|o| o.status.success());
     println!("machine: {} cores, {}", std::thread::available_parallelism().map_or(0, |n| n.get()), cpu_model());
     println!("fastest of {runs} alternating runs of the floor and of the audit");
     println!(
-        "| projects | files | MB | audit wall | audit CPU | peak memory | parse-only floor (wall) | floor CPU | audit / floor | checkov wall | checkov / audit |"
+        "| projects | shape | files | MB | audit wall | audit CPU | CPU ms / project | peak memory | parse-only floor (wall) | floor CPU | audit / floor | checkov wall | checkov / audit |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for n in sizes {
-        let dir = org(&root, n, "plain");
+    println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for (n, shape) in sizes {
+        let dir = org(&root, n, &shape);
         let mut floor_runs = Vec::new();
         let mut audit_runs = Vec::new();
         for _ in 0..runs {
@@ -173,7 +186,7 @@ fn main() {
         let audit = audit_runs.into_iter().min_by_key(|r| r.0).expect("at least one run");
         let nfiles = files(&dir).len();
         // checkov needs 40 to 100 ms a project: past 10,000 projects it would run for over half an hour.
-        let ck = if checkov && n <= 10_000 {
+        let ck = if checkov && n <= checkov_max {
             measure(Command::new("checkov").args([
                 "-d",
                 dir.join("repos").to_str().unwrap(),
@@ -193,10 +206,11 @@ fn main() {
             None => ("not installed".into(), "-".into()),
         };
         println!(
-            "| {n} | {nfiles} | {:.1} | {:.2} s | {:.2} s | {:.0} MB | {:.2} s | {:.2} s | {:.2}x | {ck_wall} | {ck_ratio} |",
+            "| {n} | {shape} | {nfiles} | {:.1} | {:.2} s | {:.2} s | {:.3} | {:.0} MB | {:.2} s | {:.2} s | {:.2}x | {ck_wall} | {ck_ratio} |",
             bytes as f64 / 1e6,
             audit.0.as_secs_f64(),
             audit.1,
+            audit.1 * 1000.0 / n as f64,
             audit.2,
             floor.as_secs_f64(),
             floor_cpu,
