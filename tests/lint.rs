@@ -268,3 +268,40 @@ fn the_policy_is_found_up_to_the_repository_root() {
     let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert!(!doc["findings"].as_array().unwrap().is_empty(), "an unrelated directory's policy was used");
 }
+
+#[test]
+fn markdown_links_point_at_the_commit_linted() {
+    let tmp = repo();
+    let sha = "0123456789abcdef0123456789abcdef01234567";
+    let out = common::tokenscope(tmp.path())
+        .env("CI_COMMIT_SHA", sha)
+        .args([
+            "lint",
+            "--project",
+            "team/app",
+            "--url",
+            "https://gitlab.example.com",
+            "--offline",
+            "--format",
+            "markdown",
+        ])
+        .output()
+        .unwrap();
+    let md = String::from_utf8_lossy(&out.stdout);
+    assert!(md.contains(&format!("https://gitlab.example.com/team/app/-/blob/{sha}/.gitlab-ci.yml#L3")), "{md}");
+    // Without it, the default branch.
+    let out = common::tokenscope(tmp.path())
+        .args([
+            "lint",
+            "--project",
+            "team/app",
+            "--url",
+            "https://gitlab.example.com",
+            "--offline",
+            "--format",
+            "markdown",
+        ])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("/-/blob/main/.gitlab-ci.yml#L3"));
+}

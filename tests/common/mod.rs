@@ -27,6 +27,7 @@ pub fn tokenscope(dir: &Path) -> Command {
         "GITLAB_TOKEN",
         "CI_JOB_TOKEN",
         "COLUMNS",
+        "CI_COMMIT_SHA",
         "TOKENSCOPE_DOCS_URL",
     ] {
         cmd.env_remove(var);
