@@ -37,6 +37,10 @@ pub(crate) fn resolve_and_detect(
         let found = crate::detect::detect(snap, &p);
         // What later stages read of a job: a trigger (the graph's relations), a redefined CI_JOB_TOKEN.
         p.forget_after_detection(|j| j.trigger.is_some() || crate::ci::job_token_redefined(&j.vars).is_some());
+        // Likewise the global variables: only a redefined CI_JOB_TOKEN among them is read later.
+        if crate::ci::job_token_redefined(&p.global_vars).is_none() {
+            p.global_vars = Default::default();
+        }
         (p, found)
     })
     .into_iter()
