@@ -272,36 +272,18 @@ fn the_policy_is_found_up_to_the_repository_root() {
 #[test]
 fn markdown_links_point_at_the_commit_linted() {
     let tmp = repo();
+    let markdown = |sha: Option<&str>| {
+        let mut cmd = common::tokenscope(tmp.path());
+        if let Some(sha) = sha {
+            cmd.env("CI_COMMIT_SHA", sha);
+        }
+        let args = ["lint", "--project", "team/app", "--url", "https://gitlab.example.com", "--offline"];
+        let out = cmd.args(args).args(["--format", "markdown"]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
     let sha = "0123456789abcdef0123456789abcdef01234567";
-    let out = common::tokenscope(tmp.path())
-        .env("CI_COMMIT_SHA", sha)
-        .args([
-            "lint",
-            "--project",
-            "team/app",
-            "--url",
-            "https://gitlab.example.com",
-            "--offline",
-            "--format",
-            "markdown",
-        ])
-        .output()
-        .unwrap();
-    let md = String::from_utf8_lossy(&out.stdout);
+    let md = markdown(Some(sha));
     assert!(md.contains(&format!("https://gitlab.example.com/team/app/-/blob/{sha}/.gitlab-ci.yml#L3")), "{md}");
     // Without it, the default branch.
-    let out = common::tokenscope(tmp.path())
-        .args([
-            "lint",
-            "--project",
-            "team/app",
-            "--url",
-            "https://gitlab.example.com",
-            "--offline",
-            "--format",
-            "markdown",
-        ])
-        .output()
-        .unwrap();
-    assert!(String::from_utf8_lossy(&out.stdout).contains("/-/blob/main/.gitlab-ci.yml#L3"));
+    assert!(markdown(None).contains("/-/blob/main/.gitlab-ci.yml#L3"));
 }

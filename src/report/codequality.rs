@@ -41,7 +41,7 @@ pub(crate) fn render(report: &Report) -> Value {
                     body.push_str(&format!("In `{owner}`'s file, which `{caller}`'s pipeline includes.\n\n"));
                 }
             }
-            body.push_str(&format!("[{}]({})", f.rule, crate::rules::meta::docs_at(&report.context.docs_url, f.rule)));
+            body.push_str(&format!("[{}]({})", f.rule, report.rule_docs(f.rule)));
             item["content"] = json!({"body": body});
             item
         })

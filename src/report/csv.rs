@@ -1,6 +1,6 @@
 //! `--format csv`: one row per edge, for spreadsheets.
 
-use super::{Report, evidence};
+use super::{Report, evidence_shown};
 use crate::engine::graph::Relation;
 use std::fmt::Write;
 
@@ -13,13 +13,7 @@ pub(crate) fn render(report: &Report) -> String {
     let audit = report.audit;
     let mut o = String::from("caller,callee,relation,kinds,permissions,status,confidence,entry,evidence\n");
     for e in &audit.edges {
-        let places = evidence(audit, e);
-        let total = places.len();
-        let mut ev: Vec<String> =
-            places.into_iter().take(super::EVIDENCE_SHOWN).map(|(f, l, _)| format!("{f}:{l}")).collect();
-        if total > super::EVIDENCE_SHOWN {
-            ev.push(format!("(+{} more)", total - super::EVIDENCE_SHOWN));
-        }
+        let ev = evidence_shown(audit, e, |f, l, _| format!("{f}:{l}"));
         let row = [
             e.caller.clone(),
             e.callee.to_string(),

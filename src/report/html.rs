@@ -39,10 +39,7 @@ impl Paths {
 
 /// A line of a source file, cut to [`SNIPPET_WIDTH`] characters.
 fn cut(line: &str) -> String {
-    match line.char_indices().nth(SNIPPET_WIDTH) {
-        Some((at, _)) => format!("{}…", &line[..at]),
-        None => line.to_string(),
-    }
+    crate::text::clip(line, SNIPPET_WIDTH).into_owned()
 }
 
 pub(crate) fn render(report: &Report) -> String {
@@ -121,7 +118,7 @@ pub(crate) fn render(report: &Report) -> String {
             json!({
                 "severity": f.severity.as_str(),
                 "rule": f.rule,
-                "docs": crate::rules::meta::docs_at(&report.context.docs_url, f.rule),
+                "docs": report.rule_docs(f.rule),
                 "project": paths.id(&f.project),
                 "message": f.message,
                 "help": f.help,

@@ -23,12 +23,9 @@ struct Row {
 /// hundreds of characters); machine formats keep the whole text.
 const MAX_CELL: usize = 60;
 
-/// `s` cut to [`MAX_CELL`] characters, with an ellipsis.
+/// `s` in at most [`MAX_CELL`] characters: a longer one keeps its first `MAX_CELL - 1` and an ellipsis.
 fn cell(s: &str) -> String {
-    match s.char_indices().nth(MAX_CELL - 1) {
-        Some((at, _)) if s.chars().count() > MAX_CELL => format!("{}…", &s[..at]),
-        _ => s.to_string(),
-    }
+    if s.chars().nth(MAX_CELL).is_none() { s.to_string() } else { crate::text::clip(s, MAX_CELL - 1).into_owned() }
 }
 
 pub(crate) fn render(report: &Report, color: bool, width: Option<usize>) -> String {

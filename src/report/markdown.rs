@@ -1,7 +1,7 @@
 //! `--format markdown`: the allowlist edge-table report: a summary, per callee a table of its callers,
 //! the findings, and the graph.
 
-use super::{Report, evidence, link, md_cell, md_code, summary, token_edges};
+use super::{Report, evidence_shown, link, md_cell, md_code, summary, token_edges};
 use std::fmt::Write;
 
 /// The allowlist edge-table report: a summary, per callee a table of its callers, the findings, and the graph.
@@ -38,19 +38,10 @@ pub(crate) fn render(report: &Report) -> String {
         let _ = writeln!(o, "\n### {}\n", md_code(callee));
         o.push_str("| caller | callee | kinds | permissions | status | evidence |\n|---|---|---|---|---|---|\n");
         for e in token_edges(audit).filter(|e| e.callee == callee) {
-            let places = evidence(audit, e);
-            let total = places.len();
-            let mut ev: Vec<String> = places
-                .into_iter()
-                .take(super::EVIDENCE_SHOWN)
-                .map(|(f, l, span)| match link(report, span) {
-                    Some(url) => format!("[{}:{l}]({url})", md_cell(&f)),
-                    None => format!("{}:{l}", md_cell(&f)),
-                })
-                .collect();
-            if total > super::EVIDENCE_SHOWN {
-                ev.push(format!("(+{} more)", total - super::EVIDENCE_SHOWN));
-            }
+            let ev = evidence_shown(audit, e, |f, l, span| match link(report, span) {
+                Some(url) => format!("[{}:{l}]({url})", md_cell(f)),
+                None => format!("{}:{l}", md_cell(f)),
+            });
             let _ = writeln!(
                 o,
                 "| `{}` | `{}` | {} | {} | {} | {} |",
@@ -75,7 +66,7 @@ pub(crate) fn render(report: &Report) -> String {
                 "| {} | [`{}`]({}) | `{}` | {} | {} |",
                 f.severity.as_str(),
                 f.rule,
-                crate::rules::meta::docs_at(&report.context.docs_url, f.rule),
+                report.rule_docs(f.rule),
                 md_cell(&f.project),
                 md_cell(&f.message),
                 md_cell(&loc)

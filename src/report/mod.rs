@@ -78,6 +78,11 @@ impl<'a> Report<'a> {
         self
     }
 
+    /// The section of rule `id` in the rules' documentation (`--docs-url`).
+    pub(crate) fn rule_docs(&self, id: &str) -> String {
+        crate::rules::meta::docs_at(&self.context.docs_url, id)
+    }
+
     /// Where a finding's file is, for a report read outside tokenscope (Code Quality, security reports):
     /// relative to the checkout in lint; in an org audit, prefixed with the project's path, since every
     /// project has a `.gitlab-ci.yml`.
@@ -233,6 +238,17 @@ pub(crate) fn evidence(audit: &Audit, e: &Edge) -> Vec<(String, u32, Span)> {
         e.spans.clone()
     };
     spans.into_iter().map(|s| (src.get(s.file).display.clone(), s.line, s)).collect()
+}
+
+/// The first [`EVIDENCE_SHOWN`] places of an edge's evidence, each written by `place(file, line, span)`,
+/// then `(+N more)` when there are more: the evidence cell of the Markdown and CSV tables.
+pub(crate) fn evidence_shown(audit: &Audit, e: &Edge, place: impl Fn(&str, u32, Span) -> String) -> Vec<String> {
+    let places = evidence(audit, e);
+    let mut out: Vec<String> = places.iter().take(EVIDENCE_SHOWN).map(|(f, l, s)| place(f, *l, *s)).collect();
+    if places.len() > EVIDENCE_SHOWN {
+        out.push(format!("(+{} more)", places.len() - EVIDENCE_SHOWN));
+    }
+    out
 }
 
 /// A link to a line on the instance, for files in a project's repository: at the commit audited when the

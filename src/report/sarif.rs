@@ -9,7 +9,6 @@ use serde_json::{Value, json};
 /// levels `error`, `warning` and `note` are tokenscope's severity names.
 pub(crate) fn render(report: &Report) -> Value {
     let (audit, findings) = (report.audit, &report.findings);
-    let base = &report.context.docs_url;
     let rules: Vec<Value> = metas()
         .into_iter()
         .map(|m| {
@@ -21,7 +20,7 @@ pub(crate) fn render(report: &Report) -> Value {
                 "name": m.name(),
                 "shortDescription": {"text": m.summary},
                 "fullDescription": {"text": help.split("\n\n").next().unwrap_or(m.summary).replace('\n', " ")},
-                "helpUri": m.docs_at(base),
+                "helpUri": report.rule_docs(m.id),
                 "help": {"text": help, "markdown": help},
                 "defaultConfiguration": {"level": m.severity.as_str()},
                 "properties": {"tags": ["security", "ci-job-token"]},

@@ -92,15 +92,15 @@ fn vulnerability(report: &Report, kind: Kind, f: &Finding) -> Value {
             Severity::Note => "Info",
         },
         "confidence": "High",
-        "solution": f.help.clone().unwrap_or_else(|| meta.docs_at(&report.context.docs_url)),
+        "solution": f.help.clone().unwrap_or_else(|| report.rule_docs(f.rule)),
         "scanner": {"id": "tokenscope", "name": "tokenscope"},
         "identifiers": [{
             "type": "tokenscope_rule_id",
             "name": format!("tokenscope {}", f.rule),
             "value": f.rule,
-            "url": meta.docs_at(&report.context.docs_url),
+            "url": report.rule_docs(f.rule),
         }],
-        "links": [{"name": f.rule, "url": meta.docs_at(&report.context.docs_url)}],
+        "links": [{"name": f.rule, "url": report.rule_docs(f.rule)}],
         "location": location,
     })
 }

@@ -38,11 +38,6 @@ impl RuleMeta {
         format!("docs/rules.md#{}", self.id)
     }
 
-    /// The rule's section at `base` (the rules page's absolute URL).
-    pub(crate) fn docs_at(&self, base: &str) -> String {
-        docs_at(base, self.id)
-    }
-
     /// The rule's name in CamelCase (`MissingAllowlistEntry`): SARIF's `name`, distinct from its `id`.
     pub(crate) fn name(&self) -> String {
         self.id
