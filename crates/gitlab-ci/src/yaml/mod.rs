@@ -8,6 +8,11 @@
 //! - tags (`!reference`) are kept on the node;
 //! - nesting depth and the number of nodes after alias expansion are capped (alias bombs);
 //! - the tree is built with an explicit stack, so deep input cannot overflow the call stack.
+//!
+//! Most CI files are plain block style: [`block`] reads those line by line into the same events, and
+//! saphyr-parser reads the rest.
+
+mod block;
 
 use crate::source::{FileId, SourceMap, Span};
 use saphyr_parser::{Event, Parser, ScalarStyle};
@@ -361,14 +366,41 @@ fn reflow_bracket(text: &str, at: usize) -> Option<String> {
 }
 
 fn parse_text(text: &str, src: &crate::source::SourceFile, file: FileId) -> Result<Parsed, YamlError> {
-    let mut b = Builder {
-        stack: Vec::new(),
-        anchors: HashMap::new(),
-        docs: Vec::new(),
-        duplicates: Vec::new(),
-        nodes: 0,
-        limit: MAX_NODES.max(text.len() / 2),
-    };
+    #[cfg(debug_assertions)]
+    if let FastPath::Differs(why) = fast_path(text) {
+        panic!("the block-style fast path disagrees with saphyr-parser: {why}\n--- text ---\n{text}");
+    }
+    let mut b = Builder::new(text.len());
+    match read_fast(text, file, &mut b) {
+        Some(read) => read?,
+        None => {
+            b = Builder::new(text.len());
+            read_saphyr(text, src, file, &mut b)?;
+        }
+    }
+    Ok(Parsed { docs: b.docs, duplicate_keys: b.duplicates, weight: std::sync::OnceLock::new() })
+}
+
+/// The text's events through the fast path into `b`, or `None` when the fast path leaves the text to
+/// saphyr-parser (`b` then holds a part to forget).
+fn read_fast(text: &str, file: FileId, b: &mut Builder) -> Option<Result<(), YamlError>> {
+    let mut failed = None;
+    let read = block::read(text, |ev, s| {
+        // The fast path's indexes are byte offsets already.
+        let (start, end) = (s.start.index() as u32, s.end.index() as u32);
+        let span =
+            Span { file, start, end: end.max(start), line: s.start.line() as u32, col: s.start.col() as u32 + 1 };
+        b.event(ev, span).map_err(|e| failed = Some(e)).is_ok()
+    });
+    match failed {
+        // A limit reached, on events saphyr-parser would have produced the same.
+        Some(e) => Some(Err(e)),
+        None => read.map(Ok),
+    }
+}
+
+/// The text's events through saphyr-parser into `b`.
+fn read_saphyr(text: &str, src: &crate::source::SourceFile, file: FileId, b: &mut Builder) -> Result<(), YamlError> {
     let to_span = |s: saphyr_parser::Span| -> Span {
         let start = src.byte_of_char(s.start.index());
         let end = src.byte_of_char(s.end.index());
@@ -394,10 +426,79 @@ fn parse_text(text: &str, src: &crate::source::SourceFile, file: FileId) -> Resu
         })?;
         b.event(ev, to_span(span))?;
     }
-    Ok(Parsed { docs: b.docs, duplicate_keys: b.duplicates, weight: std::sync::OnceLock::new() })
+    Ok(())
+}
+
+/// What the block-style fast path makes of a text, against saphyr-parser.
+#[derive(Debug, PartialEq, Eq)]
+pub enum FastPath {
+    /// The text is outside the fast path's subset: saphyr-parser reads it.
+    Declined,
+    /// The fast path read it, to the same events and spans as saphyr-parser.
+    Same,
+    /// The fast path read it differently (a bug): where and how.
+    Differs(String),
+}
+
+/// Reads `text` both ways and compares what the tree builder would see: every event, and each event's
+/// start, end, line and column (only the end for the end of a collection, which is all the builder
+/// reads of it). For tests and, in debug builds, every parse.
+pub fn fast_path(text: &str) -> FastPath {
+    match block::events(text) {
+        None => FastPath::Declined,
+        Some(events) => compare(text, &events),
+    }
+}
+
+fn compare(text: &str, fast: &[(Event<'_>, saphyr_parser::Span)]) -> FastPath {
+    let mut slow = Vec::new();
+    for ev in Parser::new_from_str(text) {
+        match ev {
+            Ok((Event::StreamStart | Event::StreamEnd | Event::DocumentStart(_) | Event::DocumentEnd, _)) => {}
+            Ok(e) => slow.push(e),
+            Err(e) => return FastPath::Differs(format!("saphyr-parser fails: {e}")),
+        }
+    }
+    // saphyr-parser's indexes count characters, the fast path's bytes.
+    let ascii = text.is_ascii();
+    let char_bytes: Vec<usize> =
+        if ascii { Vec::new() } else { text.char_indices().map(|(b, _)| b).chain([text.len()]).collect() };
+    let byte = |chars: usize| if ascii { chars } else { char_bytes.get(chars).copied().unwrap_or(usize::MAX) };
+    let key = |(ev, s): &(Event<'_>, saphyr_parser::Span), to_byte: &dyn Fn(usize) -> usize| match ev {
+        Event::MappingEnd | Event::SequenceEnd => (0, to_byte(s.end.index()), 0, 0),
+        _ => (to_byte(s.start.index()), to_byte(s.end.index()), s.start.line(), s.start.col()),
+    };
+    let key_fast = |e| key(e, &|i| i);
+    let key_slow = |e| key(e, &byte);
+    for (i, (f, s)) in fast.iter().zip(&slow).enumerate() {
+        if f.0 != s.0 || key_fast(f) != key_slow(s) {
+            return FastPath::Differs(format!(
+                "event {i}: fast {:?} at {:?}, saphyr-parser {:?} at {:?}",
+                f.0,
+                key_fast(f),
+                s.0,
+                key_slow(s)
+            ));
+        }
+    }
+    if fast.len() != slow.len() {
+        return FastPath::Differs(format!("{} events, saphyr-parser {}", fast.len(), slow.len()));
+    }
+    FastPath::Same
 }
 
 impl Builder {
+    fn new(text_len: usize) -> Builder {
+        Builder {
+            stack: Vec::new(),
+            anchors: HashMap::new(),
+            docs: Vec::new(),
+            duplicates: Vec::new(),
+            nodes: 0,
+            limit: MAX_NODES.max(text_len / 2),
+        }
+    }
+
     /// A syntax error the scanner let through.
     fn err(&self, span: Span, message: impl Into<String>) -> YamlError {
         YamlError { message: message.into(), span, kind: YamlErrorKind::Syntax }
@@ -524,15 +625,13 @@ impl Builder {
                 *size += node_size;
                 match key.take() {
                     None => {
-                        let name = match &node.value {
-                            Value::Str(s, _) => s.clone(),
+                        let span = node.span;
+                        let name = match node.value {
+                            Value::Str(s, _) => s,
                             Value::Null => String::new(),
-                            _ => {
-                                let span = node.span;
-                                return Err(self.err(span, "a mapping key must be a scalar"));
-                            }
+                            _ => return Err(self.err(span, "a mapping key must be a scalar")),
                         };
-                        *key = Some(Key { name, span: node.span });
+                        *key = Some(Key { name, span });
                         Ok(())
                     }
                     Some(k) => {
