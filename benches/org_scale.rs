@@ -143,6 +143,8 @@ fn shapes(bin: &str, root: &Path, n: usize, runs: usize) {
 }
 
 fn main() {
+    // The same page policy as the binary, so the floor is measured on equal terms.
+    tokenscope::cli::no_transparent_huge_pages();
     let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
     let bin = env!("CARGO_BIN_EXE_tokenscope");
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-orgs");

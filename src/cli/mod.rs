@@ -19,7 +19,21 @@ use std::process::ExitCode;
 use terminal::Terminal;
 
 /// Parse the command line, run the command, print its error if it fails, and exit.
+/// Turns transparent huge pages off for this process (Linux). mimalloc asks for them, and the kernel then
+/// zeroes 2 MiB at each first touch of a region, compacting memory to find one when it must: on 100,000
+/// projects that was a fifth of the audit's CPU time, and it made the system time swing from run to run
+/// (docs/performance.md). Small pages cost no measurable user time and 12% less peak memory. Existing
+/// mappings are covered too (the kernel checks the flag at each fault); a failure changes nothing else.
+pub fn no_transparent_huge_pages() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: PR_SET_THP_DISABLE takes plain integers and only changes this process's page policy.
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
+}
+
 pub fn main() -> ExitCode {
+    no_transparent_huge_pages();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) if e.use_stderr() => {
