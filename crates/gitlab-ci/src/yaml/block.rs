@@ -747,9 +747,7 @@ impl<'a, F: FnMut(Event<'a>, Span) -> bool> Scanner<'a, F> {
             value.push('\n');
         }
         let style = if literal { ScalarStyle::Literal } else { ScalarStyle::Folded };
-        let span_start = first_marker;
-        let end_marker = self.marker(end);
-        self.emit(Event::Scalar(Cow::Owned(value), style, 0, None), Span::new(span_start, end_marker))?;
+        self.emit(Event::Scalar(Cow::Owned(value), style, 0, None), Span::new(first_marker, self.marker(end)))?;
         // `pos` is at the start of the line that ended the scalar (or the end of the text).
         if self.pos < b.len() && self.pos != self.ls {
             return None;
