@@ -42,6 +42,9 @@ fn block_style_constructs_read_as_saphyr_does() {
     same("- - a\n".replace("- - a", "- [a]").as_str());
     same("a: |\n  x\n# comment at 0\nb: 1\n");
     same("---\na: b\n");
+    same("a: b\n  c\n\n   d  \nx:\n  - if x; then\n      y;\n    fi # c\n  - --a\n    --b\nz:\n  one\n  two\n");
+    same("x: &x [1]\na: {}\nb: { }\nc: {d: e, 'f': \"g\", h: [i, *x]}\ny: [*x, !reference [.a, b], [c], {d: e}]\n");
+    same("- {job: one, artifacts: false}\n- { key: { files: [a.json] }, paths: [b] } # c\n");
     same("é: \"ü ü\" # ö\nb: [ñ, \"😀\"]\nc: |\n  ß\n  x\nd:\n  - 日本: 語\n");
     same("a: &x\n  b: 1\nc: &y\n- d\ne: !t\n  - f\ng: &z !t\n  h: 1\n");
     same("- &x\n  a: 1\n- !t\n  - a\n- *x\n");
@@ -59,10 +62,7 @@ fn outside_the_subset_is_left_to_saphyr() {
         "a: b\n---\n",
         "a: b\n...\n",
         "--- a: b\n",
-        "a: {b: c}\n",
         "a: [b,\n  c]\n",
-        "a: b\n  c\n",
-        "a:\n  b\n",
         "a: \"multi\n  line\"\n",
         "a: \"\\x41\"\n",
         "a:\tb\n",
@@ -78,6 +78,13 @@ fn outside_the_subset_is_left_to_saphyr() {
         "- - a\n",
         "a: b: c\n",
         "a: [b, ]\n",
+        "a: b\n  c: d\n",
+        "a: b\n  # c\n  d\n",
+        "a: {b}\n",
+        "a: {b: }\n",
+        "a: {b:c}\n",
+        "a: {b: c,}\n",
+        "a: [b: c]\n",
         "a: *unknown\n",
         "&x a: b\n",
         "a: !!str b\n",
@@ -161,6 +168,9 @@ mod generated {
             1 => Just("!reference [.a, b]".to_string()),
             1 => Just("&anc !reference [x]".to_string()),
             1 => Just("~".to_string()),
+            2 => "\\{ ?([a-z\"']{1,3}: ?[a-z\"'\\[\\] ]{0,5}(, ?[a-z:]{1,3}: \\[[a-z, ]{0,6}\\])?)? ?\\}",
+            1 => Just("[*anc, x, [y, {z: *anc}]]".to_string()),
+            1 => Just("{ k: *anc, l: !reference [m] }".to_string()),
         ]
     }
 
@@ -190,6 +200,8 @@ mod generated {
     enum Tree {
         Scalar(String),
         Block(bool, bool, Vec<String>),
+        /// A plain scalar over several lines: each line, and whether a blank line comes before it.
+        Lines(Vec<(bool, String)>),
         Map(Vec<(String, Tree)>),
         Seq(Vec<Tree>),
     }
@@ -198,6 +210,7 @@ mod generated {
     fn tree(clean: u32) -> impl Strategy<Value = Tree> {
         let leaf = prop_oneof![
             4 => scalar(clean).prop_map(Tree::Scalar),
+            1 => prop::collection::vec((any::<bool>(), "[a-z$-][a-z0-9 =$;\"'#:|-]{0,10}"), 2..5).prop_map(Tree::Lines),
             1 => (any::<bool>(), any::<bool>(), prop::collection::vec("([a-z#:\"'][a-z#:\"' ]{0,8}| {1,3}[a-z]{1,4}|)", 1..5))
                 .prop_map(|(l, s, lines)| Tree::Block(l, s, lines)),
         ];
@@ -218,6 +231,20 @@ mod generated {
                 out.push_str(s);
                 out.push_str(c);
                 out.push('\n');
+            }
+            Tree::Lines(lines) => {
+                for (i, (blank, l)) in lines.iter().enumerate() {
+                    if i == 0 {
+                        out.push(' ');
+                    } else {
+                        if *blank {
+                            out.push('\n');
+                        }
+                        out.push_str(&pad(indent + step));
+                    }
+                    out.push_str(l);
+                    out.push('\n');
+                }
             }
             Tree::Block(literal, strip, lines) => {
                 out.push_str(if *literal { " |" } else { " >" });

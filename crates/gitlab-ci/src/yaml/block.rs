@@ -4,19 +4,20 @@
 //! [`read`] hands the [`Builder`](super::Builder) exactly the events saphyr-parser produces for the same
 //! text, with the spans the builder reads from them, or gives up as soon as the text uses anything
 //! outside the subset it knows, and saphyr-parser then reads the file from the start. The subset: block
-//! mappings and sequences (indentless ones included), plain keys and one-line quoted keys, one-line plain
-//! and quoted scalars, `|`/`|-` literal and `>`/`>-` folded scalars, one-line flow sequences of scalars,
-//! anchors, aliases and `!name` tags, comments, `---` between documents, in text without tabs, carriage
-//! returns, other control characters or byte order marks. Anything else (directives, `...`, flow
-//! mappings, multi-line plain or quoted scalars and flow collections, escapes other than the common ones,
-//! block scalars with indentation indicators or `+`, any syntax error) is left to saphyr-parser, which also
-//! words every error.
+//! mappings and sequences (indentless ones included), plain keys and one-line quoted keys, plain scalars
+//! (continued over more indented lines too), one-line quoted scalars, `|`/`|-` literal and `>`/`>-` folded
+//! scalars, one-line flow sequences and mappings (nested, with aliases and tags inside), anchors, aliases
+//! and `!name` tags, comments, `---` between documents, in text without tabs, carriage returns, other
+//! control characters or byte order marks. Anything else (directives, `...`, flow collections or quoted
+//! scalars over several lines, escapes other than the common ones, block scalars with indentation
+//! indicators or `+`, complex keys, any syntax error) is left to saphyr-parser, which also words every
+//! error.
 //!
 //! Where saphyr-parser puts a span is sometimes surprising, and the fast path copies it: a quoted scalar
-//! or a flow sequence's `]` runs on over the spaces after it (to the line's end when a comment follows);
-//! `[` takes the spaces after it; a block scalar starts at its first line's text and ends where the next
-//! token is; an indentless sequence starts at its first entry's text; an empty value is at its `:`, an
-//! empty entry at its line's end.
+//! (not a key) or a flow collection's `]`/`}` runs on over the spaces after it (to the line's end when a
+//! comment follows); `[`/`{` takes the spaces after it; a block scalar starts at its first line's text and
+//! ends where the next token is; an indentless sequence starts at its first entry's text; an empty value
+//! is at its `:`, an empty entry at its line's end.
 //!
 //! In debug builds [`super::parse`] checks every text against saphyr-parser's events, so every test that
 //! reads YAML is also a differential test of this module.
@@ -32,6 +33,8 @@ pub(super) type Events<'a> = Vec<(Event<'a>, Span)>;
 
 /// Nesting beyond this is left to saphyr-parser (and to the builder's depth limit).
 const MAX_NESTING: usize = 64;
+/// Flow collections nested deeper than this are left to saphyr-parser.
+const MAX_FLOW: usize = 16;
 /// saphyr-parser's longest simple key is 1,024 characters; longer ones are left to it.
 const MAX_KEY: usize = 1000;
 
@@ -364,8 +367,13 @@ impl<'a, F: FnMut(Event<'a>, Span) -> bool> Scanner<'a, F> {
                     return self.sequence(i, true, depth + 1);
                 }
                 if !self.is_entry(self.pos) && self.key_end(self.pos).is_none() {
-                    // A scalar on its own line (possibly continued): left to saphyr-parser.
-                    return None;
+                    // A plain scalar on the lines after its key or `-`; anything else there is left to
+                    // saphyr-parser.
+                    let c = self.b[self.pos];
+                    if props.is_some() || !plain_first(c, self.at(self.pos + 1)) {
+                        return None;
+                    }
+                    return self.plain(indent, self.marker(self.pos), 0, None);
                 }
                 let first = self.pos;
                 self.block_collection(i, props, depth + 1, first)
@@ -452,7 +460,7 @@ impl<'a, F: FnMut(Event<'a>, Span) -> bool> Scanner<'a, F> {
                 self.pos = end;
                 self.end_of_line()
             }
-            b'[' => self.flow_sequence(start, anchor, tag),
+            b'[' | b'{' => self.flow_line(start, anchor, tag),
             // A block scalar's properties move its span: left to saphyr-parser.
             b'|' | b'>' if anchor == 0 && tag.is_none() => self.block_scalar(indent),
             b'"' | b'\'' => {
@@ -462,19 +470,70 @@ impl<'a, F: FnMut(Event<'a>, Span) -> bool> Scanner<'a, F> {
                 self.pos = end;
                 self.end_of_line()
             }
-            c if plain_first(c, self.at(self.pos + 1)) => {
-                let begin = self.pos;
-                let eol = self.eol();
-                let line = &self.b[begin..eol];
-                let end = begin + plain_end(line)?;
-                let value = self.text[begin..end].trim_end_matches(' ');
-                let end = begin + value.len();
-                self.emit(Event::Scalar(Cow::Borrowed(value), ScalarStyle::Plain, anchor, tag), self.span(start, end))?;
-                self.pos = end;
-                self.end_of_line()
-            }
+            c if plain_first(c, self.at(self.pos + 1)) => self.plain(indent, self.marker(start), anchor, tag),
             _ => None,
         }
+    }
+
+    /// A plain scalar starting at `pos`, continued on the lines after it that are more indented than
+    /// `indent` (each trimmed, joined by a space, or by a line break per blank line between them), under
+    /// a key or `-` whose block indentation is `indent`; its span starts at `start` (its properties, if
+    /// any). Leaves `pos` at the start of the line after its last line.
+    fn plain(&mut self, indent: usize, start: Marker, anchor: usize, tag: Option<Cow<'a, Tag>>) -> Option<()> {
+        let mut value: Cow<'a, str> = Cow::Borrowed("");
+        let mut blanks = 0;
+        let mut end;
+        loop {
+            let begin = self.pos;
+            let eol = self.eol();
+            let cut = begin + plain_end(&self.b[begin..eol])?;
+            let text = self.text[begin..cut].trim_end_matches(' ');
+            if value.is_empty() {
+                value = Cow::Borrowed(text);
+            } else {
+                let v = value.to_mut();
+                if blanks == 0 {
+                    v.push(' ');
+                }
+                for _ in 0..blanks {
+                    v.push('\n');
+                }
+                v.push_str(text);
+            }
+            end = self.marker(begin + text.len());
+            self.pos = begin + text.len();
+            self.end_of_line()?;
+            if cut < eol {
+                // A comment ends the scalar.
+                break;
+            }
+            // The next line that is not blank continues the scalar when it is more indented and not a
+            // comment.
+            let save = (self.pos, self.line, self.ls);
+            blanks = 0;
+            loop {
+                let mut i = self.pos;
+                while self.at(i) == Some(&b' ') {
+                    i += 1;
+                }
+                if self.at(i) == Some(&b'\n') {
+                    blanks += 1;
+                    self.next_line();
+                    continue;
+                }
+                break;
+            }
+            let mut i = self.pos;
+            while self.at(i) == Some(&b' ') {
+                i += 1;
+            }
+            if i - self.pos <= indent || matches!(self.at(i), None | Some(b'#')) {
+                (self.pos, self.line, self.ls) = save;
+                break;
+            }
+            self.pos = i;
+        }
+        self.emit(Event::Scalar(value, ScalarStyle::Plain, anchor, tag), Span::new(start, end))
     }
 
     /// Anchor and tag at `pos` (in either order), each followed by a space or the line's end.
@@ -581,72 +640,133 @@ impl<'a, F: FnMut(Event<'a>, Span) -> bool> Scanner<'a, F> {
         }
     }
 
-    /// `[a, "b"]` on one line, with `pos` at its `[`.
-    fn flow_sequence(&mut self, start: usize, anchor: usize, tag: Option<Cow<'a, Tag>>) -> Option<()> {
+    /// A flow collection on one line (`[a, "b", *c]`, `{k: v, l: [m]}`, nested up to [`MAX_FLOW`]
+    /// levels) with `pos` at its `[` or `{`, its properties starting at `start`; then the line's end.
+    fn flow_line(&mut self, start: usize, anchor: usize, tag: Option<Cow<'a, Tag>>) -> Option<()> {
+        self.flow(start, anchor, tag, 0)?;
+        self.end_of_line()
+    }
+
+    /// A flow collection at `pos`; leaves `pos` after its closing bracket.
+    fn flow(&mut self, start: usize, anchor: usize, tag: Option<Cow<'a, Tag>>, depth: usize) -> Option<()> {
+        if depth >= MAX_FLOW {
+            return None;
+        }
         let open = self.pos;
+        let map = self.b[open] == b'{';
+        let close_char = if map { b'}' } else { b']' };
         let mut after = open + 1;
         while self.at(after) == Some(&b' ') {
             after += 1;
         }
-        self.emit(Event::SequenceStart(anchor, tag), self.span(start, after))?;
-        self.pos = open + 1;
-        let mut first = true;
-        loop {
-            while self.at(self.pos) == Some(&b' ') {
-                self.pos += 1;
-            }
-            match *self.at(self.pos)? {
-                b']' if first => break,
-                b'"' | b'\'' => {
-                    let (value, style, end) = self.quoted(self.pos)?;
-                    self.emit(Event::Scalar(value, style, 0, None), self.span(self.pos, self.after_quoted(end)))?;
-                    self.pos = end;
+        let span = self.span(start, after);
+        self.emit(if map { Event::MappingStart(anchor, tag) } else { Event::SequenceStart(anchor, tag) }, span)?;
+        self.pos = after;
+        if self.at(self.pos) != Some(&close_char) {
+            loop {
+                if map {
+                    // A key, plain or quoted, then `: ` (a key without a value is left to saphyr-parser).
+                    self.flow_scalar(true)?;
+                    if self.at(self.pos) != Some(&b':') || self.at(self.pos + 1) != Some(&b' ') {
+                        return None;
+                    }
+                    self.pos += 2;
+                    self.skip_spaces();
                 }
-                c if plain_first(c, self.at(self.pos + 1)) && !matches!(c, b'-' | b'?' | b':') => {
-                    let begin = self.pos;
-                    let mut i = begin;
-                    while let Some(&c) = self.at(i) {
-                        match c {
-                            b',' | b']' => break,
-                            b'\n' | b'[' | b'{' | b'}' | b':' | b'#' => return None,
-                            _ => i += 1,
+                self.flow_node(depth)?;
+                self.skip_spaces();
+                match *self.at(self.pos)? {
+                    b',' => {
+                        self.pos += 1;
+                        self.skip_spaces();
+                        // A trailing comma, or an empty entry: left to saphyr-parser.
+                        if matches!(self.at(self.pos), Some(b']' | b'}' | b',')) {
+                            return None;
                         }
                     }
-                    let value = self.text[begin..i].trim_end_matches(' ');
-                    // saphyr-parser rejects a word `-` before a flow indicator (`[x -]`).
-                    if value.contains(" -") {
-                        return None;
-                    }
-                    let end = begin + value.len();
-                    self.emit(Event::Scalar(Cow::Borrowed(value), ScalarStyle::Plain, 0, None), self.span(begin, end))?;
-                    self.pos = i;
+                    c if c == close_char => break,
+                    _ => return None,
                 }
-                _ => return None,
-            }
-            first = false;
-            while self.at(self.pos) == Some(&b' ') {
-                self.pos += 1;
-            }
-            match *self.at(self.pos)? {
-                b',' => {
-                    self.pos += 1;
-                    // A trailing comma, or an empty entry: left to saphyr-parser.
-                    let mut i = self.pos;
-                    while self.at(i) == Some(&b' ') {
-                        i += 1;
-                    }
-                    if matches!(self.at(i), Some(b']' | b',')) {
-                        return None;
-                    }
-                }
-                b']' => break,
-                _ => return None,
             }
         }
         let close = self.pos;
-        self.emit(Event::SequenceEnd, self.span(close, self.after_quoted(close + 1)))?;
+        self.emit(
+            if map { Event::MappingEnd } else { Event::SequenceEnd },
+            self.span(close, self.after_quoted(close + 1)),
+        )?;
         self.pos = close + 1;
-        self.end_of_line()
+        Some(())
+    }
+
+    fn skip_spaces(&mut self) {
+        while self.at(self.pos) == Some(&b' ') {
+            self.pos += 1;
+        }
+    }
+
+    /// An entry of a flow collection at `pos`: a scalar, an alias or a flow collection, with properties.
+    fn flow_node(&mut self, depth: usize) -> Option<()> {
+        let props = self.props()?;
+        let start = props.as_ref().map_or(self.pos, |p| p.start);
+        let (anchor, tag) = props.map_or((0, None), |p| (p.anchor, p.tag));
+        match *self.at(self.pos)? {
+            b'[' | b'{' => self.flow(start, anchor, tag, depth + 1),
+            b'*' if anchor == 0 && tag.is_none() => {
+                let begin = self.pos;
+                let mut end = begin + 1;
+                while self.at(end).is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.')) {
+                    end += 1;
+                }
+                if end == begin + 1 || !matches!(self.at(end), Some(b' ' | b',' | b']' | b'}')) {
+                    return None;
+                }
+                let id = *self.anchors.get(&self.text[begin + 1..end])?;
+                self.emit(Event::Alias(id), self.span(begin, end))?;
+                self.pos = end;
+                Some(())
+            }
+            _ if anchor == 0 && tag.is_none() => self.flow_scalar(false),
+            _ => None,
+        }
+    }
+
+    /// A quoted or plain scalar inside a flow collection, at `pos`: as a key, a plain one ends before
+    /// `: `; elsewhere a `:` in it is left to saphyr-parser. Leaves `pos` after it.
+    fn flow_scalar(&mut self, key: bool) -> Option<()> {
+        let begin = self.pos;
+        match *self.at(begin)? {
+            b'"' | b'\'' => {
+                let (value, style, end) = self.quoted(begin)?;
+                let span = if key { self.span(begin, end) } else { self.span(begin, self.after_quoted(end)) };
+                self.emit(Event::Scalar(value, style, 0, None), span)?;
+                self.pos = end;
+                if !key {
+                    self.skip_spaces();
+                }
+                Some(())
+            }
+            c if plain_first(c, self.at(begin + 1)) && !matches!(c, b'-' | b'?' | b':') => {
+                let mut i = begin;
+                while let Some(&c) = self.at(i) {
+                    match c {
+                        b',' | b']' | b'}' => break,
+                        b':' if key && self.at(i + 1) == Some(&b' ') => break,
+                        b'\n' | b'[' | b'{' | b':' | b'#' => return None,
+                        _ => i += 1,
+                    }
+                }
+                let value = self.text[begin..i].trim_end_matches(' ');
+                // saphyr-parser rejects a word `-` before a flow indicator (`[x -]`).
+                if value.contains(" -") || value.is_empty() {
+                    return None;
+                }
+                let end = begin + value.len();
+                self.emit(Event::Scalar(Cow::Borrowed(value), ScalarStyle::Plain, 0, None), self.span(begin, end))?;
+                self.pos = if key { end } else { i };
+                Some(())
+            }
+            _ => None,
+        }
     }
 
     /// `|`, `|-`, `>` or `>-` at `pos`, under a key or `-` whose block indentation is `indent`.
