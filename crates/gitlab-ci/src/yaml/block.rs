@@ -73,7 +73,7 @@ pub(super) fn read<'a>(text: &'a str, sink: impl FnMut(Event<'a>, Span) -> bool)
         // An empty document, directives and `...` are left to saphyr-parser.
         let Next::Indent(indent) = next else { return None };
         s.pos = s.ls + indent;
-        s.block_collection(indent, None, 0, s.pos)?;
+        s.block_collection(indent, None, 0)?;
         next = s.next_content();
         match next {
             Next::End => return Some(()),
@@ -146,6 +146,20 @@ impl<'a, F: FnMut(Event<'a>, Span) -> bool> Scanner<'a, F> {
     fn at(&self, i: usize) -> Option<&u8> {
         self.b.get(i)
     }
+    /// The first byte at or after `at` that is not a space.
+    fn spaces_end(&self, mut at: usize) -> usize {
+        while self.at(at) == Some(&b' ') {
+            at += 1;
+        }
+        at
+    }
+    fn skip_spaces(&mut self) {
+        self.pos = self.spaces_end(self.pos);
+    }
+    /// Nothing but a comment, if anything, from `at` to the line's end.
+    fn line_ends_at(&self, at: usize) -> bool {
+        matches!(self.at(at), None | Some(b'\n') | Some(b'#'))
+    }
     /// End of the current line (the `\n`, or the end of the text).
     fn eol(&self) -> usize {
         self.eol_from(self.pos)
@@ -163,10 +177,7 @@ impl<'a, F: FnMut(Event<'a>, Span) -> bool> Scanner<'a, F> {
                 return Next::End;
             }
             let start = self.pos;
-            let mut i = start;
-            while self.b.get(i) == Some(&b' ') {
-                i += 1;
-            }
+            let i = self.spaces_end(start);
             match self.b.get(i) {
                 None => {
                     self.pos = self.b.len();
@@ -206,10 +217,7 @@ impl<'a, F: FnMut(Event<'a>, Span) -> bool> Scanner<'a, F> {
 
     /// After a node on this line: only spaces and a comment may follow. Moves to the next line.
     fn end_of_line(&mut self) -> Option<()> {
-        let mut i = self.pos;
-        while self.b.get(i) == Some(&b' ') {
-            i += 1;
-        }
+        let i = self.spaces_end(self.pos);
         match self.b.get(i) {
             None | Some(b'\n') => {}
             Some(b'#') if i > self.pos || self.b.get(i.wrapping_sub(1)) == Some(&b' ') => {}
@@ -234,22 +242,28 @@ impl<'a, F: FnMut(Event<'a>, Span) -> bool> Scanner<'a, F> {
         (next, Span::new(m, m))
     }
 
-    /// A block mapping or sequence whose first key or `-` is at `pos` (= `first`), in column `indent`; its
-    /// span starts at its properties (`props`: anchor and tag) when it has them.
-    fn block_collection(&mut self, indent: usize, props: Option<Props<'a>>, depth: usize, first: usize) -> Option<()> {
+    /// A block mapping or sequence whose first key or `-` is at `pos`, in column `indent`; its span starts
+    /// at its properties (`props`: anchor and tag) when it has them.
+    fn block_collection(&mut self, indent: usize, props: Option<Props<'a>>, depth: usize) -> Option<()> {
         if depth > MAX_NESTING {
             return None;
         }
-        let (anchor, tag, span) = match props {
-            Some(p) => (p.anchor, p.tag, Span::new(Marker::new(p.start, p.line, p.col), self.marker(first))),
-            None => (0, None, self.span(first, first)),
-        };
+        let (anchor, tag, span) = self.collection_start(props, self.pos);
         if self.is_entry(self.pos) {
             self.emit(Event::SequenceStart(anchor, tag), span)?;
             self.sequence(indent, false, depth)
         } else {
             self.emit(Event::MappingStart(anchor, tag), span)?;
             self.mapping(indent, depth)
+        }
+    }
+
+    /// A block collection's anchor, tag and start event's span: from its properties, if any, to `first`
+    /// (where saphyr-parser says the collection starts), else empty at `first`.
+    fn collection_start(&self, props: Option<Props<'a>>, first: usize) -> (usize, Option<Cow<'a, Tag>>, Span) {
+        match props {
+            Some(p) => (p.anchor, p.tag, Span::new(Marker::new(p.start, p.line, p.col), self.marker(first))),
+            None => (0, None, self.span(first, first)),
         }
     }
 
@@ -261,29 +275,20 @@ impl<'a, F: FnMut(Event<'a>, Span) -> bool> Scanner<'a, F> {
     /// The entries of a block sequence whose first `-` is at `pos`; emits its end.
     fn sequence(&mut self, indent: usize, indentless: bool, depth: usize) -> Option<()> {
         loop {
-            self.pos += 1;
-            while self.at(self.pos) == Some(&b' ') {
-                self.pos += 1;
-            }
-            match self.at(self.pos) {
-                None | Some(b'\n') | Some(b'#') => {
-                    // saphyr-parser puts an empty entry at the end of its line, comment included.
-                    let eol = self.eol();
-                    let empty = self.span(eol, eol);
-                    self.end_of_line()?;
-                    self.nested(indent, false, empty, None, depth)?;
-                }
-                Some(b'-') if self.is_entry(self.pos) => return None,
-                Some(_) => {
-                    if self.key_end(self.pos).is_some() {
-                        let col = self.pos - self.ls;
-                        let first = self.pos;
-                        self.emit(Event::MappingStart(0, None), self.span(first, first))?;
-                        self.mapping(col, depth + 1)?;
-                    } else {
-                        self.inline_value(indent, false, depth)?;
-                    }
-                }
+            self.pos = self.spaces_end(self.pos + 1);
+            if self.line_ends_at(self.pos) {
+                // saphyr-parser puts an empty entry at the end of its line, comment included.
+                let eol = self.eol();
+                let empty = self.span(eol, eol);
+                self.end_of_line()?;
+                self.nested(indent, false, empty, None, depth)?;
+            } else if self.is_entry(self.pos) {
+                return None;
+            } else if self.key_end(self.pos).is_some() {
+                // A mapping in the entry (`- key: value`), its keys in the column of the first.
+                self.block_collection(self.pos - self.ls, None, depth + 1)?;
+            } else {
+                self.inline_value(indent, false, depth)?;
             }
             let (next, end) = self.next_token();
             match next {
@@ -307,17 +312,13 @@ impl<'a, F: FnMut(Event<'a>, Span) -> bool> Scanner<'a, F> {
             let colon = self.key_end(self.pos)?;
             self.key(colon)?;
             // After the `:`.
-            self.pos = colon + 1;
-            while self.at(self.pos) == Some(&b' ') {
-                self.pos += 1;
-            }
-            match self.at(self.pos) {
-                None | Some(b'\n') | Some(b'#') => {
-                    let empty = self.span(colon, colon);
-                    self.end_of_line()?;
-                    self.nested(indent, true, empty, None, depth)?;
-                }
-                Some(_) => self.inline_value(indent, true, depth)?,
+            self.pos = self.spaces_end(colon + 1);
+            if self.line_ends_at(self.pos) {
+                let empty = self.span(colon, colon);
+                self.end_of_line()?;
+                self.nested(indent, true, empty, None, depth)?;
+            } else {
+                self.inline_value(indent, true, depth)?;
             }
             let (next, end) = self.next_token();
             match next {
@@ -350,19 +351,11 @@ impl<'a, F: FnMut(Event<'a>, Span) -> bool> Scanner<'a, F> {
                 if i == indent {
                     // An indentless sequence starts where its first entry's content does (or at the end
                     // of that line when the entry is empty).
-                    let mut first = self.pos + 1;
-                    while self.at(first) == Some(&b' ') {
-                        first += 1;
-                    }
-                    if matches!(self.at(first), None | Some(b'\n') | Some(b'#')) {
+                    let mut first = self.spaces_end(self.pos + 1);
+                    if self.line_ends_at(first) {
                         first = self.eol();
                     }
-                    let (anchor, tag, span) = match props {
-                        Some(p) => {
-                            (p.anchor, p.tag, Span::new(Marker::new(p.start, p.line, p.col), self.marker(first)))
-                        }
-                        None => (0, None, self.span(first, first)),
-                    };
+                    let (anchor, tag, span) = self.collection_start(props, first);
                     self.emit(Event::SequenceStart(anchor, tag), span)?;
                     return self.sequence(i, true, depth + 1);
                 }
@@ -375,8 +368,7 @@ impl<'a, F: FnMut(Event<'a>, Span) -> bool> Scanner<'a, F> {
                     }
                     return self.plain(indent, self.marker(self.pos), 0, None);
                 }
-                let first = self.pos;
-                self.block_collection(i, props, depth + 1, first)
+                self.block_collection(i, props, depth + 1)
             }
             Next::Other => None,
             Next::Indent(_) | Next::Document | Next::End => {
@@ -440,7 +432,7 @@ impl<'a, F: FnMut(Event<'a>, Span) -> bool> Scanner<'a, F> {
     fn inline_value(&mut self, indent: usize, in_map: bool, depth: usize) -> Option<()> {
         let props = self.props()?;
         if let Some(p) = &props
-            && matches!(self.at(self.pos), None | Some(b'\n') | Some(b'#'))
+            && self.line_ends_at(self.pos)
         {
             let empty = self.span(p.start, p.start);
             self.end_of_line()?;
@@ -449,15 +441,8 @@ impl<'a, F: FnMut(Event<'a>, Span) -> bool> Scanner<'a, F> {
         let start = props.as_ref().map_or(self.pos, |p| p.start);
         let (anchor, tag) = props.map_or((0, None), |p| (p.anchor, p.tag));
         match self.b[self.pos] {
-            b'*' => {
-                if anchor != 0 || tag.is_some() {
-                    return None;
-                }
-                let begin = self.pos;
-                let end = self.name_end(begin + 1)?;
-                let id = *self.anchors.get(&self.text[begin + 1..end])?;
-                self.emit(Event::Alias(id), self.span(begin, end))?;
-                self.pos = end;
+            b'*' if anchor == 0 && tag.is_none() => {
+                self.alias(false)?;
                 self.end_of_line()
             }
             b'[' | b'{' => self.flow_line(start, anchor, tag),
@@ -511,21 +496,11 @@ impl<'a, F: FnMut(Event<'a>, Span) -> bool> Scanner<'a, F> {
             // comment.
             let save = (self.pos, self.line, self.ls);
             blanks = 0;
-            loop {
-                let mut i = self.pos;
-                while self.at(i) == Some(&b' ') {
-                    i += 1;
-                }
-                if self.at(i) == Some(&b'\n') {
-                    blanks += 1;
-                    self.next_line();
-                    continue;
-                }
-                break;
-            }
-            let mut i = self.pos;
-            while self.at(i) == Some(&b' ') {
-                i += 1;
+            let mut i = self.spaces_end(self.pos);
+            while self.at(i) == Some(&b'\n') {
+                blanks += 1;
+                self.next_line();
+                i = self.spaces_end(self.pos);
             }
             if i - self.pos <= indent || matches!(self.at(i), None | Some(b'#')) {
                 (self.pos, self.line, self.ls) = save;
@@ -547,7 +522,7 @@ impl<'a, F: FnMut(Event<'a>, Span) -> bool> Scanner<'a, F> {
                 _ => return Some(props),
             };
             let end = if anchor {
-                self.name_end(start + 1)?
+                self.name_end(start + 1, false)?
             } else {
                 let mut end = start + 1;
                 while self.at(end).is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'-') {
@@ -573,30 +548,35 @@ impl<'a, F: FnMut(Event<'a>, Span) -> bool> Scanner<'a, F> {
                 let suffix = self.text[start + 1..end].to_string();
                 p.tag = Some(Cow::Owned(Tag { handle: "!".to_string(), suffix }));
             }
-            self.pos = end;
-            while self.at(self.pos) == Some(&b' ') {
-                self.pos += 1;
-            }
+            self.pos = self.spaces_end(end);
         }
     }
 
     /// End of an anchor or alias name starting at `at`: letters, digits, `_`, `-`, `.`, then a space
-    /// or the line's end.
-    fn name_end(&self, at: usize) -> Option<usize> {
+    /// or the line's end (in a flow collection also `,`, `]` or `}`).
+    fn name_end(&self, at: usize, flow: bool) -> Option<usize> {
         let mut end = at;
         while self.at(end).is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.')) {
             end += 1;
         }
-        (end > at && is_space_or_end(self.at(end))).then_some(end)
+        let ends = is_space_or_end(self.at(end)) || flow && matches!(self.at(end), Some(b',' | b']' | b'}'));
+        (end > at && ends).then_some(end)
+    }
+
+    /// The alias at `pos` (`*name`), to an anchor already defined; leaves `pos` after it.
+    fn alias(&mut self, flow: bool) -> Option<()> {
+        let begin = self.pos;
+        let end = self.name_end(begin + 1, flow)?;
+        let id = *self.anchors.get(&self.text[begin + 1..end])?;
+        self.emit(Event::Alias(id), self.span(begin, end))?;
+        self.pos = end;
+        Some(())
     }
 
     /// Where saphyr-parser ends a quoted scalar or a flow collection whose closing character ends at
     /// `end`: after the spaces that follow it, or at the end of the line when a comment follows them.
     fn after_quoted(&self, end: usize) -> usize {
-        let mut i = end;
-        while self.at(i) == Some(&b' ') {
-            i += 1;
-        }
+        let i = self.spaces_end(end);
         if self.at(i) == Some(&b'#') { self.eol_from(i) } else { i }
     }
 
@@ -655,10 +635,7 @@ impl<'a, F: FnMut(Event<'a>, Span) -> bool> Scanner<'a, F> {
         let open = self.pos;
         let map = self.b[open] == b'{';
         let close_char = if map { b'}' } else { b']' };
-        let mut after = open + 1;
-        while self.at(after) == Some(&b' ') {
-            after += 1;
-        }
+        let after = self.spaces_end(open + 1);
         let span = self.span(start, after);
         self.emit(if map { Event::MappingStart(anchor, tag) } else { Event::SequenceStart(anchor, tag) }, span)?;
         self.pos = after;
@@ -698,12 +675,6 @@ impl<'a, F: FnMut(Event<'a>, Span) -> bool> Scanner<'a, F> {
         Some(())
     }
 
-    fn skip_spaces(&mut self) {
-        while self.at(self.pos) == Some(&b' ') {
-            self.pos += 1;
-        }
-    }
-
     /// An entry of a flow collection at `pos`: a scalar, an alias or a flow collection, with properties.
     fn flow_node(&mut self, depth: usize) -> Option<()> {
         let props = self.props()?;
@@ -711,20 +682,7 @@ impl<'a, F: FnMut(Event<'a>, Span) -> bool> Scanner<'a, F> {
         let (anchor, tag) = props.map_or((0, None), |p| (p.anchor, p.tag));
         match *self.at(self.pos)? {
             b'[' | b'{' => self.flow(start, anchor, tag, depth + 1),
-            b'*' if anchor == 0 && tag.is_none() => {
-                let begin = self.pos;
-                let mut end = begin + 1;
-                while self.at(end).is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.')) {
-                    end += 1;
-                }
-                if end == begin + 1 || !matches!(self.at(end), Some(b' ' | b',' | b']' | b'}')) {
-                    return None;
-                }
-                let id = *self.anchors.get(&self.text[begin + 1..end])?;
-                self.emit(Event::Alias(id), self.span(begin, end))?;
-                self.pos = end;
-                Some(())
-            }
+            b'*' if anchor == 0 && tag.is_none() => self.alias(true),
             _ if anchor == 0 && tag.is_none() => self.flow_scalar(false),
             _ => None,
         }
@@ -783,10 +741,7 @@ impl<'a, F: FnMut(Event<'a>, Span) -> bool> Scanner<'a, F> {
         }
         self.end_of_line()?;
         // The first line fixes the indentation; a blank first line is left to saphyr-parser.
-        let mut i = self.pos;
-        while b.get(i) == Some(&b' ') {
-            i += 1;
-        }
+        let i = self.spaces_end(self.pos);
         let block = i - self.pos;
         if block <= indent || matches!(b.get(i), None | Some(b'\n')) {
             return None;
@@ -804,10 +759,7 @@ impl<'a, F: FnMut(Event<'a>, Span) -> bool> Scanner<'a, F> {
                 break;
             }
             let ls = self.pos;
-            let mut j = ls;
-            while b.get(j) == Some(&b' ') {
-                j += 1;
-            }
+            let j = self.spaces_end(ls);
             let eol = self.eol_from(ls);
             if j == eol {
                 // A blank line: spaces beyond the indentation would be content.
